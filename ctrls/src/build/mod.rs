@@ -1,0 +1,1 @@
+//! Stream -> controls builders, doing what a stateless client does.

@@ -1,0 +1,1 @@
+//! h264 stateless controls.

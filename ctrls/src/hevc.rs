@@ -1,0 +1,1 @@
+//! hevc stateless controls.

@@ -1,0 +1,1 @@
+//! mpeg2 stateless controls.

@@ -1,0 +1,1 @@
+//! vp8 stateless controls.

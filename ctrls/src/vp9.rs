@@ -1,0 +1,1 @@
+//! vp9 stateless controls.

@@ -1,0 +1,1 @@
+//! Kernel<->daemon protocol: mirror of `kmod/include/uapi/daedalus.h`.

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# The one place where pinned versions live.
+KERNEL_SERIES=6.12
+# Guest kernel: image, headers and linux-source must be the same version.
+KERNEL_PIN=6.12.117
+VIRTME_NG_VERSION=1.42
+
+# Prints the guest kernel's uname -r (e.g. 6.12.117+deb12-amd64). Falls back to the
+# newest 6.12 that linux-source-6.12 offers if the pinned one is gone from the archive.
+daedalus_guest_kver() {
+	local want="${KERNEL_PIN}+deb12-amd64"
+	if [ -d "/lib/modules/$want/build" ] || apt-cache show "linux-headers-$want" >/dev/null 2>&1; then
+		echo "$want"
+		return
+	fi
+	local cand
+	cand=$(apt-cache policy "linux-source-${KERNEL_SERIES}" | awk '/Candidate:/ {print $2}')
+	echo "${cand%%-*}+deb12-amd64"
+}
