@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Daedalus: the coded formats and their stateless controls.
+ */
+
+#include <media/v4l2-ctrls.h>
+
+#include "daedalus.h"
+
+#define DAEDALUS_CTRL(_id)	{ .cfg.id = (_id) }
+
+static const struct daedalus_ctrl_desc daedalus_h264_ctrls[] = {
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_SPS),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_PPS),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_SCALING_MATRIX),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_PRED_WEIGHTS),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_SLICE_PARAMS),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_DECODE_PARAMS),
+	{
+		.cfg.id = V4L2_CID_STATELESS_H264_DECODE_MODE,
+		.cfg.min = V4L2_STATELESS_H264_DECODE_MODE_SLICE_BASED,
+		.cfg.max = V4L2_STATELESS_H264_DECODE_MODE_FRAME_BASED,
+		.cfg.def = V4L2_STATELESS_H264_DECODE_MODE_FRAME_BASED,
+	},
+	{
+		.cfg.id = V4L2_CID_STATELESS_H264_START_CODE,
+		.cfg.min = V4L2_STATELESS_H264_START_CODE_ANNEX_B,
+		.cfg.max = V4L2_STATELESS_H264_START_CODE_ANNEX_B,
+		.cfg.def = V4L2_STATELESS_H264_START_CODE_ANNEX_B,
+	},
+};
+
+static const struct daedalus_ctrl_desc daedalus_hevc_ctrls[] = {
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_HEVC_SPS),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_HEVC_PPS),
+	{
+		.cfg.id = V4L2_CID_STATELESS_HEVC_SLICE_PARAMS,
+		/* The maximum number of slices of a picture for level > 6. */
+		.cfg.dims = { 600 },
+	},
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_HEVC_SCALING_MATRIX),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_HEVC_DECODE_PARAMS),
+	{
+		.cfg.id = V4L2_CID_STATELESS_HEVC_DECODE_MODE,
+		.cfg.min = V4L2_STATELESS_HEVC_DECODE_MODE_SLICE_BASED,
+		.cfg.max = V4L2_STATELESS_HEVC_DECODE_MODE_FRAME_BASED,
+		.cfg.def = V4L2_STATELESS_HEVC_DECODE_MODE_FRAME_BASED,
+	},
+	{
+		.cfg.id = V4L2_CID_STATELESS_HEVC_START_CODE,
+		.cfg.min = V4L2_STATELESS_HEVC_START_CODE_ANNEX_B,
+		.cfg.max = V4L2_STATELESS_HEVC_START_CODE_ANNEX_B,
+		.cfg.def = V4L2_STATELESS_HEVC_START_CODE_ANNEX_B,
+	},
+	{
+		.cfg.id = V4L2_CID_STATELESS_HEVC_ENTRY_POINT_OFFSETS,
+		.cfg.dims = { 256 },
+		.cfg.max = 0xffffffff,
+		.cfg.step = 1,
+	},
+};
+
+static const struct daedalus_ctrl_desc daedalus_vp8_ctrls[] = {
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_VP8_FRAME),
+};
+
+static const struct daedalus_ctrl_desc daedalus_vp9_ctrls[] = {
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_VP9_FRAME),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_VP9_COMPRESSED_HDR),
+};
+
+static const struct daedalus_ctrl_desc daedalus_av1_ctrls[] = {
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_AV1_SEQUENCE),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_AV1_FRAME),
+	{
+		.cfg.id = V4L2_CID_STATELESS_AV1_TILE_GROUP_ENTRY,
+		.cfg.dims = { V4L2_AV1_MAX_TILE_COUNT },
+	},
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_AV1_FILM_GRAIN),
+};
+
+static const struct daedalus_ctrl_desc daedalus_mpeg2_ctrls[] = {
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_MPEG2_SEQUENCE),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_MPEG2_PICTURE),
+	DAEDALUS_CTRL(V4L2_CID_STATELESS_MPEG2_QUANTISATION),
+};
+
+#define DAEDALUS_FRMSIZE(_maxw, _maxh) {				\
+		.min_width = 64, .max_width = (_maxw), .step_width = 16,	\
+		.min_height = 64, .max_height = (_maxh), .step_height = 16,	\
+	}
+
+const struct daedalus_coded_fmt daedalus_coded_fmts[] = {
+	{
+		.fourcc = V4L2_PIX_FMT_H264_SLICE,
+		.codec = DAEDALUS_CODEC_H264,
+		.frmsize = DAEDALUS_FRMSIZE(4096, 2304),
+		.ctrls = daedalus_h264_ctrls,
+		.num_ctrls = ARRAY_SIZE(daedalus_h264_ctrls),
+	},
+	{
+		.fourcc = V4L2_PIX_FMT_VP9_FRAME,
+		.codec = DAEDALUS_CODEC_VP9,
+		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.ctrls = daedalus_vp9_ctrls,
+		.num_ctrls = ARRAY_SIZE(daedalus_vp9_ctrls),
+	},
+	{
+		.fourcc = V4L2_PIX_FMT_AV1_FRAME,
+		.codec = DAEDALUS_CODEC_AV1,
+		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.ctrls = daedalus_av1_ctrls,
+		.num_ctrls = ARRAY_SIZE(daedalus_av1_ctrls),
+	},
+	{
+		.fourcc = V4L2_PIX_FMT_HEVC_SLICE,
+		.codec = DAEDALUS_CODEC_HEVC,
+		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.ctrls = daedalus_hevc_ctrls,
+		.num_ctrls = ARRAY_SIZE(daedalus_hevc_ctrls),
+	},
+	{
+		.fourcc = V4L2_PIX_FMT_VP8_FRAME,
+		.codec = DAEDALUS_CODEC_VP8,
+		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.ctrls = daedalus_vp8_ctrls,
+		.num_ctrls = ARRAY_SIZE(daedalus_vp8_ctrls),
+	},
+	{
+		.fourcc = V4L2_PIX_FMT_MPEG2_SLICE,
+		.codec = DAEDALUS_CODEC_MPEG2,
+		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.ctrls = daedalus_mpeg2_ctrls,
+		.num_ctrls = ARRAY_SIZE(daedalus_mpeg2_ctrls),
+	},
+};
+
+const unsigned int daedalus_num_coded_fmts = ARRAY_SIZE(daedalus_coded_fmts);
+
+int daedalus_init_ctrls(struct daedalus_ctx *ctx)
+{
+	struct v4l2_ctrl_handler *hdl = &ctx->hdl;
+	unsigned int count = 0;
+	unsigned int i, j;
+
+	for (i = 0; i < daedalus_num_coded_fmts; i++)
+		count += daedalus_coded_fmts[i].num_ctrls;
+
+	v4l2_ctrl_handler_init(hdl, count);
+
+	for (i = 0; i < daedalus_num_coded_fmts; i++) {
+		const struct daedalus_coded_fmt *fmt = &daedalus_coded_fmts[i];
+
+		BUILD_BUG_ON(ARRAY_SIZE(daedalus_h264_ctrls) > DAEDALUS_MAX_CTRLS);
+		BUILD_BUG_ON(ARRAY_SIZE(daedalus_hevc_ctrls) > DAEDALUS_MAX_CTRLS);
+		for (j = 0; j < fmt->num_ctrls; j++)
+			v4l2_ctrl_new_custom(hdl, &fmt->ctrls[j].cfg, NULL);
+	}
+
+	if (hdl->error) {
+		int ret = hdl->error;
+
+		v4l2_err(&ctx->dev->v4l2_dev,
+			 "failed to create the controls: %d\n", ret);
+		v4l2_ctrl_handler_free(hdl);
+		return ret;
+	}
+
+	ctx->fh.ctrl_handler = hdl;
+	return v4l2_ctrl_handler_setup(hdl);
+}

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Daedalus: /dev/daedalus, the link to the userspace daemon.
+ *
+ * Messages for the daemon (jobs, "context closed") wait on dev->msg_queue
+ * until read(). The running job is dev->cur_run: it is taken (set to NULL)
+ * under dev->job_lock by exactly one of its possible ends. The reader owns a
+ * message once it dequeued it, so a job may end while its message is being
+ * copied out.
+ */
+
+#include <linux/capability.h>
+#include <linux/dma-buf.h>
+#include <linux/fcntl.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <media/videobuf2-v4l2.h>
+
+#include "daedalus.h"
+
+/* Bound on queued messages, so a daemon that never reads costs little. */
+#define DAEDALUS_MAX_QUEUED_MSGS	1024
+
+struct daedalus_msg *daedalus_msg_alloc(u32 size)
+{
+	struct daedalus_msg *msg;
+
+	msg = kvzalloc(struct_size(msg, data, size), GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	INIT_LIST_HEAD(&msg->node);
+	msg->size = size;
+	return msg;
+}
+
+static unsigned int daedalus_timeout_ms(void)
+{
+	return max(READ_ONCE(daedalus_job_timeout_ms), 1U);
+}
+
+void daedalus_queue_run_locked(struct daedalus_dev *dev,
+			       struct daedalus_run *run)
+{
+	unsigned long delay = msecs_to_jiffies(daedalus_timeout_ms());
+
+	lockdep_assert_held(&dev->job_lock);
+	WARN_ON(dev->cur_run);
+
+	run->id = ++dev->next_job_id;
+	((struct daedalus_job *)run->msg->data)->job_id = run->id;
+	list_add_tail(&run->msg->node, &dev->msg_queue);
+	dev->msg_count++;
+	dev->cur_run = run;
+	run->ctx->run_state = DAEDALUS_WITH_DAEMON;
+	run->deadline = jiffies + delay;
+	mod_delayed_work(system_wq, &dev->timeout_work, delay);
+}
+
+struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev)
+{
+	struct daedalus_run *run = dev->cur_run;
+
+	lockdep_assert_held(&dev->job_lock);
+	if (!run)
+		return NULL;
+
+	dev->cur_run = NULL;
+	run->ctx->run_state = DAEDALUS_IDLE;
+	run->ctx->abort_pending = false;
+	if (run->msg) {
+		/* Not read yet: drop it; daedalus_run_complete() frees it. */
+		list_del_init(&run->msg->node);
+		dev->msg_count--;
+	}
+	return run;
+}
+
+static void daedalus_timeout_work(struct work_struct *work)
+{
+	struct daedalus_dev *dev = container_of(to_delayed_work(work),
+						struct daedalus_dev,
+						timeout_work);
+	struct daedalus_run *run;
+	u32 ctx_id = 0;
+	u64 id = 0;
+
+	spin_lock(&dev->job_lock);
+	run = dev->cur_run;
+	if (run && time_before(jiffies, run->deadline)) {
+		/* A later job than the one this work was armed for. */
+		mod_delayed_work(system_wq, &dev->timeout_work,
+				 run->deadline - jiffies);
+		run = NULL;
+	} else if (run) {
+		id = run->id;
+		ctx_id = run->ctx->id;
+		run = daedalus_take_run_locked(dev);
+	}
+	spin_unlock(&dev->job_lock);
+
+	if (run) {
+		dev_warn_ratelimited(dev->v4l2_dev.dev,
+				     "ctx %u: job %llu unanswered, failing it\n",
+				     ctx_id, id);
+		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
+	}
+}
+
+void daedalus_notify_ctx_closed(struct daedalus_dev *dev, u32 ctx_id)
+{
+	struct daedalus_msg_header *hdr;
+	struct daedalus_msg *msg;
+
+	msg = daedalus_msg_alloc(sizeof(*hdr));
+	if (!msg)
+		return;
+	hdr = (struct daedalus_msg_header *)msg->data;
+	hdr->kind = DAEDALUS_MSG_CTX_CLOSED;
+	hdr->size = sizeof(*hdr);
+	hdr->version = DAEDALUS_PROTO_VERSION;
+	hdr->ctx_id = ctx_id;
+
+	spin_lock(&dev->job_lock);
+	if (dev->daemon_attached && dev->msg_count < DAEDALUS_MAX_QUEUED_MSGS) {
+		list_add_tail(&msg->node, &dev->msg_queue);
+		dev->msg_count++;
+		msg = NULL;
+	}
+	spin_unlock(&dev->job_lock);
+
+	if (msg)
+		kvfree(msg);
+	else
+		wake_up_interruptible(&dev->msg_wait);
+}
+
+static bool daedalus_msg_ready(struct daedalus_dev *dev)
+{
+	bool ready;
+
+	spin_lock(&dev->job_lock);
+	ready = !list_empty(&dev->msg_queue);
+	spin_unlock(&dev->job_lock);
+	return ready;
+}
+
+static int daedalus_daemon_open(struct inode *inode, struct file *file)
+{
+	struct daedalus_dev *dev = container_of(file->private_data,
+						struct daedalus_dev, misc);
+	int ret = 0;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	spin_lock(&dev->job_lock);
+	if (dev->daemon_attached)
+		ret = -EBUSY;
+	else
+		dev->daemon_attached = true;
+	spin_unlock(&dev->job_lock);
+	if (ret)
+		return ret;
+
+	file->private_data = dev;
+	dev_info(dev->v4l2_dev.dev, "daemon attached (pid %d)\n",
+		 task_pid_nr(current));
+	return stream_open(inode, file);
+}
+
+static int daedalus_daemon_release(struct inode *inode, struct file *file)
+{
+	struct daedalus_dev *dev = file->private_data;
+	struct daedalus_msg *msg, *tmp;
+	struct daedalus_run *run;
+	LIST_HEAD(stale);
+
+	spin_lock(&dev->job_lock);
+	run = daedalus_take_run_locked(dev);
+	dev->daemon_attached = false;
+	list_splice_init(&dev->msg_queue, &stale);
+	dev->msg_count = 0;
+	spin_unlock(&dev->job_lock);
+
+	list_for_each_entry_safe(msg, tmp, &stale, node) {
+		list_del(&msg->node);
+		kvfree(msg);
+	}
+	if (run)
+		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
+
+	dev_info(dev->v4l2_dev.dev, "daemon detached\n");
+	return 0;
+}
+
+static ssize_t daedalus_daemon_read(struct file *file, char __user *buf,
+				    size_t count, loff_t *ppos)
+{
+	struct daedalus_dev *dev = file->private_data;
+	struct daedalus_msg *msg;
+	ssize_t ret;
+
+	for (;;) {
+		spin_lock(&dev->job_lock);
+		msg = list_first_entry_or_null(&dev->msg_queue,
+					       struct daedalus_msg, node);
+		if (msg) {
+			if (count < msg->size) {
+				spin_unlock(&dev->job_lock);
+				return -EMSGSIZE;
+			}
+			list_del_init(&msg->node);
+			dev->msg_count--;
+			if (dev->cur_run && dev->cur_run->msg == msg)
+				dev->cur_run->msg = NULL;
+			spin_unlock(&dev->job_lock);
+			break;
+		}
+		spin_unlock(&dev->job_lock);
+
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		ret = wait_event_interruptible(dev->msg_wait,
+					       daedalus_msg_ready(dev));
+		if (ret)
+			return ret;
+	}
+
+	ret = copy_to_user(buf, msg->data, msg->size) ? -EFAULT : msg->size;
+	kvfree(msg);
+	return ret;
+}
+
+static __poll_t daedalus_daemon_poll(struct file *file, poll_table *wait)
+{
+	struct daedalus_dev *dev = file->private_data;
+
+	poll_wait(file, &dev->msg_wait, wait);
+	return daedalus_msg_ready(dev) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static long daedalus_ioc_job_done(struct daedalus_dev *dev, void __user *arg)
+{
+	struct daedalus_job_result res;
+	struct daedalus_run *run = NULL;
+
+	if (copy_from_user(&res, arg, sizeof(res)))
+		return -EFAULT;
+	res.reason[sizeof(res.reason) - 1] = '\0';
+
+	spin_lock(&dev->job_lock);
+	if (dev->cur_run && dev->cur_run->id == res.job_id &&
+	    dev->cur_run->ctx->id == res.ctx_id)
+		run = daedalus_take_run_locked(dev);
+	spin_unlock(&dev->job_lock);
+
+	/* A late answer: the job already ended (timeout, abort). */
+	if (!run)
+		return -ENOENT;
+
+	if (res.status)
+		dev_err_ratelimited(dev->v4l2_dev.dev,
+				    "ctx %u: job %llu failed (%d): %s\n",
+				    res.ctx_id, res.job_id, res.status,
+				    res.reason);
+	daedalus_run_complete(run, res.status ? VB2_BUF_STATE_ERROR :
+				   VB2_BUF_STATE_DONE, res.bytesused);
+	return 0;
+}
+
+static int daedalus_export(struct vb2_queue *vq, struct vb2_buffer *vb,
+			   unsigned int plane, unsigned int flags, int *fd)
+{
+	struct dma_buf *dbuf;
+
+	if (plane >= vb->num_planes)
+		return -EINVAL;
+
+	if (vq->memory == VB2_MEMORY_MMAP)
+		return vb2_core_expbuf(vq, fd, vq->type, vb, plane, flags);
+
+	if (vq->memory != VB2_MEMORY_DMABUF || !vb->planes[plane].dbuf)
+		return -EINVAL;
+
+	/* Imported memory: hand over the importer's dma_buf itself. */
+	dbuf = vb->planes[plane].dbuf;
+	get_dma_buf(dbuf);
+	*fd = dma_buf_fd(dbuf, flags & O_CLOEXEC);
+	if (*fd < 0) {
+		dma_buf_put(dbuf);
+		return *fd;
+	}
+	return 0;
+}
+
+static long daedalus_ioc_expbuf(struct daedalus_dev *dev, void __user *arg)
+{
+	struct daedalus_ctx *ctx = NULL, *c;
+	struct daedalus_expbuf e;
+	struct vb2_queue *vq;
+	struct vb2_buffer *vb;
+	int fd = -1;
+	int ret;
+
+	if (copy_from_user(&e, arg, sizeof(e)))
+		return -EFAULT;
+	if (e.flags & ~(O_ACCMODE | O_CLOEXEC))
+		return -EINVAL;
+	if (e.queue != DAEDALUS_QUEUE_OUTPUT && e.queue != DAEDALUS_QUEUE_CAPTURE)
+		return -EINVAL;
+
+	/* Holding ctx_lock keeps the context from being released. */
+	mutex_lock(&dev->ctx_lock);
+	list_for_each_entry(c, &dev->ctx_list, node) {
+		if (c->id == e.ctx_id) {
+			ctx = c;
+			break;
+		}
+	}
+	if (!ctx) {
+		ret = -ENOENT;
+		goto unlock_ctx;
+	}
+
+	/* The queue lock keeps the buffers from being freed. */
+	mutex_lock(&ctx->vb_mutex);
+	if (e.queue == DAEDALUS_QUEUE_OUTPUT)
+		vq = v4l2_m2m_get_src_vq(ctx->fh.m2m_ctx);
+	else
+		vq = v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx);
+	vb = vb2_get_buffer(vq, e.index);
+	if (!vb) {
+		ret = -EINVAL;
+	} else {
+		ret = daedalus_export(vq, vb, e.plane, e.flags, &fd);
+		e.buf_id = to_daedalus_buf(vb)->buf_id;
+	}
+	mutex_unlock(&ctx->vb_mutex);
+unlock_ctx:
+	mutex_unlock(&dev->ctx_lock);
+	if (ret)
+		return ret;
+
+	e.fd = fd;
+	if (copy_to_user(arg, &e, sizeof(e)))
+		return -EFAULT;
+	return 0;
+}
+
+static long daedalus_daemon_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg)
+{
+	struct daedalus_dev *dev = file->private_data;
+	void __user *argp = (void __user *)arg;
+	struct daedalus_info info = {
+		.version = DAEDALUS_PROTO_VERSION,
+		.max_msg_size = DAEDALUS_MSG_MAX_SIZE,
+	};
+
+	switch (cmd) {
+	case DAEDALUS_IOC_INFO:
+		info.job_timeout_ms = daedalus_timeout_ms();
+		return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+	case DAEDALUS_IOC_EXPBUF:
+		return daedalus_ioc_expbuf(dev, argp);
+	case DAEDALUS_IOC_JOB_DONE:
+		return daedalus_ioc_job_done(dev, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations daedalus_daemon_fops = {
+	.owner		= THIS_MODULE,
+	.open		= daedalus_daemon_open,
+	.release	= daedalus_daemon_release,
+	.read		= daedalus_daemon_read,
+	.poll		= daedalus_daemon_poll,
+	.unlocked_ioctl	= daedalus_daemon_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+int daedalus_daemon_init(struct daedalus_dev *dev)
+{
+	int ret;
+
+	spin_lock_init(&dev->job_lock);
+	INIT_LIST_HEAD(&dev->msg_queue);
+	init_waitqueue_head(&dev->msg_wait);
+	INIT_DELAYED_WORK(&dev->timeout_work, daedalus_timeout_work);
+
+	dev->misc.minor = MISC_DYNAMIC_MINOR;
+	dev->misc.name = DAEDALUS_NAME;
+	dev->misc.fops = &daedalus_daemon_fops;
+	dev->misc.parent = dev->v4l2_dev.dev;
+	dev->misc.mode = 0600;
+	ret = misc_register(&dev->misc);
+	if (ret)
+		return ret;
+	dev->misc_registered = true;
+	return 0;
+}
+
+void daedalus_daemon_exit(struct daedalus_dev *dev)
+{
+	if (dev->misc_registered) {
+		misc_deregister(&dev->misc);
+		dev->misc_registered = false;
+	}
+	cancel_delayed_work_sync(&dev->timeout_work);
+}

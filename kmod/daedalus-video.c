@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Daedalus: formats, ioctls and vb2 queues.
+ */
+
+#include <media/v4l2-event.h>
+#include <media/v4l2-ioctl.h>
+#include <media/videobuf2-v4l2.h>
+#include <media/videobuf2-vmalloc.h>
+
+#include "daedalus.h"
+
+#define DAEDALUS_MIN_CODED_SIZE	(256U * 1024U)
+
+static const u32 daedalus_decoded_fmts[] = {
+	V4L2_PIX_FMT_NV12,
+	V4L2_PIX_FMT_NV12M,
+	V4L2_PIX_FMT_YUV420,
+	V4L2_PIX_FMT_P010,
+};
+
+static const struct daedalus_coded_fmt *daedalus_find_coded_fmt(u32 fourcc)
+{
+	unsigned int i;
+
+	for (i = 0; i < daedalus_num_coded_fmts; i++)
+		if (daedalus_coded_fmts[i].fourcc == fourcc)
+			return &daedalus_coded_fmts[i];
+	return NULL;
+}
+
+static bool daedalus_is_decoded_fmt(u32 fourcc)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(daedalus_decoded_fmts); i++)
+		if (daedalus_decoded_fmts[i] == fourcc)
+			return true;
+	return false;
+}
+
+static void daedalus_init_fmt(struct v4l2_format *f, enum v4l2_buf_type type,
+			      u32 fourcc)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	f->fmt.pix_mp.pixelformat = fourcc;
+	f->fmt.pix_mp.field = V4L2_FIELD_NONE;
+	f->fmt.pix_mp.colorspace = V4L2_COLORSPACE_REC709;
+	f->fmt.pix_mp.ycbcr_enc = V4L2_YCBCR_ENC_DEFAULT;
+	f->fmt.pix_mp.quantization = V4L2_QUANTIZATION_DEFAULT;
+	f->fmt.pix_mp.xfer_func = V4L2_XFER_FUNC_DEFAULT;
+}
+
+/*
+ * CAPTURE buffers cover the coded size rounded up to whole 16x16 macroblocks
+ * (the frame size step), so a decoder may always write whole macroblocks.
+ */
+static void daedalus_fill_decoded(struct v4l2_pix_format_mplane *pix_mp,
+				  const struct daedalus_coded_fmt *desc)
+{
+	if (!daedalus_is_decoded_fmt(pix_mp->pixelformat))
+		pix_mp->pixelformat = daedalus_decoded_fmts[0];
+
+	v4l2_apply_frmsize_constraints(&pix_mp->width, &pix_mp->height,
+				       &desc->frmsize);
+	v4l2_fill_pixfmt_mp(pix_mp, pix_mp->pixelformat,
+			    pix_mp->width, pix_mp->height);
+	pix_mp->field = V4L2_FIELD_NONE;
+}
+
+static void daedalus_reset_decoded_fmt(struct daedalus_ctx *ctx)
+{
+	struct v4l2_pix_format_mplane *coded = &ctx->coded_fmt.fmt.pix_mp;
+	struct v4l2_pix_format_mplane *pix_mp = &ctx->decoded_fmt.fmt.pix_mp;
+
+	daedalus_init_fmt(&ctx->decoded_fmt, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE,
+			  daedalus_decoded_fmts[0]);
+	pix_mp->width = coded->width;
+	pix_mp->height = coded->height;
+	daedalus_fill_decoded(pix_mp, ctx->coded_desc);
+
+	pix_mp->colorspace = coded->colorspace;
+	pix_mp->xfer_func = coded->xfer_func;
+	pix_mp->ycbcr_enc = coded->ycbcr_enc;
+	pix_mp->quantization = coded->quantization;
+}
+
+void daedalus_set_default_formats(struct daedalus_ctx *ctx)
+{
+	struct v4l2_pix_format_mplane *pix_mp = &ctx->coded_fmt.fmt.pix_mp;
+
+	ctx->coded_desc = &daedalus_coded_fmts[0];
+	daedalus_init_fmt(&ctx->coded_fmt, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE,
+			  ctx->coded_desc->fourcc);
+	pix_mp->width = ctx->coded_desc->frmsize.min_width;
+	pix_mp->height = ctx->coded_desc->frmsize.min_height;
+	pix_mp->num_planes = 1;
+	pix_mp->plane_fmt[0].sizeimage = DAEDALUS_MIN_CODED_SIZE;
+
+	daedalus_reset_decoded_fmt(ctx);
+}
+
+static int daedalus_querycap(struct file *file, void *priv,
+			     struct v4l2_capability *cap)
+{
+	strscpy(cap->driver, DAEDALUS_NAME, sizeof(cap->driver));
+	strscpy(cap->card, DAEDALUS_MODEL, sizeof(cap->card));
+	snprintf(cap->bus_info, sizeof(cap->bus_info), "platform:%s",
+		 DAEDALUS_NAME);
+	return 0;
+}
+
+static int daedalus_enum_fmt_vid_cap(struct file *file, void *priv,
+				     struct v4l2_fmtdesc *f)
+{
+	if (f->index >= ARRAY_SIZE(daedalus_decoded_fmts))
+		return -EINVAL;
+	f->pixelformat = daedalus_decoded_fmts[f->index];
+	return 0;
+}
+
+static int daedalus_enum_fmt_vid_out(struct file *file, void *priv,
+				     struct v4l2_fmtdesc *f)
+{
+	if (f->index >= daedalus_num_coded_fmts)
+		return -EINVAL;
+	f->pixelformat = daedalus_coded_fmts[f->index].fourcc;
+	return 0;
+}
+
+static int daedalus_g_fmt_vid_cap(struct file *file, void *priv,
+				  struct v4l2_format *f)
+{
+	*f = daedalus_file_to_ctx(file)->decoded_fmt;
+	return 0;
+}
+
+static int daedalus_g_fmt_vid_out(struct file *file, void *priv,
+				  struct v4l2_format *f)
+{
+	*f = daedalus_file_to_ctx(file)->coded_fmt;
+	return 0;
+}
+
+static int daedalus_try_fmt_vid_cap(struct file *file, void *priv,
+				    struct v4l2_format *f)
+{
+	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+
+	daedalus_fill_decoded(&f->fmt.pix_mp, ctx->coded_desc);
+	return 0;
+}
+
+static int daedalus_try_fmt_vid_out(struct file *file, void *priv,
+				    struct v4l2_format *f)
+{
+	struct v4l2_pix_format_mplane *pix_mp = &f->fmt.pix_mp;
+	const struct daedalus_coded_fmt *desc;
+
+	desc = daedalus_find_coded_fmt(pix_mp->pixelformat);
+	if (!desc) {
+		desc = &daedalus_coded_fmts[0];
+		pix_mp->pixelformat = desc->fourcc;
+	}
+
+	v4l2_apply_frmsize_constraints(&pix_mp->width, &pix_mp->height,
+				       &desc->frmsize);
+	pix_mp->field = V4L2_FIELD_NONE;
+	pix_mp->num_planes = 1;
+	pix_mp->plane_fmt[0].bytesperline = 0;
+	if (!pix_mp->plane_fmt[0].sizeimage)
+		pix_mp->plane_fmt[0].sizeimage =
+			max(DAEDALUS_MIN_CODED_SIZE,
+			    pix_mp->width * pix_mp->height * 3 / 2);
+	return 0;
+}
+
+static int daedalus_s_fmt_vid_out(struct file *file, void *priv,
+				  struct v4l2_format *f)
+{
+	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+	struct v4l2_m2m_ctx *m2m_ctx = ctx->fh.m2m_ctx;
+	struct vb2_queue *vq, *peer_vq;
+	int ret;
+
+	peer_vq = v4l2_m2m_get_vq(m2m_ctx, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+	if (vb2_is_busy(peer_vq))
+		return -EBUSY;
+
+	ret = daedalus_try_fmt_vid_out(file, priv, f);
+	if (ret)
+		return ret;
+
+	vq = v4l2_m2m_get_vq(m2m_ctx, f->type);
+	if (vb2_is_busy(vq) &&
+	    f->fmt.pix_mp.pixelformat != ctx->coded_fmt.fmt.pix_mp.pixelformat)
+		return -EBUSY;
+
+	ctx->coded_desc = daedalus_find_coded_fmt(f->fmt.pix_mp.pixelformat);
+	ctx->coded_fmt = *f;
+	daedalus_reset_decoded_fmt(ctx);
+	return 0;
+}
+
+static int daedalus_s_fmt_vid_cap(struct file *file, void *priv,
+				  struct v4l2_format *f)
+{
+	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+	struct vb2_queue *vq;
+
+	vq = v4l2_m2m_get_vq(ctx->fh.m2m_ctx, f->type);
+	if (vb2_is_busy(vq))
+		return -EBUSY;
+
+	daedalus_fill_decoded(&f->fmt.pix_mp, ctx->coded_desc);
+	ctx->decoded_fmt = *f;
+	return 0;
+}
+
+static int daedalus_enum_framesizes(struct file *file, void *priv,
+				    struct v4l2_frmsizeenum *fsize)
+{
+	const struct daedalus_coded_fmt *desc;
+
+	if (fsize->index)
+		return -EINVAL;
+
+	desc = daedalus_find_coded_fmt(fsize->pixel_format);
+	if (!desc)
+		return -EINVAL;
+
+	fsize->type = V4L2_FRMSIZE_TYPE_STEPWISE;
+	fsize->stepwise = desc->frmsize;
+	return 0;
+}
+
+const struct v4l2_ioctl_ops daedalus_ioctl_ops = {
+	.vidioc_querycap		= daedalus_querycap,
+	.vidioc_enum_framesizes		= daedalus_enum_framesizes,
+
+	.vidioc_enum_fmt_vid_cap	= daedalus_enum_fmt_vid_cap,
+	.vidioc_g_fmt_vid_cap_mplane	= daedalus_g_fmt_vid_cap,
+	.vidioc_try_fmt_vid_cap_mplane	= daedalus_try_fmt_vid_cap,
+	.vidioc_s_fmt_vid_cap_mplane	= daedalus_s_fmt_vid_cap,
+
+	.vidioc_enum_fmt_vid_out	= daedalus_enum_fmt_vid_out,
+	.vidioc_g_fmt_vid_out_mplane	= daedalus_g_fmt_vid_out,
+	.vidioc_try_fmt_vid_out_mplane	= daedalus_try_fmt_vid_out,
+	.vidioc_s_fmt_vid_out_mplane	= daedalus_s_fmt_vid_out,
+
+	.vidioc_reqbufs			= v4l2_m2m_ioctl_reqbufs,
+	.vidioc_querybuf		= v4l2_m2m_ioctl_querybuf,
+	.vidioc_qbuf			= v4l2_m2m_ioctl_qbuf,
+	.vidioc_dqbuf			= v4l2_m2m_ioctl_dqbuf,
+	.vidioc_prepare_buf		= v4l2_m2m_ioctl_prepare_buf,
+	.vidioc_create_bufs		= v4l2_m2m_ioctl_create_bufs,
+	.vidioc_expbuf			= v4l2_m2m_ioctl_expbuf,
+
+	.vidioc_streamon		= v4l2_m2m_ioctl_streamon,
+	.vidioc_streamoff		= v4l2_m2m_ioctl_streamoff,
+
+	.vidioc_decoder_cmd		= v4l2_m2m_ioctl_stateless_decoder_cmd,
+	.vidioc_try_decoder_cmd		= v4l2_m2m_ioctl_stateless_try_decoder_cmd,
+
+	.vidioc_subscribe_event		= v4l2_ctrl_subscribe_event,
+	.vidioc_unsubscribe_event	= v4l2_event_unsubscribe,
+};
+
+static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
+				unsigned int *num_planes, unsigned int sizes[],
+				struct device *alloc_devs[])
+{
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vq);
+	struct v4l2_pix_format_mplane *pix_mp;
+	unsigned int i;
+
+	if (V4L2_TYPE_IS_OUTPUT(vq->type))
+		pix_mp = &ctx->coded_fmt.fmt.pix_mp;
+	else
+		pix_mp = &ctx->decoded_fmt.fmt.pix_mp;
+
+	if (*num_planes) {
+		if (*num_planes != pix_mp->num_planes)
+			return -EINVAL;
+		for (i = 0; i < pix_mp->num_planes; i++)
+			if (sizes[i] < pix_mp->plane_fmt[i].sizeimage)
+				return -EINVAL;
+		return 0;
+	}
+
+	*num_planes = pix_mp->num_planes;
+	for (i = 0; i < pix_mp->num_planes; i++)
+		sizes[i] = pix_mp->plane_fmt[i].sizeimage;
+	return 0;
+}
+
+static void daedalus_queue_cleanup(struct vb2_queue *vq,
+				   enum vb2_buffer_state state)
+{
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vq);
+	struct vb2_v4l2_buffer *vbuf;
+
+	for (;;) {
+		if (V4L2_TYPE_IS_OUTPUT(vq->type))
+			vbuf = v4l2_m2m_src_buf_remove(ctx->fh.m2m_ctx);
+		else
+			vbuf = v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
+		if (!vbuf)
+			break;
+		v4l2_ctrl_request_complete(vbuf->vb2_buf.req_obj.req,
+					   &ctx->hdl);
+		v4l2_m2m_buf_done(vbuf, state);
+	}
+}
+
+static int daedalus_buf_init(struct vb2_buffer *vb)
+{
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+
+	/* Called again whenever a DMABUF queue imports new memory. */
+	to_daedalus_buf(vb)->buf_id = atomic64_inc_return(&ctx->dev->next_buf_id);
+	return 0;
+}
+
+static int daedalus_buf_out_validate(struct vb2_buffer *vb)
+{
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+
+	vbuf->field = V4L2_FIELD_NONE;
+	return 0;
+}
+
+static int daedalus_buf_prepare(struct vb2_buffer *vb)
+{
+	struct vb2_queue *vq = vb->vb2_queue;
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vq);
+	struct v4l2_pix_format_mplane *pix_mp;
+	unsigned int i;
+
+	if (V4L2_TYPE_IS_OUTPUT(vq->type))
+		pix_mp = &ctx->coded_fmt.fmt.pix_mp;
+	else
+		pix_mp = &ctx->decoded_fmt.fmt.pix_mp;
+
+	if (vb->num_planes != pix_mp->num_planes)
+		return -EINVAL;
+
+	for (i = 0; i < pix_mp->num_planes; i++) {
+		if (vb2_plane_size(vb, i) < pix_mp->plane_fmt[i].sizeimage)
+			return -EINVAL;
+		if (V4L2_TYPE_IS_CAPTURE(vq->type))
+			vb2_set_plane_payload(vb, i,
+					      pix_mp->plane_fmt[i].sizeimage);
+	}
+	return 0;
+}
+
+static int daedalus_start_streaming(struct vb2_queue *vq, unsigned int count)
+{
+	return 0;
+}
+
+static void daedalus_stop_streaming(struct vb2_queue *vq)
+{
+	daedalus_queue_cleanup(vq, VB2_BUF_STATE_ERROR);
+}
+
+static void daedalus_buf_queue(struct vb2_buffer *vb)
+{
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+
+	v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, to_vb2_v4l2_buffer(vb));
+}
+
+static void daedalus_buf_request_complete(struct vb2_buffer *vb)
+{
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+
+	v4l2_ctrl_request_complete(vb->req_obj.req, &ctx->hdl);
+}
+
+static const struct vb2_ops daedalus_qops = {
+	.queue_setup		= daedalus_queue_setup,
+	.buf_init		= daedalus_buf_init,
+	.buf_out_validate	= daedalus_buf_out_validate,
+	.buf_prepare		= daedalus_buf_prepare,
+	.buf_queue		= daedalus_buf_queue,
+	.start_streaming	= daedalus_start_streaming,
+	.stop_streaming		= daedalus_stop_streaming,
+	.wait_prepare		= vb2_ops_wait_prepare,
+	.wait_finish		= vb2_ops_wait_finish,
+	.buf_request_complete	= daedalus_buf_request_complete,
+};
+
+int daedalus_queue_init(void *priv, struct vb2_queue *src_vq,
+			struct vb2_queue *dst_vq)
+{
+	struct daedalus_ctx *ctx = priv;
+	int ret;
+
+	src_vq->type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+	src_vq->io_modes = VB2_MMAP | VB2_DMABUF;
+	src_vq->drv_priv = ctx;
+	src_vq->buf_struct_size = sizeof(struct daedalus_buffer);
+	src_vq->ops = &daedalus_qops;
+	src_vq->mem_ops = &vb2_vmalloc_memops;
+	src_vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	src_vq->lock = &ctx->vb_mutex;
+	src_vq->supports_requests = true;
+	src_vq->subsystem_flags |= VB2_V4L2_FL_SUPPORTS_M2M_HOLD_CAPTURE_BUF;
+	ret = vb2_queue_init(src_vq);
+	if (ret)
+		return ret;
+
+	dst_vq->type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+	dst_vq->io_modes = VB2_MMAP | VB2_DMABUF;
+	dst_vq->drv_priv = ctx;
+	dst_vq->buf_struct_size = sizeof(struct daedalus_buffer);
+	dst_vq->ops = &daedalus_qops;
+	dst_vq->mem_ops = &vb2_vmalloc_memops;
+	dst_vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	dst_vq->lock = &ctx->vb_mutex;
+	dst_vq->max_num_buffers = DAEDALUS_MAX_CAPTURE_BUFS;
+	return vb2_queue_init(dst_vq);
+}
+
+int daedalus_request_validate(struct media_request *req)
+{
+	struct media_request_object *obj;
+	struct daedalus_ctx *ctx = NULL;
+	unsigned int count;
+
+	list_for_each_entry(obj, &req->objects, list) {
+		if (vb2_request_object_is_buffer(obj)) {
+			struct vb2_buffer *vb =
+				container_of(obj, struct vb2_buffer, req_obj);
+
+			ctx = vb2_get_drv_priv(vb->vb2_queue);
+			break;
+		}
+	}
+	if (!ctx)
+		return -ENOENT;
+
+	count = vb2_request_buffer_cnt(req);
+	if (!count) {
+		v4l2_info(&ctx->dev->v4l2_dev,
+			  "no buffer was provided with the request\n");
+		return -ENOENT;
+	}
+	if (count > 1) {
+		v4l2_info(&ctx->dev->v4l2_dev,
+			  "more than one buffer was provided with the request\n");
+		return -EINVAL;
+	}
+	return vb2_request_validate(req);
+}
