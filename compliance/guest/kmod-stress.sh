@@ -1,0 +1,115 @@
+#!/bin/bash
+# Guest side of `compliance/run kmod-stress`: the daedalus module under
+# stress with compliance/tools/stress.c. Each scenario is one PASS/FAIL;
+# the kernel log is checked at the end (BUG/WARNING/oops/lockdep/hung task).
+. "$(dirname "$0")/lib.sh"
+
+# Fails the scenario when a stress run outlives this many seconds.
+STRESS_TMO=$((JOB_TIMEOUT_MS / 1000 * 4 + 60))
+
+load_base_modules || { fail "setup: load mem2mem"; exit 1; }
+load_daedalus || { fail "setup: load daedalus"; exit 1; }
+V=$DAEDALUS_VIDEO
+M=$DAEDALUS_MEDIA
+
+# stress_run NAME ARGS...: one scenario, PASS iff stress exits 0 in time.
+stress_run() {
+	local name=$1 rc
+	shift
+	dmesg_mark "begin $name"
+	timeout -k 5 "$STRESS_TMO" "$STRESS" "$@" -d "$V" -m "$M" 2>&1 | sed 's/^/    /'
+	rc=${PIPESTATUS[0]}
+	case $rc in
+	0) pass "$name" ;;
+	124 | 137) fail "$name" "stress hung for ${STRESS_TMO}s" ;;
+	*) fail "$name" "stress exit $rc" ;;
+	esac
+}
+
+# 1. Many opens and closes (no daemon needed).
+stress_run "open/close x200 with request alloc" open-close -n 200
+
+start_daemon || fail "setup: daemon attach"
+
+# 2. Requests complete (DONE or ERROR: the bitstream is synthetic) with the
+#    daemon attached, each within job_timeout_ms + margin.
+stress_run "decode 8 requests, daemon attached" decode -n 8 -t $((JOB_TIMEOUT_MS + 3000))
+
+# 3. STREAMOFF while requests are still pending.
+stress_run "STREAMOFF with pending requests" decode --streamoff-pending -t $((JOB_TIMEOUT_MS + 3000))
+
+# 4. Several contexts at once.
+multi() {
+	local i pids=() ok=0
+	for i in 1 2 3 4; do
+		timeout -k 5 "$STRESS_TMO" "$STRESS" decode -n 6 -t $((JOB_TIMEOUT_MS * 4 + 3000)) \
+			-d "$V" -m "$M" >"$RESULTS/multi-$i.log" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		if wait "${pids[$i]}"; then
+			ok=$((ok + 1))
+		else
+			info "context $((i + 1)) failed:"
+			tail -3 "$RESULTS/multi-$((i + 1)).log" | sed 's/^/    /'
+		fi
+	done
+	info "$ok of 4 contexts completed all requests"
+	[ "$ok" = 4 ]
+}
+dmesg_mark "begin multi-context"
+check "4 contexts at once, 6 requests each" multi
+
+# 5. The daemon dies mid-stream: request 1 is queued while the daemon is
+#    stopped, then the daemon is killed; requests 1.. must end with ERROR
+#    within job_timeout_ms (+ margin), nothing may hang.
+if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+	stress_run "daemon killed mid-stream: pending request ends in ERROR" \
+		decode -n 3 -t $((JOB_TIMEOUT_MS + 2000)) --expect-error-from 1 --hook-at 1 \
+		--pre-hook "kill -STOP $DAEMON_PID" --post-hook "sleep 0.3; kill -KILL $DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+else
+	fail "daemon killed mid-stream: pending request ends in ERROR" "daemon not running"
+fi
+
+# 6. With no daemon attached, requests fail cleanly within the timeout.
+stress_run "no daemon: requests end in ERROR" decode -n 2 -t $((JOB_TIMEOUT_MS + 2000)) --expect error
+
+# 7. rmmod with open handles is refused with EBUSY; after close it succeeds.
+rmmod_busy() {
+	local out rc
+	start_daemon || return 1
+	exec 7<>"$V"
+	out=$(rmmod daedalus 2>&1)
+	rc=$?
+	info "rmmod with the video node and /dev/daedalus open: exit $rc: $out"
+	if [ "$rc" = 0 ]; then
+		exec 7>&-
+		return 1
+	fi
+	echo "$out" | grep -Eqi 'in use|busy' || {
+		exec 7>&-
+		return 1
+	}
+	exec 7>&-
+	out=$(rmmod daedalus 2>&1)
+	rc=$?
+	info "rmmod with only the daemon attached: exit $rc: $out"
+	[ "$rc" != 0 ] || return 1
+	stop_daemon || info "daemon did not stop cleanly on SIGTERM"
+	out=$(rmmod daedalus 2>&1)
+	rc=$?
+	info "rmmod after close: exit $rc${out:+: $out}"
+	[ "$rc" = 0 ] && [ ! -e /dev/daedalus ] && [ ! -e "$V" ] || return 1
+	# And it comes back.
+	load_daedalus
+}
+dmesg_mark "begin rmmod"
+check "rmmod refused (EBUSY) while open, succeeds after close" rmmod_busy
+
+stop_daemon >/dev/null 2>&1
+dmesg_mark "end"
+# Let a hung task (timeout 20 s in this guest) show up if there is one.
+sleep 1
+check_dmesg "dmesg clean (no BUG/WARNING/oops/lockdep/hung task)"

@@ -1,0 +1,216 @@
+# shellcheck shell=bash
+# Guest-side helpers, sourced by compliance/guest/<suite>.sh inside the VM.
+# The host writes $RESULTS/env.sh with the paths used here:
+#   KVER KMODS TRIXIE DAEDALUS_ROOT DAEDALUS_KO DAEMON STRESS JOB_TIMEOUT_MS
+# Every test outcome is one line "PASS: name" or "FAIL: name (why)", printed
+# and appended to $RESULTS/results.txt; the host counts those.
+
+set -u
+RESULTS=${RESULTS:?}
+# shellcheck source=/dev/null
+. "$RESULTS/env.sh"
+: >"$RESULTS/results.txt"
+
+pass() { echo "PASS: $1" | tee -a "$RESULTS/results.txt"; }
+fail() { echo "FAIL: $1${2:+ ($2)}" | tee -a "$RESULTS/results.txt"; }
+info() { echo "  .. $*"; }
+# check NAME CMD...: one test, PASS iff CMD succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# Lines that must never show up in the kernel log during a suite.
+# (The kernel command line is logged too and mentions hung_task: skip it.)
+DMESG_BAD='BUG:|WARNING:|Oops|general protection|lockdep|possible recursive locking|circular locking|KASAN|UBSAN|blocked for more than|Call Trace:|kernel BUG|refcount_t:|list_add corruption|list_del corruption'
+
+dmesg_mark() { echo "daedalus-compliance: $1" >/dev/kmsg; }
+
+# check_dmesg NAME: fails when the kernel logged a bad line since boot.
+check_dmesg() {
+	local name=${1:-dmesg clean} bad
+	dmesg >"$RESULTS/dmesg.txt" 2>&1
+	bad=$(grep -Ev '[Cc]ommand line:' "$RESULTS/dmesg.txt" | grep -E "$DMESG_BAD" | head -5)
+	if [ -n "$bad" ]; then
+		fail "$name" "$(echo "$bad" | head -1 | cut -c1-150)"
+		echo "$bad" | sed 's/^/    /'
+	else
+		pass "$name"
+	fi
+}
+
+load_base_modules() {
+	modprobe -a videodev videobuf2-vmalloc videobuf2-v4l2 videobuf2-memops mc || return 1
+	insmod "$KMODS/v4l2-mem2mem/v4l2-mem2mem.ko" || return 1
+}
+
+# Prints the /dev/videoN whose V4L2 name (sysfs) matches the pattern ERE.
+video_node_named() {
+	local d
+	for d in /sys/class/video4linux/video*; do
+		[ -e "$d/name" ] || continue
+		if grep -Eq "$1" "$d/name"; then
+			echo "/dev/$(basename "$d")"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Prints the /dev/mediaN that the video node $1 belongs to.
+media_node_of() {
+	local v m
+	v=$(basename "$1")
+	for m in /sys/class/video4linux/"$v"/device/media*; do
+		[ -e "$m" ] && {
+			echo "/dev/$(basename "$m")"
+			return 0
+		}
+	done
+	# Fallback: the media device whose driver matches.
+	for m in /sys/bus/media/devices/media*; do
+		[ -e "$m/device" ] || continue
+		if [ "$(readlink -f "$m/device")" = "$(readlink -f "/sys/class/video4linux/$v/device")" ]; then
+			echo "/dev/$(basename "$m")"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Loads vivid as a DMABUF exporter with a 1080p YUYV capture format and sets
+# VIVID to its video node.
+setup_vivid() {
+	modprobe vivid n_devs=1 node_types=0x1 || return 1
+	udevadm settle 2>/dev/null || sleep 1
+	VIVID=$(video_node_named '^vivid') || return 1
+	in_chroot v4l2-ctl -d "$VIVID" --set-fmt-video=width=1920,height=1080,pixelformat=YUYV ||
+		return 1
+	info "vivid exporter: $VIVID ($(in_chroot v4l2-ctl -d "$VIVID" --get-fmt-video |
+		grep -E 'Width/Height|Size Image' | tr -s ' \n' ' '))"
+}
+
+# Mounts what the trixie client root needs. The root itself is read-only
+# (the host cache over 9p): /tmp is a tmpfs, /results the results dir.
+setup_chroot() {
+	local r=$TRIXIE
+	mount --bind /dev "$r/dev" &&
+		mount --bind /proc "$r/proc" &&
+		mount --bind /sys "$r/sys" &&
+		mount -t tmpfs tmpfs "$r/tmp" &&
+		mount --bind "$RESULTS" "$r/results" &&
+		mount --bind "$DAEDALUS_ROOT" "$r/work"
+}
+
+in_chroot() {
+	chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
+		GST_REGISTRY=/results/gst-registry.bin "$@"
+}
+
+# run_compliance NAME MIN_TESTS TIMEOUT_S ARGS...: runs v4l2-compliance in
+# the client root; PASS iff it finished in time with 0 failed, 0 warnings and
+# at least MIN_TESTS tests.
+run_compliance() {
+	local name=$1 min=$2 tmo=$3 log rc total ok failed warn line t0 dt
+	shift 3
+	log="$RESULTS/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
+	info "v4l2-compliance $*"
+	t0=$(date +%s)
+	timeout -k 5 "$tmo" chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/tmp v4l2-compliance "$@" >"$log" 2>&1
+	rc=$?
+	dt=$(($(date +%s) - t0))
+	grep -E '^(Total|Grand Total) for' "$log" | sed 's/^/    /'
+	grep -E '^\s*(fail|warn):' "$log" | head -20 | sed 's/^/    /'
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		fail "$name" "timed out after ${tmo}s"
+		tail -5 "$log" | sed 's/^/    /'
+		return 1
+	fi
+	line=$(grep -E '^Grand Total for' "$log" | tail -1)
+	[ -n "$line" ] || line=$(grep -E '^Total for' "$log" | tail -1)
+	if [ -z "$line" ]; then
+		fail "$name" "no totals line (exit $rc)"
+		tail -5 "$log" | sed 's/^/    /'
+		return 1
+	fi
+	# "... : 68, Succeeded: 68, Failed: 0, Warnings: 0"
+	total=$(echo "$line" | sed -E 's/.*: ([0-9]+), Succeeded: ([0-9]+), Failed: ([0-9]+), Warnings: ([0-9]+).*/\1/')
+	ok=$(echo "$line" | sed -E 's/.*: ([0-9]+), Succeeded: ([0-9]+), Failed: ([0-9]+), Warnings: ([0-9]+).*/\2/')
+	failed=$(echo "$line" | sed -E 's/.*: ([0-9]+), Succeeded: ([0-9]+), Failed: ([0-9]+), Warnings: ([0-9]+).*/\3/')
+	warn=$(echo "$line" | sed -E 's/.*: ([0-9]+), Succeeded: ([0-9]+), Failed: ([0-9]+), Warnings: ([0-9]+).*/\4/')
+	if [ "$failed" = 0 ] && [ "$warn" = 0 ] && [ "$total" -ge "$min" ]; then
+		pass "$name: $ok/$total, $warn warnings, ${dt}s"
+	else
+		fail "$name" "$ok/$total succeeded, $failed failed, $warn warnings, need >= $min tests"
+		return 1
+	fi
+}
+
+DAEMON_PID=
+start_daemon() {
+	[ -x "$DAEMON" ] || {
+		info "no daemon binary at $DAEMON"
+		return 1
+	}
+	RUST_LOG=${RUST_LOG:-info} "$DAEMON" serve >>"$RESULTS/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	# Attached when it holds /dev/daedalus open.
+	local i
+	for i in $(seq 1 50); do
+		if ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -q /dev/daedalus; then
+			info "daemon $DAEMON_PID attached"
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	info "daemon did not attach; last log lines:"
+	tail -5 "$RESULTS/daemon.log" | sed 's/^/    /'
+	return 1
+}
+
+# stop_daemon: SIGTERM, then waits up to 10 s. Fails if it had died already
+# or does not stop.
+stop_daemon() {
+	local i
+	[ -n "$DAEMON_PID" ] || return 0
+	if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+		info "daemon $DAEMON_PID had exited"
+		wait "$DAEMON_PID" 2>/dev/null
+		DAEMON_PID=
+		return 1
+	fi
+	kill -TERM "$DAEMON_PID"
+	for i in $(seq 1 50); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		info "daemon ignored SIGTERM for 10 s; killing"
+		kill -KILL "$DAEMON_PID"
+		wait "$DAEMON_PID" 2>/dev/null
+		DAEMON_PID=
+		return 1
+	fi
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	return 0
+}
+
+load_daedalus() {
+	insmod "$DAEDALUS_KO" job_timeout_ms="$JOB_TIMEOUT_MS" || return 1
+	udevadm settle 2>/dev/null || sleep 1
+	DAEDALUS_VIDEO=$(video_node_named 'daedalus') || {
+		info "no video node named daedalus:"
+		grep -H . /sys/class/video4linux/*/name | sed 's/^/    /'
+		return 1
+	}
+	DAEDALUS_MEDIA=$(media_node_of "$DAEDALUS_VIDEO") || return 1
+	[ -c /dev/daedalus ] || {
+		info "no /dev/daedalus"
+		return 1
+	}
+	info "daedalus: $DAEDALUS_VIDEO $DAEDALUS_MEDIA /dev/daedalus"
+}

@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# Builds of the things under test. Each prints the artifact's path on stdout
+# and logs to stderr. Sourced, not executed.
+
+# build_module RESULTS: builds kmod/ against the guest kernel (the module
+# helper's contract) in a snapshot copy under RESULTS, so a build in progress
+# in kmod/ is never disturbed; fails on any compiler or modpost warning.
+build_module() {
+	local results=$1 src="$DAEDALUS_ROOT/kmod" dst out symvers
+	[ -f "$src/Makefile" ] || {
+		log "kmod/Makefile does not exist yet"
+		return 1
+	}
+	symvers="$(kmods_dir)/v4l2-mem2mem/Module.symvers"
+	dst="$results/kmod-build"
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	cp -a "$src" "$dst/"
+	find "$dst/kmod" \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name Module.symvers -o -name modules.order \) -delete
+	log "building kmod (snapshot in $dst/kmod)"
+	out="$results/kmod-build.log"
+	if ! make -C "$dst/kmod" KDIR="$(kdir)" KBUILD_EXTRA_SYMBOLS="$symvers" >"$out" 2>&1; then
+		cat "$out" >&2
+		log "module build failed"
+		return 1
+	fi
+	if grep -Eiq 'warning:|WARNING:' "$out"; then
+		grep -Ei 'warning:' "$out" >&2
+		log "module build has warnings (treated as errors)"
+		return 1
+	fi
+	[ -f "$dst/kmod/daedalus.ko" ] || {
+		log "module build made no daedalus.ko"
+		return 1
+	}
+	echo "$dst/kmod/daedalus.ko"
+}
+
+# build_daemon RESULTS: cargo build --release -p daemon, unless DAEDALUS_DAEMON
+# names a binary to use.
+build_daemon() {
+	local results=$1 bin
+	if [ -n "${DAEDALUS_DAEMON:-}" ]; then
+		[ -x "$DAEDALUS_DAEMON" ] || {
+			log "DAEDALUS_DAEMON=$DAEDALUS_DAEMON is not executable"
+			return 1
+		}
+		echo "$DAEDALUS_DAEMON"
+		return 0
+	fi
+	log "cargo build --release -p daemon"
+	if ! (cd "$DAEDALUS_ROOT" && cargo build --release -p daemon) >"$results/daemon-build.log" 2>&1; then
+		tail -30 "$results/daemon-build.log" >&2
+		log "daemon build failed"
+		return 1
+	fi
+	bin="${CARGO_TARGET_DIR:-$DAEDALUS_ROOT/target}/release/daedalusd"
+	[ -x "$bin" ] || {
+		log "no $bin after the build"
+		return 1
+	}
+	echo "$bin"
+}
+
+# build_stress RESULTS: the C stress client, static, warnings are errors.
+build_stress() {
+	local results=$1
+	mkdir -p "$results/bin"
+	if ! gcc -O2 -Wall -Wextra -Werror -static -o "$results/bin/stress" \
+		"$COMPLIANCE_DIR/tools/stress.c" >"$results/stress-build.log" 2>&1; then
+		cat "$results/stress-build.log" >&2
+		return 1
+	fi
+	echo "$results/bin/stress"
+}

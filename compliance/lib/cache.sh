@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# Cached artifacts under $DAEDALUS_CACHE. Each is built into a temporary
+# directory and renamed into place only when complete, so an interrupted
+# run never leaves something that looks finished. Sourced, not executed.
+
+TRIXIE_PKGS=v4l-utils,gstreamer1.0-tools,gstreamer1.0-plugins-bad,gstreamer1.0-plugins-good,gstreamer1.0-plugins-base,gstreamer1.0-libav,ffmpeg
+
+trixie_root() { echo "$DAEDALUS_CACHE/trixie-root"; }
+kmods_dir() { echo "$DAEDALUS_CACHE/kmods/$(guest_kver)"; }
+gst_registry() { echo "$DAEDALUS_CACHE/gst-registry.bin"; }
+
+_build_trixie_root() {
+	local final tmp
+	final=$(trixie_root)
+	[ -x "$final/usr/bin/v4l2-compliance" ] && return 0
+	tmp=$(mktemp -d "$DAEDALUS_CACHE/trixie-root.partial.XXXXXX")
+	log "debootstrap trixie client root (~3 min) into $tmp"
+	# debootstrap exits non-zero when some of the extra packages fail to
+	# configure (dconf-service in trixie); apt-get -f install below finishes
+	# them. Only an unpacked root without apt is a real failure.
+	debootstrap --variant=minbase --include="$TRIXIE_PKGS" trixie "$tmp" \
+		http://deb.debian.org/debian >"$DAEDALUS_CACHE/debootstrap.log" 2>&1 ||
+		log "debootstrap reported errors; completing with apt-get -f install"
+	if [ ! -x "$tmp/usr/bin/apt-get" ]; then
+		log "debootstrap failed, see $DAEDALUS_CACHE/debootstrap.log"
+		rm -rf "$tmp"
+		return 1
+	fi
+	# debootstrap leaves a few dependencies unconfigured.
+	if ! DEBIAN_FRONTEND=noninteractive chroot "$tmp" apt-get -f install -y \
+		>>"$DAEDALUS_CACHE/debootstrap.log" 2>&1; then
+		log "apt-get -f install in the trixie root failed"
+		rm -rf "$tmp"
+		return 1
+	fi
+	chroot "$tmp" apt-get clean >/dev/null 2>&1 || true
+	if [ ! -x "$tmp/usr/bin/v4l2-compliance" ]; then
+		log "trixie root has no v4l2-compliance"
+		rm -rf "$tmp"
+		return 1
+	fi
+	# Mount points used by the guest scripts.
+	mkdir -p "$tmp/work" "$tmp/results"
+	rm -rf "$final"
+	mv "$tmp" "$final"
+	log "trixie root ready: $(chroot "$final" v4l2-compliance --version 2>/dev/null | head -1)"
+}
+ensure_trixie_root() { with_cache_lock _build_trixie_root; }
+
+# Extracts v4l2-mem2mem.c and visl/ from linux-source and builds both out of
+# tree against the guest kernel's headers.
+_build_kmods() {
+	local final tmp src kd
+	final=$(kmods_dir)
+	[ -f "$final/v4l2-mem2mem/v4l2-mem2mem.ko" ] && [ -f "$final/visl/visl.ko" ] && return 0
+	mkdir -p "$(dirname "$final")"
+	tmp=$(mktemp -d "$final.partial.XXXXXX")
+	kd=$(kdir)
+	[ -d "$kd" ] || {
+		log "no kernel build dir $kd"
+		return 1
+	}
+	src=/usr/src/linux-source-${KERNEL_SERIES}.tar.xz
+	[ -f "$src" ] || {
+		log "missing $src"
+		return 1
+	}
+	log "extracting v4l2-mem2mem.c and visl from $src"
+	tar -xJf "$src" -C "$tmp" \
+		"linux-source-${KERNEL_SERIES}/drivers/media/v4l2-core/v4l2-mem2mem.c" \
+		"linux-source-${KERNEL_SERIES}/drivers/media/test-drivers/visl" || return 1
+	mkdir -p "$tmp/v4l2-mem2mem" "$tmp/visl"
+	mv "$tmp/linux-source-${KERNEL_SERIES}/drivers/media/v4l2-core/v4l2-mem2mem.c" "$tmp/v4l2-mem2mem/"
+	mv "$tmp/linux-source-${KERNEL_SERIES}/drivers/media/test-drivers/visl/"* "$tmp/visl/"
+	rm -rf "$tmp/linux-source-${KERNEL_SERIES}"
+	echo 'obj-m := v4l2-mem2mem.o' >"$tmp/v4l2-mem2mem/Kbuild"
+	log "building v4l2-mem2mem.ko"
+	make -s -C "$kd" M="$tmp/v4l2-mem2mem" modules >"$tmp/v4l2-mem2mem/build.log" 2>&1 || {
+		cat "$tmp/v4l2-mem2mem/build.log" >&2
+		return 1
+	}
+	# visl's Makefile is the in-tree one (obj-$(CONFIG_VISL)); drive it with
+	# our own Kbuild. Its trace headers name TRACE_INCLUDE_PATH relative to
+	# the kernel tree; point it at "." and put visl's folder on the include
+	# path so define_trace.h finds "./visl-trace-*.h" there.
+	rm -f "$tmp/visl/Makefile"
+	sed -i 's|^#define TRACE_INCLUDE_PATH .*|#define TRACE_INCLUDE_PATH .|' "$tmp"/visl/visl-trace-*.h
+	cat >"$tmp/visl/Kbuild" <<'EOF'
+visl-y := visl-core.o visl-video.o visl-dec.o visl-trace-points.o
+obj-m := visl.o
+ccflags-y += -I$(src)
+EOF
+	log "building visl.ko"
+	make -s -C "$kd" M="$tmp/visl" KBUILD_EXTRA_SYMBOLS="$tmp/v4l2-mem2mem/Module.symvers" \
+		modules >"$tmp/visl/build.log" 2>&1 || {
+		cat "$tmp/visl/build.log" >&2
+		return 1
+	}
+	rm -rf "$final"
+	mv "$tmp" "$final"
+	log "kmods ready in $final"
+}
+ensure_kmods() { with_cache_lock _build_kmods; }

@@ -1,0 +1,21 @@
+# shellcheck shell=bash
+# Boots the pinned guest kernel under TCG with the host root (read-only over
+# 9p) and runs one command in it. Sourced, not executed.
+
+# vm_run RESULTS_DIR TIMEOUT_S CMD: virtme puts tmpfs over /var/cache, so the
+# cache is passed explicitly (read-only). RESULTS_DIR is writable in the
+# guest. Returns the guest command's status
+# (124 when the host-side timeout fired).
+vm_run() {
+	local results=$1 tmo=$2 cmd=$3 kimg
+	kimg=/boot/vmlinuz-$(guest_kver)
+	[ -f "$kimg" ] || die "missing guest kernel $kimg"
+	# vng wants a terminal-ish stdin; give it /dev/null so it never waits
+	# on ours. --kill-after bounds a qemu that ignores SIGTERM.
+	timeout --kill-after=20 "$tmo" \
+		vng --run "$kimg" --disable-kvm --force-9p --memory 2G --cpus 2 \
+		--rodir "$DAEDALUS_CACHE" --rwdir "$results" \
+		--cwd "$DAEDALUS_ROOT" \
+		--append "sysctl.kernel.hung_task_timeout_secs=20" \
+		-- "$cmd" </dev/null
+}

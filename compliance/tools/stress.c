@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stress: a small V4L2 stateless (request API) client for the kmod-stress
+ * suite. It drives one decoding context through the H.264 request path and
+ * reports, for each request, how it ended. It knows nothing about pixels: the
+ * bitstream is a fixed IDR-looking NAL and the controls describe a
+ * 320x240 4:2:0 8-bit baseline stream, so a real decoder may well answer with
+ * an error; what is checked here is that every request completes (with DONE or
+ * ERROR as the caller expects) within a deadline and that nothing hangs.
+ *
+ *   stress open-close -d VIDEO -m MEDIA [-n N]
+ *       open/close the nodes N times, allocating a request each time
+ *   stress decode -d VIDEO -m MEDIA [-n N] [-t TIMEOUT_MS]
+ *       [--expect any|done|error] [--expect-error-from I]
+ *       [--pre-hook CMD] [--post-hook CMD] [--hook-at I] [--streamoff-pending]
+ *
+ * Every line of output starts with "stress:"; the exit status is 0 when every
+ * expectation held, 1 when one did not, 2 on a setup error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/media.h>
+#include <linux/videodev2.h>
+
+#define WIDTH 320
+#define HEIGHT 240
+#define NUM_BUFS 4
+
+struct buf {
+	void *addr;
+	size_t len;
+};
+
+struct ctx {
+	int vfd;
+	int mfd;
+	int mplane;
+	enum v4l2_buf_type out_type;
+	enum v4l2_buf_type cap_type;
+	struct buf out[NUM_BUFS];
+	unsigned int n_out;
+	unsigned int n_cap;
+};
+
+static const char *video_path;
+static const char *media_path;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("stress: ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	va_end(ap);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	do {
+		r = ioctl(fd, req, arg);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static int open_nodes(struct ctx *c)
+{
+	struct v4l2_capability cap;
+
+	memset(c, 0, sizeof(*c));
+	c->vfd = open(video_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (c->vfd < 0) {
+		say("open %s: %s", video_path, strerror(errno));
+		return -1;
+	}
+	c->mfd = open(media_path, O_RDWR | O_CLOEXEC);
+	if (c->mfd < 0) {
+		say("open %s: %s", media_path, strerror(errno));
+		close(c->vfd);
+		return -1;
+	}
+	memset(&cap, 0, sizeof(cap));
+	if (xioctl(c->vfd, VIDIOC_QUERYCAP, &cap) < 0) {
+		say("QUERYCAP: %s", strerror(errno));
+		goto err;
+	}
+	{
+		__u32 caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps :
+								       cap.capabilities;
+
+		if (caps & V4L2_CAP_VIDEO_M2M_MPLANE) {
+			c->mplane = 1;
+			c->out_type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+			c->cap_type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+		} else if (caps & V4L2_CAP_VIDEO_M2M) {
+			c->out_type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+			c->cap_type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+		} else {
+			say("%s is not a mem2mem device (caps 0x%08x)", video_path, caps);
+			goto err;
+		}
+	}
+	return 0;
+err:
+	close(c->mfd);
+	close(c->vfd);
+	return -1;
+}
+
+static void close_nodes(struct ctx *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n_out; i++)
+		if (c->out[i].addr)
+			munmap(c->out[i].addr, c->out[i].len);
+	close(c->vfd);
+	close(c->mfd);
+}
+
+static int alloc_request(struct ctx *c)
+{
+	int fd = -1;
+
+	if (xioctl(c->mfd, MEDIA_IOC_REQUEST_ALLOC, &fd) < 0) {
+		say("MEDIA_IOC_REQUEST_ALLOC: %s", strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+static int cmd_open_close(int n)
+{
+	struct ctx c;
+	int i, fd;
+
+	for (i = 0; i < n; i++) {
+		if (open_nodes(&c) < 0)
+			return 2;
+		fd = alloc_request(&c);
+		if (fd < 0) {
+			close_nodes(&c);
+			return 1;
+		}
+		close(fd);
+		close_nodes(&c);
+	}
+	say("open-close: %d iterations ok", n);
+	return 0;
+}
+
+static int set_formats(struct ctx *c)
+{
+	struct v4l2_format f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = c->out_type;
+	if (c->mplane) {
+		f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_H264_SLICE;
+		f.fmt.pix_mp.width = WIDTH;
+		f.fmt.pix_mp.height = HEIGHT;
+		f.fmt.pix_mp.num_planes = 1;
+		f.fmt.pix_mp.plane_fmt[0].sizeimage = 256 * 1024;
+	} else {
+		f.fmt.pix.pixelformat = V4L2_PIX_FMT_H264_SLICE;
+		f.fmt.pix.width = WIDTH;
+		f.fmt.pix.height = HEIGHT;
+		f.fmt.pix.sizeimage = 256 * 1024;
+	}
+	if (xioctl(c->vfd, VIDIOC_S_FMT, &f) < 0) {
+		say("S_FMT OUTPUT S264: %s", strerror(errno));
+		return -1;
+	}
+	if ((c->mplane ? f.fmt.pix_mp.pixelformat : f.fmt.pix.pixelformat) !=
+	    V4L2_PIX_FMT_H264_SLICE) {
+		say("S_FMT OUTPUT: driver did not take S264");
+		return -1;
+	}
+	memset(&f, 0, sizeof(f));
+	f.type = c->cap_type;
+	if (xioctl(c->vfd, VIDIOC_G_FMT, &f) < 0) {
+		say("G_FMT CAPTURE: %s", strerror(errno));
+		return -1;
+	}
+	say("formats: OUTPUT S264 %ux%u, CAPTURE %.4s %ux%u (%s)", WIDTH, HEIGHT,
+	    (char *)(c->mplane ? &f.fmt.pix_mp.pixelformat : &f.fmt.pix.pixelformat),
+	    c->mplane ? f.fmt.pix_mp.width : f.fmt.pix.width,
+	    c->mplane ? f.fmt.pix_mp.height : f.fmt.pix.height,
+	    c->mplane ? "mplane" : "single-plane");
+	return 0;
+}
+
+static int reqbufs(struct ctx *c, enum v4l2_buf_type type, unsigned int count)
+{
+	struct v4l2_requestbuffers rb;
+
+	memset(&rb, 0, sizeof(rb));
+	rb.count = count;
+	rb.type = type;
+	rb.memory = V4L2_MEMORY_MMAP;
+	if (xioctl(c->vfd, VIDIOC_REQBUFS, &rb) < 0) {
+		say("REQBUFS(%u, type %u): %s", count, type, strerror(errno));
+		return -1;
+	}
+	if (count && !(rb.capabilities & V4L2_BUF_CAP_SUPPORTS_REQUESTS) &&
+	    type == c->out_type) {
+		say("OUTPUT queue does not support requests");
+		return -1;
+	}
+	return (int)rb.count;
+}
+
+static void init_buffer(struct ctx *c, struct v4l2_buffer *b, struct v4l2_plane *planes,
+			enum v4l2_buf_type type, unsigned int index)
+{
+	memset(b, 0, sizeof(*b));
+	b->type = type;
+	b->memory = V4L2_MEMORY_MMAP;
+	b->index = index;
+	if (c->mplane) {
+		memset(planes, 0, sizeof(*planes) * VIDEO_MAX_PLANES);
+		b->m.planes = planes;
+		b->length = VIDEO_MAX_PLANES;
+	}
+}
+
+static int setup_buffers(struct ctx *c)
+{
+	struct v4l2_plane planes[VIDEO_MAX_PLANES];
+	struct v4l2_buffer b;
+	unsigned int i;
+	int n;
+
+	n = reqbufs(c, c->out_type, NUM_BUFS);
+	if (n <= 0)
+		return -1;
+	c->n_out = (unsigned int)n > NUM_BUFS ? NUM_BUFS : (unsigned int)n;
+	for (i = 0; i < c->n_out; i++) {
+		off_t off;
+
+		init_buffer(c, &b, planes, c->out_type, i);
+		if (xioctl(c->vfd, VIDIOC_QUERYBUF, &b) < 0) {
+			say("QUERYBUF OUTPUT %u: %s", i, strerror(errno));
+			return -1;
+		}
+		c->out[i].len = c->mplane ? planes[0].length : b.length;
+		off = c->mplane ? planes[0].m.mem_offset : b.m.offset;
+		c->out[i].addr = mmap(NULL, c->out[i].len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				      c->vfd, off);
+		if (c->out[i].addr == MAP_FAILED) {
+			c->out[i].addr = NULL;
+			say("mmap OUTPUT %u: %s", i, strerror(errno));
+			return -1;
+		}
+	}
+	n = reqbufs(c, c->cap_type, NUM_BUFS);
+	if (n <= 0)
+		return -1;
+	c->n_cap = (unsigned int)n;
+	for (i = 0; i < c->n_cap; i++) {
+		init_buffer(c, &b, planes, c->cap_type, i);
+		if (xioctl(c->vfd, VIDIOC_QBUF, &b) < 0) {
+			say("QBUF CAPTURE %u: %s", i, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int streamon(struct ctx *c)
+{
+	int t = c->out_type;
+
+	if (xioctl(c->vfd, VIDIOC_STREAMON, &t) < 0) {
+		say("STREAMON OUTPUT: %s", strerror(errno));
+		return -1;
+	}
+	t = c->cap_type;
+	if (xioctl(c->vfd, VIDIOC_STREAMON, &t) < 0) {
+		say("STREAMON CAPTURE: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int streamoff(struct ctx *c)
+{
+	int t = c->out_type, r = 0;
+
+	if (xioctl(c->vfd, VIDIOC_STREAMOFF, &t) < 0) {
+		say("STREAMOFF OUTPUT: %s", strerror(errno));
+		r = -1;
+	}
+	t = c->cap_type;
+	if (xioctl(c->vfd, VIDIOC_STREAMOFF, &t) < 0) {
+		say("STREAMOFF CAPTURE: %s", strerror(errno));
+		r = -1;
+	}
+	return r;
+}
+
+/* Fills the controls of one IDR frame of a 320x240 baseline stream. */
+static int set_controls(struct ctx *c, int req_fd, unsigned int frame)
+{
+	struct v4l2_ctrl_h264_sps sps;
+	struct v4l2_ctrl_h264_pps pps;
+	struct v4l2_ctrl_h264_decode_params dp;
+	struct v4l2_ext_control ctrl[3];
+	struct v4l2_ext_controls ctrls;
+
+	memset(&sps, 0, sizeof(sps));
+	sps.profile_idc = 66;
+	sps.level_idc = 30;
+	sps.chroma_format_idc = 1;
+	sps.log2_max_frame_num_minus4 = 0;
+	sps.pic_order_cnt_type = 2;
+	sps.max_num_ref_frames = 1;
+	sps.pic_width_in_mbs_minus1 = WIDTH / 16 - 1;
+	sps.pic_height_in_map_units_minus1 = HEIGHT / 16 - 1;
+	sps.flags = V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY | V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE;
+
+	memset(&pps, 0, sizeof(pps));
+	pps.num_ref_idx_l0_default_active_minus1 = 0;
+	pps.flags = V4L2_H264_PPS_FLAG_DEBLOCKING_FILTER_CONTROL_PRESENT;
+
+	memset(&dp, 0, sizeof(dp));
+	dp.nal_ref_idc = 3;
+	dp.frame_num = 0;
+	dp.idr_pic_id = (__u16)frame;
+	dp.flags = V4L2_H264_DECODE_PARAM_FLAG_IDR_PIC;
+
+	memset(ctrl, 0, sizeof(ctrl));
+	ctrl[0].id = V4L2_CID_STATELESS_H264_SPS;
+	ctrl[0].size = sizeof(sps);
+	ctrl[0].ptr = &sps;
+	ctrl[1].id = V4L2_CID_STATELESS_H264_PPS;
+	ctrl[1].size = sizeof(pps);
+	ctrl[1].ptr = &pps;
+	ctrl[2].id = V4L2_CID_STATELESS_H264_DECODE_PARAMS;
+	ctrl[2].size = sizeof(dp);
+	ctrl[2].ptr = &dp;
+
+	memset(&ctrls, 0, sizeof(ctrls));
+	ctrls.which = V4L2_CTRL_WHICH_REQUEST_VAL;
+	ctrls.request_fd = req_fd;
+	ctrls.count = 3;
+	ctrls.controls = ctrl;
+	if (xioctl(c->vfd, VIDIOC_S_EXT_CTRLS, &ctrls) < 0) {
+		say("S_EXT_CTRLS (request): %s (error_idx %u)", strerror(errno), ctrls.error_idx);
+		return -1;
+	}
+	return 0;
+}
+
+/* Annex B start code + an IDR slice NAL header and some slice payload. */
+static size_t fill_bitstream(struct buf *b, unsigned int frame)
+{
+	static const unsigned char nal[] = { 0x00, 0x00, 0x00, 0x01, 0x65, 0x88, 0x84, 0x00,
+					     0x33, 0xff, 0xfe, 0xf6, 0xf0, 0xfe, 0x05, 0x36 };
+	size_t n = sizeof(nal) + 64;
+	unsigned char *p = b->addr;
+	size_t i;
+
+	if (n > b->len)
+		n = b->len;
+	memcpy(p, nal, sizeof(nal) < n ? sizeof(nal) : n);
+	for (i = sizeof(nal); i < n; i++)
+		p[i] = (unsigned char)(0x5a ^ (i * 7 + frame));
+	return n;
+}
+
+static int queue_output(struct ctx *c, unsigned int index, int req_fd, unsigned int frame)
+{
+	struct v4l2_plane planes[VIDEO_MAX_PLANES];
+	struct v4l2_buffer b;
+	size_t used = fill_bitstream(&c->out[index], frame);
+
+	init_buffer(c, &b, planes, c->out_type, index);
+	if (c->mplane) {
+		b.length = 1;
+		planes[0].bytesused = (__u32)used;
+	} else {
+		b.bytesused = (__u32)used;
+	}
+	b.timestamp.tv_sec = 0;
+	b.timestamp.tv_usec = (long)(frame + 1) * 1000;
+	b.flags = V4L2_BUF_FLAG_REQUEST_FD;
+	b.request_fd = req_fd;
+	if (xioctl(c->vfd, VIDIOC_QBUF, &b) < 0) {
+		say("QBUF OUTPUT %u (request): %s", index, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int dqbuf(struct ctx *c, enum v4l2_buf_type type, struct v4l2_buffer *b,
+		 struct v4l2_plane *planes)
+{
+	init_buffer(c, b, planes, type, 0);
+	return xioctl(c->vfd, VIDIOC_DQBUF, b);
+}
+
+/* Waits until a CAPTURE buffer can be dequeued (POLLIN on the video fd). */
+static int wait_capture(struct ctx *c, long long deadline)
+{
+	struct pollfd p = { .fd = c->vfd, .events = POLLIN };
+	long long left;
+	int r;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		return 0;
+	}
+}
+
+enum expect { EXPECT_ANY, EXPECT_DONE, EXPECT_ERROR };
+
+struct decode_opts {
+	int count;
+	int timeout_ms;
+	enum expect expect;
+	int expect_error_from;
+	int hook_at;
+	const char *pre_hook;
+	const char *post_hook;
+	int streamoff_pending;
+};
+
+static int run_hook(const char *what, const char *cmd)
+{
+	int r;
+
+	if (!cmd)
+		return 0;
+	say("%s: %s", what, cmd);
+	r = system(cmd);
+	if (r != 0)
+		say("%s exited with status %d", what, r);
+	return 0;
+}
+
+/* Queues opts->count requests, two at a time at most, and waits for each. */
+static int cmd_decode(const struct decode_opts *o)
+{
+	struct v4l2_plane planes[VIDEO_MAX_PLANES];
+	struct v4l2_buffer b;
+	struct ctx c;
+	int failed = 0, i;
+
+	if (open_nodes(&c) < 0)
+		return 2;
+	if (set_formats(&c) < 0 || setup_buffers(&c) < 0 || streamon(&c) < 0) {
+		close_nodes(&c);
+		return 2;
+	}
+
+	if (o->streamoff_pending) {
+		long long t0;
+		int q = 0;
+
+		/* Queue every OUTPUT buffer in its own request, then stop at once. */
+		for (i = 0; i < (int)c.n_out; i++) {
+			int req = alloc_request(&c);
+
+			if (req < 0 || set_controls(&c, req, (unsigned int)i) < 0 ||
+			    queue_output(&c, (unsigned int)i, req, (unsigned int)i) < 0 ||
+			    xioctl(req, MEDIA_REQUEST_IOC_QUEUE, NULL) < 0) {
+				say("queueing request %d failed: %s", i, strerror(errno));
+				failed = 1;
+				if (req >= 0)
+					close(req);
+				break;
+			}
+			close(req);
+			q++;
+		}
+		t0 = now_ms();
+		if (streamoff(&c) < 0)
+			failed = 1;
+		say("streamoff-pending: %d requests queued, STREAMOFF took %lld ms", q,
+		    now_ms() - t0);
+		if (now_ms() - t0 > o->timeout_ms) {
+			say("STREAMOFF slower than %d ms", o->timeout_ms);
+			failed = 1;
+		}
+		/* Every buffer must be back with userspace now. */
+		if (dqbuf(&c, c.cap_type, &b, planes) == 0 || errno != EINVAL) {
+			/* After STREAMOFF, DQBUF fails with EINVAL (not streaming). */
+			say("DQBUF after STREAMOFF: unexpected %s", strerror(errno));
+		}
+		t0 = now_ms();
+		close_nodes(&c);
+		say("close took %lld ms", now_ms() - t0);
+		return failed ? 1 : 0;
+	}
+
+	for (i = 0; i < o->count; i++) {
+		unsigned int idx = (unsigned int)i % c.n_out;
+		long long t0, deadline;
+		int req, cap_flags, out_flags;
+		struct pollfd rp;
+		enum expect want = o->expect;
+		const char *state;
+
+		if (o->expect_error_from >= 0 && i >= o->expect_error_from)
+			want = EXPECT_ERROR;
+		if (i == o->hook_at)
+			run_hook("pre-hook", o->pre_hook);
+
+		req = alloc_request(&c);
+		if (req < 0) {
+			failed = 1;
+			break;
+		}
+		if (set_controls(&c, req, (unsigned int)i) < 0 ||
+		    queue_output(&c, idx, req, (unsigned int)i) < 0) {
+			close(req);
+			failed = 1;
+			break;
+		}
+		t0 = now_ms();
+		if (xioctl(req, MEDIA_REQUEST_IOC_QUEUE, NULL) < 0) {
+			say("MEDIA_REQUEST_IOC_QUEUE: %s", strerror(errno));
+			close(req);
+			failed = 1;
+			break;
+		}
+		if (i == o->hook_at)
+			run_hook("post-hook", o->post_hook);
+
+		deadline = t0 + o->timeout_ms;
+		rp.fd = req;
+		rp.events = POLLPRI;
+		rp.revents = 0;
+		for (;;) {
+			long long left = deadline - now_ms();
+			int r;
+
+			r = poll(&rp, 1, left > 0 ? (int)left : 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		if (!(rp.revents & POLLPRI)) {
+			say("request %d: not completed within %d ms", i, o->timeout_ms);
+			close(req);
+			failed = 1;
+			break;
+		}
+		if (dqbuf(&c, c.out_type, &b, planes) < 0) {
+			say("request %d: DQBUF OUTPUT: %s", i, strerror(errno));
+			close(req);
+			failed = 1;
+			break;
+		}
+		out_flags = (int)b.flags;
+		/* The CAPTURE buffer is returned together with the request. */
+		if (wait_capture(&c, now_ms() + 1000) < 0 ||
+		    dqbuf(&c, c.cap_type, &b, planes) < 0) {
+			say("request %d: DQBUF CAPTURE: %s", i, strerror(errno));
+			close(req);
+			failed = 1;
+			break;
+		}
+		cap_flags = (int)b.flags;
+		state = cap_flags & V4L2_BUF_FLAG_ERROR ? "ERROR" : "DONE";
+		say("request %d: %s after %lld ms (OUTPUT flags 0x%x, CAPTURE flags 0x%x, ts %ld.%06ld)",
+		    i, state, now_ms() - t0, out_flags, cap_flags, (long)b.timestamp.tv_sec,
+		    (long)b.timestamp.tv_usec);
+		if ((want == EXPECT_ERROR && !(cap_flags & V4L2_BUF_FLAG_ERROR)) ||
+		    (want == EXPECT_DONE && (cap_flags & V4L2_BUF_FLAG_ERROR))) {
+			say("request %d: expected %s", i, want == EXPECT_ERROR ? "ERROR" : "DONE");
+			failed = 1;
+		}
+		/* Give the CAPTURE buffer back for the next request. */
+		{
+			unsigned int ci = b.index;
+
+			init_buffer(&c, &b, planes, c.cap_type, ci);
+			if (xioctl(c.vfd, VIDIOC_QBUF, &b) < 0) {
+				say("re-QBUF CAPTURE %u: %s", ci, strerror(errno));
+				close(req);
+				failed = 1;
+				break;
+			}
+		}
+		if (xioctl(req, MEDIA_REQUEST_IOC_REINIT, NULL) < 0) {
+			say("MEDIA_REQUEST_IOC_REINIT: %s", strerror(errno));
+			failed = 1;
+		}
+		close(req);
+	}
+	if (streamoff(&c) < 0)
+		failed = 1;
+	close_nodes(&c);
+	say("decode: %d requests, %s", o->count, failed ? "FAILED" : "ok");
+	return failed ? 1 : 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: stress open-close -d VIDEO -m MEDIA [-n N]\n"
+		"       stress decode -d VIDEO -m MEDIA [-n N] [-t TIMEOUT_MS]\n"
+		"              [--expect any|done|error] [--expect-error-from I]\n"
+		"              [--hook-at I] [--pre-hook CMD] [--post-hook CMD]\n"
+		"              [--streamoff-pending]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "expect", required_argument, NULL, 'e' },
+		{ "expect-error-from", required_argument, NULL, 'E' },
+		{ "hook-at", required_argument, NULL, 'H' },
+		{ "pre-hook", required_argument, NULL, 'P' },
+		{ "post-hook", required_argument, NULL, 'Q' },
+		{ "streamoff-pending", no_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct decode_opts o = {
+		.count = 4,
+		.timeout_ms = 5000,
+		.expect = EXPECT_ANY,
+		.expect_error_from = -1,
+		.hook_at = -1,
+	};
+	const char *cmd;
+	int opt;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "d:m:n:t:", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			video_path = optarg;
+			break;
+		case 'm':
+			media_path = optarg;
+			break;
+		case 'n':
+			o.count = atoi(optarg);
+			break;
+		case 't':
+			o.timeout_ms = atoi(optarg);
+			break;
+		case 'e':
+			if (!strcmp(optarg, "any"))
+				o.expect = EXPECT_ANY;
+			else if (!strcmp(optarg, "done"))
+				o.expect = EXPECT_DONE;
+			else if (!strcmp(optarg, "error"))
+				o.expect = EXPECT_ERROR;
+			else
+				usage();
+			break;
+		case 'E':
+			o.expect_error_from = atoi(optarg);
+			break;
+		case 'H':
+			o.hook_at = atoi(optarg);
+			break;
+		case 'P':
+			o.pre_hook = optarg;
+			break;
+		case 'Q':
+			o.post_hook = optarg;
+			break;
+		case 'S':
+			o.streamoff_pending = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!video_path || !media_path)
+		usage();
+	if (!strcmp(cmd, "open-close"))
+		return cmd_open_close(o.count);
+	if (!strcmp(cmd, "decode"))
+		return cmd_decode(&o);
+	usage();
+	return 2;
+}
