@@ -73,3 +73,13 @@ fn fmt_violations(v: &[Violation]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// A raw integer that is not a value of the enum (from `TryFrom<raw>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{enum_name}: unknown value {value}")]
+pub struct UnknownValue {
+    /// Rust enum name.
+    pub enum_name: &'static str,
+    /// The raw value.
+    pub value: i64,
+}
