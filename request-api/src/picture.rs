@@ -1,0 +1,156 @@
+//! What a stream builder hands the client for each picture, codec-neutral.
+
+use serde::Serialize;
+
+/// Codecs the client knows how to route to a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Codec {
+    H264,
+    Hevc,
+    Vp8,
+    Vp9,
+    Av1,
+    Mpeg2,
+}
+
+impl Codec {
+    /// The stateless OUTPUT fourcc (`V4L2_PIX_FMT_*_SLICE` / `*_FRAME`).
+    pub fn fourcc(self) -> [u8; 4] {
+        match self {
+            Codec::H264 => *b"S264",
+            Codec::Hevc => *b"S265",
+            Codec::Vp8 => *b"VP8F",
+            Codec::Vp9 => *b"VP9F",
+            Codec::Av1 => *b"AV1F",
+            Codec::Mpeg2 => *b"MG2S",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::H264 => "h264",
+            Codec::Hevc => "hevc",
+            Codec::Vp8 => "vp8",
+            Codec::Vp9 => "vp9",
+            Codec::Av1 => "av1",
+            Codec::Mpeg2 => "mpeg2",
+        }
+    }
+}
+
+impl std::fmt::Display for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One control of a request: `V4L2_CID_*` and its payload bytes (the kernel
+/// struct, or an array of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlPayload {
+    pub id: u32,
+    pub bytes: Vec<u8>,
+}
+
+impl ControlPayload {
+    /// From a typed `ctrls` payload.
+    pub fn of<C: ctrls::Control>(c: &C) -> Self {
+        Self {
+            id: C::ID,
+            bytes: c.to_bytes().to_vec(),
+        }
+    }
+
+    /// From a slice of typed payloads (array controls, e.g. H.264 slice params).
+    pub fn of_array<C: ctrls::Control>(cs: &[C]) -> Self {
+        Self {
+            id: C::ID,
+            bytes: cs
+                .iter()
+                .flat_map(|c| c.to_bytes().iter().copied())
+                .collect(),
+        }
+    }
+}
+
+/// How a picture uses its CAPTURE buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FieldRole {
+    /// A frame (or a complementary field pair coded as one picture).
+    Frame,
+    /// First field of a pair: queued with `V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF`,
+    /// the CAPTURE buffer stays with the driver.
+    FirstField,
+    /// Second field: same timestamp as the first, decodes into the held buffer.
+    SecondField,
+}
+
+/// Visible rectangle inside the coded picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rect {
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Stream-level facts the OUTPUT/CAPTURE formats depend on. A change between
+/// pictures is a resolution change: the client drains and re-allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StreamInfo {
+    /// Coded size (what S_FMT OUTPUT gets).
+    pub coded_width: u32,
+    pub coded_height: u32,
+    /// Display (crop) rectangle.
+    pub visible: Rect,
+    /// Luma bit depth (8 or 10).
+    pub bit_depth: u8,
+    /// CAPTURE buffers the stream's DPB can hold at once (references plus
+    /// pictures waiting for display).
+    pub dpb_size: u32,
+}
+
+/// One picture to decode: one request.
+#[derive(Debug, Clone)]
+pub struct CodedPicture {
+    /// Controls set in the request, in this order.
+    pub controls: Vec<ControlPayload>,
+    /// OUTPUT buffer contents.
+    pub bitstream: Vec<u8>,
+    /// Timestamp in ns (a multiple of 1000: v4l2 carries a timeval). Both
+    /// fields of a pair share it; reference controls name CAPTURE buffers by it.
+    pub timestamp: u64,
+    pub field: FieldRole,
+    pub info: StreamInfo,
+    /// Timestamps of every picture the decoder state still refers to after
+    /// this one is queued (the DPB's reference entries): their CAPTURE buffers
+    /// must not be reused.
+    pub references: Vec<u64>,
+    /// Timestamps that become displayable once this picture is decoded, in
+    /// display order (the output of the codec's bumping process).
+    pub display: Vec<u64>,
+}
+
+/// Device-level (non-request) controls a source needs, e.g. the H.264
+/// DECODE_MODE and START_CODE menus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeControl {
+    pub id: u32,
+    pub value: i32,
+}
+
+/// Error a picture source reports.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// A builder that turns a stream into pictures.
+pub trait PictureSource {
+    fn codec(&self) -> Codec;
+    /// Menu controls to set once on the device before streaming.
+    fn mode_controls(&self) -> Vec<ModeControl>;
+    /// The next picture in decode order, `None` at end of stream.
+    fn next_picture(&mut self) -> Result<Option<CodedPicture>, SourceError>;
+    /// At end of stream: timestamps still waiting for display, in order.
+    fn flush(&mut self) -> Vec<u64>;
+}

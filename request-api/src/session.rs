@@ -1,0 +1,913 @@
+//! Device discovery and the decode loop of a stateless decoder session.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use v4l2r::bindings;
+use v4l2r::ioctl::{
+    self, BufferCapabilities, BufferFlags, Capabilities, Capability, CtrlWhich, DqBufIoctlError,
+    FmtDesc, FormatIterator, IntoErrno, IoctlConvertError, MemoryConsistency, PlaneMapping,
+    QBufPlane, QBuffer, QueryBuffer, RequestBuffers, V4l2Buffer,
+};
+use v4l2r::memory::{MemoryType, MmapHandle};
+use v4l2r::{Format, PixelFormat, PlaneLayout, QueueType};
+
+use crate::bookkeeping::{CaptureSlots, DisplayQueue, InFlight, RequestPool, SlotError};
+use crate::controls::ext_control_array;
+use crate::media::{self, RequestFd};
+use crate::picture::{Codec, CodedPicture, FieldRole, PictureSource, SourceError, StreamInfo};
+use crate::topology::{devname_from_uevent, Topology};
+use crate::yuv::{Layout, LayoutError, PixFmt};
+
+/// Errors of discovery and decoding.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what} on {path}: {errno}")]
+    Ioctl {
+        what: &'static str,
+        path: PathBuf,
+        errno: nix::errno::Errno,
+    },
+    #[error("no stateless decoder for {codec} (fourcc {fourcc}) found{where_}")]
+    NoDevice {
+        codec: Codec,
+        fourcc: String,
+        where_: String,
+    },
+    #[error("{media}: no video node for decoder entity '{entity}'")]
+    NoVideoNode { media: PathBuf, entity: String },
+    #[error("{video}: {queue} format {fourcc} {width}x{height} refused ({why})")]
+    FormatRefused {
+        video: PathBuf,
+        queue: &'static str,
+        fourcc: String,
+        width: u32,
+        height: u32,
+        why: String,
+    },
+    #[error("{video}: CAPTURE offers none of {wanted} (offers {offered})")]
+    NoCaptureFormat {
+        video: PathBuf,
+        wanted: String,
+        offered: String,
+    },
+    #[error("{video}: OUTPUT queue does not support requests")]
+    NoRequests { video: PathBuf },
+    #[error("{video}: OUTPUT queue cannot hold CAPTURE buffers (needed for field pairs)")]
+    NoHoldCapture { video: PathBuf },
+    #[error("frame {frame} (timestamp {timestamp} ns): request timed out after {timeout_ms} ms")]
+    Timeout {
+        frame: u64,
+        timestamp: u64,
+        timeout_ms: u32,
+    },
+    #[error("frame {frame}: setting controls failed at control {index} (id {id:#x}): {errno}")]
+    Controls {
+        frame: u64,
+        index: u32,
+        id: u32,
+        errno: nix::errno::Errno,
+    },
+    #[error(
+        "frame {frame}: bitstream of {size} bytes does not fit the {capacity}-byte OUTPUT buffer"
+    )]
+    BitstreamTooLarge {
+        frame: u64,
+        size: usize,
+        capacity: usize,
+    },
+    #[error(
+        "frame {frame}: no free CAPTURE buffer (all {count} hold references or pending pictures)"
+    )]
+    NoCaptureBuffer { frame: u64, count: usize },
+    #[error("frame {frame}: timestamp {timestamp} is not a whole number of microseconds")]
+    BadTimestamp { frame: u64, timestamp: u64 },
+    #[error("frame {frame}: driver returned CAPTURE timestamp {got} ns, expected {want} ns")]
+    TimestampMismatch { frame: u64, want: u64, got: u64 },
+    #[error("frame {frame}: second field without a held first field")]
+    LoneSecondField { frame: u64 },
+    #[error("writing frame: {0}")]
+    Sink(std::io::Error),
+    #[error("stream source: {0}")]
+    Source(#[from] SourceError),
+    #[error("buffer bookkeeping: {0}")]
+    Slots(#[from] SlotError),
+    #[error("reading CAPTURE buffer: {0}")]
+    Layout(#[from] LayoutError),
+    #[error("setting mode control {id:#x} = {value}: {errno}")]
+    ModeControl {
+        id: u32,
+        value: i32,
+        errno: nix::errno::Errno,
+    },
+}
+
+fn fourcc_str(f: [u8; 4]) -> String {
+    String::from_utf8_lossy(&f).into_owned()
+}
+
+fn ioctl_err<'a, T>(what: &'static str, path: &'a Path) -> impl FnOnce(T) -> Error + 'a
+where
+    T: Into<nix::errno::Errno>,
+{
+    move |e| Error::Ioctl {
+        what,
+        path: path.to_owned(),
+        errno: e.into(),
+    }
+}
+
+fn errno_of(e: impl IntoErrno) -> nix::errno::Errno {
+    nix::errno::Errno::from_raw(e.into_errno())
+}
+
+fn open_rw(path: &Path) -> Result<File, Error> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|source| Error::Open {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// A stateless decoder: its media device, entity and video node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoderDevice {
+    pub media: PathBuf,
+    pub video: PathBuf,
+    pub driver: String,
+    pub entity: String,
+    /// Coded formats its OUTPUT queue offers.
+    pub coded_formats: Vec<[u8; 4]>,
+    pub mplane: bool,
+}
+
+/// The decoders of one media device (media controller walk).
+pub fn probe_media(media_path: &Path) -> Result<Vec<DecoderDevice>, Error> {
+    let media = open_rw(media_path)?;
+    let info = media::device_info(media.as_fd())
+        .map_err(ioctl_err("MEDIA_IOC_DEVICE_INFO", media_path))?;
+    let driver = {
+        let d = info.driver;
+        let end = d.iter().position(|&b| b == 0).unwrap_or(d.len());
+        String::from_utf8_lossy(&d[..end]).into_owned()
+    };
+    let raw =
+        media::g_topology(media.as_fd()).map_err(ioctl_err("MEDIA_IOC_G_TOPOLOGY", media_path))?;
+    let topo = Topology::from_raw(&raw);
+    let mut out = Vec::new();
+    for node in topo.decoders() {
+        let uevent_path = format!("/sys/dev/char/{}:{}/uevent", node.major, node.minor);
+        let video = std::fs::read_to_string(&uevent_path)
+            .ok()
+            .and_then(|u| devname_from_uevent(&u))
+            .ok_or_else(|| Error::NoVideoNode {
+                media: media_path.to_owned(),
+                entity: node.name.clone(),
+            })?;
+        let (coded_formats, mplane) = output_formats(&video)?;
+        out.push(DecoderDevice {
+            media: media_path.to_owned(),
+            video,
+            driver: driver.clone(),
+            entity: node.name,
+            coded_formats,
+            mplane,
+        });
+    }
+    Ok(out)
+}
+
+fn queues(mplane: bool) -> (QueueType, QueueType) {
+    if mplane {
+        (QueueType::VideoOutputMplane, QueueType::VideoCaptureMplane)
+    } else {
+        (QueueType::VideoOutput, QueueType::VideoCapture)
+    }
+}
+
+fn output_formats(video: &Path) -> Result<(Vec<[u8; 4]>, bool), Error> {
+    let fd = open_rw(video)?;
+    let cap: Capability = ioctl::querycap(&fd).map_err(ioctl_err("VIDIOC_QUERYCAP", video))?;
+    let mplane = cap.device_caps().contains(Capabilities::VIDEO_M2M_MPLANE);
+    let (out_q, _) = queues(mplane);
+    let formats = FormatIterator::new(&fd, out_q)
+        .map(|d: FmtDesc| d.pixelformat.to_fourcc())
+        .collect();
+    Ok((formats, mplane))
+}
+
+/// All `/dev/media*` nodes, sorted.
+pub fn media_nodes() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir("/dev")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("media") && n[5..].parse::<u32>().is_ok())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by_key(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n[5..].parse::<u32>().ok())
+    });
+    v
+}
+
+/// Picks the first decoder (on `device`, or on any media node) whose OUTPUT
+/// queue offers the codec's coded format.
+pub fn find_decoder(codec: Codec, device: Option<&Path>) -> Result<DecoderDevice, Error> {
+    let nodes = match device {
+        Some(d) => vec![d.to_owned()],
+        None => media_nodes(),
+    };
+    let mut looked = Vec::new();
+    for m in &nodes {
+        let decs = match (probe_media(m), device) {
+            (Ok(d), _) => d,
+            (Err(e), Some(_)) => return Err(e),
+            (Err(_), None) => continue,
+        };
+        for d in decs {
+            if d.coded_formats.contains(&codec.fourcc()) {
+                return Ok(d);
+            }
+            looked.push(format!(
+                "{} ({}: {})",
+                d.video.display(),
+                d.entity,
+                d.coded_formats
+                    .iter()
+                    .map(|f| fourcc_str(*f))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
+    }
+    Err(Error::NoDevice {
+        codec,
+        fourcc: fourcc_str(codec.fourcc()),
+        where_: if looked.is_empty() {
+            format!(" (searched {} media nodes)", nodes.len())
+        } else {
+            format!("; decoders seen: {}", looked.join("; "))
+        },
+    })
+}
+
+/// Controls set as current values before CAPTURE negotiation.
+const SEQUENCE_CONTROLS: [u32; 3] = [
+    bindings::V4L2_CID_STATELESS_H264_SPS,
+    bindings::V4L2_CID_STATELESS_HEVC_SPS,
+    bindings::V4L2_CID_STATELESS_AV1_SEQUENCE,
+];
+
+/// A decoded picture, cropped, in display order.
+#[derive(Debug, Clone)]
+pub struct DecodedFrame {
+    /// Display-order number, from 0.
+    pub number: u64,
+    pub timestamp: u64,
+    pub width: u32,
+    pub height: u32,
+    /// 1 (8-bit) or 2 (10-bit little-endian) bytes per sample.
+    pub sample_bytes: usize,
+    /// Planar Y, Cb, Cr.
+    pub i420: Vec<u8>,
+    /// The driver flagged the buffer with V4L2_BUF_FLAG_ERROR.
+    pub error: bool,
+}
+
+/// Counters of a decode.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub submitted: u64,
+    pub displayed: u64,
+    /// Decode-order frame numbers whose CAPTURE buffer came back with ERROR.
+    pub errors: Vec<u64>,
+    pub resolution_changes: u64,
+}
+
+/// Session options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub requests: usize,
+    pub timeout_ms: u32,
+    /// Stop after this many displayed frames.
+    pub max_frames: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            requests: 4,
+            timeout_ms: 2000,
+            max_frames: None,
+        }
+    }
+}
+
+struct Configured {
+    info: StreamInfo,
+    layout: Layout,
+    outputs: Vec<PlaneMapping>,
+    captures: Vec<Vec<PlaneMapping>>,
+}
+
+/// An open decoder and the state of one decode.
+pub struct Session {
+    dev: DecoderDevice,
+    codec: Codec,
+    media: File,
+    video: File,
+    out_q: QueueType,
+    cap_q: QueueType,
+    opts: Options,
+    requests: Vec<RequestFd>,
+    pool: RequestPool,
+    slots: CaptureSlots,
+    display: DisplayQueue,
+    /// Error flags of decoded buffers, by timestamp.
+    errored: Vec<u64>,
+    cfg: Option<Configured>,
+    frame: u64,
+    pub stats: Stats,
+    hold_capture: bool,
+}
+
+impl Session {
+    pub fn open(dev: DecoderDevice, codec: Codec, opts: Options) -> Result<Self, Error> {
+        let media = open_rw(&dev.media)?;
+        let video = open_rw(&dev.video)?;
+        let (out_q, cap_q) = queues(dev.mplane);
+        let n = opts.requests.max(1);
+        Ok(Self {
+            dev,
+            codec,
+            media,
+            video,
+            out_q,
+            cap_q,
+            opts,
+            requests: Vec::new(),
+            pool: RequestPool::new(n),
+            slots: CaptureSlots::new(0),
+            display: DisplayQueue::default(),
+            errored: Vec::new(),
+            cfg: None,
+            frame: 0,
+            stats: Stats::default(),
+            hold_capture: false,
+        })
+    }
+
+    pub fn device(&self) -> &DecoderDevice {
+        &self.dev
+    }
+
+    fn done(&self) -> bool {
+        self.opts
+            .max_frames
+            .is_some_and(|m| self.stats.displayed >= m)
+    }
+
+    /// Decodes the whole source, handing frames to `sink` in display order.
+    pub fn decode(
+        &mut self,
+        source: &mut dyn PictureSource,
+        sink: &mut dyn FnMut(DecodedFrame) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let mut modes_set = false;
+        while !self.done() {
+            let Some(pic) = source.next_picture().map_err(Error::from)? else {
+                break;
+            };
+            if !modes_set {
+                for m in source.mode_controls() {
+                    ioctl::s_ctrl(&self.video, m.id, m.value).map_err(|e| Error::ModeControl {
+                        id: m.id,
+                        value: m.value,
+                        errno: e.into(),
+                    })?;
+                }
+                modes_set = true;
+            }
+            if self.cfg.as_ref().map(|c| c.info) != Some(pic.info) {
+                if self.cfg.is_some() {
+                    self.drain(sink)?;
+                    self.stats.resolution_changes += 1;
+                }
+                self.configure(&pic)?;
+            }
+            self.submit(pic, sink)?;
+        }
+        self.drain(sink)?;
+        if !self.done() {
+            self.display.push(source.flush());
+            self.emit_ready(sink)?;
+        }
+        Ok(())
+    }
+
+    fn teardown(&mut self) -> Result<(), Error> {
+        let p = self.dev.video.clone();
+        if self.cfg.take().is_some() {
+            ioctl::streamoff(&self.video, self.out_q).map_err(ioctl_err("VIDIOC_STREAMOFF", &p))?;
+            ioctl::streamoff(&self.video, self.cap_q).map_err(ioctl_err("VIDIOC_STREAMOFF", &p))?;
+            // Mappings were dropped with `cfg`: the buffers can be freed.
+            let _: () = ioctl::reqbufs(
+                &self.video,
+                self.out_q,
+                MemoryType::Mmap,
+                0,
+                MemoryConsistency::empty(),
+            )
+            .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
+            let _: () = ioctl::reqbufs(
+                &self.video,
+                self.cap_q,
+                MemoryType::Mmap,
+                0,
+                MemoryConsistency::empty(),
+            )
+            .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
+        }
+        Ok(())
+    }
+
+    fn configure(&mut self, pic: &CodedPicture) -> Result<(), Error> {
+        self.teardown()?;
+        let info = pic.info;
+        let p = self.dev.video.clone();
+        let codec_fourcc = self.codec.fourcc();
+        // OUTPUT: coded format and size.
+        let sizeimage = (info.coded_width * info.coded_height * 3 / 2).max(1 << 20);
+        let want = Format {
+            width: info.coded_width,
+            height: info.coded_height,
+            pixelformat: PixelFormat::from_fourcc(&codec_fourcc),
+            plane_fmt: vec![PlaneLayout {
+                sizeimage,
+                bytesperline: 0,
+            }],
+        };
+        let refused = |queue: &'static str, f: [u8; 4], why: String| Error::FormatRefused {
+            video: p.clone(),
+            queue,
+            fourcc: fourcc_str(f),
+            width: info.coded_width,
+            height: info.coded_height,
+            why,
+        };
+        let got: Format = ioctl::s_fmt(&mut self.video, (self.out_q, &want))
+            .map_err(|e| refused("OUTPUT", codec_fourcc, e.to_string()))?;
+        if got.pixelformat.to_fourcc() != codec_fourcc {
+            return Err(refused(
+                "OUTPUT",
+                codec_fourcc,
+                format!("driver chose {}", fourcc_str(got.pixelformat.to_fourcc())),
+            ));
+        }
+        // Sequence-level controls go in as current values before CAPTURE is
+        // negotiated: drivers derive the CAPTURE format (bit depth) from them.
+        let mut seq: Vec<_> = pic
+            .controls
+            .iter()
+            .filter(|c| SEQUENCE_CONTROLS.contains(&c.id))
+            .cloned()
+            .collect();
+        if !seq.is_empty() {
+            let mut arr = ext_control_array(&mut seq);
+            let ids: Vec<u32> = arr.as_slice().iter().map(|c| c.id).collect();
+            arr.set(&self.video, CtrlWhich::Current)
+                .map_err(|e| Error::Controls {
+                    frame: self.frame,
+                    index: e.error_idx,
+                    id: ids.get(e.error_idx as usize).copied().unwrap_or(0),
+                    errno: e.into(),
+                })?;
+        }
+        // CAPTURE: the first format we can read, in order of preference.
+        let offered: Vec<[u8; 4]> = FormatIterator::new(&self.video, self.cap_q)
+            .map(|d: FmtDesc| d.pixelformat.to_fourcc())
+            .collect();
+        let prefs = PixFmt::preference(info.bit_depth);
+        let fmt = prefs
+            .iter()
+            .copied()
+            .find(|f| offered.contains(&f.fourcc()))
+            .ok_or_else(|| Error::NoCaptureFormat {
+                video: p.clone(),
+                wanted: prefs
+                    .iter()
+                    .map(|f| fourcc_str(f.fourcc()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                offered: offered
+                    .iter()
+                    .map(|f| fourcc_str(*f))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            })?;
+        let want = Format {
+            width: info.coded_width,
+            height: info.coded_height,
+            pixelformat: PixelFormat::from_fourcc(&fmt.fourcc()),
+            plane_fmt: vec![],
+        };
+        let got: Format = ioctl::s_fmt(&mut self.video, (self.cap_q, &want))
+            .map_err(|e| refused("CAPTURE", fmt.fourcc(), e.to_string()))?;
+        if got.pixelformat.to_fourcc() != fmt.fourcc()
+            || got.width < info.coded_width
+            || got.height < info.coded_height
+        {
+            return Err(refused(
+                "CAPTURE",
+                fmt.fourcc(),
+                format!(
+                    "driver chose {} {}x{}",
+                    fourcc_str(got.pixelformat.to_fourcc()),
+                    got.width,
+                    got.height
+                ),
+            ));
+        }
+        let layout = Layout {
+            fmt,
+            width: got.width,
+            height: got.height,
+            bytesperline: got.plane_fmt.iter().map(|pl| pl.bytesperline).collect(),
+        };
+        // OUTPUT buffers: one per request.
+        let n = self.opts.requests.max(1) as u32;
+        let rb: RequestBuffers = ioctl::reqbufs(
+            &self.video,
+            self.out_q,
+            MemoryType::Mmap,
+            n,
+            MemoryConsistency::empty(),
+        )
+        .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
+        if !rb
+            .capabilities
+            .contains(BufferCapabilities::SUPPORTS_REQUESTS)
+        {
+            return Err(Error::NoRequests { video: p });
+        }
+        self.hold_capture = rb
+            .capabilities
+            .contains(BufferCapabilities::SUPPORTS_M2M_HOLD_CAPTURE_BUF);
+        let n_out = rb.count as usize;
+        let mut outputs = Vec::with_capacity(n_out);
+        for i in 0..n_out {
+            let mut planes = self.map_buffer(self.out_q, i)?;
+            outputs.push(planes.remove(0));
+        }
+        // CAPTURE buffers: the DPB, the pictures in flight, one being written out.
+        let want_cap = info.dpb_size + n + 2;
+        let count: usize = ioctl::reqbufs(
+            &self.video,
+            self.cap_q,
+            MemoryType::Mmap,
+            want_cap,
+            MemoryConsistency::empty(),
+        )
+        .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
+        let mut captures = Vec::with_capacity(count);
+        for i in 0..count {
+            captures.push(self.map_buffer(self.cap_q, i)?);
+        }
+        // Requests (kept across resolution changes), and their pool.
+        while self.requests.len() < n_out {
+            self.requests.push(
+                RequestFd::alloc(self.media.as_fd())
+                    .map_err(ioctl_err("MEDIA_IOC_REQUEST_ALLOC", &self.dev.media))?,
+            );
+        }
+        self.pool = RequestPool::new(n_out);
+        self.slots.reset(count);
+        ioctl::streamon(&self.video, self.out_q).map_err(ioctl_err("VIDIOC_STREAMON", &p))?;
+        ioctl::streamon(&self.video, self.cap_q).map_err(ioctl_err("VIDIOC_STREAMON", &p))?;
+        self.cfg = Some(Configured {
+            info,
+            layout,
+            outputs,
+            captures,
+        });
+        Ok(())
+    }
+
+    fn map_buffer(&self, queue: QueueType, index: usize) -> Result<Vec<PlaneMapping>, Error> {
+        let p = &self.dev.video;
+        let qb: QueryBuffer =
+            ioctl::querybuf(&self.video, queue, index).map_err(|e| Error::Ioctl {
+                what: "VIDIOC_QUERYBUF",
+                path: p.clone(),
+                errno: errno_of(e),
+            })?;
+        qb.planes
+            .iter()
+            .map(|pl| {
+                ioctl::mmap(&self.video, pl.mem_offset, pl.length).map_err(ioctl_err("mmap", p))
+            })
+            .collect()
+    }
+}
+
+impl Session {
+    fn video_path(&self) -> PathBuf {
+        self.dev.video.clone()
+    }
+
+    /// Queues one picture: OUTPUT buffer + controls in a request, a CAPTURE
+    /// buffer, then the request.
+    fn submit(
+        &mut self,
+        mut pic: CodedPicture,
+        sink: &mut dyn FnMut(DecodedFrame) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let frame = self.frame;
+        if (pic.timestamp / 1000) * 1000 != pic.timestamp {
+            return Err(Error::BadTimestamp {
+                frame,
+                timestamp: pic.timestamp,
+            });
+        }
+        if pic.field == FieldRole::FirstField && !self.hold_capture {
+            return Err(Error::NoHoldCapture {
+                video: self.video_path(),
+            });
+        }
+        // A free request (and its OUTPUT buffer).
+        let req = loop {
+            if let Some(r) = self.pool.take() {
+                break r;
+            }
+            self.complete_oldest(sink)?;
+        };
+        // A CAPTURE buffer, unless this is the second field of a held one.
+        let capture = if pic.field == FieldRole::SecondField {
+            match self.slots.find(pic.timestamp) {
+                Some(_) => None,
+                None => {
+                    self.pool.give_back(req);
+                    return Err(Error::LoneSecondField { frame });
+                }
+            }
+        } else {
+            loop {
+                if let Some(i) = self.slots.free() {
+                    break Some(i);
+                }
+                if self.pool.in_flight() == 0 {
+                    self.pool.give_back(req);
+                    return Err(Error::NoCaptureBuffer {
+                        frame,
+                        count: self.slots.len(),
+                    });
+                }
+                self.complete_oldest(sink)?;
+            }
+        };
+        let cfg = self.cfg.as_mut().expect("configured before submit");
+        let out = &mut cfg.outputs[req];
+        if pic.bitstream.len() > out.len() {
+            self.pool.give_back(req);
+            return Err(Error::BitstreamTooLarge {
+                frame,
+                size: pic.bitstream.len(),
+                capacity: out.len(),
+            });
+        }
+        out[..pic.bitstream.len()].copy_from_slice(&pic.bitstream);
+        let rfd = self.requests[req].raw();
+
+        // Controls into the request.
+        let ids: Vec<u32> = pic.controls.iter().map(|c| c.id).collect();
+        let mut arr = ext_control_array(&mut pic.controls);
+        arr.set(&self.video, CtrlWhich::Request(rfd))
+            .map_err(|e| Error::Controls {
+                frame,
+                index: e.error_idx,
+                id: ids.get(e.error_idx as usize).copied().unwrap_or(0),
+                errno: e.into(),
+            })?;
+        drop(arr);
+
+        let sec = (pic.timestamp / 1_000_000_000) as nix::libc::time_t;
+        let usec = ((pic.timestamp % 1_000_000_000) / 1000) as nix::libc::suseconds_t;
+        let p = self.video_path();
+        // OUTPUT buffer with the request.
+        let mut qb = QBuffer::<MmapHandle>::new(self.out_q, req as u32)
+            .set_timestamp(sec, usec)
+            .set_request(rfd);
+        if pic.field == FieldRole::FirstField {
+            qb.flags |= BufferFlags::from_bits_retain(bindings::V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF);
+        }
+        qb.planes
+            .push(QBufPlane::new_from_handle(&MmapHandle, pic.bitstream.len()));
+        let _: () = ioctl::qbuf(&self.video, qb).map_err(|e| Error::Ioctl {
+            what: "VIDIOC_QBUF(OUTPUT)",
+            path: p.clone(),
+            errno: errno_of(e),
+        })?;
+        // CAPTURE buffer (not part of the request).
+        if let Some(ci) = capture {
+            let planes = self.cfg.as_ref().map(|c| c.captures[ci].len()).unwrap_or(1);
+            let mut qb = QBuffer::<MmapHandle>::new(self.cap_q, ci as u32);
+            for _ in 0..planes {
+                qb.planes.push(QBufPlane::new_from_handle(&MmapHandle, 0));
+            }
+            let _: () = ioctl::qbuf(&self.video, qb).map_err(|e| Error::Ioctl {
+                what: "VIDIOC_QBUF(CAPTURE)",
+                path: p.clone(),
+                errno: errno_of(e),
+            })?;
+            self.slots.queue(ci, pic.timestamp)?;
+        }
+        self.requests[req].queue().map_err(|e| Error::Ioctl {
+            what: "MEDIA_REQUEST_IOC_QUEUE",
+            path: self.dev.media.clone(),
+            errno: e,
+        })?;
+        self.pool.queued(InFlight {
+            request: req,
+            frame,
+            timestamp: pic.timestamp,
+            output: req,
+            returns_capture: pic.field != FieldRole::FirstField,
+        });
+        self.slots.set_references(&pic.references);
+        self.display.push(pic.display.iter().copied());
+        self.frame += 1;
+        self.stats.submitted += 1;
+        self.emit_ready(sink)
+    }
+
+    /// Waits for a buffer on the video fd (it is non-blocking).
+    fn dqbuf(&self, queue: QueueType, frame: u64, ts: u64) -> Result<V4l2Buffer, Error> {
+        let p = self.video_path();
+        let mut waited = false;
+        loop {
+            match ioctl::dqbuf::<V4l2Buffer>(&self.video, queue) {
+                Ok(b) => return Ok(b),
+                Err(IoctlConvertError::IoctlError(DqBufIoctlError::NotReady)) if !waited => {
+                    let mut fds = [PollFd::new(
+                        self.video.as_fd(),
+                        PollFlags::POLLIN | PollFlags::POLLOUT,
+                    )];
+                    let t = PollTimeout::try_from(self.opts.timeout_ms.min(i32::MAX as u32))
+                        .unwrap_or(PollTimeout::MAX);
+                    poll(&mut fds, t).map_err(|e| Error::Ioctl {
+                        what: "poll",
+                        path: p.clone(),
+                        errno: e,
+                    })?;
+                    waited = true;
+                }
+                Err(IoctlConvertError::IoctlError(DqBufIoctlError::NotReady)) => {
+                    return Err(Error::Timeout {
+                        frame,
+                        timestamp: ts,
+                        timeout_ms: self.opts.timeout_ms,
+                    })
+                }
+                Err(IoctlConvertError::IoctlError(e)) => {
+                    return Err(Error::Ioctl {
+                        what: "VIDIOC_DQBUF",
+                        path: p,
+                        errno: e.into(),
+                    })
+                }
+                Err(IoctlConvertError::ConversionError(e)) => {
+                    return Err(Error::Ioctl {
+                        what: "VIDIOC_DQBUF (bad buffer)",
+                        path: p.join(format!("{e:?}")),
+                        errno: nix::errno::Errno::EINVAL,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Waits for the oldest request, dequeues its buffers, recycles it.
+    fn complete_oldest(
+        &mut self,
+        sink: &mut dyn FnMut(DecodedFrame) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let Some(job) = self.pool.oldest().copied() else {
+            return Ok(());
+        };
+        let req = &self.requests[job.request];
+        let done = req.wait(self.opts.timeout_ms).map_err(|e| Error::Ioctl {
+            what: "poll(request)",
+            path: self.dev.media.clone(),
+            errno: e,
+        })?;
+        if !done {
+            return Err(Error::Timeout {
+                frame: job.frame,
+                timestamp: job.timestamp,
+                timeout_ms: self.opts.timeout_ms,
+            });
+        }
+        let _out = self.dqbuf(self.out_q, job.frame, job.timestamp)?;
+        if job.returns_capture {
+            let cap = self.dqbuf(self.cap_q, job.frame, job.timestamp)?;
+            let tv = cap.timestamp();
+            let got = tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000;
+            let idx = cap.index() as usize;
+            let ts = self.slots.dequeued(idx)?;
+            if got != ts {
+                return Err(Error::TimestampMismatch {
+                    frame: job.frame,
+                    want: ts,
+                    got,
+                });
+            }
+            if cap.has_error() {
+                self.stats.errors.push(job.frame);
+                self.errored.push(ts);
+            }
+        }
+        self.requests[job.request]
+            .reinit()
+            .map_err(|e| Error::Ioctl {
+                what: "MEDIA_REQUEST_IOC_REINIT",
+                path: self.dev.media.clone(),
+                errno: e,
+            })?;
+        self.pool.complete();
+        self.emit_ready(sink)
+    }
+
+    /// Writes out every displayable decoded picture.
+    fn emit_ready(
+        &mut self,
+        sink: &mut dyn FnMut(DecodedFrame) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        for ts in self.display.pop_ready(&self.slots) {
+            let idx = self.slots.find_decoded(ts).expect("pop_ready checked it");
+            if !self.done() {
+                let cfg = self.cfg.as_ref().expect("configured");
+                let planes: Vec<&[u8]> = cfg.captures[idx].iter().map(|m| &m[..]).collect();
+                let crop = cfg.info.visible;
+                let i420 = cfg.layout.to_i420(&planes, crop)?;
+                let error = self.errored.contains(&ts);
+                sink(DecodedFrame {
+                    number: self.stats.displayed,
+                    timestamp: ts,
+                    width: crop.width,
+                    height: crop.height,
+                    sample_bytes: cfg.layout.fmt.sample_bytes(),
+                    i420,
+                    error,
+                })
+                .map_err(Error::Sink)?;
+                self.stats.displayed += 1;
+            }
+            self.errored.retain(|&t| t != ts);
+            self.slots.displayed(ts)?;
+        }
+        Ok(())
+    }
+
+    /// Completes every request in flight.
+    fn drain(
+        &mut self,
+        sink: &mut dyn FnMut(DecodedFrame) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        while self.pool.in_flight() > 0 {
+            self.complete_oldest(sink)?;
+        }
+        Ok(())
+    }
+
+    /// Frames announced for display whose buffers never came (dropped at a
+    /// resolution change or end of stream).
+    pub fn undisplayed(&self) -> usize {
+        self.display.len()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.teardown();
+    }
+}
