@@ -1,0 +1,238 @@
+//! H.264 backend: synthesizes SPS/PPS from the controls, feeds FFmpeg one picture (or
+//! field) per request, and catches the picture FFmpeg decoded for it.
+
+pub mod check;
+pub mod synth;
+
+use ctrls::h264::{
+    DecodeFlags, DecodeParams, Pps, PpsFlags, PredWeights, ScalingMatrix, SliceParams, Sps,
+    SpsFlags, StartCode,
+};
+use ctrls::Control;
+
+use crate::codec::CodecBackend;
+use crate::dst::{write_picture, Dst};
+use crate::engine::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};
+use crate::ffdec::{FfCodec, FfDecoder};
+
+/// The current values of every H.264 stateless control of a context.
+#[derive(Debug, Clone)]
+pub struct H264Controls {
+    pub sps: Sps,
+    pub pps: Pps,
+    pub scaling_matrix: ScalingMatrix,
+    pub decode_params: DecodeParams,
+    /// SLICE_PARAMS (slice-based mode; may be empty in frame-based mode).
+    pub slice_params: Vec<SliceParams>,
+    pub pred_weights: Option<PredWeights>,
+    pub start_code: StartCode,
+}
+
+impl Default for H264Controls {
+    fn default() -> Self {
+        H264Controls {
+            sps: Sps::default(),
+            pps: Pps::default(),
+            scaling_matrix: ScalingMatrix::default(),
+            decode_params: DecodeParams::default(),
+            slice_params: Vec::new(),
+            pred_weights: None,
+            start_code: StartCode::AnnexB,
+        }
+    }
+}
+
+impl H264Controls {
+    /// Coded picture size in pixels (whole macroblocks; what the CAPTURE buffer holds).
+    pub fn coded_size(&self) -> (u32, u32) {
+        coded_size(&self.sps)
+    }
+}
+
+/// Coded picture size of an SPS control.
+pub fn coded_size(sps: &Sps) -> (u32, u32) {
+    let w = (sps.pic_width_in_mbs_minus1 as u32 + 1) * 16;
+    let frame_mbs_only = sps.flags.contains(SpsFlags::FRAME_MBS_ONLY);
+    let h = (sps.pic_height_in_map_units_minus1 as u32 + 1) * 16 * (2 - frame_mbs_only as u32);
+    (w, h)
+}
+
+/// The H.264 codec backend.
+pub struct H264Backend {
+    ff: FfDecoder,
+    /// Parameter sets last sent to FFmpeg (re-synthesized only when they change).
+    sent_sps: Option<Sps>,
+    sent_pps: Option<(Pps, Option<ScalingMatrix>)>,
+    /// The packet handed to FFmpeg (reused).
+    packet: Vec<u8>,
+    checker: check::Checker,
+    /// Timestamp of the last picture whose first field only was decoded.
+    open_field: Option<(u64, bool)>,
+}
+
+impl H264Backend {
+    pub fn new() -> Result<Self, EngineError> {
+        Ok(H264Backend {
+            ff: FfDecoder::new(FfCodec::H264)?,
+            sent_sps: None,
+            sent_pps: None,
+            packet: Vec::new(),
+            checker: check::Checker::default(),
+            open_field: None,
+        })
+    }
+
+    fn decode_inner(
+        &mut self,
+        req: &Request<'_>,
+        c: &H264Controls,
+        dst: &mut Dst<'_>,
+        opts: &EngineOptions,
+    ) -> Result<DecodeReport, EngineError> {
+        c.sps.validate()?;
+        c.pps.validate()?;
+        if c.pps.seq_parameter_set_id != c.sps.seq_parameter_set_id {
+            return Err(EngineError::Mismatch(vec![Mismatch {
+                field: "H264_PPS.seq_parameter_set_id".into(),
+                expected: format!(
+                    "{} (H264_SPS.seq_parameter_set_id)",
+                    c.sps.seq_parameter_set_id
+                ),
+                got: c.pps.seq_parameter_set_id.to_string(),
+            }]));
+        }
+        if req.bitstream.is_empty() {
+            return Err(EngineError::Bitstream("empty OUTPUT buffer".into()));
+        }
+
+        // Parameter sets, only when they changed.
+        self.packet.clear();
+        let sps_changed = self.sent_sps.as_ref() != Some(&c.sps);
+        let sm = c
+            .pps
+            .flags
+            .contains(PpsFlags::SCALING_MATRIX_PRESENT)
+            .then_some(c.scaling_matrix);
+        let pps_key = (c.pps, sm);
+        let pps_changed = sps_changed || self.sent_pps.as_ref() != Some(&pps_key);
+        let mut ps = Vec::new();
+        if sps_changed {
+            synth::write_sps(&c.sps, &mut ps);
+        }
+        let sps_len = ps.len();
+        if pps_changed {
+            synth::write_pps(&c.pps, &c.sps, &c.scaling_matrix, &mut ps)?;
+            self.checker
+                .parameter_sets(sps_changed.then(|| &ps[..sps_len]), &ps[sps_len..]);
+        }
+
+        // Cross-check the controls against the slice headers and the tracked DPB.
+        let mut mismatches = Vec::new();
+        let bitstream_owned;
+        let bitstream: &[u8] = if c.start_code == StartCode::None {
+            let mut v = Vec::with_capacity(req.bitstream.len() + 3);
+            v.extend_from_slice(&[0, 0, 1]);
+            v.extend_from_slice(req.bitstream);
+            bitstream_owned = v;
+            &bitstream_owned
+        } else {
+            req.bitstream
+        };
+        let slice = self
+            .checker
+            .check_slices(bitstream, c, &mut mismatches)
+            .map_err(EngineError::Bitstream)?;
+        self.checker
+            .check_dpb(&c.decode_params, req.timestamp, &mut mismatches);
+        if !mismatches.is_empty() {
+            if opts.strict {
+                return Err(EngineError::Mismatch(mismatches));
+            }
+            for m in &mismatches {
+                tracing::warn!(
+                    ts = req.timestamp,
+                    field = %m.field,
+                    expected = %m.expected,
+                    got = %m.got,
+                    "control disagrees with bitstream/DPB"
+                );
+            }
+        }
+
+        self.packet.extend_from_slice(&ps);
+        self.packet.extend_from_slice(bitstream);
+        // From here on FFmpeg holds the parameter sets we sent, even if decoding fails.
+        self.sent_sps = Some(c.sps);
+        self.sent_pps = Some(pps_key);
+
+        let field_pic = c.decode_params.flags.contains(DecodeFlags::FIELD_PIC);
+        let bottom = c.decode_params.flags.contains(DecodeFlags::BOTTOM_FIELD);
+        let outcome = self.ff.decode(&self.packet)?;
+        let new_picture = if outcome.new_picture {
+            true
+        } else {
+            // A second field continues the picture of the first one.
+            match self.open_field {
+                Some((_, first_bottom)) if field_pic && first_bottom != bottom => false,
+                _ => return Err(EngineError::NoPicture),
+            }
+        };
+        let picture_ts = match (new_picture, self.open_field) {
+            (false, Some((ts, _))) => ts,
+            _ => req.timestamp,
+        };
+        self.open_field = if field_pic && new_picture {
+            Some((req.timestamp, bottom))
+        } else {
+            None
+        };
+
+        let (w, h) = c.coded_size();
+        let src = self
+            .ff
+            .picture(w, h)
+            .ok_or(EngineError::Unsupported(format!(
+            "decoded picture is not a {w}x{h} 4:2:0 picture (resolution change without new SPS?)"
+        )))?;
+        let bytes_copied = write_picture(&src, dst)?;
+        self.checker.record(
+            req.timestamp,
+            picture_ts,
+            !new_picture,
+            &c.decode_params,
+            &slice,
+        );
+        Ok(DecodeReport {
+            new_picture,
+            width: w,
+            height: h,
+            bytes_copied,
+            warnings: mismatches,
+        })
+    }
+}
+
+impl CodecBackend for H264Backend {
+    fn decode(
+        &mut self,
+        req: &Request<'_>,
+        dst: &mut Dst<'_>,
+        opts: &EngineOptions,
+    ) -> Result<DecodeReport, EngineError> {
+        let crate::engine::CodecControls::H264(c) = req.controls;
+        let r = self.decode_inner(req, c, dst, opts);
+        if r.is_err() {
+            // A failed request leaves no half-open field pair behind.
+            self.open_field = None;
+        }
+        r
+    }
+
+    fn reset(&mut self) {
+        self.ff.flush();
+        self.sent_sps = None;
+        self.sent_pps = None;
+        self.open_field = None;
+        self.checker = check::Checker::default();
+    }
+}

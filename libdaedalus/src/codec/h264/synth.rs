@@ -1,0 +1,200 @@
+//! SPS/PPS NAL unit synthesis from the V4L2 H.264 SPS, PPS and SCALING_MATRIX controls.
+//!
+//! The V4L2 controls carry no VUI and no cropping: the synthesized SPS has neither (the
+//! CAPTURE buffer holds the whole coded picture; clients crop through G_SELECTION). Without
+//! VUI bitstream restrictions FFmpeg derives its reorder depth from the level (never 0, so
+//! no B-frame is dropped from its output, which we drain anyway).
+//!
+//! Scaling lists: the control holds them in raster order (as FFmpeg's and GStreamer's
+//! v4l2-request code fill it); the bitstream codes them in zig-zag order, for frame and
+//! field macroblocks alike (the field scan applies to coefficients, not scaling lists).
+//! We always code every list explicitly in the PPS (pic_scaling_matrix_present_flag = 1,
+//! every pic_scaling_list_present_flag = 1), so no fall-back rule applies.
+
+use ctrls::h264::{ConstraintSetFlags, Pps, PpsFlags, ScalingMatrix, Sps, SpsFlags};
+
+use crate::codec::bitwriter::{push_nal, BitWriter};
+
+/// Raster index of each 4x4 zig-zag scan position (H.264 Table 8-13, frame).
+pub const ZIGZAG_4X4: [usize; 16] = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15];
+
+/// Raster index of each 8x8 zig-zag scan position (H.264 Table 8-14, frame).
+pub const ZIGZAG_8X8: [usize; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// Control values the synthesizer cannot express.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SynthError {
+    #[error("H264_SCALING_MATRIX.{list}[{index}][{pos}] = 0 (scaling factors are 1..=255)")]
+    ZeroScale {
+        list: &'static str,
+        index: usize,
+        pos: usize,
+    },
+    #[error("H264_PPS.num_slice_groups_minus1 = {0}: slice groups (FMO) are not supported")]
+    SliceGroups(u8),
+}
+
+fn high_profile(profile_idc: u8) -> bool {
+    matches!(
+        profile_idc,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+    )
+}
+
+/// Appends an Annex B SPS NAL unit (nal_ref_idc 3) built from `sps`.
+pub fn write_sps(sps: &Sps, out: &mut Vec<u8>) {
+    let mut w = BitWriter::new();
+    w.bits(8, sps.profile_idc as u32);
+    let c = sps.constraint_set_flags;
+    for f in [
+        ConstraintSetFlags::SET0,
+        ConstraintSetFlags::SET1,
+        ConstraintSetFlags::SET2,
+        ConstraintSetFlags::SET3,
+        ConstraintSetFlags::SET4,
+        ConstraintSetFlags::SET5,
+    ] {
+        w.flag(c.contains(f));
+    }
+    w.bits(2, 0);
+    w.bits(8, sps.level_idc as u32);
+    w.ue(sps.seq_parameter_set_id as u32);
+    let f = sps.flags;
+    if high_profile(sps.profile_idc) {
+        w.ue(sps.chroma_format_idc as u32);
+        if sps.chroma_format_idc == 3 {
+            w.flag(f.contains(SpsFlags::SEPARATE_COLOUR_PLANE));
+        }
+        w.ue(sps.bit_depth_luma_minus8 as u32);
+        w.ue(sps.bit_depth_chroma_minus8 as u32);
+        w.flag(f.contains(SpsFlags::QPPRIME_Y_ZERO_TRANSFORM_BYPASS));
+        // Scaling lists always go to the PPS.
+        w.flag(false);
+    }
+    w.ue(sps.log2_max_frame_num_minus4 as u32);
+    w.ue(sps.pic_order_cnt_type as u32);
+    match sps.pic_order_cnt_type {
+        0 => w.ue(sps.log2_max_pic_order_cnt_lsb_minus4 as u32),
+        1 => {
+            w.flag(f.contains(SpsFlags::DELTA_PIC_ORDER_ALWAYS_ZERO));
+            w.se(sps.offset_for_non_ref_pic);
+            w.se(sps.offset_for_top_to_bottom_field);
+            w.ue(sps.num_ref_frames_in_pic_order_cnt_cycle as u32);
+            for o in &sps.offset_for_ref_frame[..sps.num_ref_frames_in_pic_order_cnt_cycle as usize]
+            {
+                w.se(*o);
+            }
+        }
+        _ => {}
+    }
+    w.ue(sps.max_num_ref_frames as u32);
+    w.flag(f.contains(SpsFlags::GAPS_IN_FRAME_NUM_VALUE_ALLOWED));
+    w.ue(sps.pic_width_in_mbs_minus1 as u32);
+    w.ue(sps.pic_height_in_map_units_minus1 as u32);
+    let frame_mbs_only = f.contains(SpsFlags::FRAME_MBS_ONLY);
+    w.flag(frame_mbs_only);
+    if !frame_mbs_only {
+        w.flag(f.contains(SpsFlags::MB_ADAPTIVE_FRAME_FIELD));
+    }
+    w.flag(f.contains(SpsFlags::DIRECT_8X8_INFERENCE));
+    w.flag(false); // frame_cropping_flag
+    w.flag(false); // vui_parameters_present_flag
+    w.trailing();
+    push_nal(out, &[0x67], &w.into_bytes());
+}
+
+fn scaling_list(w: &mut BitWriter, raster: &[u8], scan: &[usize]) {
+    let mut last = 8i32;
+    for &r in scan {
+        let v = raster[r] as i32;
+        let mut d = v - last;
+        if d > 127 {
+            d -= 256;
+        } else if d < -128 {
+            d += 256;
+        }
+        w.se(d);
+        last = v;
+    }
+}
+
+/// Appends an Annex B PPS NAL unit (nal_ref_idc 3) built from `pps`, with the scaling
+/// matrix coded explicitly when `SCALING_MATRIX_PRESENT` is set.
+pub fn write_pps(
+    pps: &Pps,
+    sps: &Sps,
+    sm: &ScalingMatrix,
+    out: &mut Vec<u8>,
+) -> Result<(), SynthError> {
+    if pps.num_slice_groups_minus1 != 0 {
+        return Err(SynthError::SliceGroups(pps.num_slice_groups_minus1));
+    }
+    let f = pps.flags;
+    let t8x8 = f.contains(PpsFlags::TRANSFORM_8X8_MODE);
+    let scaling = f.contains(PpsFlags::SCALING_MATRIX_PRESENT);
+    let n8x8 = if !t8x8 {
+        0
+    } else if sps.chroma_format_idc == 3 {
+        6
+    } else {
+        2
+    };
+    if scaling {
+        for (i, l) in sm.scaling_list_4x4.iter().enumerate() {
+            if let Some(pos) = l.iter().position(|v| *v == 0) {
+                return Err(SynthError::ZeroScale {
+                    list: "scaling_list_4x4",
+                    index: i,
+                    pos,
+                });
+            }
+        }
+        for (i, l) in sm.scaling_list_8x8[..n8x8].iter().enumerate() {
+            if let Some(pos) = l.iter().position(|v| *v == 0) {
+                return Err(SynthError::ZeroScale {
+                    list: "scaling_list_8x8",
+                    index: i,
+                    pos,
+                });
+            }
+        }
+    }
+    let mut w = BitWriter::new();
+    w.ue(pps.pic_parameter_set_id as u32);
+    w.ue(pps.seq_parameter_set_id as u32);
+    w.flag(f.contains(PpsFlags::ENTROPY_CODING_MODE));
+    w.flag(f.contains(PpsFlags::BOTTOM_FIELD_PIC_ORDER_IN_FRAME_PRESENT));
+    w.ue(0); // num_slice_groups_minus1
+    w.ue(pps.num_ref_idx_l0_default_active_minus1 as u32);
+    w.ue(pps.num_ref_idx_l1_default_active_minus1 as u32);
+    w.flag(f.contains(PpsFlags::WEIGHTED_PRED));
+    w.bits(2, pps.weighted_bipred_idc as u32 & 3);
+    w.se(pps.pic_init_qp_minus26 as i32);
+    w.se(pps.pic_init_qs_minus26 as i32);
+    w.se(pps.chroma_qp_index_offset as i32);
+    w.flag(f.contains(PpsFlags::DEBLOCKING_FILTER_CONTROL_PRESENT));
+    w.flag(f.contains(PpsFlags::CONSTRAINED_INTRA_PRED));
+    w.flag(f.contains(PpsFlags::REDUNDANT_PIC_CNT_PRESENT));
+    if t8x8 || scaling || pps.second_chroma_qp_index_offset != pps.chroma_qp_index_offset {
+        w.flag(t8x8);
+        w.flag(scaling);
+        if scaling {
+            for l in &sm.scaling_list_4x4 {
+                w.flag(true);
+                scaling_list(&mut w, l, &ZIGZAG_4X4);
+            }
+            for l in &sm.scaling_list_8x8[..n8x8] {
+                w.flag(true);
+                scaling_list(&mut w, l, &ZIGZAG_8X8);
+            }
+        }
+        w.se(pps.second_chroma_qp_index_offset as i32);
+    }
+    w.trailing();
+    push_nal(out, &[0x68], &w.into_bytes());
+    Ok(())
+}

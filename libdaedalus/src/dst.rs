@@ -1,0 +1,437 @@
+//! Destination CAPTURE planes and writing decoded pictures into them.
+//!
+//! A [`Dst`] describes one CAPTURE buffer as the client laid it out: the fourcc, the
+//! picture size, and per memory plane a stride, a size and the bytes. Writers honour the
+//! strides and check every plane's size first: a buffer that is too small is an error,
+//! never an overrun.
+
+use thiserror::Error;
+
+/// CAPTURE pixel formats the engine writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PixelFormat {
+    /// `NV12`: one memory plane, Y then interleaved CbCr (stride = Y stride).
+    Nv12,
+    /// `NM12`: two memory planes, Y and interleaved CbCr.
+    Nv12m,
+    /// `YU12`: one memory plane, Y then Cb then Cr (chroma stride = Y stride / 2).
+    Yuv420,
+    /// `P010`: one memory plane, 16-bit little-endian samples, value in the high 10 bits,
+    /// Y then interleaved CbCr (stride = Y stride).
+    P010,
+}
+
+impl PixelFormat {
+    /// The V4L2 fourcc code.
+    pub fn fourcc(self) -> [u8; 4] {
+        match self {
+            PixelFormat::Nv12 => *b"NV12",
+            PixelFormat::Nv12m => *b"NM12",
+            PixelFormat::Yuv420 => *b"YU12",
+            PixelFormat::P010 => *b"P010",
+        }
+    }
+
+    /// Number of memory planes (V4L2 `num_planes` of the multi-planar format).
+    pub fn mem_planes(self) -> usize {
+        match self {
+            PixelFormat::Nv12m => 2,
+            _ => 1,
+        }
+    }
+
+    /// Bytes per sample.
+    pub fn sample_bytes(self) -> usize {
+        match self {
+            PixelFormat::P010 => 2,
+            _ => 1,
+        }
+    }
+
+    /// Minimum stride and size of each memory plane for `width` x `height`
+    /// (both rounded up to even), with the given luma stride.
+    pub fn plane_layout(self, _width: u32, height: u32, stride: usize) -> Vec<(usize, usize)> {
+        let h = (height as usize + 1) & !1;
+        let y = stride * h;
+        match self {
+            PixelFormat::Nv12 | PixelFormat::P010 => vec![(stride, y + y / 2)],
+            PixelFormat::Nv12m => vec![(stride, y), (stride, y / 2)],
+            PixelFormat::Yuv420 => vec![(stride, y + y / 2)],
+        }
+    }
+
+    /// Smallest luma stride for `width`.
+    pub fn min_stride(self, width: u32) -> usize {
+        ((width as usize + 1) & !1) * self.sample_bytes()
+    }
+}
+
+/// One memory plane of a destination buffer.
+#[derive(Debug)]
+pub struct DstPlane<'a> {
+    /// Bytes per line of this plane.
+    pub stride: usize,
+    /// The plane's bytes (its length is the plane size).
+    pub data: &'a mut [u8],
+}
+
+/// A destination CAPTURE buffer.
+#[derive(Debug)]
+pub struct Dst<'a> {
+    pub format: PixelFormat,
+    /// Format width and height (the coded size the client configured).
+    pub width: u32,
+    pub height: u32,
+    /// Memory planes: 1 for NV12/YUV420/P010, 2 for NV12M.
+    pub planes: Vec<DstPlane<'a>>,
+}
+
+/// Why a picture could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DstError {
+    #[error("destination has {got} memory planes, format {format:?} needs {need}")]
+    PlaneCount {
+        format: PixelFormat,
+        need: usize,
+        got: usize,
+    },
+    #[error("destination is {dst_w}x{dst_h}, picture is {pic_w}x{pic_h}")]
+    TooSmall {
+        dst_w: u32,
+        dst_h: u32,
+        pic_w: u32,
+        pic_h: u32,
+    },
+    #[error("plane {plane}: stride {stride} below the minimum {min}")]
+    Stride {
+        plane: usize,
+        stride: usize,
+        min: usize,
+    },
+    #[error("plane {plane}: {got} bytes, {need} needed")]
+    PlaneSize {
+        plane: usize,
+        need: usize,
+        got: usize,
+    },
+    #[error("unsupported source picture: {0}")]
+    Source(&'static str),
+}
+
+/// A decoded picture as planar 4:2:0 source planes (borrowed from the decoder).
+#[derive(Debug, Clone, Copy)]
+pub struct SrcPicture<'a> {
+    pub width: u32,
+    pub height: u32,
+    /// Bit depth of the samples: 8 (one byte each) or 9..=16 (two bytes each, LE, low bits).
+    pub bit_depth: u8,
+    /// Y, Cb, Cr planes with their strides in bytes. `None` chroma = monochrome (written as
+    /// mid-grey).
+    pub y: (&'a [u8], usize),
+    pub cb: Option<(&'a [u8], usize)>,
+    pub cr: Option<(&'a [u8], usize)>,
+}
+
+impl SrcPicture<'_> {
+    fn sample(&self, plane: (&[u8], usize), x: usize, y: usize) -> u16 {
+        if self.bit_depth > 8 {
+            let o = y * plane.1 + 2 * x;
+            u16::from_le_bytes([plane.0[o], plane.0[o + 1]])
+        } else {
+            plane.0[y * plane.1 + x] as u16
+        }
+    }
+
+    /// Checks that every plane holds `width` x `height` (chroma halved) samples.
+    fn check(&self) -> Result<(), DstError> {
+        let bps = if self.bit_depth > 8 { 2 } else { 1 };
+        let ok = |p: (&[u8], usize), w: usize, h: usize| {
+            h == 0 || (p.1 >= w * bps && p.0.len() >= (h - 1) * p.1 + w * bps)
+        };
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        if !ok(self.y, w, h) {
+            return Err(DstError::Source("luma plane smaller than the picture"));
+        }
+        for c in [self.cb, self.cr].into_iter().flatten() {
+            if !ok(c, cw, ch) {
+                return Err(DstError::Source("chroma plane smaller than the picture"));
+            }
+        }
+        if self.cb.is_some() != self.cr.is_some() {
+            return Err(DstError::Source("one chroma plane missing"));
+        }
+        Ok(())
+    }
+}
+
+/// Bytes written into the destination by one [`write_picture`] call.
+pub type CopiedBytes = usize;
+
+/// Writes `src` into `dst` (top-left aligned). Returns the number of bytes written.
+pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBytes, DstError> {
+    src.check()?;
+    let fmt = dst.format;
+    if dst.planes.len() != fmt.mem_planes() {
+        return Err(DstError::PlaneCount {
+            format: fmt,
+            need: fmt.mem_planes(),
+            got: dst.planes.len(),
+        });
+    }
+    if dst.width < src.width || dst.height < src.height {
+        return Err(DstError::TooSmall {
+            dst_w: dst.width,
+            dst_h: dst.height,
+            pic_w: src.width,
+            pic_h: src.height,
+        });
+    }
+    let w = src.width as usize;
+    let h = src.height as usize;
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let bps = fmt.sample_bytes();
+    let stride = dst.planes[0].stride;
+    let min = fmt.min_stride(dst.width);
+    if stride < min {
+        return Err(DstError::Stride {
+            plane: 0,
+            stride,
+            min,
+        });
+    }
+    // Where each destination component lives: (mem plane, byte offset, stride).
+    let dh = ((dst.height as usize) + 1) & !1;
+    let (y_at, c_at, cr_at) = match fmt {
+        PixelFormat::Nv12 | PixelFormat::P010 => ((0, 0, stride), (0, stride * dh, stride), None),
+        PixelFormat::Nv12m => {
+            let s1 = dst.planes[1].stride;
+            if s1 < min {
+                return Err(DstError::Stride {
+                    plane: 1,
+                    stride: s1,
+                    min,
+                });
+            }
+            ((0, 0, stride), (1, 0, s1), None)
+        }
+        PixelFormat::Yuv420 => {
+            let cs = stride / 2;
+            let cb = stride * dh;
+            let cr = cb + cs * (dh / 2);
+            ((0, 0, stride), (0, cb, cs), Some((0, cr, cs)))
+        }
+    };
+    // Size checks: the last byte each component touches.
+    let need = |at: (usize, usize, usize), rows: usize, row_bytes: usize| {
+        if rows == 0 {
+            at.1
+        } else {
+            at.1 + (rows - 1) * at.2 + row_bytes
+        }
+    };
+    let mut needs = vec![0usize; dst.planes.len()];
+    let mut bump = |at: (usize, usize, usize), n: usize| needs[at.0] = needs[at.0].max(n);
+    bump(y_at, need(y_at, h, w * bps));
+    match cr_at {
+        None => bump(c_at, need(c_at, ch, 2 * cw * bps)),
+        Some(cr) => {
+            bump(c_at, need(c_at, ch, cw));
+            bump(cr, need(cr, ch, cw));
+        }
+    }
+    for (i, (p, n)) in dst.planes.iter().zip(&needs).enumerate() {
+        if p.data.len() < *n {
+            return Err(DstError::PlaneSize {
+                plane: i,
+                need: *n,
+                got: p.data.len(),
+            });
+        }
+    }
+
+    let mut copied = 0usize;
+    let shift_to = |v: u16| -> u16 {
+        // Convert a source sample to the destination's representation.
+        if bps == 2 {
+            // P010: MSB-aligned 16 bits.
+            v << (16 - src.bit_depth.max(8) as u32)
+        } else if src.bit_depth > 8 {
+            v >> (src.bit_depth as u32 - 8)
+        } else {
+            v
+        }
+    };
+    let same_repr = bps == 1 && src.bit_depth == 8;
+
+    // Luma.
+    {
+        let plane = &mut dst.planes[y_at.0];
+        for row in 0..h {
+            let d = &mut plane.data[y_at.1 + row * y_at.2..][..w * bps];
+            if same_repr {
+                d.copy_from_slice(&src.y.0[row * src.y.1..][..w]);
+            } else {
+                for x in 0..w {
+                    put(d, x, bps, shift_to(src.sample(src.y, x, row)));
+                }
+            }
+        }
+        copied += w * h * bps;
+    }
+    // Chroma.
+    let grey = 1u16 << (src.bit_depth.max(8) - 1);
+    match cr_at {
+        None => {
+            let plane = &mut dst.planes[c_at.0];
+            for row in 0..ch {
+                let d = &mut plane.data[c_at.1 + row * c_at.2..][..2 * cw * bps];
+                match (src.cb, src.cr) {
+                    (Some(cb), Some(cr)) if same_repr => {
+                        let (sb, sr) = (&cb.0[row * cb.1..][..cw], &cr.0[row * cr.1..][..cw]);
+                        for ((pair, b), r) in d.chunks_exact_mut(2).zip(sb).zip(sr) {
+                            pair[0] = *b;
+                            pair[1] = *r;
+                        }
+                    }
+                    (Some(cb), Some(cr)) => {
+                        for x in 0..cw {
+                            put(d, 2 * x, bps, shift_to(src.sample(cb, x, row)));
+                            put(d, 2 * x + 1, bps, shift_to(src.sample(cr, x, row)));
+                        }
+                    }
+                    _ => {
+                        for x in 0..2 * cw {
+                            put(d, x, bps, shift_to(grey));
+                        }
+                    }
+                }
+            }
+            copied += 2 * cw * ch * bps;
+        }
+        Some(cr_at) => {
+            for (at, s) in [(c_at, src.cb), (cr_at, src.cr)] {
+                let plane = &mut dst.planes[at.0];
+                for row in 0..ch {
+                    let d = &mut plane.data[at.1 + row * at.2..][..cw];
+                    match s {
+                        Some(p) if same_repr => d.copy_from_slice(&p.0[row * p.1..][..cw]),
+                        Some(p) => {
+                            for (x, v) in d.iter_mut().enumerate() {
+                                *v = shift_to(src.sample(p, x, row)) as u8;
+                            }
+                        }
+                        None => d.fill(shift_to(grey) as u8),
+                    }
+                }
+                copied += cw * ch;
+            }
+        }
+    }
+    Ok(copied)
+}
+
+fn put(d: &mut [u8], x: usize, bps: usize, v: u16) {
+    if bps == 2 {
+        d[2 * x..2 * x + 2].copy_from_slice(&v.to_le_bytes());
+    } else {
+        d[x] = v as u8;
+    }
+}
+
+/// An owned CAPTURE-like buffer (for replay, tests and benches): allocates the planes a
+/// client would for `format` at `width` x `height` with the minimal stride.
+#[derive(Debug, Clone)]
+pub struct OwnedBuffer {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    pub planes: Vec<(usize, Vec<u8>)>,
+}
+
+impl OwnedBuffer {
+    pub fn new(format: PixelFormat, width: u32, height: u32) -> Self {
+        let stride = format.min_stride(width);
+        let planes = format
+            .plane_layout(width, height, stride)
+            .into_iter()
+            .map(|(s, n)| (s, vec![0u8; n]))
+            .collect();
+        OwnedBuffer {
+            format,
+            width,
+            height,
+            planes,
+        }
+    }
+
+    /// Borrow as a [`Dst`].
+    pub fn as_dst(&mut self) -> Dst<'_> {
+        Dst {
+            format: self.format,
+            width: self.width,
+            height: self.height,
+            planes: self
+                .planes
+                .iter_mut()
+                .map(|(s, d)| DstPlane {
+                    stride: *s,
+                    data: d.as_mut_slice(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Appends the crop window (`x`, `y`, `w`, `h`; even x/y) as planar 4:2:0: 8-bit I420,
+    /// or for P010 16-bit little-endian samples with the value in the low 10 bits
+    /// (yuv420p10le).
+    pub fn append_planar(&self, x: u32, y: u32, w: u32, h: u32, out: &mut Vec<u8>) {
+        let (x, y, w, h) = (x as usize, y as usize, w as usize, h as usize);
+        let (cx, cy, cw, ch) = (x / 2, y / 2, w.div_ceil(2), h.div_ceil(2));
+        let bps = self.format.sample_bytes();
+        let s0 = self.planes[0].0;
+        let dh = ((self.height as usize) + 1) & !1;
+        let luma = &self.planes[0].1;
+        let push16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&(v >> 6).to_le_bytes());
+        for row in y..y + h {
+            let l = &luma[row * s0 + x * bps..][..w * bps];
+            if bps == 1 {
+                out.extend_from_slice(l);
+            } else {
+                for s in l.chunks_exact(2) {
+                    push16(out, u16::from_le_bytes([s[0], s[1]]));
+                }
+            }
+        }
+        match self.format {
+            PixelFormat::Yuv420 => {
+                let cs = s0 / 2;
+                for base in [s0 * dh, s0 * dh + cs * (dh / 2)] {
+                    for row in cy..cy + ch {
+                        out.extend_from_slice(&luma[base + row * cs + cx..][..cw]);
+                    }
+                }
+            }
+            _ => {
+                let (cplane, base, cs) = if self.format == PixelFormat::Nv12m {
+                    (&self.planes[1].1, 0, self.planes[1].0)
+                } else {
+                    (luma, s0 * dh, s0)
+                };
+                for comp in 0..2 {
+                    for row in cy..cy + ch {
+                        let r = &cplane[base + row * cs..];
+                        for i in 0..cw {
+                            let at = (2 * (cx + i) + comp) * bps;
+                            if bps == 1 {
+                                out.push(r[at]);
+                            } else {
+                                push16(out, u16::from_le_bytes([r[at], r[at + 1]]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

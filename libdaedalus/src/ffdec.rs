@@ -1,0 +1,342 @@
+//! The only `unsafe` code of the engine: a thin owner of one FFmpeg decoder context.
+//!
+//! Invariants (what makes the `unsafe` blocks below sound):
+//! - `FfDecoder` exclusively owns `ctx`, `pkt`, `drain`, `inbuf` and the boxed
+//!   [`Capture`]; all are allocated in [`FfDecoder::new`] (null-checked) and freed once in
+//!   `Drop`. `FfDecoder` is `Send` but not `Sync`: every call goes through `&mut self`.
+//! - `ctx.opaque` points at the boxed `Capture`, whose address never changes (it is boxed
+//!   and never moved out) and which outlives `ctx` (`Drop` frees `ctx` first).
+//! - The decoder runs single-threaded (`thread_count = 1`, no frame/slice threads), so
+//!   [`get_buffer2`] only ever runs inside `avcodec_send_packet` on the caller's thread,
+//!   while `&mut self` is held: no data race on `Capture`.
+//! - `Capture.frame` holds a *reference* (`av_frame_ref`) to the last picture buffer the
+//!   decoder allocated: the pixels stay alive and unmoved while we read them, even if the
+//!   decoder drops its own reference. Slices borrowed from it ([`FfDecoder::picture`]) are
+//!   tied to `&self`, and the reference is only replaced inside `&mut self` methods.
+//! - Plane slices are built only after checking the frame's format, dimensions and
+//!   linesizes, covering exactly `(rows - 1) * linesize + row_bytes` bytes from `data[i]`.
+//! - The log callback only reads its C arguments and formats into a stack buffer through
+//!   `av_log_format_line2` (which NUL-terminates and truncates).
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr;
+use std::sync::Once;
+
+use ffmpeg_sys_next as ff;
+
+use crate::dst::SrcPicture;
+
+/// An FFmpeg error code with its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("FFmpeg {what}: {msg} ({code})")]
+pub struct FfError {
+    pub what: &'static str,
+    pub code: i32,
+    pub msg: String,
+}
+
+fn fferr(what: &'static str, code: c_int) -> FfError {
+    let mut buf = [0 as c_char; 128];
+    // SAFETY: buf is a valid writable buffer of the given size; av_strerror NUL-terminates.
+    let msg = unsafe {
+        ff::av_strerror(code, buf.as_mut_ptr(), buf.len());
+        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
+    };
+    FfError { what, code, msg }
+}
+
+/// Codecs the FFmpeg layer can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FfCodec {
+    H264,
+}
+
+struct Capture {
+    /// Reference to the picture buffer most recently allocated by the decoder.
+    frame: *mut ff::AVFrame,
+    /// Set by get_buffer2 when a new picture buffer was allocated.
+    new_picture: bool,
+}
+
+/// One FFmpeg decoder context that reports the picture each packet decoded.
+pub struct FfDecoder {
+    ctx: *mut ff::AVCodecContext,
+    pkt: *mut ff::AVPacket,
+    drain: *mut ff::AVFrame,
+    inbuf: *mut ff::AVBufferRef,
+    capture: Box<Capture>,
+}
+
+// SAFETY: all pointers are exclusively owned (see module invariants); FFmpeg contexts may be
+// used from any thread as long as calls are not concurrent, which `&mut self` guarantees.
+unsafe impl Send for FfDecoder {}
+
+/// What one packet produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketOutcome {
+    /// The decoder allocated a new picture for this packet (false: it continued the
+    /// previous picture, i.e. a second field, or decoded nothing).
+    pub new_picture: bool,
+    /// Frames the decoder returned in display order (drained and dropped).
+    pub drained: u32,
+}
+
+unsafe extern "C" fn get_buffer2(
+    s: *mut ff::AVCodecContext,
+    frame: *mut ff::AVFrame,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: FFmpeg passes valid context/frame pointers; opaque is our boxed Capture
+    // (module invariants), only touched from this thread during send_packet.
+    unsafe {
+        let ret = ff::avcodec_default_get_buffer2(s, frame, flags);
+        if ret < 0 {
+            return ret;
+        }
+        let cap = &mut *((*s).opaque as *mut Capture);
+        ff::av_frame_unref(cap.frame);
+        let r = ff::av_frame_ref(cap.frame, frame);
+        if r < 0 {
+            return r;
+        }
+        cap.new_picture = true;
+        0
+    }
+}
+
+unsafe extern "C" fn log_callback(
+    avcl: *mut c_void,
+    level: c_int,
+    fmt: *const c_char,
+    vl: *mut ff::__va_list_tag,
+) {
+    if level > ff::AV_LOG_VERBOSE {
+        return;
+    }
+    let enabled = if level <= ff::AV_LOG_ERROR {
+        tracing::enabled!(target: "ffmpeg", tracing::Level::WARN)
+    } else if level <= ff::AV_LOG_WARNING {
+        tracing::enabled!(target: "ffmpeg", tracing::Level::DEBUG)
+    } else {
+        tracing::enabled!(target: "ffmpeg", tracing::Level::TRACE)
+    };
+    if !enabled {
+        return;
+    }
+    let mut line = [0 as c_char; 512];
+    let mut prefix: c_int = 1;
+    // SAFETY: arguments come straight from av_log; the buffer is valid and
+    // av_log_format_line2 NUL-terminates within its size.
+    let text = unsafe {
+        ff::av_log_format_line2(avcl, level, fmt, vl, line.as_mut_ptr(), 512, &mut prefix);
+        CStr::from_ptr(line.as_ptr()).to_string_lossy()
+    };
+    let text = text.trim_end();
+    if level <= ff::AV_LOG_ERROR {
+        tracing::warn!(target: "ffmpeg", "{text}");
+    } else if level <= ff::AV_LOG_WARNING {
+        tracing::debug!(target: "ffmpeg", "{text}");
+    } else {
+        tracing::trace!(target: "ffmpeg", "{text}");
+    }
+}
+
+/// Routes FFmpeg's log into `tracing` (target `ffmpeg`): errors as warnings, warnings as
+/// debug, the rest as trace. Idempotent.
+pub fn route_ffmpeg_log() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: setting a process-wide callback with a matching signature.
+        unsafe {
+            ff::av_log_set_level(ff::AV_LOG_VERBOSE);
+            ff::av_log_set_callback(Some(log_callback));
+        }
+    });
+}
+
+impl FfDecoder {
+    pub fn new(codec: FfCodec) -> Result<Self, FfError> {
+        route_ffmpeg_log();
+        let id = match codec {
+            FfCodec::H264 => ff::AVCodecID::AV_CODEC_ID_H264,
+        };
+        let mut capture = Box::new(Capture {
+            frame: ptr::null_mut(),
+            new_picture: false,
+        });
+        // SAFETY: plain FFmpeg allocation calls; every pointer is null-checked and ownership
+        // is moved into `this` immediately so Drop frees whatever was allocated.
+        unsafe {
+            let dec = ff::avcodec_find_decoder(id);
+            if dec.is_null() {
+                return Err(fferr("avcodec_find_decoder", ff::AVERROR_DECODER_NOT_FOUND));
+            }
+            capture.frame = ff::av_frame_alloc();
+            let mut this = FfDecoder {
+                ctx: ff::avcodec_alloc_context3(dec),
+                pkt: ff::av_packet_alloc(),
+                drain: ff::av_frame_alloc(),
+                inbuf: ptr::null_mut(),
+                capture,
+            };
+            if this.ctx.is_null()
+                || this.pkt.is_null()
+                || this.drain.is_null()
+                || this.capture.frame.is_null()
+            {
+                return Err(fferr("alloc", -(libc_enomem())));
+            }
+            let c = &mut *this.ctx;
+            c.thread_count = 1;
+            c.thread_type = 0;
+            c.flags |= ff::AV_CODEC_FLAG_OUTPUT_CORRUPT as c_int;
+            c.flags2 |= ff::AV_CODEC_FLAG2_SHOW_ALL;
+            c.get_buffer2 = Some(get_buffer2);
+            c.opaque = &mut *this.capture as *mut Capture as *mut c_void;
+            let r = ff::avcodec_open2(this.ctx, dec, ptr::null_mut());
+            if r < 0 {
+                return Err(fferr("avcodec_open2", r));
+            }
+            Ok(this)
+        }
+    }
+
+    /// Decodes one packet (a whole picture's NAL units). After this returns, the picture the
+    /// packet decoded is complete; output frames are drained and dropped.
+    pub fn decode(&mut self, data: &[u8]) -> Result<PacketOutcome, FfError> {
+        let pad = ff::AV_INPUT_BUFFER_PADDING_SIZE as usize;
+        self.capture.new_picture = false;
+        // SAFETY: see module invariants. The input buffer is only written when we hold its
+        // sole reference (av_buffer_is_writable), with len + padding bytes available.
+        unsafe {
+            let need = data.len() + pad;
+            if self.inbuf.is_null()
+                || (*self.inbuf).size < need
+                || ff::av_buffer_is_writable(self.inbuf) == 0
+            {
+                ff::av_buffer_unref(&mut self.inbuf);
+                self.inbuf = ff::av_buffer_alloc(need.next_power_of_two().max(4096));
+                if self.inbuf.is_null() {
+                    return Err(fferr("av_buffer_alloc", -(libc_enomem())));
+                }
+            }
+            let b = &*self.inbuf;
+            ptr::copy_nonoverlapping(data.as_ptr(), b.data, data.len());
+            ptr::write_bytes(b.data.add(data.len()), 0, pad);
+            ff::av_packet_unref(self.pkt);
+            (*self.pkt).buf = ff::av_buffer_ref(self.inbuf);
+            if (*self.pkt).buf.is_null() {
+                return Err(fferr("av_buffer_ref", -(libc_enomem())));
+            }
+            (*self.pkt).data = b.data;
+            (*self.pkt).size = data.len() as c_int;
+            let r = ff::avcodec_send_packet(self.ctx, self.pkt);
+            ff::av_packet_unref(self.pkt);
+            let drained = self.drain_output();
+            if r < 0 {
+                return Err(fferr("avcodec_send_packet", r));
+            }
+            Ok(PacketOutcome {
+                new_picture: self.capture.new_picture,
+                drained,
+            })
+        }
+    }
+
+    fn drain_output(&mut self) -> u32 {
+        let mut n = 0;
+        // SAFETY: ctx and drain are valid (invariants); frames are unreffed right away.
+        unsafe {
+            while ff::avcodec_receive_frame(self.ctx, self.drain) >= 0 {
+                ff::av_frame_unref(self.drain);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Resets the decoder (drops references and the DPB), e.g. after an error or a
+    /// resolution change.
+    pub fn flush(&mut self) {
+        // SAFETY: ctx valid (invariants).
+        unsafe {
+            ff::avcodec_flush_buffers(self.ctx);
+            ff::av_frame_unref(self.capture.frame);
+        }
+        self.drain_output();
+    }
+
+    /// The picture most recently allocated by the decoder, as planar source planes limited
+    /// to `width` x `height`. `None` if there is none, or if it is smaller than asked or in
+    /// a format we cannot read.
+    pub fn picture(&self, width: u32, height: u32) -> Option<SrcPicture<'_>> {
+        use ff::AVPixelFormat as P;
+        // SAFETY: frame is valid; we read plain fields, then build slices only within the
+        // checked extents of each plane (invariants).
+        unsafe {
+            let f = &*self.capture.frame;
+            if f.buf[0].is_null() || f.width < width as c_int || f.height < height as c_int {
+                return None;
+            }
+            let (depth, chroma) = match f.format {
+                x if x == P::AV_PIX_FMT_YUV420P as c_int
+                    || x == P::AV_PIX_FMT_YUVJ420P as c_int =>
+                {
+                    (8u8, true)
+                }
+                x if x == P::AV_PIX_FMT_YUV420P10LE as c_int => (10, true),
+                x if x == P::AV_PIX_FMT_YUV420P9LE as c_int => (9, true),
+                x if x == P::AV_PIX_FMT_GRAY8 as c_int => (8, false),
+                _ => return None,
+            };
+            let bps = if depth > 8 { 2 } else { 1 };
+            let plane = |i: usize, w: u32, h: u32| -> Option<(&[u8], usize)> {
+                let ls = f.linesize[i];
+                let row = w as usize * bps;
+                if f.data[i].is_null() || ls < row as c_int {
+                    return None;
+                }
+                let len = if h == 0 {
+                    0
+                } else {
+                    (h as usize - 1) * ls as usize + row
+                };
+                Some((std::slice::from_raw_parts(f.data[i], len), ls as usize))
+            };
+            let y = plane(0, width, height)?;
+            let (cb, cr) = if chroma {
+                let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+                (Some(plane(1, cw, ch)?), Some(plane(2, cw, ch)?))
+            } else {
+                (None, None)
+            };
+            Some(SrcPicture {
+                width,
+                height,
+                bit_depth: depth,
+                y,
+                cb,
+                cr,
+            })
+        }
+    }
+}
+
+fn libc_enomem() -> c_int {
+    12
+}
+
+impl Drop for FfDecoder {
+    fn drop(&mut self) {
+        // SAFETY: each pointer was allocated by the matching FFmpeg allocator in new() (or is
+        // null, which these functions accept) and is freed exactly once here; ctx goes
+        // before the Capture it points to.
+        unsafe {
+            ff::avcodec_free_context(&mut self.ctx);
+            ff::av_packet_free(&mut self.pkt);
+            ff::av_frame_free(&mut self.drain);
+            ff::av_frame_free(&mut self.capture.frame);
+            ff::av_buffer_unref(&mut self.inbuf);
+        }
+    }
+}
