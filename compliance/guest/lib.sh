@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Guest-side helpers, sourced by compliance/guest/<suite>.sh inside the VM.
 # The host writes $RESULTS/env.sh with the paths used here:
-#   KVER KMODS TRIXIE DAEDALUS_ROOT DAEDALUS_KO DAEMON STRESS JOB_TIMEOUT_MS
+#   KVER KMODS TRIXIE DAEDALUS_ROOT DAEDALUS_KO DAEMON STRESS SETFMT_SO JOB_TIMEOUT_MS
 # Every test outcome is one line "PASS: name" or "FAIL: name (why)", printed
 # and appended to $RESULTS/results.txt; the host counts those.
 
@@ -110,7 +110,10 @@ in_chroot() {
 
 # run_compliance NAME MIN_TESTS TIMEOUT_S ARGS...: runs v4l2-compliance in
 # the client root; PASS iff it finished in time with 0 failed, 0 warnings and
-# at least MIN_TESTS tests.
+# at least MIN_TESTS tests. COMPLIANCE_ENV (array of VAR=value) is added to
+# its environment. When it sets DAEDALUS_SETFMT_FOURCC (setfmt-preload.so),
+# the shim must have set that format and never been refused.
+COMPLIANCE_ENV=()
 run_compliance() {
 	local name=$1 min=$2 tmo=$3 log rc total ok failed warn line t0 dt
 	shift 3
@@ -118,7 +121,7 @@ run_compliance() {
 	info "v4l2-compliance $*"
 	t0=$(date +%s)
 	timeout -k 5 "$tmo" chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/tmp v4l2-compliance "$@" >"$log" 2>&1
+		HOME=/tmp "${COMPLIANCE_ENV[@]}" v4l2-compliance "$@" >"$log" 2>&1
 	rc=$?
 	dt=$(($(date +%s) - t0))
 	grep -E '^(Total|Grand Total) for' "$log" | sed 's/^/    /'
@@ -127,6 +130,13 @@ run_compliance() {
 		fail "$name" "timed out after ${tmo}s"
 		tail -5 "$log" | sed 's/^/    /'
 		return 1
+	fi
+	if printf '%s\n' "${COMPLIANCE_ENV[@]}" | grep -q '^DAEDALUS_SETFMT_FOURCC='; then
+		if grep -q '^setfmt: REFUSED' "$log" || ! grep -q '^setfmt: OUTPUT' "$log"; then
+			fail "$name" "$(grep -m1 '^setfmt: REFUSED' "$log" || echo 'setfmt shim never set the format')"
+			return 1
+		fi
+		info "setfmt shim set the OUTPUT format on $(grep -c '^setfmt: OUTPUT' "$log") opens"
 	fi
 	line=$(grep -E '^Grand Total for' "$log" | tail -1)
 	[ -n "$line" ] || line=$(grep -E '^Total for' "$log" | tail -1)

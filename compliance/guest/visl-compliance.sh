@@ -1,7 +1,9 @@
 #!/bin/bash
 # Guest side of `compliance/run visl-compliance`: the harness self-test.
 # visl (built from linux-source) must pass v4l2-compliance 1.30.1 with
-# vivid as DMABUF exporter: 68/68, 0 warnings.
+# vivid as DMABUF exporter: 68/68, 0 warnings. Arguments (optional): coded
+# formats (e.g. VP9F) to run again with setfmt-preload.so, to check the shim
+# that the v4l2-compliance suite uses per format.
 . "$(dirname "$0")/lib.sh"
 
 setup_chroot || { fail "setup: chroot mounts"; exit 1; }
@@ -15,4 +17,11 @@ info "visl: $VISL $VISL_MEDIA"
 
 run_compliance "visl: v4l2-compliance -m $VISL_MEDIA -s -e $VIVID" 68 300 \
 	-m "$VISL_MEDIA" -s -e "$VIVID"
+for f in "$@"; do
+	COMPLIANCE_ENV=(LD_PRELOAD=/results/bin/setfmt-preload.so DAEDALUS_SETFMT_DEV="$VISL"
+		DAEDALUS_SETFMT_FOURCC="$f")
+	run_compliance "visl, OUTPUT $f: v4l2-compliance -m $VISL_MEDIA -s -e $VIVID" 68 300 \
+		-m "$VISL_MEDIA" -s -e "$VIVID"
+	COMPLIANCE_ENV=()
+done
 check_dmesg "visl: dmesg clean"

@@ -74,3 +74,17 @@ build_stress() {
 	fi
 	echo "$results/bin/stress"
 }
+
+# build_setfmt RESULTS: the LD_PRELOAD shim that picks the OUTPUT format for
+# v4l2-compliance (dynamic: it is loaded into the trixie root's binaries; built
+# against the host's older glibc, which the newer one stays compatible with).
+build_setfmt() {
+	local results=$1
+	mkdir -p "$results/bin"
+	if ! gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$results/bin/setfmt-preload.so" \
+		"$COMPLIANCE_DIR/tools/setfmt-preload.c" >"$results/setfmt-build.log" 2>&1; then
+		cat "$results/setfmt-build.log" >&2
+		return 1
+	fi
+	echo "$results/bin/setfmt-preload.so"
+}
