@@ -1,9 +1,428 @@
-//! `daedalusd serve`.
+//! `daedalusd serve`: attach to /dev/daedalus and answer the module's jobs.
+//!
+//! The loop polls the device and a signalfd (SIGTERM/SIGINT end it cleanly:
+//! closing the device makes the module fail a job still pending). Per job it
+//! maps the OUTPUT buffer and the destination CAPTURE planes through the
+//! module's dmabuf export (zero copy), caching each mapping by buffer identity,
+//! then hands everything to a [`Decoder`]. The engine is not wired yet: the
+//! only decoder is [`NoEngine`], which fails every job with "no engine yet".
+
+use anyhow::{bail, Context as _};
+use libdaedalus::proto::{self, JobMsg, JobResult, Message};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use tracing::{debug, error, info, warn};
 
 /// Arguments of `daedalusd serve`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The module's daemon device.
+    #[arg(long, default_value = "/dev/daedalus")]
+    device: PathBuf,
+    /// Exit on protocol or buffer-mapping failures instead of failing only the job.
+    #[arg(long)]
+    strict: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("daedalusd serve: not implemented yet")
+/// What turns a job into a picture: the seam for the engine.
+pub trait Decoder {
+    /// Decode `job`, reading the bitstream from `src` and writing the picture
+    /// into `dst` (one slice per CAPTURE memory plane, laid out as
+    /// `job.dst_planes()` says). Returns the bytes used per plane (0 = all).
+    fn decode(
+        &mut self,
+        job: &JobMsg<'_>,
+        src: &[u8],
+        dst: &mut [&mut [u8]],
+    ) -> Result<[u32; proto::MAX_PLANES], String>;
+
+    /// The context is gone: drop its decoding state.
+    fn context_closed(&mut self, ctx_id: u32);
+}
+
+/// The decoder until the engine is wired: every job fails, honestly.
+struct NoEngine;
+
+impl Decoder for NoEngine {
+    fn decode(
+        &mut self,
+        _job: &JobMsg<'_>,
+        _src: &[u8],
+        _dst: &mut [&mut [u8]],
+    ) -> Result<[u32; proto::MAX_PLANES], String> {
+        Err("no engine yet".into())
+    }
+
+    fn context_closed(&mut self, _ctx_id: u32) {}
+}
+
+/// dmabuf mappings: the only `unsafe` of the daemon.
+///
+/// Invariants: a mapping is made from a dmabuf fd the module exported for one
+/// plane of a vb2 buffer, with the length the module reported for that plane,
+/// and is kept together with its fd. The memory stays allocated while the
+/// mapping exists (the dmabuf holds a reference), even after the client frees
+/// the buffer; the client and the module may write it concurrently, which is
+/// the nature of shared video memory: we only ever read OUTPUT planes and only
+/// write CAPTURE planes of the job we were given.
+#[allow(unsafe_code)]
+mod dmabuf {
+    use memmap2::{Mmap, MmapMut, MmapOptions};
+    use std::fs::File;
+    use std::os::fd::OwnedFd;
+
+    pub enum Mapping {
+        Read(Mmap),
+        Write(MmapMut),
+    }
+
+    pub struct Plane {
+        pub buf_id: u64,
+        pub map: Mapping,
+        _file: File,
+    }
+
+    impl Plane {
+        pub fn map(fd: OwnedFd, buf_id: u64, len: usize, writable: bool) -> std::io::Result<Self> {
+            let file = File::from(fd);
+            let mut opts = MmapOptions::new();
+            opts.len(len);
+            // SAFETY: see the module invariants.
+            let map = unsafe {
+                if writable {
+                    Mapping::Write(opts.map_mut(&file)?)
+                } else {
+                    Mapping::Read(opts.map(&file)?)
+                }
+            };
+            Ok(Plane {
+                buf_id,
+                map,
+                _file: file,
+            })
+        }
+
+        pub fn bytes(&self) -> &[u8] {
+            match &self.map {
+                Mapping::Read(m) => m,
+                Mapping::Write(m) => m,
+            }
+        }
+
+        pub fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+            match &mut self.map {
+                Mapping::Read(_) => None,
+                Mapping::Write(m) => Some(m),
+            }
+        }
+    }
+}
+
+/// (context, queue, buffer index, plane).
+type PlaneKey = (u32, u32, u32, u32);
+
+/// Mapped planes, reused while the module reports the same buffer identity.
+#[derive(Default)]
+struct MapCache {
+    planes: HashMap<PlaneKey, dmabuf::Plane>,
+}
+
+impl MapCache {
+    /// Map (or reuse) one plane; `len` is the plane size the job reported.
+    fn get(
+        &mut self,
+        dev: BorrowedFd<'_>,
+        key: PlaneKey,
+        buf_id: u64,
+        len: usize,
+    ) -> anyhow::Result<&mut dmabuf::Plane> {
+        let stale = self
+            .planes
+            .get(&key)
+            .is_some_and(|p| p.buf_id != buf_id || p.bytes().len() != len);
+        if stale {
+            self.planes.remove(&key);
+        }
+        let vacant = match self.planes.entry(key) {
+            Entry::Occupied(e) => return Ok(e.into_mut()),
+            Entry::Vacant(v) => v,
+        };
+        let (ctx, queue, index, plane) = key;
+        let writable = queue == proto::QUEUE_CAPTURE;
+        let mode = if writable {
+            libc_o_rdwr()
+        } else {
+            libc_o_rdonly()
+        };
+        let (fd, id) = proto::sys::expbuf(dev, ctx, queue, index, plane, mode | libc_o_cloexec())
+            .with_context(|| {
+            format!("export ctx {ctx} queue {queue} buffer {index} plane {plane}")
+        })?;
+        if id != buf_id {
+            // The buffer changed between the job and the export.
+            bail!("buffer {index} of ctx {ctx} changed (id {id}, job says {buf_id})");
+        }
+        let mapped = dmabuf::Plane::map(fd, id, len, writable).with_context(|| {
+            format!("mmap ctx {ctx} queue {queue} buffer {index} plane {plane}")
+        })?;
+        debug!(ctx, queue, index, plane, buf_id, len, "mapped");
+        Ok(vacant.insert(mapped))
+    }
+
+    fn drop_context(&mut self, ctx_id: u32) {
+        self.planes.retain(|k, _| k.0 != ctx_id);
+    }
+}
+
+fn libc_o_rdwr() -> i32 {
+    nix::fcntl::OFlag::O_RDWR.bits()
+}
+fn libc_o_rdonly() -> i32 {
+    nix::fcntl::OFlag::O_RDONLY.bits()
+}
+fn libc_o_cloexec() -> i32 {
+    nix::fcntl::OFlag::O_CLOEXEC.bits()
+}
+
+struct Server<D: Decoder> {
+    dev: File,
+    strict: bool,
+    cache: MapCache,
+    decoder: D,
+    jobs: u64,
+    failed: u64,
+}
+
+impl<D: Decoder> Server<D> {
+    fn answer(&self, result: &JobResult) -> anyhow::Result<()> {
+        match proto::sys::job_done(self.dev.as_fd(), result) {
+            Ok(()) => Ok(()),
+            Err(Errno::ENOENT) => {
+                debug!(
+                    job = result.job_id,
+                    "late answer ignored (job already ended)"
+                );
+                Ok(())
+            }
+            Err(e) => Err(e).context("DAEDALUS_IOC_JOB_DONE"),
+        }
+    }
+
+    /// Map the job's buffers and run the decoder.
+    fn run_job(
+        &mut self,
+        msg: &JobMsg<'_>,
+    ) -> anyhow::Result<Result<[u32; proto::MAX_PLANES], String>> {
+        let job = &msg.job;
+        let ctx = job.hdr.ctx_id;
+        let dev = self.dev.as_fd();
+
+        let src_len = job.src_size as usize;
+        let used = (job.src_bytesused as usize).min(src_len);
+        let src_key = (ctx, proto::QUEUE_OUTPUT, job.src_index, 0);
+        // Keep the OUTPUT mapping out of the map while CAPTURE planes are borrowed.
+        self.cache.get(dev, src_key, job.src_buf_id, src_len)?;
+        let src_plane = self.cache.planes.remove(&src_key).expect("just mapped");
+
+        let mut dst_planes = Vec::with_capacity(msg.dst_planes().len());
+        let mut result = Ok(());
+        for (p, plane) in msg.dst_planes().iter().enumerate() {
+            let key = (ctx, proto::QUEUE_CAPTURE, job.dst_index, p as u32);
+            match self
+                .cache
+                .get(dev, key, job.dst_buf_id, plane.sizeimage as usize)
+            {
+                Ok(_) => dst_planes.push(self.cache.planes.remove(&key).expect("just mapped")),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+
+        let outcome = result.map(|()| {
+            let mut dst: Vec<&mut [u8]> = dst_planes
+                .iter_mut()
+                .map(|p| p.bytes_mut().expect("CAPTURE planes are writable"))
+                .collect();
+            self.decoder
+                .decode(msg, &src_plane.bytes()[..used], &mut dst)
+        });
+
+        self.cache.planes.insert(src_key, src_plane);
+        for (p, plane) in dst_planes.into_iter().enumerate() {
+            self.cache
+                .planes
+                .insert((ctx, proto::QUEUE_CAPTURE, job.dst_index, p as u32), plane);
+        }
+        outcome
+    }
+
+    fn handle_job(&mut self, msg: &JobMsg<'_>) -> anyhow::Result<()> {
+        let job = &msg.job;
+        self.jobs += 1;
+        debug!(
+            job = job.job_id,
+            ctx = job.hdr.ctx_id,
+            codec = job.codec,
+            src = job.src_index,
+            bytes = job.src_bytesused,
+            dst = job.dst_index,
+            ts = job.src_timestamp,
+            flags = job.flags,
+            "job"
+        );
+        let result = match self.run_job(msg) {
+            Ok(Ok(bytesused)) => JobResult::new(job, 0, bytesused, ""),
+            Ok(Err(reason)) => {
+                JobResult::new(job, -(Errno::EIO as i32), [0; proto::MAX_PLANES], &reason)
+            }
+            Err(e) if self.strict => {
+                let r = JobResult::new(
+                    job,
+                    -(Errno::EIO as i32),
+                    [0; proto::MAX_PLANES],
+                    "buffer mapping failed",
+                );
+                self.answer(&r)?;
+                return Err(e);
+            }
+            Err(e) => {
+                warn!(job = job.job_id, "{e:#}");
+                JobResult::new(
+                    job,
+                    -(Errno::EIO as i32),
+                    [0; proto::MAX_PLANES],
+                    &format!("{e:#}"),
+                )
+            }
+        };
+        if result.status != 0 {
+            self.failed += 1;
+            if self.failed <= 3 || self.failed.is_power_of_two() {
+                info!(
+                    job = job.job_id,
+                    ctx = job.hdr.ctx_id,
+                    failed = self.failed,
+                    "job failed: {}",
+                    result.reason_str()
+                );
+            }
+        }
+        self.answer(&result)
+    }
+
+    fn handle_message(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        match proto::parse_message(bytes) {
+            Ok(Message::Job(job)) => self.handle_job(&job),
+            Ok(Message::CtxClosed { ctx_id }) => {
+                debug!(ctx = ctx_id, "context closed");
+                self.cache.drop_context(ctx_id);
+                self.decoder.context_closed(ctx_id);
+                Ok(())
+            }
+            Err(e) if self.strict => Err(e).context("bad message from the module"),
+            Err(e) => {
+                // The job (if it was one) times out in the module.
+                error!("bad message from the module: {e}");
+                Ok(())
+            }
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    // Block the signals first so the signalfd sees them (no handler needed).
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGTERM);
+    mask.add(Signal::SIGINT);
+    mask.thread_block().context("blocking SIGTERM/SIGINT")?;
+    let mut sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .context("signalfd")?;
+
+    let dev = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(&args.device)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == Errno::EBUSY as i32 => {
+                anyhow::anyhow!("{}: another daemon is attached", args.device.display())
+            }
+            Some(code) if code == Errno::EPERM as i32 => {
+                anyhow::anyhow!("{}: attaching needs CAP_SYS_ADMIN", args.device.display())
+            }
+            _ => anyhow::Error::new(e).context(format!("opening {}", args.device.display())),
+        })?;
+
+    let info = proto::sys::info(dev.as_fd()).context("DAEDALUS_IOC_INFO")?;
+    if info.version != proto::PROTO_VERSION {
+        bail!(
+            "module speaks protocol {}, this daemon {}",
+            info.version,
+            proto::PROTO_VERSION
+        );
+    }
+    info!(
+        device = %args.device.display(),
+        job_timeout_ms = info.job_timeout_ms,
+        "attached"
+    );
+
+    let mut server = Server {
+        dev,
+        strict: args.strict,
+        cache: MapCache::default(),
+        decoder: NoEngine,
+        jobs: 0,
+        failed: 0,
+    };
+    let mut buf = vec![0u8; (info.max_msg_size as usize).max(proto::MSG_MAX_SIZE)];
+
+    'serve: loop {
+        let (dev_ready, sig_ready) = {
+            let mut fds = [
+                PollFd::new(server.dev.as_fd(), PollFlags::POLLIN),
+                PollFd::new(sigfd.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e).context("poll"),
+            }
+            let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+            (ready(&fds[0]), ready(&fds[1]))
+        };
+        if sig_ready {
+            if let Ok(Some(si)) = sigfd.read_signal() {
+                info!(signal = si.ssi_signo, "stopping");
+            }
+            break 'serve;
+        }
+        if !dev_ready {
+            continue;
+        }
+        // Drain every queued message.
+        loop {
+            match server.dev.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => server.handle_message(&buf[..n])?,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading a message"),
+            }
+        }
+    }
+
+    info!(jobs = server.jobs, failed = server.failed, "detached");
+    Ok(())
 }

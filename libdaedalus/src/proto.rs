@@ -257,7 +257,7 @@ impl<'a> JobMsg<'a> {
 /// A message read from /dev/daedalus.
 #[derive(Debug, Clone)]
 pub enum Message<'a> {
-    Job(JobMsg<'a>),
+    Job(Box<JobMsg<'a>>),
     CtxClosed { ctx_id: u32 },
 }
 
@@ -279,7 +279,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message<'_>, ProtoError> {
     let bytes = &bytes[..hdr.size as usize];
     match hdr.kind {
         MSG_CTX_CLOSED => Ok(Message::CtxClosed { ctx_id: hdr.ctx_id }),
-        MSG_JOB => parse_job(bytes).map(Message::Job),
+        MSG_JOB => parse_job(bytes).map(|j| Message::Job(Box::new(j))),
         k => Err(ProtoError::UnknownKind(k)),
     }
 }
