@@ -278,9 +278,45 @@ impl DisplayQueue {
     }
 }
 
+/// When each picture may be announced for display, given the whole stream's
+/// display order: `order` lists decode indices in display order; the result
+/// has, for each decode index `i`, the pictures (decode indices, in display
+/// order) that become displayable once pictures `0..=i` are decoded. A
+/// picture is displayable when it and every picture displayed before it are
+/// decoded.
+pub fn display_schedule(order: &[usize], decoded: usize) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); decoded];
+    let mut max = 0;
+    for &i in order {
+        max = max.max(i);
+        if let Some(slot) = out.get_mut(max) {
+            slot.push(i);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedule_of_an_ibbp_stream() {
+        // Decode order I0 P1 B2 B3 P4 B5; display order I0 B2 B3 P1 B5 P4.
+        let order = [0, 2, 3, 1, 5, 4];
+        assert_eq!(
+            display_schedule(&order, 6),
+            vec![vec![0], vec![], vec![2], vec![3, 1], vec![], vec![5, 4]]
+        );
+    }
+
+    #[test]
+    fn schedule_in_decode_order_is_immediate() {
+        assert_eq!(
+            display_schedule(&[0, 1, 2], 3),
+            vec![vec![0], vec![1], vec![2]]
+        );
+    }
 
     #[test]
     fn buffer_is_reusable_only_after_display_and_unreference() {
