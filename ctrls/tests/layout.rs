@@ -13,7 +13,7 @@ fn field_size<T, F>(_: fn(&T) -> &F) -> usize {
 /// sizes must add up to the struct size (so no field is left out: our
 /// structs have no implicit padding, zerocopy's IntoBytes guarantees it).
 macro_rules! layout {
-    ($ours:ty, $theirs:ty, [$($f:ident),* $(,)?]) => {{
+    ($ours:ty, $theirs:ty, [$($f:ident),* $(,)?] $(, renamed [$($of:ident => $tf:ident),* $(,)?])?) => {{
         let name = stringify!($ours);
         assert_eq!(size_of::<$ours>(), size_of::<$theirs>(), "size of {name}");
         assert_eq!(align_of::<$ours>(), align_of::<$theirs>(), "align of {name}");
@@ -32,6 +32,20 @@ macro_rules! layout {
             );
             total += ours;
         )*
+        $($(
+            assert_eq!(
+                offset_of!($ours, $of),
+                offset_of!($theirs, $tf),
+                "offset of {name}.{}", stringify!($of)
+            );
+            let ours = field_size(|s: &$ours| &s.$of);
+            assert_eq!(
+                ours,
+                field_size(|s: &$theirs| &s.$tf),
+                "size of {name}.{}", stringify!($of)
+            );
+            total += ours;
+        )*)?
         assert_eq!(total, size_of::<$ours>(), "fields of {name} do not cover the struct");
     }};
 }
@@ -266,6 +280,447 @@ mod h264 {
             DpbEntryFlags::all().bits() => 0xf,
             DecodeFlags::all().bits() => 0x1f,
             Fields::all().bits() => 0x3,
+        }
+    }
+}
+
+mod vp9 {
+    use super::*;
+    use ctrls::vp9::*;
+
+    #[test]
+    fn structs() {
+        layout!(
+            LoopFilter,
+            b::v4l2_vp9_loop_filter,
+            [ref_deltas, mode_deltas, level, sharpness, flags, reserved,]
+        );
+        layout!(
+            Quantization,
+            b::v4l2_vp9_quantization,
+            [
+                base_q_idx,
+                delta_q_y_dc,
+                delta_q_uv_dc,
+                delta_q_uv_ac,
+                reserved,
+            ]
+        );
+        layout!(
+            Segmentation,
+            b::v4l2_vp9_segmentation,
+            [
+                feature_data,
+                feature_enabled,
+                tree_probs,
+                pred_probs,
+                flags,
+                reserved,
+            ]
+        );
+        layout!(
+            Frame,
+            b::v4l2_ctrl_vp9_frame,
+            [
+                lf,
+                quant,
+                seg,
+                flags,
+                compressed_header_size,
+                uncompressed_header_size,
+                frame_width_minus_1,
+                frame_height_minus_1,
+                render_width_minus_1,
+                render_height_minus_1,
+                last_frame_ts,
+                golden_frame_ts,
+                alt_frame_ts,
+                ref_frame_sign_bias,
+                reset_frame_context,
+                frame_context_idx,
+                profile,
+                bit_depth,
+                interpolation_filter,
+                tile_cols_log2,
+                tile_rows_log2,
+                reference_mode,
+                reserved,
+            ]
+        );
+        layout!(
+            MvProbs,
+            b::v4l2_vp9_mv_probs,
+            [joint, sign, classes, class0_bit, bits, class0_fr, fr, class0_hp, hp,]
+        );
+        layout!(
+            CompressedHdr,
+            b::v4l2_ctrl_vp9_compressed_hdr,
+            [
+                tx_mode,
+                tx8,
+                tx16,
+                tx32,
+                coef,
+                skip,
+                inter_mode,
+                interp_filter,
+                is_inter,
+                comp_mode,
+                single_ref,
+                comp_ref,
+                y_mode,
+                uv_mode,
+                partition,
+                mv,
+            ]
+        );
+    }
+
+    #[test]
+    fn constants() {
+        consts! {
+            Frame::ID => b::V4L2_CID_STATELESS_VP9_FRAME,
+            CompressedHdr::ID => b::V4L2_CID_STATELESS_VP9_COMPRESSED_HDR,
+            CID_FRAME => b::V4L2_CID_STATELESS_VP9_FRAME,
+            CID_COMPRESSED_HDR => b::V4L2_CID_STATELESS_VP9_COMPRESSED_HDR,
+            NUM_FRAME_CTX => b::V4L2_VP9_NUM_FRAME_CTX,
+            PROFILE_MAX => b::V4L2_VP9_PROFILE_MAX,
+            SEG_LVL_ALT_Q => b::V4L2_VP9_SEG_LVL_ALT_Q,
+            SEG_LVL_ALT_L => b::V4L2_VP9_SEG_LVL_ALT_L,
+            SEG_LVL_REF_FRAME => b::V4L2_VP9_SEG_LVL_REF_FRAME,
+            SEG_LVL_SKIP => b::V4L2_VP9_SEG_LVL_SKIP,
+            SEG_LVL_MAX => b::V4L2_VP9_SEG_LVL_MAX,
+            SEGMENT_FEATURE_ENABLED_MASK => b::V4L2_VP9_SEGMENT_FEATURE_ENABLED_MASK,
+            SegmentFeatures::ALT_Q.bits() => 1u32 << b::V4L2_VP9_SEG_LVL_ALT_Q,
+            SegmentFeatures::ALT_L.bits() => 1u32 << b::V4L2_VP9_SEG_LVL_ALT_L,
+            SegmentFeatures::REF_FRAME.bits() => 1u32 << b::V4L2_VP9_SEG_LVL_REF_FRAME,
+            SegmentFeatures::SKIP.bits() => 1u32 << b::V4L2_VP9_SEG_LVL_SKIP,
+            SegmentFeatures::all().bits() => b::V4L2_VP9_SEGMENT_FEATURE_ENABLED_MASK,
+            LoopFilterFlags::DELTA_ENABLED.bits() => b::V4L2_VP9_LOOP_FILTER_FLAG_DELTA_ENABLED,
+            LoopFilterFlags::DELTA_UPDATE.bits() => b::V4L2_VP9_LOOP_FILTER_FLAG_DELTA_UPDATE,
+            SegmentationFlags::ENABLED.bits() => b::V4L2_VP9_SEGMENTATION_FLAG_ENABLED,
+            SegmentationFlags::UPDATE_MAP.bits() => b::V4L2_VP9_SEGMENTATION_FLAG_UPDATE_MAP,
+            SegmentationFlags::TEMPORAL_UPDATE.bits() => b::V4L2_VP9_SEGMENTATION_FLAG_TEMPORAL_UPDATE,
+            SegmentationFlags::UPDATE_DATA.bits() => b::V4L2_VP9_SEGMENTATION_FLAG_UPDATE_DATA,
+            SegmentationFlags::ABS_OR_DELTA_UPDATE.bits() => b::V4L2_VP9_SEGMENTATION_FLAG_ABS_OR_DELTA_UPDATE,
+            FrameFlags::KEY_FRAME.bits() => b::V4L2_VP9_FRAME_FLAG_KEY_FRAME,
+            FrameFlags::SHOW_FRAME.bits() => b::V4L2_VP9_FRAME_FLAG_SHOW_FRAME,
+            FrameFlags::ERROR_RESILIENT.bits() => b::V4L2_VP9_FRAME_FLAG_ERROR_RESILIENT,
+            FrameFlags::INTRA_ONLY.bits() => b::V4L2_VP9_FRAME_FLAG_INTRA_ONLY,
+            FrameFlags::ALLOW_HIGH_PREC_MV.bits() => b::V4L2_VP9_FRAME_FLAG_ALLOW_HIGH_PREC_MV,
+            FrameFlags::REFRESH_FRAME_CTX.bits() => b::V4L2_VP9_FRAME_FLAG_REFRESH_FRAME_CTX,
+            FrameFlags::PARALLEL_DEC_MODE.bits() => b::V4L2_VP9_FRAME_FLAG_PARALLEL_DEC_MODE,
+            FrameFlags::X_SUBSAMPLING.bits() => b::V4L2_VP9_FRAME_FLAG_X_SUBSAMPLING,
+            FrameFlags::Y_SUBSAMPLING.bits() => b::V4L2_VP9_FRAME_FLAG_Y_SUBSAMPLING,
+            FrameFlags::COLOR_RANGE_FULL_SWING.bits() => b::V4L2_VP9_FRAME_FLAG_COLOR_RANGE_FULL_SWING,
+            SignBias::LAST.bits() => b::V4L2_VP9_SIGN_BIAS_LAST,
+            SignBias::GOLDEN.bits() => b::V4L2_VP9_SIGN_BIAS_GOLDEN,
+            SignBias::ALT.bits() => b::V4L2_VP9_SIGN_BIAS_ALT,
+            ResetFrameContext::None => b::V4L2_VP9_RESET_FRAME_CTX_NONE,
+            ResetFrameContext::Spec => b::V4L2_VP9_RESET_FRAME_CTX_SPEC,
+            ResetFrameContext::All => b::V4L2_VP9_RESET_FRAME_CTX_ALL,
+            InterpFilter::EightTap => b::V4L2_VP9_INTERP_FILTER_EIGHTTAP,
+            InterpFilter::EightTapSmooth => b::V4L2_VP9_INTERP_FILTER_EIGHTTAP_SMOOTH,
+            InterpFilter::EightTapSharp => b::V4L2_VP9_INTERP_FILTER_EIGHTTAP_SHARP,
+            InterpFilter::Bilinear => b::V4L2_VP9_INTERP_FILTER_BILINEAR,
+            InterpFilter::Switchable => b::V4L2_VP9_INTERP_FILTER_SWITCHABLE,
+            ReferenceMode::SingleReference => b::V4L2_VP9_REFERENCE_MODE_SINGLE_REFERENCE,
+            ReferenceMode::CompoundReference => b::V4L2_VP9_REFERENCE_MODE_COMPOUND_REFERENCE,
+            ReferenceMode::Select => b::V4L2_VP9_REFERENCE_MODE_SELECT,
+            TxMode::Only4x4 => b::V4L2_VP9_TX_MODE_ONLY_4X4,
+            TxMode::Allow8x8 => b::V4L2_VP9_TX_MODE_ALLOW_8X8,
+            TxMode::Allow16x16 => b::V4L2_VP9_TX_MODE_ALLOW_16X16,
+            TxMode::Allow32x32 => b::V4L2_VP9_TX_MODE_ALLOW_32X32,
+            TxMode::Select => b::V4L2_VP9_TX_MODE_SELECT,
+        }
+    }
+}
+
+mod av1 {
+    use super::*;
+    use ctrls::av1::*;
+
+    #[test]
+    fn structs() {
+        layout!(
+            Sequence,
+            b::v4l2_ctrl_av1_sequence,
+            [
+                flags,
+                seq_profile,
+                order_hint_bits,
+                bit_depth,
+                reserved,
+                max_frame_width_minus_1,
+                max_frame_height_minus_1,
+            ]
+        );
+        layout!(
+            TileGroupEntry,
+            b::v4l2_ctrl_av1_tile_group_entry,
+            [tile_offset, tile_size, tile_row, tile_col,]
+        );
+        layout!(GlobalMotion, b::v4l2_av1_global_motion, [flags, params, invalid, reserved],
+            renamed [r#type => type_]);
+        layout!(
+            LoopRestoration,
+            b::v4l2_av1_loop_restoration,
+            [
+                flags,
+                lr_unit_shift,
+                lr_uv_shift,
+                reserved,
+                frame_restoration_type,
+                loop_restoration_size,
+            ]
+        );
+        layout!(
+            Cdef,
+            b::v4l2_av1_cdef,
+            [
+                damping_minus_3,
+                bits,
+                y_pri_strength,
+                y_sec_strength,
+                uv_pri_strength,
+                uv_sec_strength,
+            ]
+        );
+        layout!(
+            Segmentation,
+            b::v4l2_av1_segmentation,
+            [flags, last_active_seg_id, feature_enabled, feature_data,]
+        );
+        layout!(
+            LoopFilter,
+            b::v4l2_av1_loop_filter,
+            [
+                flags,
+                level,
+                sharpness,
+                ref_deltas,
+                mode_deltas,
+                delta_lf_res,
+            ]
+        );
+        layout!(
+            Quantization,
+            b::v4l2_av1_quantization,
+            [
+                flags,
+                base_q_idx,
+                delta_q_y_dc,
+                delta_q_u_dc,
+                delta_q_u_ac,
+                delta_q_v_dc,
+                delta_q_v_ac,
+                qm_y,
+                qm_u,
+                qm_v,
+                delta_q_res,
+            ]
+        );
+        layout!(
+            TileInfo,
+            b::v4l2_av1_tile_info,
+            [
+                flags,
+                context_update_tile_id,
+                tile_cols,
+                tile_rows,
+                mi_col_starts,
+                mi_row_starts,
+                width_in_sbs_minus_1,
+                height_in_sbs_minus_1,
+                tile_size_bytes,
+                reserved,
+            ]
+        );
+        layout!(
+            Frame,
+            b::v4l2_ctrl_av1_frame,
+            [
+                tile_info,
+                quantization,
+                superres_denom,
+                segmentation,
+                loop_filter,
+                cdef,
+                skip_mode_frame,
+                primary_ref_frame,
+                loop_restoration,
+                global_motion,
+                flags,
+                frame_type,
+                order_hint,
+                upscaled_width,
+                interpolation_filter,
+                tx_mode,
+                frame_width_minus_1,
+                frame_height_minus_1,
+                render_width_minus_1,
+                render_height_minus_1,
+                current_frame_id,
+                buffer_removal_time,
+                reserved,
+                order_hints,
+                reference_frame_ts,
+                ref_frame_idx,
+                refresh_frame_flags,
+            ]
+        );
+        layout!(
+            FilmGrain,
+            b::v4l2_ctrl_av1_film_grain,
+            [
+                flags,
+                cr_mult,
+                grain_seed,
+                film_grain_params_ref_idx,
+                num_y_points,
+                point_y_value,
+                point_y_scaling,
+                num_cb_points,
+                point_cb_value,
+                point_cb_scaling,
+                num_cr_points,
+                point_cr_value,
+                point_cr_scaling,
+                grain_scaling_minus_8,
+                ar_coeff_lag,
+                ar_coeffs_y_plus_128,
+                ar_coeffs_cb_plus_128,
+                ar_coeffs_cr_plus_128,
+                ar_coeff_shift_minus_6,
+                grain_scale_shift,
+                cb_mult,
+                cb_luma_mult,
+                cr_luma_mult,
+                cb_offset,
+                cr_offset,
+                reserved,
+            ]
+        );
+    }
+
+    #[test]
+    fn constants() {
+        consts! {
+            Sequence::ID => b::V4L2_CID_STATELESS_AV1_SEQUENCE,
+            TileGroupEntry::ID => b::V4L2_CID_STATELESS_AV1_TILE_GROUP_ENTRY,
+            Frame::ID => b::V4L2_CID_STATELESS_AV1_FRAME,
+            FilmGrain::ID => b::V4L2_CID_STATELESS_AV1_FILM_GRAIN,
+            TOTAL_REFS_PER_FRAME => b::V4L2_AV1_TOTAL_REFS_PER_FRAME,
+            CDEF_MAX => b::V4L2_AV1_CDEF_MAX,
+            NUM_PLANES_MAX => b::V4L2_AV1_NUM_PLANES_MAX,
+            MAX_SEGMENTS => b::V4L2_AV1_MAX_SEGMENTS,
+            MAX_OPERATING_POINTS => b::V4L2_AV1_MAX_OPERATING_POINTS,
+            REFS_PER_FRAME => b::V4L2_AV1_REFS_PER_FRAME,
+            MAX_NUM_Y_POINTS => b::V4L2_AV1_MAX_NUM_Y_POINTS,
+            MAX_NUM_CB_POINTS => b::V4L2_AV1_MAX_NUM_CB_POINTS,
+            MAX_NUM_CR_POINTS => b::V4L2_AV1_MAX_NUM_CR_POINTS,
+            AR_COEFFS_SIZE => b::V4L2_AV1_AR_COEFFS_SIZE,
+            MAX_NUM_PLANES => b::V4L2_AV1_MAX_NUM_PLANES,
+            MAX_TILE_COLS => b::V4L2_AV1_MAX_TILE_COLS,
+            MAX_TILE_ROWS => b::V4L2_AV1_MAX_TILE_ROWS,
+            MAX_TILE_COUNT => b::V4L2_AV1_MAX_TILE_COUNT,
+            SEG_LVL_MAX => b::v4l2_av1_segment_feature_V4L2_AV1_SEG_LVL_MAX,
+            SequenceFlags::STILL_PICTURE.bits() => b::V4L2_AV1_SEQUENCE_FLAG_STILL_PICTURE,
+            SequenceFlags::USE_128X128_SUPERBLOCK.bits() => b::V4L2_AV1_SEQUENCE_FLAG_USE_128X128_SUPERBLOCK,
+            SequenceFlags::ENABLE_FILTER_INTRA.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_FILTER_INTRA,
+            SequenceFlags::ENABLE_INTRA_EDGE_FILTER.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_INTRA_EDGE_FILTER,
+            SequenceFlags::ENABLE_INTERINTRA_COMPOUND.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_INTERINTRA_COMPOUND,
+            SequenceFlags::ENABLE_MASKED_COMPOUND.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_MASKED_COMPOUND,
+            SequenceFlags::ENABLE_WARPED_MOTION.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_WARPED_MOTION,
+            SequenceFlags::ENABLE_DUAL_FILTER.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_DUAL_FILTER,
+            SequenceFlags::ENABLE_ORDER_HINT.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_ORDER_HINT,
+            SequenceFlags::ENABLE_JNT_COMP.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_JNT_COMP,
+            SequenceFlags::ENABLE_REF_FRAME_MVS.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_REF_FRAME_MVS,
+            SequenceFlags::ENABLE_SUPERRES.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_SUPERRES,
+            SequenceFlags::ENABLE_CDEF.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_CDEF,
+            SequenceFlags::ENABLE_RESTORATION.bits() => b::V4L2_AV1_SEQUENCE_FLAG_ENABLE_RESTORATION,
+            SequenceFlags::MONO_CHROME.bits() => b::V4L2_AV1_SEQUENCE_FLAG_MONO_CHROME,
+            SequenceFlags::COLOR_RANGE.bits() => b::V4L2_AV1_SEQUENCE_FLAG_COLOR_RANGE,
+            SequenceFlags::SUBSAMPLING_X.bits() => b::V4L2_AV1_SEQUENCE_FLAG_SUBSAMPLING_X,
+            SequenceFlags::SUBSAMPLING_Y.bits() => b::V4L2_AV1_SEQUENCE_FLAG_SUBSAMPLING_Y,
+            SequenceFlags::FILM_GRAIN_PARAMS_PRESENT.bits() => b::V4L2_AV1_SEQUENCE_FLAG_FILM_GRAIN_PARAMS_PRESENT,
+            SequenceFlags::SEPARATE_UV_DELTA_Q.bits() => b::V4L2_AV1_SEQUENCE_FLAG_SEPARATE_UV_DELTA_Q,
+            GlobalMotionFlags::IS_GLOBAL.bits() => b::V4L2_AV1_GLOBAL_MOTION_FLAG_IS_GLOBAL,
+            GlobalMotionFlags::IS_ROT_ZOOM.bits() => b::V4L2_AV1_GLOBAL_MOTION_FLAG_IS_ROT_ZOOM,
+            GlobalMotionFlags::IS_TRANSLATION.bits() => b::V4L2_AV1_GLOBAL_MOTION_FLAG_IS_TRANSLATION,
+            LoopRestorationFlags::USES_LR.bits() => b::V4L2_AV1_LOOP_RESTORATION_FLAG_USES_LR,
+            LoopRestorationFlags::USES_CHROMA_LR.bits() => b::V4L2_AV1_LOOP_RESTORATION_FLAG_USES_CHROMA_LR,
+            SegmentationFlags::ENABLED.bits() => b::V4L2_AV1_SEGMENTATION_FLAG_ENABLED,
+            SegmentationFlags::UPDATE_MAP.bits() => b::V4L2_AV1_SEGMENTATION_FLAG_UPDATE_MAP,
+            SegmentationFlags::TEMPORAL_UPDATE.bits() => b::V4L2_AV1_SEGMENTATION_FLAG_TEMPORAL_UPDATE,
+            SegmentationFlags::UPDATE_DATA.bits() => b::V4L2_AV1_SEGMENTATION_FLAG_UPDATE_DATA,
+            SegmentationFlags::SEG_ID_PRE_SKIP.bits() => b::V4L2_AV1_SEGMENTATION_FLAG_SEG_ID_PRE_SKIP,
+            LoopFilterFlags::DELTA_ENABLED.bits() => b::V4L2_AV1_LOOP_FILTER_FLAG_DELTA_ENABLED,
+            LoopFilterFlags::DELTA_UPDATE.bits() => b::V4L2_AV1_LOOP_FILTER_FLAG_DELTA_UPDATE,
+            LoopFilterFlags::DELTA_LF_PRESENT.bits() => b::V4L2_AV1_LOOP_FILTER_FLAG_DELTA_LF_PRESENT,
+            LoopFilterFlags::DELTA_LF_MULTI.bits() => b::V4L2_AV1_LOOP_FILTER_FLAG_DELTA_LF_MULTI,
+            QuantizationFlags::DIFF_UV_DELTA.bits() => b::V4L2_AV1_QUANTIZATION_FLAG_DIFF_UV_DELTA,
+            QuantizationFlags::USING_QMATRIX.bits() => b::V4L2_AV1_QUANTIZATION_FLAG_USING_QMATRIX,
+            QuantizationFlags::DELTA_Q_PRESENT.bits() => b::V4L2_AV1_QUANTIZATION_FLAG_DELTA_Q_PRESENT,
+            TileInfoFlags::UNIFORM_TILE_SPACING.bits() => b::V4L2_AV1_TILE_INFO_FLAG_UNIFORM_TILE_SPACING,
+            FrameFlags::SHOW_FRAME.bits() => b::V4L2_AV1_FRAME_FLAG_SHOW_FRAME,
+            FrameFlags::SHOWABLE_FRAME.bits() => b::V4L2_AV1_FRAME_FLAG_SHOWABLE_FRAME,
+            FrameFlags::ERROR_RESILIENT_MODE.bits() => b::V4L2_AV1_FRAME_FLAG_ERROR_RESILIENT_MODE,
+            FrameFlags::DISABLE_CDF_UPDATE.bits() => b::V4L2_AV1_FRAME_FLAG_DISABLE_CDF_UPDATE,
+            FrameFlags::ALLOW_SCREEN_CONTENT_TOOLS.bits() => b::V4L2_AV1_FRAME_FLAG_ALLOW_SCREEN_CONTENT_TOOLS,
+            FrameFlags::FORCE_INTEGER_MV.bits() => b::V4L2_AV1_FRAME_FLAG_FORCE_INTEGER_MV,
+            FrameFlags::ALLOW_INTRABC.bits() => b::V4L2_AV1_FRAME_FLAG_ALLOW_INTRABC,
+            FrameFlags::USE_SUPERRES.bits() => b::V4L2_AV1_FRAME_FLAG_USE_SUPERRES,
+            FrameFlags::ALLOW_HIGH_PRECISION_MV.bits() => b::V4L2_AV1_FRAME_FLAG_ALLOW_HIGH_PRECISION_MV,
+            FrameFlags::IS_MOTION_MODE_SWITCHABLE.bits() => b::V4L2_AV1_FRAME_FLAG_IS_MOTION_MODE_SWITCHABLE,
+            FrameFlags::USE_REF_FRAME_MVS.bits() => b::V4L2_AV1_FRAME_FLAG_USE_REF_FRAME_MVS,
+            FrameFlags::DISABLE_FRAME_END_UPDATE_CDF.bits() => b::V4L2_AV1_FRAME_FLAG_DISABLE_FRAME_END_UPDATE_CDF,
+            FrameFlags::ALLOW_WARPED_MOTION.bits() => b::V4L2_AV1_FRAME_FLAG_ALLOW_WARPED_MOTION,
+            FrameFlags::REFERENCE_SELECT.bits() => b::V4L2_AV1_FRAME_FLAG_REFERENCE_SELECT,
+            FrameFlags::REDUCED_TX_SET.bits() => b::V4L2_AV1_FRAME_FLAG_REDUCED_TX_SET,
+            FrameFlags::SKIP_MODE_ALLOWED.bits() => b::V4L2_AV1_FRAME_FLAG_SKIP_MODE_ALLOWED,
+            FrameFlags::SKIP_MODE_PRESENT.bits() => b::V4L2_AV1_FRAME_FLAG_SKIP_MODE_PRESENT,
+            FrameFlags::FRAME_SIZE_OVERRIDE.bits() => b::V4L2_AV1_FRAME_FLAG_FRAME_SIZE_OVERRIDE,
+            FrameFlags::BUFFER_REMOVAL_TIME_PRESENT.bits() => b::V4L2_AV1_FRAME_FLAG_BUFFER_REMOVAL_TIME_PRESENT,
+            FrameFlags::FRAME_REFS_SHORT_SIGNALING.bits() => b::V4L2_AV1_FRAME_FLAG_FRAME_REFS_SHORT_SIGNALING,
+            FilmGrainFlags::APPLY_GRAIN.bits() => b::V4L2_AV1_FILM_GRAIN_FLAG_APPLY_GRAIN,
+            FilmGrainFlags::UPDATE_GRAIN.bits() => b::V4L2_AV1_FILM_GRAIN_FLAG_UPDATE_GRAIN,
+            FilmGrainFlags::CHROMA_SCALING_FROM_LUMA.bits() => b::V4L2_AV1_FILM_GRAIN_FLAG_CHROMA_SCALING_FROM_LUMA,
+            FilmGrainFlags::OVERLAP.bits() => b::V4L2_AV1_FILM_GRAIN_FLAG_OVERLAP,
+            FilmGrainFlags::CLIP_TO_RESTRICTED_RANGE.bits() => b::V4L2_AV1_FILM_GRAIN_FLAG_CLIP_TO_RESTRICTED_RANGE,
+            WarpModel::Identity => b::v4l2_av1_warp_model_V4L2_AV1_WARP_MODEL_IDENTITY,
+            WarpModel::Translation => b::v4l2_av1_warp_model_V4L2_AV1_WARP_MODEL_TRANSLATION,
+            WarpModel::RotZoom => b::v4l2_av1_warp_model_V4L2_AV1_WARP_MODEL_ROTZOOM,
+            WarpModel::Affine => b::v4l2_av1_warp_model_V4L2_AV1_WARP_MODEL_AFFINE,
+            ReferenceFrame::Intra => b::v4l2_av1_reference_frame_V4L2_AV1_REF_INTRA_FRAME,
+            ReferenceFrame::Last => b::v4l2_av1_reference_frame_V4L2_AV1_REF_LAST_FRAME,
+            ReferenceFrame::Last2 => b::v4l2_av1_reference_frame_V4L2_AV1_REF_LAST2_FRAME,
+            ReferenceFrame::Last3 => b::v4l2_av1_reference_frame_V4L2_AV1_REF_LAST3_FRAME,
+            ReferenceFrame::Golden => b::v4l2_av1_reference_frame_V4L2_AV1_REF_GOLDEN_FRAME,
+            ReferenceFrame::Bwdref => b::v4l2_av1_reference_frame_V4L2_AV1_REF_BWDREF_FRAME,
+            ReferenceFrame::Altref2 => b::v4l2_av1_reference_frame_V4L2_AV1_REF_ALTREF2_FRAME,
+            ReferenceFrame::Altref => b::v4l2_av1_reference_frame_V4L2_AV1_REF_ALTREF_FRAME,
+            FrameRestorationType::None => b::v4l2_av1_frame_restoration_type_V4L2_AV1_FRAME_RESTORE_NONE,
+            FrameRestorationType::Wiener => b::v4l2_av1_frame_restoration_type_V4L2_AV1_FRAME_RESTORE_WIENER,
+            FrameRestorationType::Sgrproj => b::v4l2_av1_frame_restoration_type_V4L2_AV1_FRAME_RESTORE_SGRPROJ,
+            FrameRestorationType::Switchable => b::v4l2_av1_frame_restoration_type_V4L2_AV1_FRAME_RESTORE_SWITCHABLE,
+            SegmentFeature::AltQ => b::v4l2_av1_segment_feature_V4L2_AV1_SEG_LVL_ALT_Q,
+            SegmentFeature::AltLfYV => b::v4l2_av1_segment_feature_V4L2_AV1_SEG_LVL_ALT_LF_Y_V,
+            SegmentFeature::RefFrame => b::v4l2_av1_segment_feature_V4L2_AV1_SEG_LVL_REF_FRAME,
+            SegmentFeature::RefSkip => b::v4l2_av1_segment_feature_V4L2_AV1_SEG_LVL_REF_SKIP,
+            SegmentFeature::RefGlobalMv => b::v4l2_av1_segment_feature_V4L2_AV1_SEG_LVL_REF_GLOBALMV,
+            FrameType::Key => b::v4l2_av1_frame_type_V4L2_AV1_KEY_FRAME,
+            FrameType::Inter => b::v4l2_av1_frame_type_V4L2_AV1_INTER_FRAME,
+            FrameType::IntraOnly => b::v4l2_av1_frame_type_V4L2_AV1_INTRA_ONLY_FRAME,
+            FrameType::Switch => b::v4l2_av1_frame_type_V4L2_AV1_SWITCH_FRAME,
+            InterpolationFilter::EightTap => b::v4l2_av1_interpolation_filter_V4L2_AV1_INTERPOLATION_FILTER_EIGHTTAP,
+            InterpolationFilter::EightTapSmooth => b::v4l2_av1_interpolation_filter_V4L2_AV1_INTERPOLATION_FILTER_EIGHTTAP_SMOOTH,
+            InterpolationFilter::EightTapSharp => b::v4l2_av1_interpolation_filter_V4L2_AV1_INTERPOLATION_FILTER_EIGHTTAP_SHARP,
+            InterpolationFilter::Bilinear => b::v4l2_av1_interpolation_filter_V4L2_AV1_INTERPOLATION_FILTER_BILINEAR,
+            InterpolationFilter::Switchable => b::v4l2_av1_interpolation_filter_V4L2_AV1_INTERPOLATION_FILTER_SWITCHABLE,
+            TxMode::Only4x4 => b::v4l2_av1_tx_mode_V4L2_AV1_TX_MODE_ONLY_4X4,
+            TxMode::Largest => b::v4l2_av1_tx_mode_V4L2_AV1_TX_MODE_LARGEST,
+            TxMode::Select => b::v4l2_av1_tx_mode_V4L2_AV1_TX_MODE_SELECT,
         }
     }
 }

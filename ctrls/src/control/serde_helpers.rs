@@ -140,3 +140,34 @@ pub fn de_enum<'de, E: RawEnum, D: Deserializer<'de>>(d: D) -> Result<E::Raw, D:
     }
     d.deserialize_any(V::<E>(PhantomData))
 }
+
+/// An array of raw enum values, each by name (unknown ones as numbers).
+pub fn ser_enum_arr<E: RawEnum, const N: usize, S: Serializer>(
+    raw: &[E::Raw; N],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    struct One<E: RawEnum>(E::Raw);
+    impl<E: RawEnum> Serialize for One<E> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            ser_enum::<E, S>(&self.0, s)
+        }
+    }
+    s.collect_seq(raw.iter().map(|&r| One::<E>(r)))
+}
+
+/// Inverse of [`ser_enum_arr`].
+pub fn de_enum_arr<'de, E: RawEnum, const N: usize, D: Deserializer<'de>>(
+    d: D,
+) -> Result<[E::Raw; N], D::Error> {
+    struct One<E: RawEnum>(E::Raw);
+    impl<'de, E: RawEnum> serde::Deserialize<'de> for One<E> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            de_enum::<E, D>(d).map(One)
+        }
+    }
+    let v: Vec<One<E>> = serde::Deserialize::deserialize(d)?;
+    let n = v.len();
+    let raws: Vec<E::Raw> = v.into_iter().map(|o| o.0).collect();
+    raws.try_into()
+        .map_err(|_| de::Error::invalid_length(n, &format!("{N} values").as_str()))
+}
