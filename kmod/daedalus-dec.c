@@ -211,6 +211,10 @@ void daedalus_device_run(void *priv)
 	if (dst->is_held)
 		flags |= DAEDALUS_JOB_FL_DST_CONTINUED;
 	v4l2_m2m_buf_copy_metadata(src, dst, true);
+	src->sequence = ctx->src_sequence++;
+	if (!dst->is_held)
+		dst->sequence = ctx->dst_sequence++;
+	dst->field = V4L2_FIELD_NONE;
 
 	run = kzalloc(sizeof(*run), GFP_KERNEL);
 	if (run)

@@ -358,6 +358,12 @@ static int daedalus_buf_prepare(struct vb2_buffer *vb)
 
 static int daedalus_start_streaming(struct vb2_queue *vq, unsigned int count)
 {
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vq);
+
+	if (V4L2_TYPE_IS_OUTPUT(vq->type))
+		ctx->src_sequence = 0;
+	else
+		ctx->dst_sequence = 0;
 	return 0;
 }
 

@@ -89,6 +89,10 @@ struct daedalus_ctx {
 	struct v4l2_format	coded_fmt;
 	struct v4l2_format	decoded_fmt;
 
+	/* Sequence numbers of the next OUTPUT and CAPTURE buffers. */
+	u32			src_sequence;
+	u32			dst_sequence;
+
 	enum daedalus_run_state	run_state;
 	bool			abort_pending;
 };
