@@ -1,1 +1,8 @@
 //! Stream -> controls builders, doing what a stateless client does.
+
+pub mod annexb;
+pub mod h264;
+mod h264_lists;
+mod h264_refs;
+
+pub use self::h264::{BuildError, H264Builder, H264Picture};
