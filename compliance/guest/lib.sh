@@ -153,7 +153,7 @@ run_compliance() {
 	if [ "$failed" = 0 ] && [ "$warn" = 0 ] && [ "$total" -ge "$min" ]; then
 		pass "$name: $ok/$total, $warn warnings, ${dt}s"
 	else
-		fail "$name" "$ok/$total succeeded, $failed failed, $warn warnings, need >= $min tests"
+		fail "$name" "$ok/$total succeeded, $failed failed, $warn warnings (pass needs 0 failed, 0 warnings, >= $min tests)"
 		return 1
 	fi
 }
