@@ -148,11 +148,12 @@ static void daedalus_finish(struct daedalus_ctx *ctx,
 			    enum vb2_buffer_state state, const u32 *bytesused)
 {
 	struct media_request *req = src->vb2_buf.req_obj.req;
+	unsigned int n = min_t(unsigned int, dst->vb2_buf.num_planes,
+			       DAEDALUS_MAX_PLANES);
 	unsigned int i;
 
 	if (state == VB2_BUF_STATE_DONE && bytesused) {
-		for (i = 0; i < dst->vb2_buf.num_planes &&
-			    i < DAEDALUS_MAX_PLANES; i++) {
+		for (i = 0; i < n; i++) {
 			u32 len = bytesused[i];
 
 			if (!len || len > vb2_plane_size(&dst->vb2_buf, i))
