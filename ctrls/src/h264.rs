@@ -435,8 +435,13 @@ impl Control for ScalingMatrix {
     }
 
     /// H.264 7.4.2.1.1.1: scaling list entries are 1..=255 (a delta_scale
-    /// chain never produces 0).
+    /// chain never produces 0). An all-zero payload means "not set" (as
+    /// some clients send when the stream has no scaling matrix) and is
+    /// accepted.
     fn violations(&self, out: &mut Vec<Violation>) {
+        if self.as_bytes().iter().all(|&b| b == 0) {
+            return;
+        }
         let mut r = Rules::new(Self::NAME, out);
         for (i, l) in self.scaling_list_4x4.iter().enumerate() {
             for (j, &v) in l.iter().enumerate() {

@@ -724,3 +724,410 @@ mod av1 {
         }
     }
 }
+
+mod mpeg2 {
+    use super::*;
+    use ctrls::mpeg2::*;
+
+    #[test]
+    fn structs() {
+        layout!(
+            Sequence,
+            b::v4l2_ctrl_mpeg2_sequence,
+            [
+                horizontal_size,
+                vertical_size,
+                vbv_buffer_size,
+                profile_and_level_indication,
+                chroma_format,
+                flags,
+            ]
+        );
+        layout!(
+            Picture,
+            b::v4l2_ctrl_mpeg2_picture,
+            [
+                backward_ref_ts,
+                forward_ref_ts,
+                flags,
+                f_code,
+                picture_coding_type,
+                picture_structure,
+                intra_dc_precision,
+                reserved,
+            ]
+        );
+        layout!(
+            Quantisation,
+            b::v4l2_ctrl_mpeg2_quantisation,
+            [
+                intra_quantiser_matrix,
+                non_intra_quantiser_matrix,
+                chroma_intra_quantiser_matrix,
+                chroma_non_intra_quantiser_matrix,
+            ]
+        );
+    }
+
+    #[test]
+    fn constants() {
+        consts! {
+            Sequence::ID => b::V4L2_CID_STATELESS_MPEG2_SEQUENCE,
+            Picture::ID => b::V4L2_CID_STATELESS_MPEG2_PICTURE,
+            Quantisation::ID => b::V4L2_CID_STATELESS_MPEG2_QUANTISATION,
+            SequenceFlags::PROGRESSIVE.bits() => b::V4L2_MPEG2_SEQ_FLAG_PROGRESSIVE,
+            PictureFlags::TOP_FIELD_FIRST.bits() => b::V4L2_MPEG2_PIC_FLAG_TOP_FIELD_FIRST,
+            PictureFlags::FRAME_PRED_DCT.bits() => b::V4L2_MPEG2_PIC_FLAG_FRAME_PRED_DCT,
+            PictureFlags::CONCEALMENT_MV.bits() => b::V4L2_MPEG2_PIC_FLAG_CONCEALMENT_MV,
+            PictureFlags::Q_SCALE_TYPE.bits() => b::V4L2_MPEG2_PIC_FLAG_Q_SCALE_TYPE,
+            PictureFlags::INTRA_VLC.bits() => b::V4L2_MPEG2_PIC_FLAG_INTRA_VLC,
+            PictureFlags::ALT_SCAN.bits() => b::V4L2_MPEG2_PIC_FLAG_ALT_SCAN,
+            PictureFlags::REPEAT_FIRST.bits() => b::V4L2_MPEG2_PIC_FLAG_REPEAT_FIRST,
+            PictureFlags::PROGRESSIVE.bits() => b::V4L2_MPEG2_PIC_FLAG_PROGRESSIVE,
+            PictureCodingType::I => b::V4L2_MPEG2_PIC_CODING_TYPE_I,
+            PictureCodingType::P => b::V4L2_MPEG2_PIC_CODING_TYPE_P,
+            PictureCodingType::B => b::V4L2_MPEG2_PIC_CODING_TYPE_B,
+            PictureCodingType::D => b::V4L2_MPEG2_PIC_CODING_TYPE_D,
+            PictureStructure::TopField => b::V4L2_MPEG2_PIC_TOP_FIELD,
+            PictureStructure::BottomField => b::V4L2_MPEG2_PIC_BOTTOM_FIELD,
+            PictureStructure::Frame => b::V4L2_MPEG2_PIC_FRAME,
+        }
+    }
+}
+
+mod vp8 {
+    use super::*;
+    use ctrls::vp8::*;
+
+    #[test]
+    fn structs() {
+        layout!(
+            Segment,
+            b::v4l2_vp8_segment,
+            [quant_update, lf_update, segment_probs, padding, flags,]
+        );
+        layout!(
+            LoopFilter,
+            b::v4l2_vp8_loop_filter,
+            [
+                ref_frm_delta,
+                mb_mode_delta,
+                sharpness_level,
+                level,
+                padding,
+                flags,
+            ]
+        );
+        layout!(
+            Quantization,
+            b::v4l2_vp8_quantization,
+            [
+                y_ac_qi,
+                y_dc_delta,
+                y2_dc_delta,
+                y2_ac_delta,
+                uv_dc_delta,
+                uv_ac_delta,
+                padding,
+            ]
+        );
+        layout!(
+            Entropy,
+            b::v4l2_vp8_entropy,
+            [coeff_probs, y_mode_probs, uv_mode_probs, mv_probs, padding,]
+        );
+        layout!(
+            EntropyCoderState,
+            b::v4l2_vp8_entropy_coder_state,
+            [range, value, bit_count, padding,]
+        );
+        layout!(
+            Frame,
+            b::v4l2_ctrl_vp8_frame,
+            [
+                segment,
+                lf,
+                quant,
+                entropy,
+                coder_state,
+                width,
+                height,
+                horizontal_scale,
+                vertical_scale,
+                version,
+                prob_skip_false,
+                prob_intra,
+                prob_last,
+                prob_gf,
+                num_dct_parts,
+                first_part_size,
+                first_part_header_bits,
+                dct_part_sizes,
+                last_frame_ts,
+                golden_frame_ts,
+                alt_frame_ts,
+                flags,
+            ]
+        );
+    }
+
+    #[test]
+    fn constants() {
+        consts! {
+            Frame::ID => b::V4L2_CID_STATELESS_VP8_FRAME,
+            COEFF_PROB_CNT => b::V4L2_VP8_COEFF_PROB_CNT,
+            MV_PROB_CNT => b::V4L2_VP8_MV_PROB_CNT,
+            SegmentFlags::ENABLED.bits() => b::V4L2_VP8_SEGMENT_FLAG_ENABLED,
+            SegmentFlags::UPDATE_MAP.bits() => b::V4L2_VP8_SEGMENT_FLAG_UPDATE_MAP,
+            SegmentFlags::UPDATE_FEATURE_DATA.bits() => b::V4L2_VP8_SEGMENT_FLAG_UPDATE_FEATURE_DATA,
+            SegmentFlags::DELTA_VALUE_MODE.bits() => b::V4L2_VP8_SEGMENT_FLAG_DELTA_VALUE_MODE,
+            LoopFilterFlags::ADJ_ENABLE.bits() => b::V4L2_VP8_LF_ADJ_ENABLE,
+            LoopFilterFlags::DELTA_UPDATE.bits() => b::V4L2_VP8_LF_DELTA_UPDATE,
+            LoopFilterFlags::FILTER_TYPE_SIMPLE.bits() => b::V4L2_VP8_LF_FILTER_TYPE_SIMPLE,
+            FrameFlags::KEY_FRAME.bits() => b::V4L2_VP8_FRAME_FLAG_KEY_FRAME,
+            FrameFlags::EXPERIMENTAL.bits() => b::V4L2_VP8_FRAME_FLAG_EXPERIMENTAL,
+            FrameFlags::SHOW_FRAME.bits() => b::V4L2_VP8_FRAME_FLAG_SHOW_FRAME,
+            FrameFlags::MB_NO_SKIP_COEFF.bits() => b::V4L2_VP8_FRAME_FLAG_MB_NO_SKIP_COEFF,
+            FrameFlags::SIGN_BIAS_GOLDEN.bits() => b::V4L2_VP8_FRAME_FLAG_SIGN_BIAS_GOLDEN,
+            FrameFlags::SIGN_BIAS_ALT.bits() => b::V4L2_VP8_FRAME_FLAG_SIGN_BIAS_ALT,
+        }
+    }
+}
+
+mod hevc {
+    use super::*;
+    use ctrls::hevc::*;
+
+    #[test]
+    fn structs() {
+        layout!(
+            Sps,
+            b::v4l2_ctrl_hevc_sps,
+            [
+                video_parameter_set_id,
+                seq_parameter_set_id,
+                pic_width_in_luma_samples,
+                pic_height_in_luma_samples,
+                bit_depth_luma_minus8,
+                bit_depth_chroma_minus8,
+                log2_max_pic_order_cnt_lsb_minus4,
+                sps_max_dec_pic_buffering_minus1,
+                sps_max_num_reorder_pics,
+                sps_max_latency_increase_plus1,
+                log2_min_luma_coding_block_size_minus3,
+                log2_diff_max_min_luma_coding_block_size,
+                log2_min_luma_transform_block_size_minus2,
+                log2_diff_max_min_luma_transform_block_size,
+                max_transform_hierarchy_depth_inter,
+                max_transform_hierarchy_depth_intra,
+                pcm_sample_bit_depth_luma_minus1,
+                pcm_sample_bit_depth_chroma_minus1,
+                log2_min_pcm_luma_coding_block_size_minus3,
+                log2_diff_max_min_pcm_luma_coding_block_size,
+                num_short_term_ref_pic_sets,
+                num_long_term_ref_pics_sps,
+                chroma_format_idc,
+                sps_max_sub_layers_minus1,
+                reserved,
+                flags,
+            ]
+        );
+        layout!(
+            Pps,
+            b::v4l2_ctrl_hevc_pps,
+            [
+                pic_parameter_set_id,
+                num_extra_slice_header_bits,
+                num_ref_idx_l0_default_active_minus1,
+                num_ref_idx_l1_default_active_minus1,
+                init_qp_minus26,
+                diff_cu_qp_delta_depth,
+                pps_cb_qp_offset,
+                pps_cr_qp_offset,
+                num_tile_columns_minus1,
+                num_tile_rows_minus1,
+                column_width_minus1,
+                row_height_minus1,
+                pps_beta_offset_div2,
+                pps_tc_offset_div2,
+                log2_parallel_merge_level_minus2,
+                reserved,
+                flags,
+            ]
+        );
+        layout!(
+            DpbEntry,
+            b::v4l2_hevc_dpb_entry,
+            [timestamp, flags, field_pic, reserved, pic_order_cnt_val,]
+        );
+        layout!(
+            PredWeightTable,
+            b::v4l2_hevc_pred_weight_table,
+            [
+                delta_luma_weight_l0,
+                luma_offset_l0,
+                delta_chroma_weight_l0,
+                chroma_offset_l0,
+                delta_luma_weight_l1,
+                luma_offset_l1,
+                delta_chroma_weight_l1,
+                chroma_offset_l1,
+                luma_log2_weight_denom,
+                delta_chroma_log2_weight_denom,
+            ]
+        );
+        layout!(
+            SliceParams,
+            b::v4l2_ctrl_hevc_slice_params,
+            [
+                bit_size,
+                data_byte_offset,
+                num_entry_point_offsets,
+                nal_unit_type,
+                nuh_temporal_id_plus1,
+                slice_type,
+                colour_plane_id,
+                slice_pic_order_cnt,
+                num_ref_idx_l0_active_minus1,
+                num_ref_idx_l1_active_minus1,
+                collocated_ref_idx,
+                five_minus_max_num_merge_cand,
+                slice_qp_delta,
+                slice_cb_qp_offset,
+                slice_cr_qp_offset,
+                slice_act_y_qp_offset,
+                slice_act_cb_qp_offset,
+                slice_act_cr_qp_offset,
+                slice_beta_offset_div2,
+                slice_tc_offset_div2,
+                pic_struct,
+                reserved0,
+                slice_segment_addr,
+                ref_idx_l0,
+                ref_idx_l1,
+                short_term_ref_pic_set_size,
+                long_term_ref_pic_set_size,
+                pred_weight_table,
+                reserved1,
+                flags,
+            ]
+        );
+        layout!(
+            DecodeParams,
+            b::v4l2_ctrl_hevc_decode_params,
+            [
+                pic_order_cnt_val,
+                short_term_ref_pic_set_size,
+                long_term_ref_pic_set_size,
+                num_active_dpb_entries,
+                num_poc_st_curr_before,
+                num_poc_st_curr_after,
+                num_poc_lt_curr,
+                poc_st_curr_before,
+                poc_st_curr_after,
+                poc_lt_curr,
+                num_delta_pocs_of_ref_rps_idx,
+                reserved,
+                dpb,
+                flags,
+            ]
+        );
+        layout!(
+            ScalingMatrix,
+            b::v4l2_ctrl_hevc_scaling_matrix,
+            [
+                scaling_list_4x4,
+                scaling_list_8x8,
+                scaling_list_16x16,
+                scaling_list_32x32,
+                scaling_list_dc_coef_16x16,
+                scaling_list_dc_coef_32x32,
+            ]
+        );
+        assert_eq!(size_of::<EntryPointOffset>(), size_of::<u32>());
+        assert_eq!(size_of::<DecodeModeCtrl>(), size_of::<i32>());
+        assert_eq!(size_of::<StartCodeCtrl>(), size_of::<i32>());
+    }
+
+    #[test]
+    fn constants() {
+        consts! {
+            Sps::ID => b::V4L2_CID_STATELESS_HEVC_SPS,
+            Pps::ID => b::V4L2_CID_STATELESS_HEVC_PPS,
+            SliceParams::ID => b::V4L2_CID_STATELESS_HEVC_SLICE_PARAMS,
+            ScalingMatrix::ID => b::V4L2_CID_STATELESS_HEVC_SCALING_MATRIX,
+            DecodeParams::ID => b::V4L2_CID_STATELESS_HEVC_DECODE_PARAMS,
+            DecodeModeCtrl::ID => b::V4L2_CID_STATELESS_HEVC_DECODE_MODE,
+            StartCodeCtrl::ID => b::V4L2_CID_STATELESS_HEVC_START_CODE,
+            EntryPointOffset::ID => b::V4L2_CID_STATELESS_HEVC_ENTRY_POINT_OFFSETS,
+            DPB_ENTRIES_NUM_MAX => b::V4L2_HEVC_DPB_ENTRIES_NUM_MAX,
+            SLICE_TYPE_B => b::V4L2_HEVC_SLICE_TYPE_B,
+            SLICE_TYPE_P => b::V4L2_HEVC_SLICE_TYPE_P,
+            SLICE_TYPE_I => b::V4L2_HEVC_SLICE_TYPE_I,
+            SpsFlags::SEPARATE_COLOUR_PLANE.bits() => b::V4L2_HEVC_SPS_FLAG_SEPARATE_COLOUR_PLANE,
+            SpsFlags::SCALING_LIST_ENABLED.bits() => b::V4L2_HEVC_SPS_FLAG_SCALING_LIST_ENABLED,
+            SpsFlags::AMP_ENABLED.bits() => b::V4L2_HEVC_SPS_FLAG_AMP_ENABLED,
+            SpsFlags::SAMPLE_ADAPTIVE_OFFSET.bits() => b::V4L2_HEVC_SPS_FLAG_SAMPLE_ADAPTIVE_OFFSET,
+            SpsFlags::PCM_ENABLED.bits() => b::V4L2_HEVC_SPS_FLAG_PCM_ENABLED,
+            SpsFlags::PCM_LOOP_FILTER_DISABLED.bits() => b::V4L2_HEVC_SPS_FLAG_PCM_LOOP_FILTER_DISABLED,
+            SpsFlags::LONG_TERM_REF_PICS_PRESENT.bits() => b::V4L2_HEVC_SPS_FLAG_LONG_TERM_REF_PICS_PRESENT,
+            SpsFlags::SPS_TEMPORAL_MVP_ENABLED.bits() => b::V4L2_HEVC_SPS_FLAG_SPS_TEMPORAL_MVP_ENABLED,
+            SpsFlags::STRONG_INTRA_SMOOTHING_ENABLED.bits() => b::V4L2_HEVC_SPS_FLAG_STRONG_INTRA_SMOOTHING_ENABLED,
+            PpsFlags::DEPENDENT_SLICE_SEGMENT_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_DEPENDENT_SLICE_SEGMENT_ENABLED,
+            PpsFlags::OUTPUT_FLAG_PRESENT.bits() => b::V4L2_HEVC_PPS_FLAG_OUTPUT_FLAG_PRESENT,
+            PpsFlags::SIGN_DATA_HIDING_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_SIGN_DATA_HIDING_ENABLED,
+            PpsFlags::CABAC_INIT_PRESENT.bits() => b::V4L2_HEVC_PPS_FLAG_CABAC_INIT_PRESENT,
+            PpsFlags::CONSTRAINED_INTRA_PRED.bits() => b::V4L2_HEVC_PPS_FLAG_CONSTRAINED_INTRA_PRED,
+            PpsFlags::TRANSFORM_SKIP_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_TRANSFORM_SKIP_ENABLED,
+            PpsFlags::CU_QP_DELTA_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_CU_QP_DELTA_ENABLED,
+            PpsFlags::PPS_SLICE_CHROMA_QP_OFFSETS_PRESENT.bits() => b::V4L2_HEVC_PPS_FLAG_PPS_SLICE_CHROMA_QP_OFFSETS_PRESENT,
+            PpsFlags::WEIGHTED_PRED.bits() => b::V4L2_HEVC_PPS_FLAG_WEIGHTED_PRED,
+            PpsFlags::WEIGHTED_BIPRED.bits() => b::V4L2_HEVC_PPS_FLAG_WEIGHTED_BIPRED,
+            PpsFlags::TRANSQUANT_BYPASS_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_TRANSQUANT_BYPASS_ENABLED,
+            PpsFlags::TILES_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_TILES_ENABLED,
+            PpsFlags::ENTROPY_CODING_SYNC_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_ENTROPY_CODING_SYNC_ENABLED,
+            PpsFlags::LOOP_FILTER_ACROSS_TILES_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_LOOP_FILTER_ACROSS_TILES_ENABLED,
+            PpsFlags::PPS_LOOP_FILTER_ACROSS_SLICES_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_PPS_LOOP_FILTER_ACROSS_SLICES_ENABLED,
+            PpsFlags::DEBLOCKING_FILTER_OVERRIDE_ENABLED.bits() => b::V4L2_HEVC_PPS_FLAG_DEBLOCKING_FILTER_OVERRIDE_ENABLED,
+            PpsFlags::PPS_DISABLE_DEBLOCKING_FILTER.bits() => b::V4L2_HEVC_PPS_FLAG_PPS_DISABLE_DEBLOCKING_FILTER,
+            PpsFlags::LISTS_MODIFICATION_PRESENT.bits() => b::V4L2_HEVC_PPS_FLAG_LISTS_MODIFICATION_PRESENT,
+            PpsFlags::SLICE_SEGMENT_HEADER_EXTENSION_PRESENT.bits() => b::V4L2_HEVC_PPS_FLAG_SLICE_SEGMENT_HEADER_EXTENSION_PRESENT,
+            PpsFlags::DEBLOCKING_FILTER_CONTROL_PRESENT.bits() => b::V4L2_HEVC_PPS_FLAG_DEBLOCKING_FILTER_CONTROL_PRESENT,
+            PpsFlags::UNIFORM_SPACING.bits() => b::V4L2_HEVC_PPS_FLAG_UNIFORM_SPACING,
+            DpbEntryFlags::LONG_TERM_REFERENCE.bits() => b::V4L2_HEVC_DPB_ENTRY_LONG_TERM_REFERENCE,
+            SliceFlags::SLICE_SAO_LUMA.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_SLICE_SAO_LUMA,
+            SliceFlags::SLICE_SAO_CHROMA.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_SLICE_SAO_CHROMA,
+            SliceFlags::SLICE_TEMPORAL_MVP_ENABLED.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_SLICE_TEMPORAL_MVP_ENABLED,
+            SliceFlags::MVD_L1_ZERO.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_MVD_L1_ZERO,
+            SliceFlags::CABAC_INIT.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_CABAC_INIT,
+            SliceFlags::COLLOCATED_FROM_L0.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_COLLOCATED_FROM_L0,
+            SliceFlags::USE_INTEGER_MV.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_USE_INTEGER_MV,
+            SliceFlags::SLICE_DEBLOCKING_FILTER_DISABLED.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_SLICE_DEBLOCKING_FILTER_DISABLED,
+            SliceFlags::SLICE_LOOP_FILTER_ACROSS_SLICES_ENABLED.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_SLICE_LOOP_FILTER_ACROSS_SLICES_ENABLED,
+            SliceFlags::DEPENDENT_SLICE_SEGMENT.bits() => b::V4L2_HEVC_SLICE_PARAMS_FLAG_DEPENDENT_SLICE_SEGMENT,
+            DecodeFlags::IRAP_PIC.bits() => b::V4L2_HEVC_DECODE_PARAM_FLAG_IRAP_PIC,
+            DecodeFlags::IDR_PIC.bits() => b::V4L2_HEVC_DECODE_PARAM_FLAG_IDR_PIC,
+            DecodeFlags::NO_OUTPUT_OF_PRIOR.bits() => b::V4L2_HEVC_DECODE_PARAM_FLAG_NO_OUTPUT_OF_PRIOR,
+            DecodeMode::SliceBased => b::v4l2_stateless_hevc_decode_mode_V4L2_STATELESS_HEVC_DECODE_MODE_SLICE_BASED,
+            DecodeMode::FrameBased => b::v4l2_stateless_hevc_decode_mode_V4L2_STATELESS_HEVC_DECODE_MODE_FRAME_BASED,
+            StartCode::None => b::v4l2_stateless_hevc_start_code_V4L2_STATELESS_HEVC_START_CODE_NONE,
+            StartCode::AnnexB => b::v4l2_stateless_hevc_start_code_V4L2_STATELESS_HEVC_START_CODE_ANNEX_B,
+            SliceType::B => b::V4L2_HEVC_SLICE_TYPE_B,
+            SliceType::P => b::V4L2_HEVC_SLICE_TYPE_P,
+            SliceType::I => b::V4L2_HEVC_SLICE_TYPE_I,
+            PicStruct::Frame => b::V4L2_HEVC_SEI_PIC_STRUCT_FRAME,
+            PicStruct::TopField => b::V4L2_HEVC_SEI_PIC_STRUCT_TOP_FIELD,
+            PicStruct::BottomField => b::V4L2_HEVC_SEI_PIC_STRUCT_BOTTOM_FIELD,
+            PicStruct::TopBottom => b::V4L2_HEVC_SEI_PIC_STRUCT_TOP_BOTTOM,
+            PicStruct::BottomTop => b::V4L2_HEVC_SEI_PIC_STRUCT_BOTTOM_TOP,
+            PicStruct::TopBottomTop => b::V4L2_HEVC_SEI_PIC_STRUCT_TOP_BOTTOM_TOP,
+            PicStruct::BottomTopBottom => b::V4L2_HEVC_SEI_PIC_STRUCT_BOTTOM_TOP_BOTTOM,
+            PicStruct::FrameDoubling => b::V4L2_HEVC_SEI_PIC_STRUCT_FRAME_DOUBLING,
+            PicStruct::FrameTripling => b::V4L2_HEVC_SEI_PIC_STRUCT_FRAME_TRIPLING,
+            PicStruct::TopPairedPreviousBottom => b::V4L2_HEVC_SEI_PIC_STRUCT_TOP_PAIRED_PREVIOUS_BOTTOM,
+            PicStruct::BottomPairedPreviousTop => b::V4L2_HEVC_SEI_PIC_STRUCT_BOTTOM_PAIRED_PREVIOUS_TOP,
+            PicStruct::TopPairedNextBottom => b::V4L2_HEVC_SEI_PIC_STRUCT_TOP_PAIRED_NEXT_BOTTOM,
+            PicStruct::BottomPairedNextTop => b::V4L2_HEVC_SEI_PIC_STRUCT_BOTTOM_PAIRED_NEXT_TOP,
+        }
+    }
+}
