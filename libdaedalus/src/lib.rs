@@ -11,6 +11,7 @@ pub mod codec;
 pub mod dst;
 pub mod engine;
 mod ffdec;
+pub mod replay;
 
 pub use dst::{Dst, DstError, DstPlane, OwnedBuffer, PixelFormat};
 pub use engine::{

@@ -65,6 +65,24 @@ fn cmp<T: PartialEq + ToString>(out: &mut Vec<Mismatch>, field: &str, expected: 
     }
 }
 
+/// Like [`cmp`] for a DPB entry field; the name is only formatted on mismatch.
+fn cmp_dpb<T: PartialEq + ToString>(
+    out: &mut Vec<Mismatch>,
+    i: usize,
+    field: &str,
+    expected: T,
+    got: T,
+) {
+    if expected != got {
+        push(
+            out,
+            &format!("H264_DECODE_PARAMS.dpb[{i}].{field}"),
+            expected,
+            got,
+        );
+    }
+}
+
 fn nalus(data: &[u8]) -> impl Iterator<Item = Nalu<'_>> {
     let mut cursor = Cursor::new(data);
     std::iter::from_fn(move || {
@@ -146,11 +164,25 @@ impl Checker {
         };
         let dp = &c.decode_params;
         const D: &str = "H264_DECODE_PARAMS.";
-        let f = |n: &str| format!("{D}{n}");
-        cmp(out, &f("frame_num"), h.frame_num, dp.frame_num);
-        cmp(out, &f("nal_ref_idc"), ref_idc as u16, dp.nal_ref_idc);
+        cmp(
+            out,
+            concat!("H264_DECODE_PARAMS.", "frame_num"),
+            h.frame_num,
+            dp.frame_num,
+        );
+        cmp(
+            out,
+            concat!("H264_DECODE_PARAMS.", "nal_ref_idc"),
+            ref_idc as u16,
+            dp.nal_ref_idc,
+        );
         if idr {
-            cmp(out, &f("idr_pic_id"), h.idr_pic_id, dp.idr_pic_id);
+            cmp(
+                out,
+                concat!("H264_DECODE_PARAMS.", "idr_pic_id"),
+                h.idr_pic_id,
+                dp.idr_pic_id,
+            );
         }
         let bottom_present = c
             .pps
@@ -161,14 +193,14 @@ impl Checker {
             0 => {
                 cmp(
                     out,
-                    &f("pic_order_cnt_lsb"),
+                    concat!("H264_DECODE_PARAMS.", "pic_order_cnt_lsb"),
                     h.pic_order_cnt_lsb,
                     dp.pic_order_cnt_lsb,
                 );
                 if bottom_present {
                     cmp(
                         out,
-                        &f("delta_pic_order_cnt_bottom"),
+                        concat!("H264_DECODE_PARAMS.", "delta_pic_order_cnt_bottom"),
                         h.delta_pic_order_cnt_bottom,
                         dp.delta_pic_order_cnt_bottom,
                     );
@@ -177,14 +209,14 @@ impl Checker {
             1 if !c.sps.flags.contains(SpsFlags::DELTA_PIC_ORDER_ALWAYS_ZERO) => {
                 cmp(
                     out,
-                    &f("delta_pic_order_cnt0"),
+                    concat!("H264_DECODE_PARAMS.", "delta_pic_order_cnt0"),
                     h.delta_pic_order_cnt[0],
                     dp.delta_pic_order_cnt0,
                 );
                 if bottom_present {
                     cmp(
                         out,
-                        &f("delta_pic_order_cnt1"),
+                        concat!("H264_DECODE_PARAMS.", "delta_pic_order_cnt1"),
                         h.delta_pic_order_cnt[1],
                         dp.delta_pic_order_cnt1,
                     );
@@ -194,14 +226,14 @@ impl Checker {
         }
         cmp(
             out,
-            &f("pic_order_cnt_bit_size"),
+            concat!("H264_DECODE_PARAMS.", "pic_order_cnt_bit_size"),
             h.pic_order_cnt_bit_size as u32,
             dp.pic_order_cnt_bit_size,
         );
         if ref_idc != 0 {
             cmp(
                 out,
-                &f("dec_ref_pic_marking_bit_size"),
+                concat!("H264_DECODE_PARAMS.", "dec_ref_pic_marking_bit_size"),
                 h.dec_ref_pic_marking_bit_size as u32,
                 dp.dec_ref_pic_marking_bit_size,
             );
@@ -274,21 +306,23 @@ impl Checker {
                 );
             }
             if !e.flags.contains(DpbEntryFlags::LONG_TERM) {
-                cmp(out, &name("frame_num"), p.frame_num, e.frame_num);
+                cmp_dpb(out, i, "frame_num", p.frame_num, e.frame_num);
             }
             let used = e.fields.bits() & p.fields;
             if used & Fields::TOP_FIELD.bits() != 0 {
-                cmp(
+                cmp_dpb(
                     out,
-                    &name("top_field_order_cnt"),
+                    i,
+                    "top_field_order_cnt",
                     p.top_poc,
                     e.top_field_order_cnt,
                 );
             }
             if used & Fields::BOTTOM_FIELD.bits() != 0 {
-                cmp(
+                cmp_dpb(
                     out,
-                    &name("bottom_field_order_cnt"),
+                    i,
+                    "bottom_field_order_cnt",
                     p.bottom_poc,
                     e.bottom_field_order_cnt,
                 );

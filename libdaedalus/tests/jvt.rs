@@ -1,0 +1,70 @@
+//! JVT conformance streams through the replay path (builder -> controls -> engine),
+//! MD5 of the whole cropped I420 output against the published md5.txt.
+
+use std::path::PathBuf;
+
+use libdaedalus::replay::{replay_h264, ReplayOptions};
+use md5::{Digest, Md5};
+
+fn vectors() -> Option<PathBuf> {
+    let dir = std::env::var_os("DAEDALUS_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt")
+        });
+    dir.join("md5.txt").exists().then_some(dir)
+}
+
+#[test]
+fn jvt_streams_match_published_md5() {
+    let Some(dir) = vectors() else {
+        eprintln!("SKIPPED: no JVT vectors (set DAEDALUS_VECTORS to the h264-jvt folder)");
+        return;
+    };
+    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
+    let mut total = 0;
+    let mut mismatches = Vec::new();
+    for line in list.lines().filter(|l| !l.trim().is_empty()) {
+        let (want, name) = line.split_once(char::is_whitespace).unwrap();
+        let name = name.trim();
+        let data = std::fs::read(dir.join(name)).unwrap();
+        let mut md5 = Md5::new();
+        let r = replay_h264(&data, &ReplayOptions::default(), |f| {
+            md5.update(f);
+            Ok(())
+        });
+        total += 1;
+        let got = format!("{:x}", md5.finalize());
+        match r {
+            Ok(s) if got == want => {
+                eprintln!("ok   {name} ({} frames, {} warnings)", s.frames, s.warnings)
+            }
+            Ok(s) => {
+                eprintln!(
+                    "FAIL {name}: md5 {got}, expected {want} ({} frames, {} failed requests{})",
+                    s.frames,
+                    s.failed.len(),
+                    s.failed
+                        .first()
+                        .map(|(i, e)| format!(", first #{i}: {e}"))
+                        .unwrap_or_default()
+                );
+                mismatches.push(name.to_string());
+            }
+            Err(e) => {
+                eprintln!("FAIL {name}: {e}");
+                mismatches.push(name.to_string());
+            }
+        }
+    }
+    assert_eq!(total, 29, "md5.txt should list 29 streams");
+    eprintln!(
+        "{} / {total} match; mismatches: {mismatches:?}",
+        total - mismatches.len()
+    );
+    assert!(
+        total - mismatches.len() >= 28,
+        "only {} of {total} JVT streams match: {mismatches:?}",
+        total - mismatches.len()
+    );
+}
