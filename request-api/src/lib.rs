@@ -10,6 +10,7 @@
 
 pub mod bookkeeping;
 pub mod controls;
+pub mod h264;
 pub mod media;
 pub mod picture;
 pub mod session;
