@@ -544,7 +544,9 @@ impl H264Builder {
         let ts = match pair {
             Some(p) => p.ts,
             None => {
-                let ts = self.ts_base + self.frames_allocated * self.ts_step;
+                let ts = self
+                    .ts_base
+                    .wrapping_add(self.frames_allocated.wrapping_mul(self.ts_step));
                 self.frames_allocated += 1;
                 ts
             }

@@ -132,8 +132,10 @@ impl RefState {
                 } else {
                     (self.prev_poc_msb, self.prev_poc_lsb)
                 };
-                let lsb = cur.pic_order_cnt_lsb as i32;
-                let max = seq.max_poc_lsb as i32;
+                // i64 then wrapping to i32: corrupt streams must not overflow.
+                let lsb = cur.pic_order_cnt_lsb as i64;
+                let (prev_msb, prev_lsb) = (prev_msb as i64, prev_lsb as i64);
+                let max = seq.max_poc_lsb as i64;
                 let msb = if lsb < prev_lsb && prev_lsb - lsb >= max / 2 {
                     prev_msb + max
                 } else if lsb > prev_lsb && lsb - prev_lsb > max / 2 {
@@ -141,14 +143,14 @@ impl RefState {
                 } else {
                     prev_msb
                 };
-                poc.poc_msb = msb;
+                poc.poc_msb = msb as i32;
                 match cur.structure {
                     FRAME => {
-                        poc.top = msb + lsb;
-                        poc.bottom = poc.top + cur.delta_pic_order_cnt_bottom;
+                        poc.top = (msb + lsb) as i32;
+                        poc.bottom = (msb + lsb + cur.delta_pic_order_cnt_bottom as i64) as i32;
                     }
-                    TOP => poc.top = msb + lsb,
-                    _ => poc.bottom = msb + lsb,
+                    TOP => poc.top = (msb + lsb) as i32,
+                    _ => poc.bottom = (msb + lsb) as i32,
                 }
             }
             1 => {
@@ -168,7 +170,7 @@ impl RefState {
                     let cycle_cnt = (abs - 1) / n;
                     let in_cycle = ((abs - 1) % n) as usize;
                     let delta_cycle: i64 = seq.offset_for_ref_frame.iter().map(|&v| v as i64).sum();
-                    expected = cycle_cnt * delta_cycle;
+                    expected = cycle_cnt.wrapping_mul(delta_cycle);
                     for v in &seq.offset_for_ref_frame[..=in_cycle] {
                         expected += *v as i64;
                     }
@@ -427,8 +429,8 @@ impl RefState {
                     TOP => top,
                     _ => bottom,
                 };
-                top -= temp;
-                bottom -= temp;
+                top = top.wrapping_sub(temp);
+                bottom = bottom.wrapping_sub(temp);
             }
             let frame_num = if has_mmco5 { 0 } else { cur.frame_num };
             let bits = cur.structure;
