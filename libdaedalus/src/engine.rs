@@ -33,7 +33,8 @@ pub struct Request<'a> {
     /// The OUTPUT buffer's timestamp (ns); references name pictures by it.
     pub timestamp: u64,
     /// `V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF`: more requests follow for the same CAPTURE
-    /// buffer (slice-based decoding).
+    /// buffer. In slice-based mode the slices are queued until a request without it; in
+    /// frame-based mode (first field of a pair) every request decodes at once.
     pub hold_capture: bool,
 }
 
@@ -68,6 +69,9 @@ impl std::fmt::Display for Mismatch {
 /// What a successful request did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DecodeReport {
+    /// Slice-based mode: the slices were queued, nothing was written yet (the picture is
+    /// decoded by the request of the same CAPTURE buffer without `hold_capture`).
+    pub pending: bool,
     /// The decoder started a new picture (false for the second field of a pair).
     pub new_picture: bool,
     /// Size of the picture written (the coded size).

@@ -193,3 +193,73 @@ fn high10_decodes_to_p010_bit_exact() {
     assert_eq!(got, want);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn slice_based_mode_one_request_per_slice_bit_exact() {
+    use ctrls::build::annexb;
+    use ctrls::build::h264::{display_order, H264Builder};
+    use ctrls::h264::{DecodeMode, StartCode};
+    use libdaedalus::replay::h264_controls;
+    use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, Request};
+    use std::collections::HashMap;
+
+    if !have_ffmpeg() {
+        eprintln!("SKIPPED: no ffmpeg on PATH");
+        return;
+    }
+    let dir = tmpdir("slicebased");
+    let f = x264(
+        &dir,
+        "s4",
+        320,
+        240,
+        8,
+        "yuv420p",
+        &[],
+        "slices=4:bframes=2",
+    );
+    let (want, _) = ffmpeg_md5(&f, "yuv420p");
+    let data = std::fs::read(&f).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let pics = H264Builder::build_stream(&data).unwrap();
+    let mut engine = Engine::with_options(Codec::H264, EngineOptions { strict: true }).unwrap();
+    let mut pool: HashMap<u64, OwnedBuffer> = HashMap::new();
+    let mut requests = 0;
+    for p in &pics {
+        let mut c = h264_controls(p);
+        c.decode_mode = DecodeMode::SliceBased;
+        c.start_code = StartCode::None;
+        let buf = pool.entry(p.timestamp).or_insert_with(|| {
+            OwnedBuffer::new(
+                PixelFormat::Nv12,
+                p.display.width_mbs * 16,
+                p.display.height_mbs * 16,
+            )
+        });
+        let nals: Vec<_> = annexb::split(&p.bitstream).collect();
+        assert_eq!(nals.len(), 4, "4 slices per picture");
+        for (i, n) in nals.iter().enumerate() {
+            let last = i + 1 == nals.len();
+            let req = Request {
+                controls: CodecControls::H264(&c),
+                bitstream: n.data,
+                timestamp: p.timestamp,
+                hold_capture: !last,
+            };
+            let r = engine.decode(&req, &mut buf.as_dst()).unwrap();
+            assert_eq!(r.pending, !last);
+            requests += 1;
+        }
+    }
+    assert_eq!(requests, 4 * pics.len());
+    let mut md5 = Md5::new();
+    let mut out = Vec::new();
+    for i in display_order(&pics) {
+        let p = &pics[i];
+        let cr = p.display.crop;
+        out.clear();
+        pool[&p.timestamp].append_planar(cr.left, cr.top, cr.width, cr.height, &mut out);
+        md5.update(&out);
+    }
+    assert_eq!(format!("{:x}", md5.finalize()), want);
+}

@@ -5,8 +5,8 @@ pub mod check;
 pub mod synth;
 
 use ctrls::h264::{
-    DecodeFlags, DecodeParams, Pps, PpsFlags, PredWeights, ScalingMatrix, SliceParams, Sps,
-    SpsFlags, StartCode,
+    DecodeFlags, DecodeMode, DecodeParams, Pps, PpsFlags, PredWeights, ScalingMatrix, SliceParams,
+    Sps, SpsFlags, StartCode,
 };
 use ctrls::Control;
 
@@ -25,6 +25,7 @@ pub struct H264Controls {
     /// SLICE_PARAMS (slice-based mode; may be empty in frame-based mode).
     pub slice_params: Vec<SliceParams>,
     pub pred_weights: Option<PredWeights>,
+    pub decode_mode: DecodeMode,
     pub start_code: StartCode,
 }
 
@@ -37,6 +38,7 @@ impl Default for H264Controls {
             decode_params: DecodeParams::default(),
             slice_params: Vec::new(),
             pred_weights: None,
+            decode_mode: DecodeMode::FrameBased,
             start_code: StartCode::AnnexB,
         }
     }
@@ -68,6 +70,9 @@ pub struct H264Backend {
     checker: check::Checker,
     /// Timestamp of the last picture whose first field only was decoded.
     open_field: Option<(u64, bool)>,
+    /// Slice-based mode: Annex B slices queued for the CAPTURE buffer of this timestamp.
+    queued: Vec<u8>,
+    queued_ts: Option<u64>,
 }
 
 impl H264Backend {
@@ -79,6 +84,8 @@ impl H264Backend {
             packet: Vec::new(),
             checker: check::Checker::default(),
             open_field: None,
+            queued: Vec::new(),
+            queued_ts: None,
         })
     }
 
@@ -86,6 +93,7 @@ impl H264Backend {
         &mut self,
         req: &Request<'_>,
         c: &H264Controls,
+        bitstream: &[u8],
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
@@ -101,7 +109,7 @@ impl H264Backend {
                 got: c.pps.seq_parameter_set_id.to_string(),
             }]));
         }
-        if req.bitstream.is_empty() {
+        if bitstream.is_empty() {
             return Err(EngineError::Bitstream("empty OUTPUT buffer".into()));
         }
 
@@ -128,16 +136,6 @@ impl H264Backend {
 
         // Cross-check the controls against the slice headers and the tracked DPB.
         let mut mismatches = Vec::new();
-        let bitstream_owned;
-        let bitstream: &[u8] = if c.start_code == StartCode::None {
-            let mut v = Vec::with_capacity(req.bitstream.len() + 3);
-            v.extend_from_slice(&[0, 0, 1]);
-            v.extend_from_slice(req.bitstream);
-            bitstream_owned = v;
-            &bitstream_owned
-        } else {
-            req.bitstream
-        };
         let slice = self
             .checker
             .check_slices(bitstream, c, &mut mismatches)
@@ -203,6 +201,7 @@ impl H264Backend {
             &slice,
         );
         Ok(DecodeReport {
+            pending: false,
             new_picture,
             width: w,
             height: h,
@@ -220,7 +219,40 @@ impl CodecBackend for H264Backend {
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
         let crate::engine::CodecControls::H264(c) = req.controls;
-        let r = self.decode_inner(req, c, dst, opts);
+        let annexb = c.start_code == StartCode::AnnexB;
+        let r = if c.decode_mode == DecodeMode::SliceBased {
+            // Queue this request's slice; decode the picture with its last slice.
+            if self.queued_ts != Some(req.timestamp) {
+                if !self.queued.is_empty() {
+                    tracing::warn!("slices of an unfinished picture dropped (no request without HOLD_CAPTURE_BUF)");
+                }
+                self.queued.clear();
+                self.queued_ts = Some(req.timestamp);
+            }
+            if !annexb {
+                self.queued.extend_from_slice(&[0, 0, 1]);
+            }
+            self.queued.extend_from_slice(req.bitstream);
+            if req.hold_capture {
+                return Ok(DecodeReport {
+                    pending: true,
+                    ..DecodeReport::default()
+                });
+            }
+            let all = std::mem::take(&mut self.queued);
+            self.queued_ts = None;
+            let r = self.decode_inner(req, c, &all, dst, opts);
+            self.queued = all;
+            self.queued.clear();
+            r
+        } else if annexb {
+            self.decode_inner(req, c, req.bitstream, dst, opts)
+        } else {
+            let mut v = Vec::with_capacity(req.bitstream.len() + 3);
+            v.extend_from_slice(&[0, 0, 1]);
+            v.extend_from_slice(req.bitstream);
+            self.decode_inner(req, c, &v, dst, opts)
+        };
         if r.is_err() {
             // A failed request leaves no half-open field pair behind.
             self.open_field = None;
@@ -233,6 +265,8 @@ impl CodecBackend for H264Backend {
         self.sent_sps = None;
         self.sent_pps = None;
         self.open_field = None;
+        self.queued.clear();
+        self.queued_ts = None;
         self.checker = check::Checker::default();
     }
 }
