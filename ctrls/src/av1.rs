@@ -761,7 +761,16 @@ impl Control for Frame {
                 0,
             );
         }
-        for i in 0..(t.tile_cols as usize).min(MAX_TILE_COLS) {
+        // Tile starts are only meaningful for a valid tile layout.
+        let layout_ok = (1..=MAX_TILE_COLS).contains(&(t.tile_cols as usize))
+            && (1..=MAX_TILE_ROWS).contains(&(t.tile_rows as usize))
+            && count <= MAX_TILE_COUNT;
+        let (cols, rows) = if layout_ok {
+            (t.tile_cols as usize, t.tile_rows as usize)
+        } else {
+            (0, 0)
+        };
+        for i in 0..cols {
             r.rule(
                 t.mi_col_starts[i] < t.mi_col_starts[i + 1],
                 format!("tile_info.mi_col_starts[{}]", i + 1),
@@ -769,7 +778,7 @@ impl Control for Frame {
                 format!("> mi_col_starts[{i}] = {}", t.mi_col_starts[i]),
             );
         }
-        for i in 0..(t.tile_rows as usize).min(MAX_TILE_ROWS) {
+        for i in 0..rows {
             r.rule(
                 t.mi_row_starts[i] < t.mi_row_starts[i + 1],
                 format!("tile_info.mi_row_starts[{}]", i + 1),
@@ -1006,12 +1015,24 @@ impl Control for FilmGrain {
         if !self.flags.contains(FilmGrainFlags::APPLY_GRAIN) {
             return;
         }
-        for (name, vals, n) in [
-            ("point_y_value", &self.point_y_value, self.num_y_points),
-            ("point_cb_value", &self.point_cb_value, self.num_cb_points),
-            ("point_cr_value", &self.point_cr_value, self.num_cr_points),
+        // Point order, for counts within their limits.
+        for (name, vals, n, max) in [
+            ("point_y_value", &self.point_y_value, self.num_y_points, 14),
+            (
+                "point_cb_value",
+                &self.point_cb_value,
+                self.num_cb_points,
+                10,
+            ),
+            (
+                "point_cr_value",
+                &self.point_cr_value,
+                self.num_cr_points,
+                10,
+            ),
         ] {
-            for i in 1..(n as usize).min(vals.len()) {
+            let n = if n <= max { n as usize } else { 0 };
+            for i in 1..n {
                 r.rule(
                     vals[i] > vals[i - 1],
                     format!("{name}[{i}]"),
