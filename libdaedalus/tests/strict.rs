@@ -134,6 +134,15 @@ fn corrupted_decode_params_field_is_reported_precisely() {
     };
     let r = run_corrupted(&pics, k, true, |c| c.decode_params.pic_order_cnt_lsb ^= 2);
     expect_mismatch(r, true, &want);
+    // The picture's order count (8.2.1, computed from the slice header and history).
+    let orig = pics[k].decode_params.top_field_order_cnt;
+    let want = Mismatch {
+        field: "H264_DECODE_PARAMS.top_field_order_cnt".into(),
+        expected: orig.to_string(),
+        got: (orig + 4).to_string(),
+    };
+    let r = run_corrupted(&pics, k, true, |c| c.decode_params.top_field_order_cnt += 4);
+    expect_mismatch(r, true, &want);
 }
 
 #[test]

@@ -24,6 +24,20 @@ pub struct SliceSummary {
     pub bottom_field: bool,
     /// The picture carries memory_management_control_operation 5.
     pub mmco5: bool,
+    /// POC decoding state after this picture (committed by [`Checker::record`]).
+    pub poc_next: PocState,
+}
+
+/// What 8.2.1 carries from picture to picture (POC types 0 and 2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PocState {
+    /// prevPicOrderCntMsb / prevPicOrderCntLsb (type 0; previous reference picture,
+    /// already adjusted for its memory_management_control_operation 5).
+    prev_msb: i32,
+    prev_lsb: i32,
+    /// prevFrameNum / prevFrameNumOffset (type 2; previous picture).
+    prev_frame_num: u16,
+    prev_frame_num_offset: i32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +59,7 @@ pub struct Checker {
     sps_nal: Vec<u8>,
     pps_nal: Vec<u8>,
     pics: VecDeque<(u64, PicInfo)>,
+    poc: PocState,
 }
 
 /// How many decoded pictures we remember for DPB checks (a DPB holds at most 16 frames;
@@ -256,17 +271,100 @@ impl Checker {
             DecodeFlags::BOTTOM_FIELD,
             out,
         );
+        let mmco5 = h
+            .dec_ref_pic_marking
+            .inner
+            .iter()
+            .any(|m| m.memory_management_control_operation == 5);
+        // 8.2.1: the picture's order counts, from the slice header and our history.
+        let mut poc_next = self.poc;
+        let (top, bottom) = match c.sps.pic_order_cnt_type {
+            0 => {
+                let max = 1i32 << (c.sps.log2_max_pic_order_cnt_lsb_minus4 as u32 + 4);
+                let (pm, pl) = if idr {
+                    (0, 0)
+                } else {
+                    (self.poc.prev_msb, self.poc.prev_lsb)
+                };
+                let lsb = h.pic_order_cnt_lsb as i32;
+                let msb = if lsb < pl && pl - lsb >= max / 2 {
+                    pm + max
+                } else if lsb > pl && lsb - pl > max / 2 {
+                    pm - max
+                } else {
+                    pm
+                };
+                let top = msb + lsb;
+                let bottom = if h.field_pic_flag {
+                    msb + lsb
+                } else {
+                    top + h.delta_pic_order_cnt_bottom
+                };
+                if ref_idc != 0 {
+                    (poc_next.prev_msb, poc_next.prev_lsb) = if !mmco5 {
+                        (msb, lsb)
+                    } else if h.bottom_field_flag {
+                        (0, 0)
+                    } else if h.field_pic_flag {
+                        (0, 0) // tempPicOrderCnt of a top field: TopFieldOrderCnt = 0
+                    } else {
+                        (0, top - top.min(bottom))
+                    };
+                }
+                (Some(top), Some(bottom))
+            }
+            2 => {
+                let max = 1i32 << (c.sps.log2_max_frame_num_minus4 as u32 + 4);
+                let fnum = h.frame_num as i32;
+                let off = if idr {
+                    0
+                } else if self.poc.prev_frame_num as i32 > fnum {
+                    self.poc.prev_frame_num_offset + max
+                } else {
+                    self.poc.prev_frame_num_offset
+                };
+                let t = if idr {
+                    0
+                } else if ref_idc == 0 {
+                    2 * (off + fnum) - 1
+                } else {
+                    2 * (off + fnum)
+                };
+                // After mmco 5 the next picture sees prevFrameNumOffset = 0, frame_num 0.
+                poc_next.prev_frame_num = if mmco5 { 0 } else { h.frame_num };
+                poc_next.prev_frame_num_offset = if mmco5 { 0 } else { off };
+                (Some(t), Some(t))
+            }
+            _ => (None, None),
+        };
+        if !h.bottom_field_flag {
+            if let Some(t) = top {
+                cmp(
+                    out,
+                    "H264_DECODE_PARAMS.top_field_order_cnt",
+                    t,
+                    dp.top_field_order_cnt,
+                );
+            }
+        }
+        if !h.field_pic_flag || h.bottom_field_flag {
+            if let Some(b) = bottom {
+                cmp(
+                    out,
+                    "H264_DECODE_PARAMS.bottom_field_order_cnt",
+                    b,
+                    dp.bottom_field_order_cnt,
+                );
+            }
+        }
         Ok(SliceSummary {
             idr,
             nal_ref_idc: ref_idc,
             frame_num: h.frame_num,
             field_pic: h.field_pic_flag,
             bottom_field: h.bottom_field_flag,
-            mmco5: h
-                .dec_ref_pic_marking
-                .inner
-                .iter()
-                .any(|m| m.memory_management_control_operation == 5),
+            mmco5,
+            poc_next,
         })
     }
 
@@ -340,6 +438,7 @@ impl Checker {
         dp: &DecodeParams,
         s: &SliceSummary,
     ) {
+        self.poc = s.poc_next;
         if s.idr {
             self.pics.clear();
         }
