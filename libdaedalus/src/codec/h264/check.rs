@@ -303,10 +303,10 @@ impl Checker {
                 if ref_idc != 0 {
                     (poc_next.prev_msb, poc_next.prev_lsb) = if !mmco5 {
                         (msb, lsb)
-                    } else if h.bottom_field_flag {
-                        (0, 0)
                     } else if h.field_pic_flag {
-                        (0, 0) // tempPicOrderCnt of a top field: TopFieldOrderCnt = 0
+                        // A bottom field: 0/0; a top field: its TopFieldOrderCnt is 0
+                        // after the mmco 5 adjustment.
+                        (0, 0)
                     } else {
                         (0, top - top.min(bottom))
                     };
