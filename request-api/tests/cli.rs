@@ -1,0 +1,84 @@
+//! daedalus-decode's error paths that need no device: each must fail with
+//! exit status 1 and say what went wrong.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_daedalus-decode"))
+        .args(args)
+        .output()
+        .expect("run daedalus-decode");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A tiny Annex B stream (one access unit delimiter) in a temp file named
+/// after the test: enough to get past argument handling.
+fn stream(test: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!(
+        "daedalus-decode-cli-{}-{test}.264",
+        std::process::id()
+    ));
+    std::fs::write(&p, [0u8, 0, 0, 1, 0x09, 0xf0]).unwrap();
+    p
+}
+
+#[test]
+fn missing_media_device_is_named() {
+    let s = stream("missing_media_device_is_named");
+    let (code, stdout, stderr) = run(&[
+        s.to_str().unwrap(),
+        "--device",
+        "/nonexistent/media9",
+        "--md5",
+    ]);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert!(stdout.is_empty(), "no MD5 line on failure: {stdout}");
+    assert!(stderr.contains("/nonexistent/media9"), "stderr: {stderr}");
+}
+
+#[test]
+fn codec_without_builder_is_refused() {
+    let s = stream("codec_without_builder_is_refused");
+    let (code, _, stderr) = run(&[s.to_str().unwrap(), "--codec", "vp9"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no vp9 stream builder"), "stderr: {stderr}");
+}
+
+#[test]
+fn nv12_into_y4m_is_refused() {
+    let s = stream("nv12_into_y4m_is_refused");
+    let out = std::env::temp_dir().join("daedalus-decode-cli.y4m");
+    let (code, _, stderr) = run(&[
+        s.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--format",
+        "nv12",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--format nv12 cannot be written to a .y4m"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn missing_input_file_is_named() {
+    let (code, _, stderr) = run(&["/nonexistent/stream.264"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("reading /nonexistent/stream.264"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn zero_requests_is_a_usage_error() {
+    let s = stream("zero_requests_is_a_usage_error");
+    let (code, _, stderr) = run(&[s.to_str().unwrap(), "--requests", "0"]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+}
