@@ -213,6 +213,19 @@ pub struct CtrlPayload<'a> {
     pub data: &'a [u8],
 }
 
+impl CtrlPayload<'_> {
+    /// The payload as one `T` (a control struct of exactly this size), copied
+    /// out so the read buffer need not be aligned.
+    pub fn read<T: FromBytes>(&self) -> Option<T> {
+        T::read_from_bytes(self.data).ok()
+    }
+
+    /// The value of a menu/integer control.
+    pub fn read_i32(&self) -> Option<i32> {
+        self.read::<i32>()
+    }
+}
+
 /// A parsed job message.
 #[derive(Debug, Clone)]
 pub struct JobMsg<'a> {
