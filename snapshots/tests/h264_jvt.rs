@@ -265,7 +265,8 @@ fn view(pics: &[H264Picture]) -> Stream {
             }
         }
         prev_dpb = entries;
-        let changed = |f: &dyn Fn(&H264Picture) -> Vec<u8>| prev.is_none_or(|q| f(q) != f(p));
+        let changed =
+            |f: &dyn Fn(&H264Picture) -> Vec<u8>| !matches!(prev, Some(q) if f(q) == f(p));
         out.push(PicView {
             n: p.decode_index,
             ts: p.timestamp,
@@ -306,7 +307,7 @@ fn view(pics: &[H264Picture]) -> Stream {
                     v += " no_output_of_prior_pics";
                 }
                 let g = geometry(&p.display);
-                if prev.is_none_or(|q| geometry(&q.display) != g) {
+                if !matches!(prev, Some(q) if geometry(&q.display) == g) {
                     v += " ";
                     v += &g;
                 }

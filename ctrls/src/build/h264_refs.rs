@@ -373,7 +373,9 @@ impl RefState {
                                 MaxLongTermFrameIdx::Idx(v) => Some(v),
                             };
                             for f in &mut self.frames {
-                                if f.long != 0 && max.is_none_or(|m| f.long_term_frame_idx > m) {
+                                if f.long != 0
+                                    && !matches!(max, Some(m) if f.long_term_frame_idx <= m)
+                                {
                                     f.long = 0;
                                 }
                             }
@@ -578,20 +580,22 @@ impl RefState {
     /// PicNum / LongTermPicNum of a frame store as seen from the current picture
     /// (for the DPB control's `pic_num`).
     pub fn pic_num_of(&self, f: &FrameStore, seq: &SeqInfo, cur: &CurPic) -> i64 {
-        let field = cur.structure != FRAME;
-        if f.long != 0 && f.short == 0 {
-            let idx = f.long_term_frame_idx as i64;
-            if field {
-                2 * idx + 1
-            } else {
-                idx
-            }
+        let long = f.long != 0 && f.short == 0;
+        let base = if long {
+            f.long_term_frame_idx as i64
         } else {
-            let wrap = f.frame_num_wrap(cur.frame_num, seq.max_frame_num);
-            if field {
-                2 * wrap + 1
+            f.frame_num_wrap(cur.frame_num, seq.max_frame_num)
+        };
+        if cur.structure == FRAME {
+            base
+        } else {
+            // 8-28/8-29 for fields: the same-parity field when the entry has
+            // one marked, else the opposite-parity field.
+            let marked = if long { f.long } else { f.short };
+            if marked & cur.structure != 0 {
+                2 * base + 1
             } else {
-                wrap
+                2 * base
             }
         }
     }

@@ -6,3 +6,6 @@ mod h264_lists;
 mod h264_refs;
 
 pub use self::h264::{BuildError, H264Builder, H264Picture};
+
+#[cfg(test)]
+mod h264_field_tests;
