@@ -198,3 +198,100 @@ pub fn write_pps(
     push_nal(out, &[0x68], &w.into_bytes());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cros_codecs::codec::h264::parser::{Nalu, Parser};
+    use std::io::Cursor;
+
+    fn sps() -> Sps {
+        Sps {
+            profile_idc: 100,
+            level_idc: 40,
+            seq_parameter_set_id: 1,
+            chroma_format_idc: 1,
+            log2_max_frame_num_minus4: 2,
+            pic_order_cnt_type: 0,
+            log2_max_pic_order_cnt_lsb_minus4: 3,
+            max_num_ref_frames: 4,
+            pic_width_in_mbs_minus1: 21,
+            pic_height_in_map_units_minus1: 8,
+            flags: SpsFlags::DIRECT_8X8_INFERENCE,
+            ..Sps::default()
+        }
+    }
+
+    /// Synthesized SPS/PPS parsed back by cros-codecs' parser (an independent reader)
+    /// give the control values; scaling lists come back in zig-zag order of the raster
+    /// control lists.
+    #[test]
+    fn parameter_sets_parse_back_with_an_independent_parser() {
+        let sps = sps();
+        let mut sm = ScalingMatrix::FLAT;
+        for (i, l) in sm.scaling_list_4x4.iter_mut().enumerate() {
+            for (j, v) in l.iter_mut().enumerate() {
+                *v = (4 + 3 * j + 5 * i) as u8; // asymmetric in raster order
+            }
+        }
+        for (i, l) in sm.scaling_list_8x8.iter_mut().enumerate() {
+            for (j, v) in l.iter_mut().enumerate() {
+                *v = (200 - 3 * j - i) as u8;
+            }
+        }
+        let pps = Pps {
+            pic_parameter_set_id: 3,
+            seq_parameter_set_id: 1,
+            num_ref_idx_l0_default_active_minus1: 2,
+            weighted_bipred_idc: 1,
+            pic_init_qp_minus26: -3,
+            chroma_qp_index_offset: 2,
+            second_chroma_qp_index_offset: -1,
+            flags: PpsFlags::ENTROPY_CODING_MODE
+                | PpsFlags::TRANSFORM_8X8_MODE
+                | PpsFlags::SCALING_MATRIX_PRESENT
+                | PpsFlags::WEIGHTED_PRED,
+            ..Pps::default()
+        };
+        let mut bytes = Vec::new();
+        write_sps(&sps, &mut bytes);
+        write_pps(&pps, &sps, &sm, &mut bytes).unwrap();
+        let mut cur = Cursor::new(&bytes[..]);
+        let mut parser = Parser::default();
+        let n = Nalu::next(&mut cur).unwrap();
+        let s = parser.parse_sps(&n).unwrap().clone();
+        assert_eq!(s.profile_idc, 100);
+        assert_eq!(s.seq_parameter_set_id, 1);
+        assert_eq!(s.log2_max_frame_num_minus4, 2);
+        assert_eq!(s.log2_max_pic_order_cnt_lsb_minus4, 3);
+        assert_eq!(s.max_num_ref_frames, 4);
+        // Not frame_mbs_only: 9 map units of field MB pairs = 288 lines.
+        assert_eq!((s.width(), s.height()), (352, 288));
+        assert!(!s.frame_mbs_only_flag && s.direct_8x8_inference_flag);
+        assert!(!s.vui_parameters_present_flag && !s.frame_cropping_flag);
+        let n = Nalu::next(&mut cur).unwrap();
+        let p = parser.parse_pps(&n).unwrap();
+        assert_eq!(p.pic_parameter_set_id, 3);
+        assert_eq!(p.num_ref_idx_l0_default_active_minus1, 2);
+        assert_eq!(p.weighted_bipred_idc, 1);
+        assert_eq!(p.pic_init_qp_minus26, -3);
+        assert_eq!(p.chroma_qp_index_offset, 2);
+        assert_eq!(p.second_chroma_qp_index_offset, -1);
+        assert!(p.entropy_coding_mode_flag && p.weighted_pred_flag && p.transform_8x8_mode_flag);
+        assert!(p.pic_scaling_matrix_present_flag);
+        for i in 0..6 {
+            let want: Vec<u8> = ZIGZAG_4X4
+                .iter()
+                .map(|&r| sm.scaling_list_4x4[i][r])
+                .collect();
+            assert_eq!(p.scaling_lists_4x4[i].to_vec(), want, "4x4 list {i}");
+        }
+        for i in 0..2 {
+            let want: Vec<u8> = ZIGZAG_8X8
+                .iter()
+                .map(|&r| sm.scaling_list_8x8[i][r])
+                .collect();
+            assert_eq!(p.scaling_lists_8x8[i].to_vec(), want, "8x8 list {i}");
+        }
+    }
+}
