@@ -340,6 +340,18 @@ fn snapshot_file(path: &Path) {
     for p in &pics {
         assert!(!p.bitstream.is_empty(), "{name}: empty OUTPUT");
         assert_eq!(p.decode_params.flags.undefined_bits(), 0);
+        // The payload types' own UAPI/spec range rules accept every control.
+        let n = p.decode_index;
+        p.sps.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        p.pps.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        p.scaling_matrix.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        p.decode_params.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        for s in &p.slice_params {
+            s.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        }
+        if let Some(w) = &p.pred_weights {
+            w.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        }
     }
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
