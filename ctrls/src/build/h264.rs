@@ -14,6 +14,9 @@
 //!   `pic_num` is PicNum (short-term) or LongTermPicNum (long-term) as seen from
 //!   the current picture; `frame_num` is frame_num (short-term) or
 //!   LongTermFrameIdx (long-term). The POC of a field not (yet) decoded is 0.
+//!   After a picture with memory_management_control_operation 5 its POCs are
+//!   stored minus tempPicOrderCnt (8.2.1); FFmpeg keeps the unadjusted value.
+//!   An IDR picture gets an empty DPB (FFmpeg drops its references first).
 //! - DECODE_PARAMS POCs: for a field picture the other field's POC is 0 (as
 //!   GStreamer); PFRAME/BFRAME follow the first slice's type (P/SP, B) as
 //!   FFmpeg's v4l2-request does.

@@ -65,11 +65,15 @@ fn nal(out: &mut Vec<u8>, header: u8, rbsp: &[u8]) {
 }
 
 fn sps() -> Vec<u8> {
+    sps_gaps(false)
+}
+
+fn sps_gaps(gaps: bool) -> Vec<u8> {
     let mut b = Bits::default();
     b.u(8, 77).u(8, 0).u(8, 30).ue(0); // Main, level 3, sps id 0
     b.ue(0); // log2_max_frame_num_minus4: MaxFrameNum 16
     b.ue(0).ue(2); // POC type 0, MaxPicOrderCntLsb 64
-    b.ue(2).u(1, 0); // max_num_ref_frames 2, no gaps
+    b.ue(2).u(1, gaps as u64); // max_num_ref_frames 2, gaps_in_frame_num_value_allowed_flag
     b.ue(1).ue(0); // 2 MBs wide, 1 map unit (2 MBs) high
     b.u(1, 0).u(1, 0).u(1, 1); // frame_mbs_only 0, mbaff 0, direct_8x8 1
     b.u(1, 0).u(1, 0); // no cropping, no VUI
@@ -357,4 +361,35 @@ fn unpaired_field_does_not_hold_capture() {
     assert_ne!(pics[0].timestamp, pics[1].timestamp);
     // The unpaired top field is a single-field reference.
     assert_eq!(dpb(&pics[1]), vec![(1000, 1, 0, 1, 0, 0, true)]);
+}
+
+#[test]
+fn frame_num_gap_infers_non_existing_frames() {
+    let mut s = Vec::new();
+    nal(&mut s, 0x67, &sps_gaps(true));
+    nal(&mut s, 0x68, &pps());
+    // IDR fn 0, P fn 1, P fn 4: frames 2 and 3 are inferred (8.2.5.2).
+    for (fnum, lsb, idr) in [(0, 0, true), (1, 2, false), (4, 8, false)] {
+        let p = Pic {
+            idr,
+            ref_idc: 2,
+            p: !idr,
+            frame_num: fnum,
+            bottom: None,
+            lsb,
+        };
+        nal(&mut s, if idr { 0x45 } else { 0x41 }, &slice(&p));
+    }
+    let pics = H264Builder::build_stream(&s).unwrap();
+    assert_eq!(pics.len(), 3);
+    assert_eq!(dpb(&pics[1]), vec![(1000, 0, 0, 3, 0, 0, false)]);
+    // Sliding window (2 frames) while inferring 2 then 3 leaves only them;
+    // they carry the timestamp of the last decoded picture (no buffer of their own).
+    assert_eq!(
+        dpb(&pics[2]),
+        vec![(2000, 2, 2, 3, 0, 0, false), (2000, 3, 3, 3, 0, 0, false)]
+    );
+    // PicNum order: 3 then 2.
+    assert_eq!(l0(&pics[2]), vec![(1, 3), (0, 3)]);
+    assert_eq!(pics[2].timestamp, 3000);
 }
