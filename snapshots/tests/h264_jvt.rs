@@ -342,10 +342,18 @@ fn snapshot_file(path: &Path) {
         assert_eq!(p.decode_params.flags.undefined_bits(), 0);
         // The payload types' own UAPI/spec range rules accept every control.
         let n = p.decode_index;
-        p.sps.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
-        p.pps.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
-        p.scaling_matrix.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
-        p.decode_params.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        p.sps
+            .validate()
+            .unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        p.pps
+            .validate()
+            .unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        p.scaling_matrix
+            .validate()
+            .unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
+        p.decode_params
+            .validate()
+            .unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
         for s in &p.slice_params {
             s.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
         }
