@@ -642,7 +642,8 @@ impl H264Builder {
             bit_depth_luma: sps.bit_depth_luma_minus8 + 8,
             bit_depth_chroma: sps.bit_depth_chroma_minus8 + 8,
             chroma_format_idc: sps.chroma_format_idc,
-            max_num_reorder_frames: sps.max_num_order_frames(),
+            // cros-codecs multiplies MB counts in u32: guard against absurd sizes.
+            max_num_reorder_frames: guard(|| Ok(sps.max_num_order_frames())).unwrap_or(16),
         };
 
         self.last = Some(LastPic {
