@@ -10,6 +10,10 @@ RESULTS=${RESULTS:?}
 # shellcheck source=/dev/null
 . "$RESULTS/env.sh"
 : >"$RESULTS/results.txt"
+rm -f "$RESULTS/complete"
+# The host treats a run without this marker as one that died (guest panic,
+# VM killed): whatever PASS lines it left do not count as a finished suite.
+trap 'echo "$?" >"$RESULTS/complete"' EXIT
 
 pass() { echo "PASS: $1" | tee -a "$RESULTS/results.txt"; }
 fail() { echo "FAIL: $1${2:+ ($2)}" | tee -a "$RESULTS/results.txt"; }
