@@ -323,12 +323,12 @@ impl Control for Sps {
             r.max(
                 "pcm_sample_bit_depth_luma_minus1",
                 s.pcm_sample_bit_depth_luma_minus1,
-                s.bit_depth_luma_minus8 + 7,
+                s.bit_depth_luma_minus8.saturating_add(7),
             );
             r.max(
                 "pcm_sample_bit_depth_chroma_minus1",
                 s.pcm_sample_bit_depth_chroma_minus1,
-                s.bit_depth_chroma_minus8 + 7,
+                s.bit_depth_chroma_minus8.saturating_add(7),
             );
             let min_pcm = s.log2_min_pcm_luma_coding_block_size_minus3 as u32 + 3;
             let max_pcm = min_pcm + s.log2_diff_max_min_pcm_luma_coding_block_size as u32;

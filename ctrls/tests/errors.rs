@@ -544,6 +544,16 @@ mod hevc_tests {
         );
     }
 
+    /// Found by the fuzzer: PCM bit depth bound overflowed u8.
+    #[test]
+    fn sps_extreme_bit_depth_does_not_panic() {
+        let mut s = sps();
+        s.flags |= SpsFlags::PCM_ENABLED;
+        s.bit_depth_luma_minus8 = 255;
+        s.log2_min_pcm_luma_coding_block_size_minus3 = 0;
+        invalid(&s, &[("bit_depth_luma_minus8", "255", "<= 8")]);
+    }
+
     #[test]
     fn pps_errors() {
         valid(&pps());
