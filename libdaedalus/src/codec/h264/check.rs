@@ -4,6 +4,7 @@
 //! Slice headers are parsed with cros-codecs' H.264 parser, fed with the parameter sets we
 //! synthesized (so a header that parses is also proof the synthesized SPS/PPS fit it).
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -118,6 +119,26 @@ impl Checker {
         self.pps_nal.extend_from_slice(pps);
     }
 
+    /// Runs `f` with a parser holding our SPS/PPS. The parser is not `Send`, so it is
+    /// cached per thread (keyed by the parameter set bytes) instead of in `self`.
+    fn with_parser<R>(&self, f: impl FnOnce(&Parser) -> R) -> R {
+        thread_local! {
+            static PARSER: RefCell<Option<(Vec<u8>, Vec<u8>, Parser)>> = const { RefCell::new(None) };
+        }
+        PARSER.with(|cell| {
+            let mut cache = cell.borrow_mut();
+            match &*cache {
+                Some((s, p, parser)) if *s == self.sps_nal && *p == self.pps_nal => f(parser),
+                _ => {
+                    let parser = self.parser();
+                    let r = f(&parser);
+                    *cache = Some((self.sps_nal.clone(), self.pps_nal.clone(), parser));
+                    r
+                }
+            }
+        })
+    }
+
     fn parser(&self) -> Parser {
         let mut parser = Parser::default();
         for data in [&self.sps_nal, &self.pps_nal] {
@@ -149,28 +170,29 @@ impl Checker {
         c: &H264Controls,
         out: &mut Vec<Mismatch>,
     ) -> Result<SliceSummary, String> {
-        let parser = self.parser();
-        let mut first = None;
-        let mut inband_ps = false;
-        for nalu in nalus(bitstream) {
-            match nalu.header.type_ {
-                NaluType::Sps | NaluType::Pps => inband_ps = true,
-                NaluType::Slice | NaluType::SliceIdr if first.is_none() => {
-                    let (ref_idc, idr) = (nalu.header.ref_idc, nalu.header.idr_pic_flag);
-                    let parser = &parser;
-                    let r = catch_unwind(AssertUnwindSafe(|| {
-                        parser.parse_slice_header(nalu).map(|s| s.header)
-                    }))
-                    .map_err(|_| "slice header parser panicked".to_string())?;
-                    let h = r.map_err(|e| format!("slice header: {e}"))?;
-                    first = Some((h, ref_idc, idr));
+        let (first, inband_ps) = self.with_parser(|parser| -> Result<_, String> {
+            let mut first = None;
+            let mut inband_ps = false;
+            for nalu in nalus(bitstream) {
+                match nalu.header.type_ {
+                    NaluType::Sps | NaluType::Pps => inband_ps = true,
+                    NaluType::Slice | NaluType::SliceIdr if first.is_none() => {
+                        let (ref_idc, idr) = (nalu.header.ref_idc, nalu.header.idr_pic_flag);
+                        let r = catch_unwind(AssertUnwindSafe(|| {
+                            parser.parse_slice_header(nalu).map(|s| s.header)
+                        }))
+                        .map_err(|_| "slice header parser panicked".to_string())?;
+                        let h = r.map_err(|e| format!("slice header: {e}"))?;
+                        first = Some((h, ref_idc, idr));
+                    }
+                    NaluType::SliceDpa | NaluType::SliceDpb | NaluType::SliceDpc => {
+                        return Err("data partitioning (Extended profile) is not supported".into())
+                    }
+                    _ => {}
                 }
-                NaluType::SliceDpa | NaluType::SliceDpb | NaluType::SliceDpc => {
-                    return Err("data partitioning (Extended profile) is not supported".into())
-                }
-                _ => {}
             }
-        }
+            Ok((first, inband_ps))
+        })?;
         if inband_ps {
             tracing::debug!("OUTPUT buffer carries in-band SPS/PPS");
         }
@@ -181,20 +203,20 @@ impl Checker {
         const D: &str = "H264_DECODE_PARAMS.";
         cmp(
             out,
-            concat!("H264_DECODE_PARAMS.", "frame_num"),
+            "H264_DECODE_PARAMS.frame_num",
             h.frame_num,
             dp.frame_num,
         );
         cmp(
             out,
-            concat!("H264_DECODE_PARAMS.", "nal_ref_idc"),
+            "H264_DECODE_PARAMS.nal_ref_idc",
             ref_idc as u16,
             dp.nal_ref_idc,
         );
         if idr {
             cmp(
                 out,
-                concat!("H264_DECODE_PARAMS.", "idr_pic_id"),
+                "H264_DECODE_PARAMS.idr_pic_id",
                 h.idr_pic_id,
                 dp.idr_pic_id,
             );
@@ -208,14 +230,14 @@ impl Checker {
             0 => {
                 cmp(
                     out,
-                    concat!("H264_DECODE_PARAMS.", "pic_order_cnt_lsb"),
+                    "H264_DECODE_PARAMS.pic_order_cnt_lsb",
                     h.pic_order_cnt_lsb,
                     dp.pic_order_cnt_lsb,
                 );
                 if bottom_present {
                     cmp(
                         out,
-                        concat!("H264_DECODE_PARAMS.", "delta_pic_order_cnt_bottom"),
+                        "H264_DECODE_PARAMS.delta_pic_order_cnt_bottom",
                         h.delta_pic_order_cnt_bottom,
                         dp.delta_pic_order_cnt_bottom,
                     );
@@ -224,14 +246,14 @@ impl Checker {
             1 if !c.sps.flags.contains(SpsFlags::DELTA_PIC_ORDER_ALWAYS_ZERO) => {
                 cmp(
                     out,
-                    concat!("H264_DECODE_PARAMS.", "delta_pic_order_cnt0"),
+                    "H264_DECODE_PARAMS.delta_pic_order_cnt0",
                     h.delta_pic_order_cnt[0],
                     dp.delta_pic_order_cnt0,
                 );
                 if bottom_present {
                     cmp(
                         out,
-                        concat!("H264_DECODE_PARAMS.", "delta_pic_order_cnt1"),
+                        "H264_DECODE_PARAMS.delta_pic_order_cnt1",
                         h.delta_pic_order_cnt[1],
                         dp.delta_pic_order_cnt1,
                     );
@@ -241,14 +263,14 @@ impl Checker {
         }
         cmp(
             out,
-            concat!("H264_DECODE_PARAMS.", "pic_order_cnt_bit_size"),
+            "H264_DECODE_PARAMS.pic_order_cnt_bit_size",
             h.pic_order_cnt_bit_size as u32,
             dp.pic_order_cnt_bit_size,
         );
         if ref_idc != 0 {
             cmp(
                 out,
-                concat!("H264_DECODE_PARAMS.", "dec_ref_pic_marking_bit_size"),
+                "H264_DECODE_PARAMS.dec_ref_pic_marking_bit_size",
                 h.dec_ref_pic_marking_bit_size as u32,
                 dp.dec_ref_pic_marking_bit_size,
             );

@@ -97,8 +97,6 @@ impl H264Backend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        c.sps.validate()?;
-        c.pps.validate()?;
         if c.pps.seq_parameter_set_id != c.sps.seq_parameter_set_id {
             return Err(EngineError::Mismatch(vec![Mismatch {
                 field: "H264_PPS.seq_parameter_set_id".into(),
@@ -123,6 +121,14 @@ impl H264Backend {
             .then_some(c.scaling_matrix);
         let pps_key = (c.pps, sm);
         let pps_changed = sps_changed || self.sent_pps.as_ref() != Some(&pps_key);
+        // Validate (kernel + spec range rules) only what changed: sticky controls that
+        // passed once need no second look.
+        if sps_changed {
+            c.sps.validate()?;
+        }
+        if pps_changed {
+            c.pps.validate()?;
+        }
         let mut ps = Vec::new();
         if sps_changed {
             synth::write_sps(&c.sps, &mut ps);
