@@ -15,6 +15,9 @@ use ctrls::h264::{DecodeFlags, DecodeParams, DpbEntryFlags, Fields, PpsFlags, Sp
 use super::H264Controls;
 use crate::engine::Mismatch;
 
+/// SPS NAL, PPS NAL, and a parser that parsed them.
+type CachedParser = (Vec<u8>, Vec<u8>, Parser);
+
 /// What the first slice header of a request says about its picture.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SliceSummary {
@@ -123,7 +126,7 @@ impl Checker {
     /// cached per thread (keyed by the parameter set bytes) instead of in `self`.
     fn with_parser<R>(&self, f: impl FnOnce(&Parser) -> R) -> R {
         thread_local! {
-            static PARSER: RefCell<Option<(Vec<u8>, Vec<u8>, Parser)>> = const { RefCell::new(None) };
+            static PARSER: RefCell<Option<CachedParser>> = const { RefCell::new(None) };
         }
         PARSER.with(|cell| {
             let mut cache = cell.borrow_mut();
