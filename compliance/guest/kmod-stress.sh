@@ -60,7 +60,21 @@ multi() {
 dmesg_mark "begin multi-context"
 check "4 contexts at once, 6 requests each" multi
 
-# 5. The daemon dies mid-stream: request 1 is queued while the daemon is
+# 5. The daemon stalls (SIGSTOP) with request 1 pending: the module's job
+#    timeout must end it with ERROR within job_timeout_ms (+ margin); then the
+#    daemon resumes (its late answer must be ignored) and request 2 completes.
+if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+	stress_run "daemon stalled: pending request times out with ERROR, daemon resumes" \
+		decode -n 3 -t $((JOB_TIMEOUT_MS + 2000)) --expect-error-at 1 --hook-at 1 \
+		--pre-hook "kill -STOP $DAEMON_PID" --after-hook "kill -CONT $DAEMON_PID; sleep 0.5"
+	kill -CONT "$DAEMON_PID" 2>/dev/null
+	check "daemon still attached after the stall" \
+		sh -c "ls -l /proc/$DAEMON_PID/fd 2>/dev/null | grep -q /dev/daedalus"
+else
+	fail "daemon stalled: pending request times out with ERROR, daemon resumes" "daemon not running"
+fi
+
+# 6. The daemon dies mid-stream: request 1 is queued while the daemon is
 #    stopped, then the daemon is killed; requests 1.. must end with ERROR
 #    within job_timeout_ms (+ margin), nothing may hang.
 if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -73,10 +87,10 @@ else
 	fail "daemon killed mid-stream: pending request ends in ERROR" "daemon not running"
 fi
 
-# 6. With no daemon attached, requests fail cleanly within the timeout.
+# 7. With no daemon attached, requests fail cleanly within the timeout.
 stress_run "no daemon: requests end in ERROR" decode -n 2 -t $((JOB_TIMEOUT_MS + 2000)) --expect error
 
-# 7. rmmod with open handles is refused with EBUSY; after close it succeeds.
+# 8. rmmod with open handles is refused with EBUSY; after close it succeeds.
 rmmod_busy() {
 	local out rc
 	start_daemon || return 1

@@ -11,8 +11,11 @@
  *   stress open-close -d VIDEO -m MEDIA [-n N]
  *       open/close the nodes N times, allocating a request each time
  *   stress decode -d VIDEO -m MEDIA [-n N] [-t TIMEOUT_MS]
- *       [--expect any|done|error] [--expect-error-from I]
- *       [--pre-hook CMD] [--post-hook CMD] [--hook-at I] [--streamoff-pending]
+ *       [--expect any|done|error] [--expect-error-from I] [--expect-error-at I]
+ *       [--hook-at I] [--pre-hook CMD] [--post-hook CMD] [--after-hook CMD]
+ *       [--streamoff-pending]
+ *       hooks run (system()) around request I: pre before it is queued, post
+ *       right after MEDIA_REQUEST_IOC_QUEUE, after once it completed
  *
  * Every line of output starts with "stress:"; the exit status is 0 when every
  * expectation held, 1 when one did not, 2 on a setup error.
@@ -452,9 +455,11 @@ struct decode_opts {
 	int timeout_ms;
 	enum expect expect;
 	int expect_error_from;
+	int expect_error_at;
 	int hook_at;
 	const char *pre_hook;
 	const char *post_hook;
+	const char *after_hook;
 	int streamoff_pending;
 };
 
@@ -534,7 +539,8 @@ static int cmd_decode(const struct decode_opts *o)
 		enum expect want = o->expect;
 		const char *state;
 
-		if (o->expect_error_from >= 0 && i >= o->expect_error_from)
+		if ((o->expect_error_from >= 0 && i >= o->expect_error_from) ||
+		    i == o->expect_error_at)
 			want = EXPECT_ERROR;
 		if (i == o->hook_at)
 			run_hook("pre-hook", o->pre_hook);
@@ -616,6 +622,8 @@ static int cmd_decode(const struct decode_opts *o)
 				break;
 			}
 		}
+		if (i == o->hook_at)
+			run_hook("after-hook", o->after_hook);
 		if (xioctl(req, MEDIA_REQUEST_IOC_REINIT, NULL) < 0) {
 			say("MEDIA_REQUEST_IOC_REINIT: %s", strerror(errno));
 			failed = 1;
@@ -635,7 +643,8 @@ static void usage(void)
 		"usage: stress open-close -d VIDEO -m MEDIA [-n N]\n"
 		"       stress decode -d VIDEO -m MEDIA [-n N] [-t TIMEOUT_MS]\n"
 		"              [--expect any|done|error] [--expect-error-from I]\n"
-		"              [--hook-at I] [--pre-hook CMD] [--post-hook CMD]\n"
+		"              [--expect-error-at I] [--hook-at I] [--pre-hook CMD]\n"
+		"              [--post-hook CMD] [--after-hook CMD]\n"
 		"              [--streamoff-pending]\n");
 	exit(2);
 }
@@ -648,6 +657,8 @@ int main(int argc, char **argv)
 		{ "hook-at", required_argument, NULL, 'H' },
 		{ "pre-hook", required_argument, NULL, 'P' },
 		{ "post-hook", required_argument, NULL, 'Q' },
+		{ "after-hook", required_argument, NULL, 'A' },
+		{ "expect-error-at", required_argument, NULL, 'I' },
 		{ "streamoff-pending", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -656,6 +667,7 @@ int main(int argc, char **argv)
 		.timeout_ms = 5000,
 		.expect = EXPECT_ANY,
 		.expect_error_from = -1,
+		.expect_error_at = -1,
 		.hook_at = -1,
 	};
 	const char *cmd;
@@ -703,6 +715,12 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			o.streamoff_pending = 1;
+			break;
+		case 'A':
+			o.after_hook = optarg;
+			break;
+		case 'I':
+			o.expect_error_at = atoi(optarg);
 			break;
 		default:
 			usage();

@@ -1,0 +1,174 @@
+# shellcheck shell=bash
+# Host-side test streams for the decode suites (gstreamer, decode). Sourced by
+# compliance/run, not executed.
+#
+# ensure_streams RESULTS: makes the libx264 test streams with the host ffmpeg
+# (single-threaded, so deterministic), with their reference MD5s by the host
+# FFmpeg (whole I420 output, display order), cached under
+# $DAEDALUS_CACHE/streams/<hash of the generation commands and the ffmpeg
+# version>. Writes RESULTS/streams.env for the guest (STREAMS_DIR, VECTORS_DIR,
+# LONG_STREAM, LONG_FRAMES, FAULT_*).
+
+# The reference: FFmpeg's decode, no frame dropping/duplication, no scaling.
+ref_md5() {
+	ffmpeg -nostdin -v error -threads 1 -i "$1" -fps_mode passthrough -noautoscale \
+		-f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1
+}
+
+# name|size|frames|x264 params (libx264 via ffmpeg, testsrc2 at 25 fps)
+_streams_list() {
+	cat <<'LIST'
+x264-high-bframes-wp-8x8-cabac-352x288|352x288|30|bframes=3:b-pyramid=normal:weightb=1:weightp=2:8x8dct=1:cabac=1:keyint=15:ref=3
+x264-mbaff-352x288|352x288|20|interlaced=1:tff=1:bframes=2:cabac=1:keyint=10
+x264-slices4-640x360|640x360|20|slices=4:bframes=2:keyint=10
+x264-64x64|64x64|20|bframes=2:keyint=10
+x264-176x144-cavlc|176x144|20|cabac=0:bframes=0:8x8dct=0:keyint=10
+x264-642x362-crop|642x362|10|bframes=2:keyint=10
+x264-1280x720|1280x720|10|bframes=3:weightp=2:keyint=10
+x264-1920x1080|1920x1080|10|bframes=3:weightp=2:keyint=10
+x264-1080p-300-bframes|1920x1080|300|bframes=3:weightp=2:keyint=60:bitrate=6000:vbv-maxrate=8000:vbv-bufsize=8000
+LIST
+}
+# The fault stream: a plain stream with an IDR every 10 frames; one slice of
+# a non-IDR picture in the first GOP gets bytes flipped.
+FAULT_SIZE=320x240
+FAULT_FRAMES=30
+FAULT_PARAMS=bframes=0:keyint=10:min-keyint=10:scenecut=0:cabac=1
+FAULT_GOP=10
+
+_encode() {
+	local out=$1 size=$2 frames=$3 params=$4
+	ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=$size:rate=25" -frames:v "$frames" \
+		-pix_fmt yuv420p -c:v libx264 -threads 1 -preset fast -profile:v high \
+		-x264-params "threads=1:$params" -f h264 "$out"
+}
+
+# Flips bytes in the middle of the payload of the 3rd coded slice NAL of a
+# non-IDR picture (nal_unit_type 1) of an Annex B stream.
+_corrupt_slice() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], 'rb').read())
+starts = []
+i = 0
+while True:
+    i = data.find(b'\x00\x00\x01', i)
+    if i < 0:
+        break
+    starts.append(i + 3)
+    i += 3
+seen = 0
+for k, s in enumerate(starts):
+    end = starts[k + 1] - 3 if k + 1 < len(starts) else len(data)
+    if data[s] & 0x1f == 1:
+        seen += 1
+        if seen == 3:
+            a = s + (end - s) // 3
+            b = min(a + 16, end - 1)
+            for j in range(a, b):
+                data[j] ^= 0x5a
+            print(f"flipped bytes {a}..{b} of NAL at {s} ({end - s} bytes)", file=sys.stderr)
+            break
+else:
+    sys.exit("no 3rd non-IDR slice")
+open(sys.argv[2], 'wb').write(data)
+PY
+}
+
+_streams_build() {
+	local dir=$1 name size frames params w h fsz
+	while IFS='|' read -r name size frames params; do
+		log "  encoding $name ($size, $frames frames)"
+		_encode "$dir/$name.264" "$size" "$frames" "$params" || return 1
+		echo "$(ref_md5 "$dir/$name.264")  $name.264" >>"$dir/md5.txt" || return 1
+		echo "$frames  $name.264" >>"$dir/frames.txt"
+	done < <(_streams_list)
+	log "  encoding the fault stream"
+	_encode "$dir/fault-clean.264" "$FAULT_SIZE" "$FAULT_FRAMES" "$FAULT_PARAMS" || return 1
+	_corrupt_slice "$dir/fault-clean.264" "$dir/fault-corrupt.264" 2>"$dir/fault.txt" || return 1
+	# Reference for what must survive: the frames from the second IDR on.
+	w=${FAULT_SIZE%x*} h=${FAULT_SIZE#*x}
+	fsz=$((w * h * 3 / 2))
+	ffmpeg -nostdin -v error -threads 1 -i "$dir/fault-clean.264" -fps_mode passthrough -noautoscale \
+		-f rawvideo -pix_fmt yuv420p - | tail -c $(((FAULT_FRAMES - FAULT_GOP) * fsz)) |
+		md5sum | cut -d' ' -f1 >"$dir/fault-tail.md5" || return 1
+}
+
+streams_dir() {
+	local key
+	key=$({
+		declare -f _streams_list _encode _corrupt_slice _streams_build ref_md5
+		echo "$FAULT_SIZE $FAULT_FRAMES $FAULT_PARAMS $FAULT_GOP"
+		ffmpeg -version 2>/dev/null | head -1
+	} | sha256sum | cut -c1-16)
+	echo "$DAEDALUS_CACHE/streams/$key"
+}
+
+_ensure_streams_locked() {
+	local dir tmp
+	dir=$(streams_dir)
+	[ -f "$dir/md5.txt" ] && [ -f "$dir/fault-tail.md5" ] && return 0
+	log "generating test streams in $dir (host ffmpeg, libx264, 1 thread)"
+	tmp="$dir.partial.$$"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	if ! _streams_build "$tmp"; then
+		rm -rf "$tmp"
+		return 1
+	fi
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+}
+
+ensure_streams() {
+	local results=$1 vectors
+	with_cache_lock _ensure_streams_locked || return 1
+	vectors=${DAEDALUS_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/h264-jvt}
+	cat >"$results/streams.env" <<EOT
+STREAMS_DIR='$(streams_dir)'
+VECTORS_DIR='$vectors'
+LONG_STREAM='x264-1080p-300-bframes.264'
+LONG_FRAMES=300
+FAULT_SIZE='$FAULT_SIZE'
+FAULT_FRAMES=$FAULT_FRAMES
+FAULT_GOP=$FAULT_GOP
+EOT
+}
+
+# decode_prepare RESULTS FILE [--codec C]: checks the arguments of the decode
+# suite and writes RESULTS/decode.env (the file's absolute path, codec, and
+# the host FFmpeg's reference MD5).
+decode_prepare() {
+	local results=$1 file=${2:-} codec=h264
+	shift 2 || true
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--codec)
+			codec=${2:-}
+			shift 2 || return 1
+			;;
+		*)
+			log "decode: unknown argument $1"
+			return 1
+			;;
+		esac
+	done
+	[ -f "$file" ] || {
+		log "decode: no file '$file'"
+		return 1
+	}
+	case $codec in
+	h264) ;;
+	*)
+		log "decode: codec $codec is not supported (the engine is wired for h264)"
+		return 1
+		;;
+	esac
+	file=$(readlink -f "$file")
+	log "host FFmpeg reference MD5 of $file"
+	cat >"$results/decode.env" <<EOT
+DECODE_FILE='$file'
+DECODE_CODEC='$codec'
+DECODE_HOST_MD5='$(ref_md5 "$file")'
+EOT
+}
