@@ -1,0 +1,68 @@
+# shellcheck shell=bash
+# Guest helpers for the decode suites (gstreamer.sh, decode.sh), sourced after
+# lib.sh: GStreamer's v4l2slh264dec through the daedalus module, in the
+# trixie client root.
+
+# The sink: videocodectestsink hashes the unpadded I420 planes and prints the
+# MD5 at EOS (with -m). GST_SINK overrides it.
+GST_SINK_DEFAULT="videocodectestsink"
+
+# gst_start LOG: starts the pipeline on the chroot's /tmp/in.264 in the
+# background; GST_PID is the pid of the chroot process (gst-launch after exec).
+gst_start() {
+	local log=$1
+	chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
+		GST_REGISTRY=/results/gst-registry.bin GST_DEBUG='v4l2codecs*:3' \
+		gst-launch-1.0 -m filesrc location=/tmp/in.264 ! h264parse ! v4l2slh264dec ! \
+		videoconvert dither=none ! video/x-raw,format=I420 ! ${GST_SINK:-$GST_SINK_DEFAULT} \
+		>"$log" 2>&1 &
+	GST_PID=$!
+}
+
+# gst_decode FILE LOG TIMEOUT_S: decodes FILE (copied into the chroot's
+# tmpfs first). Sets GST_RC, GST_MD5 (empty when none), GST_SECS (wall),
+# GST_SAW_DEV=1 when gst-launch had the daedalus video node open.
+gst_decode() {
+	local f=$1 log=$2 tmo=$3 t0 start fd
+	cp "$f" "$TRIXIE/tmp/in.264" || return 1
+	GST_SAW_DEV=0
+	GST_RC=
+	t0=$(date +%s.%N)
+	start=$(date +%s)
+	gst_start "$log"
+	while kill -0 "$GST_PID" 2>/dev/null; do
+		if [ "$GST_SAW_DEV" = 0 ]; then
+			for fd in /proc/"$GST_PID"/fd/*; do
+				[ "$(readlink "$fd" 2>/dev/null)" = "$DAEDALUS_VIDEO" ] && GST_SAW_DEV=1
+			done
+		fi
+		if [ $(($(date +%s) - start)) -gt "$tmo" ]; then
+			kill -KILL "$GST_PID" 2>/dev/null
+			wait "$GST_PID"
+			GST_RC=124
+			break
+		fi
+		sleep 0.1
+	done
+	if [ -z "$GST_RC" ]; then
+		wait "$GST_PID"
+		GST_RC=$?
+	fi
+	GST_SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	GST_MD5=$(grep -o 'checksum=(string)[0-9a-f]*' "$log" | tail -1 | sed 's/.*)//')
+}
+
+gst_first_error() {
+	grep -m1 -E '^ERROR|ERROR|WARNING' "$1" | cut -c1-160
+}
+
+# daemon_alive_or_restart NAME: after a test, the daemon must still run.
+daemon_alive_or_restart() {
+	if [ -z "$DAEMON_PID" ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+		fail "daemon alive after $1" "daemon exited; restarting"
+		tail -5 "$RESULTS/daemon.log" | sed 's/^/    /'
+		wait "$DAEMON_PID" 2>/dev/null
+		DAEMON_PID=
+		start_daemon || info "daemon restart failed"
+	fi
+}

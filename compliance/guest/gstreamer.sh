@@ -1,0 +1,148 @@
+#!/bin/bash
+# Guest side of `compliance/run gstreamer`: GStreamer's v4l2slh264dec decodes
+# through the daedalus module and daemon; every stream's I420 MD5 (by
+# videocodectestsink) is compared with the published JVT MD5 or the host
+# FFmpeg's. One PASS/FAIL per stream, then the 1080p speed next to FFmpeg in
+# this VM, then fault cases (corrupted slice, daemon killed mid-stream), dmesg.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/decode-lib.sh"
+# shellcheck source=/dev/null
+. "$RESULTS/streams.env"
+
+setup_chroot || { fail "setup: chroot mounts"; exit 1; }
+load_base_modules || { fail "setup: load mem2mem"; exit 1; }
+load_daedalus || { fail "setup: load daedalus"; exit 1; }
+start_daemon || { fail "setup: daemon attach"; exit 1; }
+info "job_timeout_ms=$JOB_TIMEOUT_MS daemon=$DAEMON"
+
+# stream_test NAME FILE EXPECTED_MD5 [TIMEOUT_S]
+stream_test() {
+	local name=$1 f=$2 want=$3 tmo=${4:-150}
+	gst_decode "$f" "$RESULTS/gst-$name.log" "$tmo"
+	if [ "$GST_RC" = 124 ] || [ "$GST_RC" = 137 ]; then
+		fail "$name" "gst-launch timed out after ${tmo}s"
+	elif [ "$GST_SAW_DEV" != 1 ]; then
+		fail "$name" "gst-launch never had $DAEDALUS_VIDEO open (rc $GST_RC)"
+	elif [ -z "$GST_MD5" ]; then
+		fail "$name" "no checksum at EOS (rc $GST_RC): $(gst_first_error "$RESULTS/gst-$name.log")"
+	elif [ "$GST_MD5" = "$want" ]; then
+		pass "$name: MD5 $GST_MD5 (${GST_SECS}s)"
+	else
+		fail "$name" "MD5 $GST_MD5, expected $want (${GST_SECS}s)"
+	fi
+	daemon_alive_or_restart "$name"
+}
+
+# 1. libx264 streams made on the host (reference: host FFmpeg).
+while read -r md5 file; do
+	[ "$file" = "$LONG_STREAM" ] && continue
+	stream_test "x264 ${file%.264}" "$STREAMS_DIR/$file" "$md5"
+done <"$STREAMS_DIR/md5.txt"
+
+# 2. The long 1080p stream, and its speed next to trixie's FFmpeg
+#    (single-threaded software decode) in this VM.
+long_md5=$(awk -v f="$LONG_STREAM" '$2 == f { print $1 }' "$STREAMS_DIR/md5.txt")
+stream_test "x264 ${LONG_STREAM%.264} ($LONG_FRAMES frames)" "$STREAMS_DIR/$LONG_STREAM" "$long_md5" 400
+gst_secs=$GST_SECS
+t0=$(date +%s.%N)
+in_chroot ffmpeg -nostdin -v error -threads 1 -i /tmp/in.264 -f null - >"$RESULTS/ffmpeg-long.log" 2>&1
+ff_rc=$?
+ff_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+if [ "$ff_rc" = 0 ] && [ "$GST_MD5" = "$long_md5" ]; then
+	awk -v n="$LONG_FRAMES" -v g="$gst_secs" -v f="$ff_secs" 'BEGIN {
+		printf "  .. 1080p speed: GStreamer+daedalus %.2f fps (%ss), ffmpeg -threads 1 %.2f fps (%ss), ratio %.2f (whole-process wall times, start-up included)\n",
+			n / g, g, n / f, f, (n / g) / (n / f) }' | tee "$RESULTS/speed.txt"
+else
+	info "1080p speed not measured (ffmpeg rc $ff_rc, gst MD5 ${GST_MD5:-none})"
+fi
+
+# 3a. A corrupted slice in a non-IDR picture: that job errors (daemon log),
+#     GStreamer carries on to EOS, the frames from the next IDR on are exact.
+fault_corrupt() {
+	local fsz want got n lines0 log=$RESULTS/gst-fault-corrupt.log w=${FAULT_SIZE%x*} h=${FAULT_SIZE#*x}
+	fsz=$((w * h * 3 / 2))
+	want=$(cat "$STREAMS_DIR/fault-tail.md5")
+	lines0=$(wc -l <"$RESULTS/daemon.log")
+	info "corruption: $(cat "$STREAMS_DIR/fault.txt")"
+	GST_SINK="filesink location=/tmp/out.yuv" gst_decode "$STREAMS_DIR/fault-corrupt.264" "$log" 150
+	n=$(($(stat -c %s "$TRIXIE/tmp/out.yuv" 2>/dev/null || echo 0) / fsz))
+	got=$(tail -c $(((FAULT_FRAMES - FAULT_GOP) * fsz)) "$TRIXIE/tmp/out.yuv" 2>/dev/null | md5sum | cut -d' ' -f1)
+	rm -f "$TRIXIE/tmp/out.yuv"
+	info "corrupted stream: gst rc $GST_RC, $n of $FAULT_FRAMES frames out, $(grep -c 'WARNING\|ERROR' "$log") gst warnings/errors"
+	if grep -q 'Got EOS' "$log" && [ "$GST_RC" = 0 ]; then
+		pass "fault: corrupted slice, GStreamer reaches EOS"
+	else
+		fail "fault: corrupted slice, GStreamer reaches EOS" "rc $GST_RC: $(gst_first_error "$log")"
+	fi
+	if [ "$n" -ge $((FAULT_FRAMES - FAULT_GOP)) ] && [ "$got" = "$want" ]; then
+		pass "fault: corrupted slice, the $((FAULT_FRAMES - FAULT_GOP)) frames from the next IDR on are bit-exact"
+	else
+		fail "fault: corrupted slice, frames from the next IDR on bit-exact" "$n frames, tail MD5 $got, expected $want"
+	fi
+	if tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -Eq 'WARN|ERROR'; then
+		pass "fault: corrupted slice, the daemon logs the failed job"
+		tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -E 'WARN|ERROR' | head -3 | cut -c1-200 | sed 's/^/    /'
+	else
+		fail "fault: corrupted slice, the daemon logs the failed job" "no WARN/ERROR in daemon.log for that stream"
+	fi
+	daemon_alive_or_restart "fault corrupt"
+}
+fault_corrupt
+
+# 3b. The daemon is killed during playback: GStreamer must get errors and end
+#     within the job timeout (+ margin), never hang; a restarted daemon then
+#     serves a new pipeline bit-exactly.
+fault_kill() {
+	local log=$RESULTS/gst-fault-kill.log pid rc t_kill dt bound=$((JOB_TIMEOUT_MS / 1000 + 20))
+	cp "$STREAMS_DIR/$LONG_STREAM" "$TRIXIE/tmp/in.264"
+	gst_start "$log"
+	pid=$GST_PID
+	sleep 8
+	if ! kill -0 "$pid" 2>/dev/null; then
+		fail "fault: daemon killed mid-stream, GStreamer errors out without hanging" "pipeline ended before the kill"
+		wait "$pid"
+		return
+	fi
+	dmesg_mark "killing the daemon mid-stream"
+	t_kill=$(date +%s)
+	kill -KILL "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	while kill -0 "$pid" 2>/dev/null && [ $(($(date +%s) - t_kill)) -le "$bound" ]; do
+		sleep 0.5
+	done
+	dt=$(($(date +%s) - t_kill))
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$(pgrep -P "$pid")" "$pid" 2>/dev/null
+		wait "$pid"
+		fail "fault: daemon killed mid-stream, GStreamer errors out without hanging" "still running ${dt}s after the kill"
+	else
+		wait "$pid"
+		rc=$?
+		if [ "$rc" != 0 ] || grep -q '^ERROR' "$log"; then
+			pass "fault: daemon killed mid-stream, GStreamer errors out in ${dt}s (rc $rc: $(gst_first_error "$log"))"
+		else
+			fail "fault: daemon killed mid-stream, GStreamer errors out without hanging" "rc 0, no error after ${dt}s"
+		fi
+	fi
+	start_daemon || { fail "fault: daemon restarted"; return; }
+	local f md5
+	f=x264-high-bframes-wp-8x8-cabac-352x288.264
+	md5=$(awk -v f="$f" '$2 == f { print $1 }' "$STREAMS_DIR/md5.txt")
+	stream_test "fault: restarted daemon, new pipeline bit-exact (${f%.264})" "$STREAMS_DIR/$f" "$md5"
+}
+fault_kill
+
+# 4. The JVT conformance streams (published MD5s).
+if [ -f "$VECTORS_DIR/md5.txt" ]; then
+	while read -r md5 file; do
+		[ -f "$VECTORS_DIR/$file" ] || { fail "jvt ${file%.*}" "missing file"; continue; }
+		stream_test "jvt ${file%.*}" "$VECTORS_DIR/$file" "$md5"
+	done <"$VECTORS_DIR/md5.txt"
+else
+	fail "jvt streams" "no $VECTORS_DIR/md5.txt (set DAEDALUS_VECTORS): JVT streams NOT tested"
+fi
+
+stop_daemon || info "daemon did not stop cleanly"
+grep -E 'jobs=|detached|ERROR' "$RESULTS/daemon.log" | tail -3 | cut -c1-200 | sed 's/^/    /'
+check_dmesg
