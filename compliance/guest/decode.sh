@@ -15,6 +15,8 @@ start_daemon || { fail "setup: daemon attach"; exit 1; }
 name=$(basename "$DECODE_FILE")
 gst_decode "$DECODE_FILE" "$RESULTS/gst-decode.log" "${DECODE_TMO:-600}"
 echo "  .. gst-launch: rc $GST_RC, ${GST_SECS}s, daedalus node used: $([ "$GST_SAW_DEV" = 1 ] && echo "yes ($DAEDALUS_VIDEO)" || echo no)"
+[ -n "${DECODE_FRAMES:-}" ] && awk -v n="$DECODE_FRAMES" -v s="$GST_SECS" \
+	'BEGIN { if (s > 0) printf "  .. %d frames in %ss: %.2f frames/s (whole gst-launch run, start-up included)\n", n, s, n / s }'
 echo "  .. GStreamer+daedalus MD5: ${GST_MD5:-none}"
 echo "  .. host FFmpeg MD5:        $DECODE_HOST_MD5"
 if [ "$GST_SAW_DEV" != 1 ]; then

@@ -170,5 +170,6 @@ decode_prepare() {
 DECODE_FILE='$file'
 DECODE_CODEC='$codec'
 DECODE_HOST_MD5='$(ref_md5 "$file")'
+DECODE_FRAMES='$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$file")'
 EOT
 }
