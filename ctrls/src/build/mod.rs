@@ -2,6 +2,9 @@
 
 pub mod annexb;
 pub mod h264;
+pub mod ivf;
+pub mod vp9;
+pub mod av1;
 mod h264_lists;
 mod h264_refs;
 

@@ -1,0 +1,427 @@
+//! VP9 IVF stream -> per-frame V4L2 stateless controls, OUTPUT bytes and
+//! CAPTURE timestamps, as GStreamer 1.26's `v4l2slvp9dec` fills them.
+//!
+//! Uncompressed headers are parsed by cros-codecs (wrapped so a parser panic is
+//! an error); superframes are split into their frames; reference slots are
+//! mirrored here.
+//!
+//! Conventions:
+//! - One request per coded frame, hidden frames (show_frame = 0, e.g. alt-ref)
+//!   included. A `show_existing_frame` frame gives no request but a
+//!   [`Vp9Event::ShowExisting`] with the timestamp of the slot it shows.
+//! - OUTPUT bytes = the whole frame (uncompressed header, compressed header,
+//!   tile data), as a stateless VP9 driver expects.
+//! - Timestamps: `base`, `base + step`, ... one per request in decode order.
+//! - `last/golden/alt_frame_ts`: the timestamp held by slot
+//!   `ref_frame_idx[0/1/2]` for inter frames, 0 for key and intra-only frames.
+//!   Slots are refreshed after each frame with `refresh_frame_flags` (0xff for
+//!   key frames).
+//! - `reset_frame_context` = bitstream value - 1 for 2 and 3 (NONE for 0, 1).
+//! - COMPRESSED_HDR is NOT produced: cros-codecs 0.0.6 does not parse the
+//!   compressed header (its probability deltas would need a bool decoder of
+//!   our own). `compressed_header_size` is filled so a driver can parse it.
+//!   For the same reason `reference_mode` (coded in the compressed header) is
+//!   always SINGLE_REFERENCE, where GStreamer sends the coded value.
+
+use cros_codecs::codec::vp9::parser::{
+    ColorRange, FrameType, Header, Parser, MAX_SEGMENTS, SEG_LVL_MAX,
+};
+use serde::{Deserialize, Serialize};
+
+use super::ivf::{self, IvfError};
+use crate::vp9::{
+    Frame, FrameFlags, LoopFilterFlags, SegmentFeatures, SegmentationFlags, SignBias,
+};
+
+/// Errors, each with the byte offset in the IVF file where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Vp9BuildError {
+    /// Malformed IVF container.
+    #[error(transparent)]
+    Ivf(#[from] IvfError),
+    /// An IVF frame (superframe) or a frame inside it could not be parsed.
+    #[error("byte {offset}: IVF frame {ivf_index}: {msg}")]
+    Parse {
+        /// Offset of the IVF frame payload.
+        offset: usize,
+        /// IVF frame index.
+        ivf_index: usize,
+        /// What the parser said.
+        msg: String,
+    },
+    /// Stream-level inconsistency (inter frame before any key frame, ...).
+    #[error("byte {offset}: {msg}")]
+    Stream {
+        /// Offset of the IVF frame payload.
+        offset: usize,
+        /// Description.
+        msg: String,
+    },
+}
+
+impl Vp9BuildError {
+    /// Byte offset of the problem in the file.
+    pub fn offset(&self) -> usize {
+        match self {
+            Vp9BuildError::Ivf(e) => e.offset(),
+            Vp9BuildError::Parse { offset, .. } | Vp9BuildError::Stream { offset, .. } => *offset,
+        }
+    }
+}
+
+/// What a player needs to present the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vp9Display {
+    /// show_frame.
+    pub shown: bool,
+    /// Frame size.
+    pub width: u32,
+    /// Frame size.
+    pub height: u32,
+    /// Render (display) size.
+    pub render_width: u32,
+    /// Render (display) size.
+    pub render_height: u32,
+    /// Bit depth.
+    pub bit_depth: u8,
+}
+
+/// One decode request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vp9Request {
+    /// `V4L2_CID_STATELESS_VP9_FRAME`.
+    pub frame: Frame,
+    /// OUTPUT buffer bytes (the whole frame).
+    pub bitstream: Vec<u8>,
+    /// CAPTURE timestamp (ns).
+    pub timestamp: u64,
+    /// refresh_frame_flags (slots the frame is stored into).
+    pub refresh_frame_flags: u8,
+    /// Display information.
+    pub display: Vp9Display,
+    /// Index in decode order (requests), from 0.
+    pub decode_index: u32,
+    /// IVF frame index the frame came from.
+    pub ivf_index: usize,
+    /// Offset of the frame in the file.
+    pub stream_offset: usize,
+}
+
+/// What the stream asks for, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Vp9Event {
+    /// Decode a frame.
+    Decode(Box<Vp9Request>),
+    /// show_existing_frame: display the CAPTURE buffer with this timestamp again.
+    ShowExisting {
+        /// Timestamp of the shown frame's CAPTURE buffer.
+        timestamp: u64,
+        /// frame_to_show_map_idx.
+        slot: u8,
+        /// IVF frame index.
+        ivf_index: usize,
+        /// Offset of the frame in the file.
+        stream_offset: usize,
+        /// Size of the frame in bytes.
+        size: usize,
+    },
+}
+
+/// Builder state.
+#[derive(Debug)]
+pub struct Vp9Builder {
+    parser: Parser,
+    slots: [Option<u64>; 8],
+    next_ts: u64,
+    step: u64,
+    decode_index: u32,
+}
+
+impl Default for Vp9Builder {
+    fn default() -> Self {
+        Self::new(1000, 1000)
+    }
+}
+
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err("parser panicked".into()),
+    }
+}
+
+impl Vp9Builder {
+    /// Timestamps start at `base` and grow by `step` per request.
+    pub fn new(base: u64, step: u64) -> Self {
+        Vp9Builder {
+            parser: Parser::default(),
+            slots: [None; 8],
+            next_ts: base,
+            step,
+            decode_index: 0,
+        }
+    }
+
+    /// Build every event of a whole IVF file.
+    pub fn build_ivf(data: &[u8]) -> Result<Vec<Vp9Event>, Vp9BuildError> {
+        let (_, frames) = ivf::parse(data)?;
+        let mut b = Self::default();
+        let mut out = Vec::new();
+        for f in frames {
+            out.extend(b.push(f.data, f.offset, f.index)?);
+        }
+        Ok(out)
+    }
+
+    /// Feed one IVF frame (a frame or a superframe) found at `offset`.
+    pub fn push(
+        &mut self,
+        data: &[u8],
+        offset: usize,
+        ivf_index: usize,
+    ) -> Result<Vec<Vp9Event>, Vp9BuildError> {
+        let perr = |msg: String| Vp9BuildError::Parse {
+            offset,
+            ivf_index,
+            msg,
+        };
+        if data.is_empty() {
+            return Err(perr("empty frame".into()));
+        }
+        let parser = &mut self.parser;
+        // (header, offset within data, bytes) for each frame.
+        let frames: Vec<(Header, usize, Vec<u8>)> = guarded(|| {
+            let frames = parser.parse_chunk(data)?;
+            let mut pos = 0;
+            let mut v = Vec::new();
+            for f in frames {
+                let bytes = f.as_ref().to_vec();
+                let at = pos;
+                pos += bytes.len();
+                v.push((f.header, at, bytes));
+            }
+            Ok(v)
+        })
+        .map_err(perr)?;
+        let mut out = Vec::new();
+        for (hdr, at, bytes) in frames {
+            let stream_offset = offset + at;
+            if hdr.show_existing_frame {
+                let slot = hdr.frame_to_show_map_idx;
+                let timestamp = self.slots[slot as usize].ok_or_else(|| Vp9BuildError::Stream {
+                    offset: stream_offset,
+                    msg: format!("show_existing_frame of empty slot {slot}"),
+                })?;
+                out.push(Vp9Event::ShowExisting {
+                    timestamp,
+                    slot,
+                    ivf_index,
+                    stream_offset,
+                    size: bytes.len(),
+                });
+                continue;
+            }
+            let req = self.request(&hdr, bytes, ivf_index, stream_offset)?;
+            out.push(Vp9Event::Decode(Box::new(req)));
+        }
+        Ok(out)
+    }
+
+    fn request(
+        &mut self,
+        h: &Header,
+        bitstream: Vec<u8>,
+        ivf_index: usize,
+        stream_offset: usize,
+    ) -> Result<Vp9Request, Vp9BuildError> {
+        let key = h.frame_type == FrameType::KeyFrame;
+        let intra = key || h.intra_only;
+        let mut f = Frame::default();
+
+        // Loop filter.
+        f.lf.ref_deltas = h.lf.ref_deltas;
+        f.lf.mode_deltas = h.lf.mode_deltas;
+        f.lf.level = h.lf.level;
+        f.lf.sharpness = h.lf.sharpness;
+        f.lf.flags
+            .set(LoopFilterFlags::DELTA_ENABLED, h.lf.delta_enabled);
+        f.lf.flags
+            .set(LoopFilterFlags::DELTA_UPDATE, h.lf.delta_update);
+
+        // Quantisation.
+        f.quant.base_q_idx = h.quant.base_q_idx;
+        f.quant.delta_q_y_dc = h.quant.delta_q_y_dc;
+        f.quant.delta_q_uv_dc = h.quant.delta_q_uv_dc;
+        f.quant.delta_q_uv_ac = h.quant.delta_q_uv_ac;
+
+        // Segmentation.
+        let s = &h.seg;
+        for seg in 0..MAX_SEGMENTS {
+            let mut en = SegmentFeatures::empty();
+            for lvl in 0..SEG_LVL_MAX {
+                f.seg.feature_data[seg][lvl] = s.feature_data[seg][lvl];
+                if s.feature_enabled[seg][lvl] {
+                    en |= SegmentFeatures::from_bits_retain(1 << lvl);
+                }
+            }
+            f.seg.feature_enabled[seg] = en;
+        }
+        f.seg.tree_probs = s.tree_probs;
+        f.seg.pred_probs = s.pred_probs;
+        f.seg.flags.set(SegmentationFlags::ENABLED, s.enabled);
+        f.seg.flags.set(SegmentationFlags::UPDATE_MAP, s.update_map);
+        f.seg
+            .flags
+            .set(SegmentationFlags::TEMPORAL_UPDATE, s.temporal_update);
+        f.seg
+            .flags
+            .set(SegmentationFlags::UPDATE_DATA, s.update_data);
+        f.seg.flags.set(
+            SegmentationFlags::ABS_OR_DELTA_UPDATE,
+            s.abs_or_delta_update,
+        );
+
+        // Flags.
+        let mut fl = FrameFlags::empty();
+        fl.set(FrameFlags::KEY_FRAME, key);
+        fl.set(FrameFlags::SHOW_FRAME, h.show_frame);
+        fl.set(FrameFlags::ERROR_RESILIENT, h.error_resilient_mode);
+        fl.set(FrameFlags::INTRA_ONLY, h.intra_only);
+        fl.set(FrameFlags::ALLOW_HIGH_PREC_MV, h.allow_high_precision_mv);
+        fl.set(FrameFlags::REFRESH_FRAME_CTX, h.refresh_frame_context);
+        fl.set(
+            FrameFlags::PARALLEL_DEC_MODE,
+            h.frame_parallel_decoding_mode,
+        );
+        fl.set(FrameFlags::X_SUBSAMPLING, h.subsampling_x);
+        fl.set(FrameFlags::Y_SUBSAMPLING, h.subsampling_y);
+        fl.set(
+            FrameFlags::COLOR_RANGE_FULL_SWING,
+            h.color_range == ColorRange::FullSwing,
+        );
+        f.flags = fl;
+
+        f.compressed_header_size = h.header_size_in_bytes;
+        f.uncompressed_header_size = h.uncompressed_header_size_in_bytes;
+        let minus1 = |v: u32| -> Result<u16, Vp9BuildError> {
+            v.checked_sub(1)
+                .and_then(|v| u16::try_from(v).ok())
+                .ok_or(Vp9BuildError::Stream {
+                    offset: stream_offset,
+                    msg: format!("frame dimension {v} out of range"),
+                })
+        };
+        f.frame_width_minus_1 = minus1(h.width)?;
+        f.frame_height_minus_1 = minus1(h.height)?;
+        f.render_width_minus_1 = minus1(h.render_width)?;
+        f.render_height_minus_1 = minus1(h.render_height)?;
+
+        if !intra {
+            let mut ts = [0u64; 3];
+            for (i, t) in ts.iter_mut().enumerate() {
+                let slot = h.ref_frame_idx[i] as usize;
+                *t = self.slots[slot].ok_or_else(|| Vp9BuildError::Stream {
+                    offset: stream_offset,
+                    msg: format!("inter frame references empty slot {slot}"),
+                })?;
+            }
+            f.last_frame_ts = ts[0];
+            f.golden_frame_ts = ts[1];
+            f.alt_frame_ts = ts[2];
+        }
+        let mut bias = SignBias::empty();
+        bias.set(SignBias::LAST, h.ref_frame_sign_bias[1] != 0);
+        bias.set(SignBias::GOLDEN, h.ref_frame_sign_bias[2] != 0);
+        bias.set(SignBias::ALT, h.ref_frame_sign_bias[3] != 0);
+        f.ref_frame_sign_bias = bias;
+        f.reset_frame_context = h.reset_frame_context.saturating_sub(1);
+        f.frame_context_idx = h.frame_context_idx;
+        f.profile = h.profile as u8;
+        f.bit_depth = h.bit_depth as u8;
+        f.interpolation_filter = h.interpolation_filter as u8;
+        f.tile_cols_log2 = h.tile_cols_log2;
+        f.tile_rows_log2 = h.tile_rows_log2;
+        // reference_mode is coded in the compressed header, which we do not
+        // parse (GStreamer does): always SINGLE_REFERENCE here.
+        f.reference_mode = 0;
+
+        let timestamp = self.next_ts;
+        self.next_ts += self.step;
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if h.refresh_frame_flags & (1 << i) != 0 {
+                *slot = Some(timestamp);
+            }
+        }
+        let decode_index = self.decode_index;
+        self.decode_index += 1;
+        Ok(Vp9Request {
+            frame: f,
+            bitstream,
+            timestamp,
+            refresh_frame_flags: h.refresh_frame_flags,
+            display: Vp9Display {
+                shown: h.show_frame,
+                width: h.width,
+                height: h.height,
+                render_width: h.render_width,
+                render_height: h.render_height,
+                bit_depth: h.bit_depth as u8,
+            },
+            decode_index,
+            ivf_index,
+            stream_offset,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ivf(frames: &[&[u8]]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(b"DKIF\0\0\x20\0VP90\x40\0\x40\0\x1e\0\0\0\x01\0\0\0");
+        v.extend_from_slice(&(frames.len() as u32).to_le_bytes());
+        v.extend_from_slice(&[0; 4]);
+        for (i, f) in frames.iter().enumerate() {
+            v.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            v.extend_from_slice(&(i as u64).to_le_bytes());
+            v.extend_from_slice(f);
+        }
+        v
+    }
+
+    #[test]
+    fn garbage_frame_is_a_parse_error_with_offset() {
+        let data = ivf(&[&[0xff, 0x13, 0x37, 0x00, 0x42]]);
+        let err = Vp9Builder::build_ivf(&data).unwrap_err();
+        assert!(matches!(err, Vp9BuildError::Parse { .. }), "{err}");
+        assert_eq!(err.offset(), 44);
+    }
+
+    #[test]
+    fn empty_frame_is_an_error() {
+        let data = ivf(&[&[]]);
+        let err = Vp9Builder::build_ivf(&data).unwrap_err();
+        assert_eq!(err.offset(), 44);
+    }
+
+    #[test]
+    fn truncated_key_frame_header() {
+        // Frame marker 2, profile 0, show_existing 0, key frame, show, not
+        // error resilient, then the sync code cut short.
+        let data = ivf(&[&[0x82, 0x49]]);
+        let err = Vp9Builder::build_ivf(&data).unwrap_err();
+        assert!(matches!(err, Vp9BuildError::Parse { .. }), "{err}");
+        assert_eq!(err.offset(), 44);
+    }
+
+    #[test]
+    fn truncated_container() {
+        let mut data = ivf(&[&[0x82, 0x49, 0x83, 0x42, 0x00]]);
+        data.truncate(data.len() - 2);
+        let err = Vp9Builder::build_ivf(&data).unwrap_err();
+        assert!(matches!(err, Vp9BuildError::Ivf(_)), "{err}");
+        assert_eq!(err.offset(), 32);
+    }
+}

@@ -1,0 +1,296 @@
+//! insta snapshots of the VP9 builder's output on the repository's libvpx
+//! streams (tests/data/vp9_*.ivf, see tests/data/README-vp9-av1.md), and an
+//! independent check of the frame split and display events against FFmpeg.
+//!
+//! Each request shows the VP9_FRAME control readably (flags by name, only
+//! non-default parts); `ctrl_md5` hashes its exact kernel bytes.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use ctrls::build::vp9::{Vp9Builder, Vp9Event, Vp9Request};
+use ctrls::control::RawEnum;
+use ctrls::Control;
+use md5::{Digest, Md5};
+use serde::Serialize;
+
+const STREAMS: [&str; 2] = ["vp9_64x64_arf.ivf", "vp9_352x288_arf.ivf"];
+
+fn data_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn short_md5(bytes: &[u8]) -> String {
+    hex(&Md5::digest(bytes)[..6])
+}
+
+fn names<I: Iterator<Item = (&'static str, T)>, T>(it: I) -> String {
+    let v: Vec<_> = it.map(|(n, _)| n).collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join("|")
+    }
+}
+
+#[derive(Serialize)]
+struct Stream {
+    requests: usize,
+    shown: usize,
+    show_existing: usize,
+    events: Vec<EventView>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EventView {
+    Decode(Box<ReqView>),
+    ShowExisting { show_existing: String },
+}
+
+#[derive(Serialize)]
+struct ReqView {
+    n: u32,
+    ts: u64,
+    ivf: usize,
+    /// `len=<bytes> md5=<prefix>` of the OUTPUT buffer.
+    bitstream: String,
+    ctrl_md5: String,
+    flags: String,
+    /// `WxH render WxH profile bit_depth`.
+    size: String,
+    /// `uncompressed compressed` header sizes.
+    hdr_sizes: String,
+    /// `last golden alt` timestamps and sign bias names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refs: Option<String>,
+    refresh: String,
+    /// `base_q_idx y_dc uv_dc uv_ac`.
+    quant: String,
+    /// `level sharpness flags ref_deltas mode_deltas`.
+    lf: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seg: Option<String>,
+    /// `reset_frame_context frame_context_idx interpolation_filter tile_cols_log2 tile_rows_log2 reference_mode`.
+    misc: String,
+}
+
+fn req_view(r: &Vp9Request) -> ReqView {
+    let f = &r.frame;
+    let enum_name = |v: Result<&'static str, ctrls::CtrlError>| v.unwrap_or("?");
+    ReqView {
+        n: r.decode_index,
+        ts: r.timestamp,
+        ivf: r.ivf_index,
+        bitstream: format!("len={} md5={}", r.bitstream.len(), short_md5(&r.bitstream)),
+        ctrl_md5: short_md5(f.to_bytes()),
+        flags: names(f.flags.iter_names()),
+        size: format!(
+            "{}x{} render {}x{} profile {} {}bit",
+            f.frame_width_minus_1 as u32 + 1,
+            f.frame_height_minus_1 as u32 + 1,
+            f.render_width_minus_1 as u32 + 1,
+            f.render_height_minus_1 as u32 + 1,
+            f.profile,
+            f.bit_depth
+        ),
+        hdr_sizes: format!(
+            "{} {}",
+            f.uncompressed_header_size, f.compressed_header_size
+        ),
+        refs: (!f.is_intra()).then(|| {
+            format!(
+                "{} {} {} bias {}",
+                f.last_frame_ts,
+                f.golden_frame_ts,
+                f.alt_frame_ts,
+                names(f.ref_frame_sign_bias.iter_names())
+            )
+        }),
+        refresh: format!("{:08b}", r.refresh_frame_flags),
+        quant: format!(
+            "{} {} {} {}",
+            f.quant.base_q_idx, f.quant.delta_q_y_dc, f.quant.delta_q_uv_dc, f.quant.delta_q_uv_ac
+        ),
+        lf: format!(
+            "{} {} {} {:?} {:?}",
+            f.lf.level,
+            f.lf.sharpness,
+            names(f.lf.flags.iter_names()),
+            f.lf.ref_deltas,
+            f.lf.mode_deltas
+        ),
+        seg: (!f.seg.flags.is_empty()).then(|| {
+            format!(
+                "{} tree {:?} pred {:?} enabled {:?} data {:?}",
+                names(f.seg.flags.iter_names()),
+                f.seg.tree_probs,
+                f.seg.pred_probs,
+                f.seg.feature_enabled.map(|e| e.bits()),
+                f.seg.feature_data
+            )
+        }),
+        misc: format!(
+            "{} {} {} {} {} {}",
+            enum_name(f.reset_frame_context().map(RawEnum::name)),
+            f.frame_context_idx,
+            enum_name(f.interpolation_filter().map(RawEnum::name)),
+            f.tile_cols_log2,
+            f.tile_rows_log2,
+            enum_name(f.reference_mode().map(RawEnum::name)),
+        ),
+    }
+}
+
+fn build(name: &str) -> Vec<Vp9Event> {
+    let data = std::fs::read(data_path(name)).unwrap();
+    Vp9Builder::build_ivf(&data).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn view(events: &[Vp9Event]) -> Stream {
+    let mut s = Stream {
+        requests: 0,
+        shown: 0,
+        show_existing: 0,
+        events: Vec::new(),
+    };
+    for e in events {
+        match e {
+            Vp9Event::Decode(r) => {
+                s.requests += 1;
+                s.shown += usize::from(r.display.shown);
+                s.events.push(EventView::Decode(Box::new(req_view(r))));
+            }
+            Vp9Event::ShowExisting {
+                timestamp, slot, ..
+            } => {
+                s.show_existing += 1;
+                s.events.push(EventView::ShowExisting {
+                    show_existing: format!("ts {timestamp} slot {slot}"),
+                });
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn vp9_snapshots() {
+    for name in STREAMS {
+        let events = build(name);
+        for e in &events {
+            if let Vp9Event::Decode(r) = e {
+                r.frame
+                    .validate()
+                    .unwrap_or_else(|err| panic!("{name} request {}: {err}", r.decode_index));
+            }
+        }
+        let mut settings = insta::Settings::clone_current();
+        settings
+            .set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_yaml_snapshot!(name.replace('.', "_"), view(&events)));
+    }
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e} (FFmpeg CLI needed)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// FFmpeg's vp9_superframe_split bitstream filter splits the stream into
+/// coded frames (hidden and show_existing ones included); its per-packet size
+/// and MD5 must equal our frames' OUTPUT bytes, in order. ffprobe's decoded
+/// frames (key flag, size) must equal our shown frames + show_existing events.
+#[test]
+fn vp9_frames_match_ffmpeg() {
+    for name in STREAMS {
+        let path = data_path(name);
+        let events = build(name);
+
+        let split = run(Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&path)
+            .args([
+                "-c",
+                "copy",
+                "-bsf:v",
+                "vp9_superframe_split",
+                "-f",
+                "framemd5",
+                "-",
+            ]));
+        let theirs: Vec<(usize, String)> = split
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                let c: Vec<&str> = l.split(',').map(str::trim).collect();
+                (c[4].parse().unwrap(), c[5].to_string())
+            })
+            .collect();
+        let data = std::fs::read(&path).unwrap();
+        let ours: Vec<(usize, String)> = events
+            .iter()
+            .map(|e| match e {
+                Vp9Event::Decode(r) => (r.bitstream.len(), hex(&Md5::digest(&r.bitstream))),
+                Vp9Event::ShowExisting {
+                    stream_offset,
+                    size,
+                    ..
+                } => {
+                    let b = &data[*stream_offset..*stream_offset + *size];
+                    (b.len(), hex(&Md5::digest(b)))
+                }
+            })
+            .collect();
+        assert_eq!(
+            ours, theirs,
+            "{name}: frame split differs from vp9_superframe_split"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Vp9Event::Decode(r) if !r.display.shown)),
+            "{name}: expected hidden frames"
+        );
+
+        let probe = run(Command::new("ffprobe")
+            .args(["-v", "error", "-show_frames", "-show_entries"])
+            .arg("frame=key_frame,width,height")
+            .args(["-of", "csv=p=0"])
+            .arg(&path));
+        let theirs: Vec<String> = probe.lines().map(str::to_string).collect();
+        let mut slots_key = std::collections::HashMap::new();
+        let ours: Vec<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Vp9Event::Decode(r) => {
+                    let key = r.frame.flags.contains(ctrls::vp9::FrameFlags::KEY_FRAME);
+                    slots_key.insert(r.timestamp, (r.display.width, r.display.height));
+                    r.display.shown.then(|| {
+                        format!("{},{},{}", u8::from(key), r.display.width, r.display.height)
+                    })
+                }
+                Vp9Event::ShowExisting { timestamp, .. } => {
+                    let (w, h) = slots_key[timestamp];
+                    Some(format!("0,{w},{h}"))
+                }
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name}: shown frames differ from ffprobe");
+    }
+}
