@@ -13,12 +13,19 @@ mod serve;
 #[command(
     name = "daedalusd",
     version,
-    about = "Daedalus daemon: decodes V4L2 stateless requests"
+    about = "Daedalus daemon: decodes V4L2 stateless requests",
+    long_about = "Daedalus daemon: decodes the V4L2 stateless requests of the daedalus kernel \
+module (its jobs arrive on /dev/daedalus) with FFmpeg, writing each picture into the \
+client's CAPTURE buffer. Run `daedalusd serve` as root (udev starts \
+daemon/systemd/daedalusd.service when the module loads); SIGTERM or SIGINT detach \
+cleanly. `daedalusd replay FILE` runs a stream through the same engine on the host, \
+without the kernel."
 )]
 struct Cli {
-    /// Log level filter (error, warn, info, debug, trace, or a tracing directive).
-    #[arg(long, default_value = "info", global = true)]
-    log_level: String,
+    /// Log level filter: error, warn, info, debug, trace, or a tracing directive
+    /// such as "info,daedalusd::serve=debug". Default: $RUST_LOG, else info.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -33,8 +40,13 @@ enum Cmd {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let log_level = cli
+        .log_level
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "info".to_owned());
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log_level))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(log_level))
         .with_writer(std::io::stderr)
         .init();
     match cli.cmd {

@@ -27,6 +27,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use tracing::{debug, error, info, warn};
 
+/// A job that takes this long (ms) is logged at info level.
+const SLOW_JOB_MS: f64 = 250.0;
+
 /// Arguments of `daedalusd serve`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -374,6 +377,7 @@ impl<D: Decoder> Server<D> {
             flags = job.flags,
             "job"
         );
+        let started = std::time::Instant::now();
         let result = match self.run_job(msg) {
             Ok(Ok(bytesused)) => JobResult::new(job, 0, bytesused, ""),
             Ok(Err(reason)) => {
@@ -399,10 +403,25 @@ impl<D: Decoder> Server<D> {
                 )
             }
         };
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        // The module fails a job after job_timeout_ms (2 s by default) and
+        // GStreamer waits 1 s per request: say when a job comes close.
+        if ms >= SLOW_JOB_MS {
+            info!(
+                job = job.job_id,
+                ctx = job.hdr.ctx_id,
+                ms = format!("{ms:.0}"),
+                "slow job"
+            );
+        } else {
+            debug!(job = job.job_id, ms = format!("{ms:.1}"), "job done");
+        }
         if result.status != 0 {
             self.failed += 1;
-            if self.failed <= 3 || self.failed.is_power_of_two() {
-                info!(
+            // Every failure up to 100, then only at powers of two: a client
+            // that feeds a stream the engine cannot take must not flood the log.
+            if self.failed <= 100 || self.failed.is_power_of_two() {
+                warn!(
                     job = job.job_id,
                     ctx = job.hdr.ctx_id,
                     failed = self.failed,
