@@ -7,6 +7,20 @@
 # MD5 at EOS (with -m). GST_SINK overrides it.
 GST_SINK_DEFAULT="videocodectestsink"
 
+# gst_prepare: loads GStreamer's registry (a full plugin scan takes minutes
+# under TCG when $RESULTS/gst-registry.bin is missing or stale; the host keeps
+# it in the cache between runs) and checks that v4l2codecs registered an H.264
+# stateless decoder for the daedalus node (the only one in this VM).
+gst_prepare() {
+	local t0=$(date +%s)
+	timeout -k 5 1200 chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
+		GST_REGISTRY=/results/gst-registry.bin gst-inspect-1.0 v4l2slh264dec \
+		>"$RESULTS/gst-inspect.log" 2>&1
+	local rc=$?
+	info "gst-inspect-1.0 v4l2slh264dec: rc $rc, $(($(date +%s) - t0))s (registry load/scan)"
+	[ "$rc" = 0 ]
+}
+
 # gst_start LOG: starts the pipeline on the chroot's /tmp/in.264 in the
 # background; GST_PID is the pid of the chroot process (gst-launch after exec).
 gst_start() {

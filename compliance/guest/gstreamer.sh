@@ -13,6 +13,7 @@ setup_chroot || { fail "setup: chroot mounts"; exit 1; }
 load_base_modules || { fail "setup: load mem2mem"; exit 1; }
 load_daedalus || { fail "setup: load daedalus"; exit 1; }
 start_daemon || { fail "setup: daemon attach"; exit 1; }
+gst_prepare || { fail "setup: GStreamer has no v4l2slh264dec (see gst-inspect.log)"; exit 1; }
 info "job_timeout_ms=$JOB_TIMEOUT_MS daemon=$DAEMON"
 
 # stream_test NAME FILE EXPECTED_MD5 [TIMEOUT_S]
@@ -79,9 +80,9 @@ fault_corrupt() {
 	else
 		fail "fault: corrupted slice, frames from the next IDR on bit-exact" "$n frames, tail MD5 $got, expected $want"
 	fi
-	if tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -Eq 'WARN|ERROR'; then
+	if tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -Eq 'WARN|ERROR|job failed'; then
 		pass "fault: corrupted slice, the daemon logs the failed job"
-		tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -E 'WARN|ERROR' | head -3 | cut -c1-200 | sed 's/^/    /'
+		tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -E 'WARN|ERROR|job failed' | head -3 | cut -c1-200 | sed 's/^/    /'
 	else
 		fail "fault: corrupted slice, the daemon logs the failed job" "no WARN/ERROR in daemon.log for that stream"
 	fi
