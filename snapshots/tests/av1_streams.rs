@@ -395,3 +395,31 @@ fn av1_shown_frames_match_ffprobe() {
         );
     }
 }
+
+/// A real stream whose first temporal unit is cut short inside its frame OBU
+/// (IVF size field shrunk, file ended there): a typed error, never a panic,
+/// at or after the temporal unit's offset.
+#[test]
+fn av1_truncated_temporal_unit_is_an_error() {
+    for cut in [3usize, 20, 200] {
+        let mut data = std::fs::read(data_path(STREAMS[0])).unwrap();
+        data[32..36].copy_from_slice(&(cut as u32).to_le_bytes());
+        data.truncate(44 + cut);
+        let err = Av1Builder::build_ivf(&data).unwrap_err();
+        assert!(
+            (44..44 + cut).contains(&err.offset()),
+            "cut {cut}: {err} (offset {})",
+            err.offset()
+        );
+    }
+    // Garbage in the second temporal unit: error inside it.
+    let mut data = std::fs::read(data_path(STREAMS[0])).unwrap();
+    let first = u32::from_le_bytes(data[32..36].try_into().unwrap()) as usize;
+    let second = 44 + first + 12;
+    let len = u32::from_le_bytes(data[second - 12..second - 8].try_into().unwrap()) as usize;
+    for b in &mut data[second..second + 4] {
+        *b = 0xff;
+    }
+    let err = Av1Builder::build_ivf(&data).unwrap_err();
+    assert!((second..second + len).contains(&err.offset()), "{err}");
+}

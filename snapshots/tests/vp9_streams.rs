@@ -294,3 +294,28 @@ fn vp9_frames_match_ffmpeg() {
         assert_eq!(ours, theirs, "{name}: shown frames differ from ffprobe");
     }
 }
+
+/// A real stream whose first IVF frame is cut short (its size field shrunk
+/// to 8 bytes and the file ended there): a typed parse error at the frame's
+/// offset (44 = 32-byte file header + 12-byte frame header).
+#[test]
+fn vp9_truncated_frame_is_an_error() {
+    let mut data = std::fs::read(data_path(STREAMS[0])).unwrap();
+    data[32..36].copy_from_slice(&8u32.to_le_bytes());
+    data.truncate(44 + 8);
+    let err = Vp9Builder::build_ivf(&data).unwrap_err();
+    assert!(
+        matches!(err, ctrls::build::vp9::Vp9BuildError::Parse { .. }),
+        "{err}"
+    );
+    assert_eq!(err.offset(), 44, "{err}");
+    // Garbage after a valid key frame: error at the garbage frame's offset.
+    let mut data = std::fs::read(data_path(STREAMS[0])).unwrap();
+    let first = u32::from_le_bytes(data[32..36].try_into().unwrap()) as usize;
+    let second = 44 + first;
+    for b in &mut data[second + 12..second + 20] {
+        *b = 0xff;
+    }
+    let err = Vp9Builder::build_ivf(&data).unwrap_err();
+    assert_eq!(err.offset(), second + 12, "{err}");
+}
