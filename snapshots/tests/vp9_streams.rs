@@ -77,8 +77,72 @@ struct ReqView {
     lf: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     seg: Option<String>,
+    /// COMPRESSED_HDR: tx_mode and the number of coded updates per group.
+    compressed: String,
     /// `reset_frame_context frame_context_idx interpolation_filter tile_cols_log2 tile_rows_log2 reference_mode`.
     misc: String,
+}
+
+fn nz(b: &[u8]) -> usize {
+    b.iter().filter(|&&x| x != 0).count()
+}
+
+fn comp_view(c: &ctrls::vp9::CompressedHdr) -> String {
+    let m = &c.mv;
+    let groups: [(&str, usize); 15] = [
+        (
+            "tx",
+            nz(c.tx8.as_flattened()) + nz(c.tx16.as_flattened()) + nz(c.tx32.as_flattened()),
+        ),
+        (
+            "coef",
+            nz(c.coef
+                .as_flattened()
+                .as_flattened()
+                .as_flattened()
+                .as_flattened()
+                .as_flattened()),
+        ),
+        ("skip", nz(&c.skip)),
+        ("inter_mode", nz(c.inter_mode.as_flattened())),
+        ("interp_filter", nz(c.interp_filter.as_flattened())),
+        ("is_inter", nz(&c.is_inter)),
+        ("comp_mode", nz(&c.comp_mode)),
+        ("single_ref", nz(c.single_ref.as_flattened())),
+        ("comp_ref", nz(&c.comp_ref)),
+        ("y_mode", nz(c.y_mode.as_flattened())),
+        ("uv_mode", nz(c.uv_mode.as_flattened())),
+        ("partition", nz(c.partition.as_flattened())),
+        (
+            "mv",
+            nz(&m.sign)
+                + nz(m.classes.as_flattened())
+                + nz(&m.class0_bit)
+                + nz(m.bits.as_flattened())
+                + nz(m.class0_fr.as_flattened().as_flattened())
+                + nz(m.fr.as_flattened()),
+        ),
+        ("mv_joint", nz(&c.mv.joint)),
+        ("mv_hp", nz(&c.mv.class0_hp) + nz(&c.mv.hp)),
+    ];
+    let upd: Vec<String> = groups
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(g, n)| format!("{g} {n}"))
+        .collect();
+    format!(
+        "{}; updates: {}",
+        ename(c.tx_mode()),
+        if upd.is_empty() {
+            "-".into()
+        } else {
+            upd.join(", ")
+        }
+    )
+}
+
+fn ename<E: RawEnum>(v: Result<E, ctrls::CtrlError>) -> &'static str {
+    v.map(RawEnum::name).unwrap_or("?")
 }
 
 fn req_view(r: &Vp9Request) -> ReqView {
@@ -89,7 +153,8 @@ fn req_view(r: &Vp9Request) -> ReqView {
         ts: r.timestamp,
         ivf: r.ivf_index,
         bitstream: format!("len={} md5={}", r.bitstream.len(), short_md5(&r.bitstream)),
-        ctrl_md5: short_md5(f.to_bytes()),
+        ctrl_md5: short_md5(&[f.to_bytes(), r.compressed_hdr.to_bytes()].concat()),
+        compressed: comp_view(&r.compressed_hdr),
         flags: names(f.flags.iter_names()),
         size: format!(
             "{}x{} render {}x{} profile {} {}bit",

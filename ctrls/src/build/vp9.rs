@@ -17,11 +17,13 @@
 //!   Slots are refreshed after each frame with `refresh_frame_flags` (0xff for
 //!   key frames).
 //! - `reset_frame_context` = bitstream value - 1 for 2 and 3 (NONE for 0, 1).
-//! - COMPRESSED_HDR is NOT produced: cros-codecs 0.0.6 does not parse the
-//!   compressed header (its probability deltas would need a bool decoder of
-//!   our own). `compressed_header_size` is filled so a driver can parse it.
-//!   For the same reason `reference_mode` (coded in the compressed header) is
-//!   always SINGLE_REFERENCE, where GStreamer sends the coded value.
+//! - COMPRESSED_HDR: cros-codecs 0.0.6 does not parse the compressed header,
+//!   so [`compressed`] does (bool decoder, spec 6.3/9.2). Deltas are stored
+//!   as the kernel's `v4l2_vp9_fw_update_probs` consumes them: for
+//!   diff_update_prob `inv_map_table[decode_term_subexp()]`, for
+//!   update_mv_prob `(mv_prob << 1) | 1`, 0 where no update is coded.
+//!   `reference_mode` (coded there too) goes into FRAME. The parse checks the
+//!   zero padding after the last symbol (exit_bool, 9.2.3).
 
 use cros_codecs::codec::vp9::parser::{
     ColorRange, FrameType, Header, Parser, MAX_SEGMENTS, SEG_LVL_MAX,
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ivf::{self, IvfError};
 use crate::vp9::{
-    Frame, FrameFlags, LoopFilterFlags, SegmentFeatures, SegmentationFlags, SignBias,
+    CompressedHdr, Frame, FrameFlags, LoopFilterFlags, SegmentFeatures, SegmentationFlags, SignBias,
 };
 
 /// Errors, each with the byte offset in the IVF file where it was found.
@@ -91,6 +93,8 @@ pub struct Vp9Display {
 pub struct Vp9Request {
     /// `V4L2_CID_STATELESS_VP9_FRAME`.
     pub frame: Frame,
+    /// `V4L2_CID_STATELESS_VP9_COMPRESSED_HDR` (probability deltas).
+    pub compressed_hdr: CompressedHdr,
     /// OUTPUT buffer bytes (the whole frame).
     pub bitstream: Vec<u8>,
     /// CAPTURE timestamp (ns).
@@ -341,9 +345,32 @@ impl Vp9Builder {
         f.interpolation_filter = h.interpolation_filter as u8;
         f.tile_cols_log2 = h.tile_cols_log2;
         f.tile_rows_log2 = h.tile_rows_log2;
-        // reference_mode is coded in the compressed header, which we do not
-        // parse (GStreamer does): always SINGLE_REFERENCE here.
-        f.reference_mode = 0;
+        // Compressed header: probability deltas and reference_mode.
+        let start = h.uncompressed_header_size_in_bytes as usize;
+        let end = start + h.header_size_in_bytes as usize;
+        let comp = bitstream.get(start..end).ok_or(Vp9BuildError::Parse {
+            offset: stream_offset,
+            ivf_index,
+            msg: format!(
+                "compressed header (bytes {start}..{end}) beyond the {}-byte frame",
+                bitstream.len()
+            ),
+        })?;
+        let info = compressed::FrameInfo {
+            lossless: h.lossless,
+            intra,
+            switchable_interp: h.interpolation_filter
+                == cros_codecs::codec::vp9::parser::InterpolationFilter::Switchable,
+            allow_high_precision_mv: h.allow_high_precision_mv,
+            sign_bias: h.ref_frame_sign_bias,
+        };
+        let (compressed_hdr, reference_mode) =
+            compressed::parse(comp, &info).map_err(|msg| Vp9BuildError::Parse {
+                offset: stream_offset + start,
+                ivf_index,
+                msg,
+            })?;
+        f.reference_mode = reference_mode;
 
         let timestamp = self.next_ts;
         self.next_ts += self.step;
@@ -356,6 +383,7 @@ impl Vp9Builder {
         self.decode_index += 1;
         Ok(Vp9Request {
             frame: f,
+            compressed_hdr,
             bitstream,
             timestamp,
             refresh_frame_flags: h.refresh_frame_flags,
@@ -423,5 +451,314 @@ mod tests {
         let err = Vp9Builder::build_ivf(&data).unwrap_err();
         assert!(matches!(err, Vp9BuildError::Ivf(_)), "{err}");
         assert_eq!(err.offset(), 32);
+    }
+}
+
+/// VP9 compressed header (spec 6.3) -> `V4L2_CID_STATELESS_VP9_COMPRESSED_HDR`.
+pub mod compressed {
+    use crate::vp9::CompressedHdr;
+
+    /// Boolean decoder (spec 9.2) over the compressed header bytes.
+    struct BoolDecoder<'a> {
+        data: &'a [u8],
+        pos_bits: usize,
+        value: u64,
+        range: u32,
+        bits_left: usize,
+    }
+
+    impl<'a> BoolDecoder<'a> {
+        fn new(data: &'a [u8]) -> Result<Self, String> {
+            if data.is_empty() {
+                return Err("empty compressed header".into());
+            }
+            let mut d = BoolDecoder {
+                data,
+                pos_bits: 0,
+                value: 0,
+                range: 255,
+                bits_left: data.len() * 8,
+            };
+            d.value = u64::from(d.raw_bits(8));
+            if d.read_bool(128) {
+                return Err("compressed header marker bit set".into());
+            }
+            Ok(d)
+        }
+
+        fn raw_bit(&mut self) -> u32 {
+            if self.bits_left == 0 {
+                return 0;
+            }
+            let byte = self.data[self.pos_bits / 8];
+            let bit = (byte >> (7 - self.pos_bits % 8)) & 1;
+            self.pos_bits += 1;
+            self.bits_left -= 1;
+            u32::from(bit)
+        }
+
+        fn raw_bits(&mut self, n: usize) -> u32 {
+            (0..n).fold(0, |acc, _| (acc << 1) | self.raw_bit())
+        }
+
+        fn read_bool(&mut self, p: u8) -> bool {
+            let split = 1 + (((self.range - 1) * u32::from(p)) >> 8);
+            let bit = if self.value < u64::from(split) {
+                self.range = split;
+                false
+            } else {
+                self.range -= split;
+                self.value -= u64::from(split);
+                true
+            };
+            while self.range < 128 {
+                self.value = (self.value << 1) | u64::from(self.raw_bit());
+                self.range <<= 1;
+            }
+            bit
+        }
+
+        fn literal(&mut self, n: usize) -> u32 {
+            (0..n).fold(0, |acc, _| (acc << 1) | u32::from(self.read_bool(128)))
+        }
+
+        /// diff_update_prob: the delta the UAPI wants is
+        /// `inv_map_table[decode_term_subexp()]` (0 = no update).
+        fn diff_update(&mut self) -> u8 {
+            if !self.read_bool(252) {
+                return 0;
+            }
+            let v = if self.literal(1) == 0 {
+                self.literal(4)
+            } else if self.literal(1) == 0 {
+                self.literal(4) + 16
+            } else if self.literal(1) == 0 {
+                self.literal(5) + 32
+            } else {
+                let v = self.literal(7);
+                if v < 65 {
+                    v + 64
+                } else {
+                    (v << 1) - 1 + self.literal(1)
+                }
+            };
+            inv_map(v as usize)
+        }
+
+        /// update_mv_prob: `(mv_prob << 1) | 1`, 0 = no update.
+        fn mv_update(&mut self) -> u8 {
+            if self.read_bool(252) {
+                ((self.literal(7) << 1) | 1) as u8
+            } else {
+                0
+            }
+        }
+    }
+
+    /// Spec 6.3.5 `inv_map_table`: 7, 20, ..., 254 (step 13), then the other
+    /// values 1..=253 in increasing order, then 253 again (index 254).
+    fn inv_map(i: usize) -> u8 {
+        if i < 20 {
+            return (7 + 13 * i) as u8;
+        }
+        let mut k = i - 20;
+        for v in 1u32..=253 {
+            if v % 13 == 7 {
+                continue;
+            }
+            if k == 0 {
+                return v as u8;
+            }
+            k -= 1;
+        }
+        253
+    }
+
+    /// What the frame header tells the compressed header parser.
+    #[derive(Debug, Clone, Copy)]
+    pub struct FrameInfo {
+        /// Lossless (base_q_idx == 0 and all deltas 0).
+        pub lossless: bool,
+        /// Key frame or intra-only.
+        pub intra: bool,
+        /// interpolation_filter == SWITCHABLE.
+        pub switchable_interp: bool,
+        /// allow_high_precision_mv.
+        pub allow_high_precision_mv: bool,
+        /// ref_frame_sign_bias[LAST..=ALTREF] (indices 1..=3).
+        pub sign_bias: [u8; 4],
+    }
+
+    /// Parse the compressed header; returns the control and reference_mode.
+    pub fn parse(data: &[u8], fi: &FrameInfo) -> Result<(CompressedHdr, u8), String> {
+        let mut d = BoolDecoder::new(data)?;
+        let mut h = CompressedHdr::default();
+        // read_tx_mode
+        h.tx_mode = if fi.lossless {
+            0
+        } else {
+            let mut m = d.literal(2) as u8;
+            if m == 3 {
+                m += d.literal(1) as u8;
+            }
+            m
+        };
+        if h.tx_mode == 4 {
+            for i in 0..2 {
+                h.tx8[i][0] = d.diff_update();
+            }
+            for i in 0..2 {
+                for j in 0..2 {
+                    h.tx16[i][j] = d.diff_update();
+                }
+            }
+            for i in 0..2 {
+                for j in 0..3 {
+                    h.tx32[i][j] = d.diff_update();
+                }
+            }
+        }
+        // read_coef_probs: tx sizes up to tx_mode_to_biggest_tx_size.
+        let max_tx = [0usize, 1, 2, 3, 3][h.tx_mode as usize];
+        for tx in 0..=max_tx {
+            if d.literal(1) == 1 {
+                for i in 0..2 {
+                    for j in 0..2 {
+                        for k in 0..6 {
+                            let max_l = if k == 0 { 3 } else { 6 };
+                            for l in 0..max_l {
+                                for m in 0..3 {
+                                    h.coef[tx][i][j][k][l][m] = d.diff_update();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..3 {
+            h.skip[i] = d.diff_update();
+        }
+        let mut reference_mode = 0u8;
+        if !fi.intra {
+            for i in 0..7 {
+                for j in 0..3 {
+                    h.inter_mode[i][j] = d.diff_update();
+                }
+            }
+            if fi.switchable_interp {
+                for j in 0..4 {
+                    for i in 0..2 {
+                        h.interp_filter[j][i] = d.diff_update();
+                    }
+                }
+            }
+            for i in 0..4 {
+                h.is_inter[i] = d.diff_update();
+            }
+            // frame_reference_mode
+            let compound_allowed = (2..=3).any(|i| fi.sign_bias[i] != fi.sign_bias[1]);
+            if compound_allowed && d.literal(1) == 1 {
+                reference_mode = if d.literal(1) == 1 { 2 } else { 1 };
+            }
+            // frame_reference_mode_probs
+            if reference_mode == 2 {
+                for i in 0..5 {
+                    h.comp_mode[i] = d.diff_update();
+                }
+            }
+            if reference_mode != 1 {
+                for i in 0..5 {
+                    h.single_ref[i][0] = d.diff_update();
+                    h.single_ref[i][1] = d.diff_update();
+                }
+            }
+            if reference_mode != 0 {
+                for i in 0..5 {
+                    h.comp_ref[i] = d.diff_update();
+                }
+            }
+            for i in 0..4 {
+                for j in 0..9 {
+                    h.y_mode[i][j] = d.diff_update();
+                }
+            }
+            for i in 0..16 {
+                for j in 0..3 {
+                    h.partition[i][j] = d.diff_update();
+                }
+            }
+            // mv_probs
+            let mv = &mut h.mv;
+            for j in 0..3 {
+                mv.joint[j] = d.mv_update();
+            }
+            for i in 0..2 {
+                mv.sign[i] = d.mv_update();
+                for j in 0..10 {
+                    mv.classes[i][j] = d.mv_update();
+                }
+                mv.class0_bit[i] = d.mv_update();
+                for j in 0..10 {
+                    mv.bits[i][j] = d.mv_update();
+                }
+            }
+            for i in 0..2 {
+                for j in 0..2 {
+                    for k in 0..3 {
+                        mv.class0_fr[i][j][k] = d.mv_update();
+                    }
+                }
+                for k in 0..3 {
+                    mv.fr[i][k] = d.mv_update();
+                }
+            }
+            if fi.allow_high_precision_mv {
+                for i in 0..2 {
+                    mv.class0_hp[i] = d.mv_update();
+                    mv.hp[i] = d.mv_update();
+                }
+            }
+        }
+        // exit_bool (9.2.3): the padding after the last decoded bool is zero
+        // in conforming streams; anything else means we read a different
+        // number of symbols than the encoder wrote.
+        while d.bits_left > 0 {
+            if d.raw_bit() != 0 {
+                return Err("compressed header: non-zero padding after the last symbol".into());
+            }
+        }
+        Ok((h, reference_mode))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn inv_map_table_shape() {
+            // Spec 6.3.5 table: first entries and the tail.
+            assert_eq!(inv_map(0), 7);
+            assert_eq!(inv_map(19), 254);
+            assert_eq!(inv_map(20), 1);
+            assert_eq!(inv_map(26), 8);
+            assert_eq!(inv_map(253), 253);
+            assert_eq!(inv_map(254), 253);
+        }
+
+        #[test]
+        fn marker_bit_and_empty() {
+            assert!(parse(
+                &[],
+                &FrameInfo {
+                    lossless: false,
+                    intra: true,
+                    switchable_interp: false,
+                    allow_high_precision_mv: false,
+                    sign_bias: [0; 4],
+                }
+            )
+            .is_err());
+        }
     }
 }
