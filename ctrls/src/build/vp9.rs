@@ -592,9 +592,8 @@ pub mod compressed {
     /// Parse the compressed header; returns the control and reference_mode.
     pub fn parse(data: &[u8], fi: &FrameInfo) -> Result<(CompressedHdr, u8), String> {
         let mut d = BoolDecoder::new(data)?;
-        let mut h = CompressedHdr::default();
         // read_tx_mode
-        h.tx_mode = if fi.lossless {
+        let tx_mode = if fi.lossless {
             0
         } else {
             let mut m = d.literal(2) as u8;
@@ -602,6 +601,10 @@ pub mod compressed {
                 m += d.literal(1) as u8;
             }
             m
+        };
+        let mut h = CompressedHdr {
+            tx_mode,
+            ..CompressedHdr::default()
         };
         if h.tx_mode == 4 {
             for i in 0..2 {
