@@ -18,6 +18,11 @@ pub trait Control: FromBytes + IntoBytes + KnownLayout + Immutable + Copy + 'sta
 
     /// Structural checks done while parsing: enum fields hold known values,
     /// flags have no undefined bits, reserved fields are zero.
+    ///
+    /// Stricter than the kernel in two ways: std_validate_compound *clears*
+    /// reserved fields (so what a driver receives has them zero) and does
+    /// not look at H.264/HEVC flag bits; here both are errors, so a client
+    /// bug shows up instead of being silently masked.
     fn check(&self) -> Result<(), CtrlError>;
 
     /// Range rules. Appends every violation found (does not stop at the first).
