@@ -47,7 +47,10 @@ gst_decode() {
 	while kill -0 "$GST_PID" 2>/dev/null; do
 		if [ "$GST_SAW_DEV" = 0 ]; then
 			for fd in /proc/"$GST_PID"/fd/*; do
-				[ "$(readlink "$fd" 2>/dev/null)" = "$DAEDALUS_VIDEO" ] && GST_SAW_DEV=1
+				# Seen from outside the chroot: $TRIXIE/dev/videoN.
+				case $(readlink "$fd" 2>/dev/null) in
+				"$DAEDALUS_VIDEO" | */"${DAEDALUS_VIDEO#/}") GST_SAW_DEV=1 ;;
+				esac
 			done
 		fi
 		if [ $(($(date +%s) - start)) -gt "$tmo" ]; then

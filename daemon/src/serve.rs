@@ -36,6 +36,9 @@ pub struct Args {
     /// The module's daemon device.
     #[arg(long, default_value = "/dev/daedalus")]
     device: PathBuf,
+    /// Skip the start-up warm-up decode (see `warm_up`).
+    #[arg(long)]
+    no_warmup: bool,
     /// Exit on protocol or buffer-mapping failures instead of failing only the
     /// job, and run the engine in strict mode (controls checked against the stream).
     #[arg(long)]
@@ -452,6 +455,30 @@ impl<D: Decoder> Server<D> {
     }
 }
 
+/// A 64x64, 5-frame libx264 stream (High profile, CABAC, B-frames, weighted
+/// prediction, 8x8 transform; made with the host ffmpeg from testsrc2).
+const WARMUP_STREAM: &[u8] = include_bytes!("warmup.264");
+
+/// Decodes [`WARMUP_STREAM`] through the engine before attaching, so a
+/// context's first jobs do not pay for the first touch of the engine's and
+/// FFmpeg's code and tables (page-ins of the binary and libavcodec, static
+/// table set-up). Under TCG with the libraries read over 9p, that cost made
+/// the first job of the first context take 1.3 s, past GStreamer's 1 s wait
+/// for a request. Failure only logs: the real jobs will say what is wrong.
+fn warm_up() {
+    let started = std::time::Instant::now();
+    let opts = libdaedalus::replay::ReplayOptions::default();
+    match libdaedalus::replay::replay_h264(WARMUP_STREAM, &opts, |_| Ok(())) {
+        Ok(s) => info!(
+            frames = s.frames,
+            failed = s.failed.len(),
+            ms = format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
+            "warm-up decode done"
+        ),
+        Err(e) => warn!("warm-up decode failed: {e}"),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     // Block the signals first so the signalfd sees them (no handler needed).
     let mut mask = SigSet::empty();
@@ -460,6 +487,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     mask.thread_block().context("blocking SIGTERM/SIGINT")?;
     let mut sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .context("signalfd")?;
+
+    if !args.no_warmup {
+        warm_up();
+    }
 
     let dev = OpenOptions::new()
         .read(true)
