@@ -6,6 +6,7 @@
 //! - [`controls`]: codec controls -> `v4l2_ext_control` arrays.
 //! - [`session`]: device selection and the decode loop.
 //! - [`picture`]: what stream builders hand the client ([`picture::PictureSource`]).
+//! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (frame-based, Annex B).
 //! - [`yuv`]: CAPTURE layouts -> cropped I420, output writers.
 
 pub mod bookkeeping;

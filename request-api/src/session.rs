@@ -92,6 +92,8 @@ pub enum Error {
     BadTimestamp { frame: u64, timestamp: u64 },
     #[error("frame {frame}: driver returned CAPTURE timestamp {got} ns, expected {want} ns")]
     TimestampMismatch { frame: u64, want: u64, got: u64 },
+    #[error("{video}: VIDIOC_DQBUF returned an unusable buffer: {detail}")]
+    BadBuffer { video: PathBuf, detail: String },
     #[error("frame {frame}: second field without a held first field")]
     LoneSecondField { frame: u64 },
     #[error("writing frame: {0}")]
@@ -796,10 +798,9 @@ impl Session {
                     })
                 }
                 Err(IoctlConvertError::ConversionError(e)) => {
-                    return Err(Error::Ioctl {
-                        what: "VIDIOC_DQBUF (bad buffer)",
-                        path: p.join(format!("{e:?}")),
-                        errno: nix::errno::Errno::EINVAL,
+                    return Err(Error::BadBuffer {
+                        video: p,
+                        detail: format!("{e:?}"),
                     })
                 }
             }
