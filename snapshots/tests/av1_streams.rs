@@ -423,3 +423,102 @@ fn av1_truncated_temporal_unit_is_an_error() {
     let err = Av1Builder::build_ivf(&data).unwrap_err();
     assert!((second..second + len).contains(&err.offset()), "{err}");
 }
+
+/// FFmpeg's `trace_headers` bitstream filter (CBS, independent of
+/// cros-codecs) prints every frame header syntax element; one record per
+/// frame header, started at `show_existing_frame`, keeping `wanted` names.
+fn trace_headers(path: &std::path::Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "debug", "-i"])
+        .arg(path)
+        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg (FFmpeg CLI) needed");
+    assert!(out.status.success());
+    let mut recs: Vec<Vec<(String, i64)>> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if !line.starts_with("[trace_headers") {
+            continue;
+        }
+        let toks: Vec<&str> = line.split_whitespace().collect();
+        // [trace_headers @ 0x..] <bitpos> <name> <bits> = <value>
+        if toks.len() < 7 || toks[toks.len() - 2] != "=" {
+            continue;
+        }
+        let name = toks[4];
+        let Ok(value) = toks[toks.len() - 1].parse::<i64>() else {
+            continue;
+        };
+        if name == "show_existing_frame" {
+            recs.push(Vec::new());
+        }
+        if let Some(r) = recs.last_mut() {
+            if wanted.contains(&name) {
+                r.push((name.to_string(), value));
+            }
+        }
+    }
+    recs
+}
+
+/// Per frame header: show_existing_frame, show_frame, order_hint,
+/// refresh_frame_flags (when coded), base_q_idx, loop_filter_level[0..1] and
+/// cdef_bits equal what FFmpeg's CBS parser reads.
+#[test]
+fn av1_headers_match_trace_headers() {
+    let wanted = [
+        "show_existing_frame",
+        "show_frame",
+        "order_hint",
+        "refresh_frame_flags",
+        "base_q_idx",
+        "loop_filter_level[0]",
+        "loop_filter_level[1]",
+        "cdef_bits",
+    ];
+    for name in STREAMS {
+        let theirs = trace_headers(&data_path(name), &wanted);
+        let ours: Vec<Vec<(String, i64)>> = build(name)
+            .iter()
+            .map(|e| match e {
+                Av1Event::ShowExisting { .. } => vec![("show_existing_frame".into(), 1)],
+                Av1Event::Decode(r) => {
+                    let f = &r.frame;
+                    let mut v = vec![
+                        ("show_existing_frame".to_string(), 0),
+                        ("show_frame".into(), i64::from(r.display.shown)),
+                        ("order_hint".into(), i64::from(f.order_hint)),
+                    ];
+                    // Not coded for a shown key frame (implied 0xff).
+                    let shown_key = f.frame_type == 0 && r.display.shown;
+                    if !shown_key {
+                        v.push((
+                            "refresh_frame_flags".into(),
+                            i64::from(f.refresh_frame_flags),
+                        ));
+                    }
+                    v.push(("base_q_idx".into(), i64::from(f.quantization.base_q_idx)));
+                    // loop_filter_params() is not coded with allow_intrabc.
+                    if !f.flags.contains(ctrls::av1::FrameFlags::ALLOW_INTRABC) {
+                        v.push((
+                            "loop_filter_level[0]".into(),
+                            i64::from(f.loop_filter.level[0]),
+                        ));
+                        v.push((
+                            "loop_filter_level[1]".into(),
+                            i64::from(f.loop_filter.level[1]),
+                        ));
+                    }
+                    v
+                }
+            })
+            .collect();
+        // cdef_bits is only coded when CDEF is on: compare where present.
+        let theirs: Vec<Vec<(String, i64)>> = theirs
+            .into_iter()
+            .map(|r| r.into_iter().filter(|(n, _)| n != "cdef_bits").collect())
+            .collect();
+        assert_eq!(ours.len(), theirs.len(), "{name}: frame count");
+        assert_eq!(ours, theirs, "{name}");
+    }
+}

@@ -384,3 +384,86 @@ fn vp9_truncated_frame_is_an_error() {
     let err = Vp9Builder::build_ivf(&data).unwrap_err();
     assert_eq!(err.offset(), second + 12, "{err}");
 }
+
+/// FFmpeg's `trace_headers` bitstream filter (CBS, independent of
+/// cros-codecs) prints every frame header syntax element; one record per
+/// frame header, started at `show_existing_frame`, keeping `wanted` names.
+fn trace_headers(path: &std::path::Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "debug", "-i"])
+        .arg(path)
+        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg (FFmpeg CLI) needed");
+    assert!(out.status.success());
+    let mut recs: Vec<Vec<(String, i64)>> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if !line.starts_with("[trace_headers") {
+            continue;
+        }
+        let toks: Vec<&str> = line.split_whitespace().collect();
+        // [trace_headers @ 0x..] <bitpos> <name> <bits> = <value>
+        if toks.len() < 7 || toks[toks.len() - 2] != "=" {
+            continue;
+        }
+        let name = toks[4];
+        let Ok(value) = toks[toks.len() - 1].parse::<i64>() else {
+            continue;
+        };
+        if name == "show_existing_frame" {
+            recs.push(Vec::new());
+        }
+        if let Some(r) = recs.last_mut() {
+            if wanted.contains(&name) {
+                r.push((name.to_string(), value));
+            }
+        }
+    }
+    recs
+}
+
+/// Per frame: show_existing_frame, show_frame, refresh_frame_flags (not
+/// coded for key frames), loop_filter_level, base_q_idx and the compressed
+/// header size equal what FFmpeg's CBS parser reads.
+#[test]
+fn vp9_headers_match_trace_headers() {
+    let wanted = [
+        "show_existing_frame",
+        "show_frame",
+        "refresh_frame_flags",
+        "loop_filter_level",
+        "base_q_idx",
+        "header_size_in_bytes",
+    ];
+    for name in STREAMS {
+        let theirs = trace_headers(&data_path(name), &wanted);
+        let ours: Vec<Vec<(String, i64)>> = build(name)
+            .iter()
+            .map(|e| match e {
+                Vp9Event::ShowExisting { .. } => vec![("show_existing_frame".into(), 1)],
+                Vp9Event::Decode(r) => {
+                    let f = &r.frame;
+                    let mut v = vec![
+                        ("show_existing_frame".to_string(), 0),
+                        ("show_frame".into(), i64::from(r.display.shown)),
+                    ];
+                    if !f.flags.contains(ctrls::vp9::FrameFlags::KEY_FRAME) {
+                        v.push((
+                            "refresh_frame_flags".into(),
+                            i64::from(r.refresh_frame_flags),
+                        ));
+                    }
+                    v.push(("loop_filter_level".into(), i64::from(f.lf.level)));
+                    v.push(("base_q_idx".into(), i64::from(f.quant.base_q_idx)));
+                    v.push((
+                        "header_size_in_bytes".into(),
+                        i64::from(f.compressed_header_size),
+                    ));
+                    v
+                }
+            })
+            .collect();
+        assert_eq!(ours.len(), theirs.len(), "{name}: frame count");
+        assert_eq!(ours, theirs, "{name}");
+    }
+}
