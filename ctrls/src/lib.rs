@@ -6,15 +6,15 @@
 //! viewed without `unsafe` (zerocopy); typed access (bitflags, enums) and
 //! [`Control::validate`] turn those bits into checked values.
 
-pub mod error;
 pub mod control;
+pub mod error;
 
+pub mod av1;
 pub mod h264;
 pub mod hevc;
+pub mod mpeg2;
 pub mod vp8;
 pub mod vp9;
-pub mod av1;
-pub mod mpeg2;
 
 /// Stream -> controls builders: what a stateless client does.
 pub mod build;

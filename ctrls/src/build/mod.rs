@@ -1,12 +1,12 @@
 //! Stream -> controls builders, doing what a stateless client does.
 
 pub mod annexb;
-pub mod h264;
-pub mod ivf;
-pub mod vp9;
 pub mod av1;
+pub mod h264;
 mod h264_lists;
 mod h264_refs;
+pub mod ivf;
+pub mod vp9;
 
 pub use self::h264::{BuildError, H264Builder, H264Picture};
 
