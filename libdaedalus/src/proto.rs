@@ -438,7 +438,7 @@ mod tests {
             };
             payload.extend_from_slice(data);
             let pad = (8 - data.len() % 8) % 8;
-            payload.extend(std::iter::repeat(0u8).take(pad));
+            payload.extend(std::iter::repeat_n(0u8, pad));
             offset += data.len() + pad;
         }
         job.num_ctrls = ctrl_payloads.len() as u32;
