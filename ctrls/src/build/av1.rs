@@ -746,16 +746,7 @@ mod tests {
     use super::*;
 
     fn ivf(frames: &[&[u8]]) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(b"DKIF\0\0\x20\0AV01\x40\0\x40\0\x1e\0\0\0\x01\0\0\0");
-        v.extend_from_slice(&(frames.len() as u32).to_le_bytes());
-        v.extend_from_slice(&[0; 4]);
-        for (i, f) in frames.iter().enumerate() {
-            v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-            v.extend_from_slice(&(i as u64).to_le_bytes());
-            v.extend_from_slice(f);
-        }
-        v
+        crate::build::ivf::write_for_tests(b"AV01", frames)
     }
 
     #[test]

@@ -169,6 +169,24 @@ pub fn parse(data: &[u8]) -> Result<(IvfHeader, Vec<IvfFrame<'_>>), IvfError> {
     Ok((header, frames))
 }
 
+/// Test-stream writer: a 64x64, 30/1 fps IVF file of `fourcc` holding
+/// `frames`, frame `i` stamped with pts `i`.
+#[cfg(test)]
+pub(crate) fn write_for_tests(fourcc: &[u8; 4], frames: &[&[u8]]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(b"DKIF\0\0\x20\0");
+    v.extend_from_slice(fourcc);
+    v.extend_from_slice(b"\x40\0\x40\0\x1e\0\0\0\x01\0\0\0");
+    v.extend_from_slice(&(frames.len() as u32).to_le_bytes());
+    v.extend_from_slice(&[0; 4]);
+    for (i, f) in frames.iter().enumerate() {
+        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(i as u64).to_le_bytes());
+        v.extend_from_slice(f);
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
