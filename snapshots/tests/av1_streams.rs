@@ -11,38 +11,13 @@ use std::process::Command;
 
 use ctrls::av1::{Sequence, TileGroupEntry};
 use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
-use ctrls::control::RawEnum;
 use ctrls::Control;
-use md5::{Digest, Md5};
 use serde::Serialize;
 
+mod common;
+use common::{data_path, ename, names, short_md5, trace_headers};
+
 const STREAMS: [&str; 2] = ["av1_64x64.ivf", "av1_352x288_tiles.ivf"];
-
-fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-fn short_md5(bytes: &[u8]) -> String {
-    Md5::digest(bytes)[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn names<I: Iterator<Item = (&'static str, T)>, T>(it: I) -> String {
-    let v: Vec<_> = it.map(|(n, _)| n).collect();
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join("|")
-    }
-}
-
-fn ename<E: RawEnum>(v: Result<E, ctrls::CtrlError>) -> &'static str {
-    v.map(RawEnum::name).unwrap_or("?")
-}
 
 #[derive(Serialize)]
 struct Stream {
@@ -422,43 +397,6 @@ fn av1_truncated_temporal_unit_is_an_error() {
     }
     let err = Av1Builder::build_ivf(&data).unwrap_err();
     assert!((second..second + len).contains(&err.offset()), "{err}");
-}
-
-/// FFmpeg's `trace_headers` bitstream filter (CBS, independent of
-/// cros-codecs) prints every frame header syntax element; one record per
-/// frame header, started at `show_existing_frame`, keeping `wanted` names.
-fn trace_headers(path: &std::path::Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "debug", "-i"])
-        .arg(path)
-        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
-        .output()
-        .expect("ffmpeg (FFmpeg CLI) needed");
-    assert!(out.status.success());
-    let mut recs: Vec<Vec<(String, i64)>> = Vec::new();
-    for line in String::from_utf8_lossy(&out.stderr).lines() {
-        if !line.starts_with("[trace_headers") {
-            continue;
-        }
-        let toks: Vec<&str> = line.split_whitespace().collect();
-        // [trace_headers @ 0x..] <bitpos> <name> <bits> = <value>
-        if toks.len() < 7 || toks[toks.len() - 2] != "=" {
-            continue;
-        }
-        let name = toks[4];
-        let Ok(value) = toks[toks.len() - 1].parse::<i64>() else {
-            continue;
-        };
-        if name == "show_existing_frame" {
-            recs.push(Vec::new());
-        }
-        if let Some(r) = recs.last_mut() {
-            if wanted.contains(&name) {
-                r.push((name.to_string(), value));
-            }
-        }
-    }
-    recs
 }
 
 /// Per frame header: show_existing_frame, show_frame, order_hint,

@@ -18,20 +18,8 @@ use std::process::Command;
 use ctrls::build::h264::{H264Builder, H264Picture};
 use ctrls::h264::DpbEntryFlags;
 
-fn vectors_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DAEDALUS_VECTORS") {
-        Some(v) => PathBuf::from(v).join("h264-jvt"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt"),
-    };
-    dir.is_dir().then_some(dir)
-}
-
-fn have_ffmpeg() -> bool {
-    Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+mod common;
+use common::{have_ffmpeg, vectors_dir};
 
 /// One reference as printed by FFmpeg / held by the builder: (long-term?,
 /// frame_num or LongTermFrameIdx, POC).

@@ -14,23 +14,10 @@ use std::path::{Path, PathBuf};
 use ctrls::build::h264::{DisplayInfo, Field, H264Builder, H264Picture};
 use ctrls::h264::{DpbEntryFlags, Fields, Pps, PredWeights, ScalingMatrix, SliceParams, Sps};
 use ctrls::Control;
-use md5::{Digest, Md5};
 use serde::Serialize;
 
-fn vectors_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DAEDALUS_VECTORS") {
-        Some(v) => PathBuf::from(v).join("h264-jvt"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt"),
-    };
-    dir.is_dir().then_some(dir)
-}
-
-fn short_md5(bytes: &[u8]) -> String {
-    Md5::digest(bytes)[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+mod common;
+use common::{names, short_md5, vectors_dir};
 
 #[derive(Serialize)]
 struct Stream {
@@ -111,15 +98,6 @@ fn ref_list(list: &[ctrls::h264::Reference], n: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn names<I: Iterator<Item = (&'static str, T)>, T>(it: I) -> String {
-    let v: Vec<_> = it.map(|(n, _)| n).collect();
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join("|")
-    }
 }
 
 fn slice_view(s: &SliceParams) -> String {

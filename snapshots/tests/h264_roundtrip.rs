@@ -13,20 +13,8 @@ use std::process::{Command, Stdio};
 use ctrls::build::annexb;
 use ctrls::build::h264::{display_order, H264Builder, H264Picture};
 
-fn vectors_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DAEDALUS_VECTORS") {
-        Some(v) => PathBuf::from(v).join("h264-jvt"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt"),
-    };
-    dir.is_dir().then_some(dir)
-}
-
-fn have_ffmpeg() -> bool {
-    Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+mod common;
+use common::{have_ffmpeg, vectors_dir};
 
 /// Parameter sets of the original stream interleaved with the builder's
 /// OUTPUT buffers.

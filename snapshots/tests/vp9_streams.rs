@@ -14,30 +14,10 @@ use ctrls::Control;
 use md5::{Digest, Md5};
 use serde::Serialize;
 
+mod common;
+use common::{data_path, ename, hex, names, short_md5, trace_headers};
+
 const STREAMS: [&str; 2] = ["vp9_64x64_arf.ivf", "vp9_352x288_arf.ivf"];
-
-fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn short_md5(bytes: &[u8]) -> String {
-    hex(&Md5::digest(bytes)[..6])
-}
-
-fn names<I: Iterator<Item = (&'static str, T)>, T>(it: I) -> String {
-    let v: Vec<_> = it.map(|(n, _)| n).collect();
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join("|")
-    }
-}
 
 #[derive(Serialize)]
 struct Stream {
@@ -139,10 +119,6 @@ fn comp_view(c: &ctrls::vp9::CompressedHdr) -> String {
             upd.join(", ")
         }
     )
-}
-
-fn ename<E: RawEnum>(v: Result<E, ctrls::CtrlError>) -> &'static str {
-    v.map(RawEnum::name).unwrap_or("?")
 }
 
 fn req_view(r: &Vp9Request) -> ReqView {
@@ -383,43 +359,6 @@ fn vp9_truncated_frame_is_an_error() {
     }
     let err = Vp9Builder::build_ivf(&data).unwrap_err();
     assert_eq!(err.offset(), second + 12, "{err}");
-}
-
-/// FFmpeg's `trace_headers` bitstream filter (CBS, independent of
-/// cros-codecs) prints every frame header syntax element; one record per
-/// frame header, started at `show_existing_frame`, keeping `wanted` names.
-fn trace_headers(path: &std::path::Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "debug", "-i"])
-        .arg(path)
-        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
-        .output()
-        .expect("ffmpeg (FFmpeg CLI) needed");
-    assert!(out.status.success());
-    let mut recs: Vec<Vec<(String, i64)>> = Vec::new();
-    for line in String::from_utf8_lossy(&out.stderr).lines() {
-        if !line.starts_with("[trace_headers") {
-            continue;
-        }
-        let toks: Vec<&str> = line.split_whitespace().collect();
-        // [trace_headers @ 0x..] <bitpos> <name> <bits> = <value>
-        if toks.len() < 7 || toks[toks.len() - 2] != "=" {
-            continue;
-        }
-        let name = toks[4];
-        let Ok(value) = toks[toks.len() - 1].parse::<i64>() else {
-            continue;
-        };
-        if name == "show_existing_frame" {
-            recs.push(Vec::new());
-        }
-        if let Some(r) = recs.last_mut() {
-            if wanted.contains(&name) {
-                r.push((name.to_string(), value));
-            }
-        }
-    }
-    recs
 }
 
 /// Per frame: show_existing_frame, show_frame, refresh_frame_flags (not

@@ -1,0 +1,93 @@
+//! Helpers shared by the snapshot test binaries (each uses a subset).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ctrls::control::RawEnum;
+use md5::{Digest, Md5};
+
+/// A stream of the repository's tests/data.
+pub fn data_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// The JVT H.264 conformance streams ($DAEDALUS_VECTORS/h264-jvt or the
+/// shared checkout), if present.
+pub fn vectors_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("DAEDALUS_VECTORS") {
+        Some(v) => PathBuf::from(v).join("h264-jvt"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt"),
+    };
+    dir.is_dir().then_some(dir)
+}
+
+pub fn have_ffmpeg() -> bool {
+    Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// First 6 bytes of the MD5, in hex.
+pub fn short_md5(bytes: &[u8]) -> String {
+    hex(&Md5::digest(bytes)[..6])
+}
+
+/// Flag names joined by `|`, `-` for none.
+pub fn names<I: Iterator<Item = (&'static str, T)>, T>(it: I) -> String {
+    let v: Vec<_> = it.map(|(n, _)| n).collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join("|")
+    }
+}
+
+/// An enum's name, `?` for a value outside it.
+pub fn ename<E: RawEnum>(v: Result<E, ctrls::CtrlError>) -> &'static str {
+    v.map(RawEnum::name).unwrap_or("?")
+}
+
+/// FFmpeg's `trace_headers` bitstream filter (CBS, independent of
+/// cros-codecs) prints every frame header syntax element; one record per
+/// frame header, started at `show_existing_frame`, keeping `wanted` names.
+pub fn trace_headers(path: &Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "debug", "-i"])
+        .arg(path)
+        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg (FFmpeg CLI) needed");
+    assert!(out.status.success());
+    let mut recs: Vec<Vec<(String, i64)>> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if !line.starts_with("[trace_headers") {
+            continue;
+        }
+        let toks: Vec<&str> = line.split_whitespace().collect();
+        // [trace_headers @ 0x..] <bitpos> <name> <bits> = <value>
+        if toks.len() < 7 || toks[toks.len() - 2] != "=" {
+            continue;
+        }
+        let name = toks[4];
+        let Ok(value) = toks[toks.len() - 1].parse::<i64>() else {
+            continue;
+        };
+        if name == "show_existing_frame" {
+            recs.push(Vec::new());
+        }
+        if let Some(r) = recs.last_mut() {
+            if wanted.contains(&name) {
+                r.push((name.to_string(), value));
+            }
+        }
+    }
+    recs
+}
