@@ -535,41 +535,39 @@ impl RefState {
 
     /// Short-term picture with PicNum `n` (8.2.4.1): frame index and field bits.
     fn find_short(&self, seq: &SeqInfo, cur: &CurPic, n: i64) -> Option<(usize, u8)> {
-        for (i, f) in self.frames.iter().enumerate() {
-            let wrap = f.frame_num_wrap(cur.frame_num, seq.max_frame_num);
-            if cur.structure == FRAME {
-                if f.short == FRAME && wrap == n {
-                    return Some((i, FRAME));
-                }
-            } else {
-                let same = cur.structure;
-                let opp = FRAME & !same;
-                if f.short & same != 0 && 2 * wrap + 1 == n {
-                    return Some((i, same));
-                }
-                if f.short & opp != 0 && 2 * wrap == n {
-                    return Some((i, opp));
-                }
-            }
-        }
-        None
+        self.find_pic(cur, n, |f| {
+            (f.short, f.frame_num_wrap(cur.frame_num, seq.max_frame_num))
+        })
     }
 
     /// Long-term picture with LongTermPicNum `n`.
     fn find_long(&self, cur: &CurPic, n: i64) -> Option<(usize, u8)> {
+        self.find_pic(cur, n, |f| (f.long, f.long_term_frame_idx as i64))
+    }
+
+    /// The frame store (and field bits) whose picture number is `n`, given per
+    /// store its marked field bits and per-frame number (FrameNumWrap or
+    /// LongTermFrameIdx): frames match the number itself; fields match
+    /// 2 * number + 1 for the current parity and 2 * number for the opposite.
+    fn find_pic(
+        &self,
+        cur: &CurPic,
+        n: i64,
+        marked_and_num: impl Fn(&FrameStore) -> (u8, i64),
+    ) -> Option<(usize, u8)> {
         for (i, f) in self.frames.iter().enumerate() {
-            let idx = f.long_term_frame_idx as i64;
+            let (marked, num) = marked_and_num(f);
             if cur.structure == FRAME {
-                if f.long == FRAME && idx == n {
+                if marked == FRAME && num == n {
                     return Some((i, FRAME));
                 }
             } else {
                 let same = cur.structure;
                 let opp = FRAME & !same;
-                if f.long & same != 0 && 2 * idx + 1 == n {
+                if marked & same != 0 && 2 * num + 1 == n {
                     return Some((i, same));
                 }
-                if f.long & opp != 0 && 2 * idx == n {
+                if marked & opp != 0 && 2 * num == n {
                     return Some((i, opp));
                 }
             }
