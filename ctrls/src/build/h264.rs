@@ -219,6 +219,36 @@ struct FirstSliceKey {
     idr_pic_id: u16,
 }
 
+impl FirstSliceKey {
+    fn new(slice: &SliceHeader, sps: &CrosSps, ref_is_zero: bool, idr: bool) -> Self {
+        Self {
+            frame_num: slice.frame_num,
+            pps_id: slice.pic_parameter_set_id,
+            field_pic: slice.field_pic_flag,
+            bottom: slice.bottom_field_flag,
+            ref_is_zero,
+            poc_type: sps.pic_order_cnt_type,
+            poc_lsb: if sps.pic_order_cnt_type == 0 {
+                slice.pic_order_cnt_lsb
+            } else {
+                0
+            },
+            delta_bottom: if sps.pic_order_cnt_type == 0 {
+                slice.delta_pic_order_cnt_bottom
+            } else {
+                0
+            },
+            delta: if sps.pic_order_cnt_type == 1 {
+                slice.delta_pic_order_cnt
+            } else {
+                [0; 2]
+            },
+            idr,
+            idr_pic_id: if idr { slice.idr_pic_id } else { 0 },
+        }
+    }
+}
+
 /// The previous picture, for field pairing.
 #[derive(Debug, Clone, Copy)]
 struct LastPic {
@@ -447,31 +477,7 @@ impl H264Builder {
             .ok_or_else(|| perr(format!("no PPS {}", slice.pic_parameter_set_id)))?;
         let sps = pps.sps.clone();
         let idr = nal_type == 5;
-        let key = FirstSliceKey {
-            frame_num: slice.frame_num,
-            pps_id: slice.pic_parameter_set_id,
-            field_pic: slice.field_pic_flag,
-            bottom: slice.bottom_field_flag,
-            ref_is_zero: nal.h264_ref_idc() == 0,
-            poc_type: sps.pic_order_cnt_type,
-            poc_lsb: if sps.pic_order_cnt_type == 0 {
-                slice.pic_order_cnt_lsb
-            } else {
-                0
-            },
-            delta_bottom: if sps.pic_order_cnt_type == 0 {
-                slice.delta_pic_order_cnt_bottom
-            } else {
-                0
-            },
-            delta: if sps.pic_order_cnt_type == 1 {
-                slice.delta_pic_order_cnt
-            } else {
-                [0; 2]
-            },
-            idr,
-            idr_pic_id: if idr { slice.idr_pic_id } else { 0 },
-        };
+        let key = FirstSliceKey::new(&slice, &sps, nal.h264_ref_idc() == 0, idr);
 
         let continues = matches!(&self.cur, Some(c) if !c.closed && c.key == key);
         if continues {
@@ -684,31 +690,7 @@ impl H264Builder {
         };
         self.decode_index += 1;
         append_slice(&mut pic, nal.data);
-        let key = FirstSliceKey {
-            frame_num: slice.frame_num,
-            pps_id: slice.pic_parameter_set_id,
-            field_pic: slice.field_pic_flag,
-            bottom: slice.bottom_field_flag,
-            ref_is_zero: nal_ref_idc == 0,
-            poc_type: sps.pic_order_cnt_type,
-            poc_lsb: if sps.pic_order_cnt_type == 0 {
-                slice.pic_order_cnt_lsb
-            } else {
-                0
-            },
-            delta_bottom: if sps.pic_order_cnt_type == 0 {
-                slice.delta_pic_order_cnt_bottom
-            } else {
-                0
-            },
-            delta: if sps.pic_order_cnt_type == 1 {
-                slice.delta_pic_order_cnt
-            } else {
-                [0; 2]
-            },
-            idr,
-            idr_pic_id: if idr { slice.idr_pic_id } else { 0 },
-        };
+        let key = FirstSliceKey::new(slice, sps, nal_ref_idc == 0, idr);
         Ok(InProgress {
             pic,
             key,
