@@ -63,6 +63,24 @@ build_daemon() {
 	echo "$bin"
 }
 
+# build_decode RESULTS: cargo build --release -p request-api (daedalus-decode).
+build_decode() {
+	local results=$1 bin
+	log "cargo build --release -p request-api"
+	if ! (cd "$DAEDALUS_ROOT" && cargo build --release -p request-api --bin daedalus-decode) \
+		>"$results/decode-build.log" 2>&1; then
+		tail -30 "$results/decode-build.log" >&2
+		log "daedalus-decode build failed"
+		return 1
+	fi
+	bin="${CARGO_TARGET_DIR:-$DAEDALUS_ROOT/target}/release/daedalus-decode"
+	[ -x "$bin" ] || {
+		log "no $bin after the build"
+		return 1
+	}
+	echo "$bin"
+}
+
 # build_stress RESULTS: the C stress client, static, warnings are errors.
 build_stress() {
 	local results=$1
