@@ -14,6 +14,8 @@ use md5::{Digest, Md5};
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum CodecArg {
     H264,
+    Vp9,
+    Av1,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -27,7 +29,7 @@ pub enum FormatArg {
 /// Arguments of `daedalusd replay`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Input elementary stream (H.264 Annex B).
+    /// Input stream (H.264: Annex B elementary stream; VP9, AV1: IVF).
     pub input: PathBuf,
     /// Codec of the input.
     #[arg(long, value_enum, default_value = "h264")]
@@ -68,16 +70,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut md5 = Md5::new();
     let want_md5 = args.md5;
+    let sink = |frame: &[u8]| {
+        if want_md5 {
+            md5.update(frame);
+        }
+        if let Some(o) = out.as_mut() {
+            o.write_all(frame)?;
+        }
+        Ok(())
+    };
     let summary = match args.codec {
-        CodecArg::H264 => replay_h264(&data, &opts, |frame| {
-            if want_md5 {
-                md5.update(frame);
-            }
-            if let Some(o) = out.as_mut() {
-                o.write_all(frame)?;
-            }
-            Ok(())
-        })?,
+        CodecArg::H264 => replay_h264(&data, &opts, sink)?,
+        CodecArg::Vp9 => libdaedalus::codec::vp9::replay::replay_ivf(&data, &opts, sink)?,
+        CodecArg::Av1 => libdaedalus::codec::av1::replay::replay_ivf(&data, &opts, sink)?,
     };
     if let Some(mut o) = out {
         o.flush()?;

@@ -5,11 +5,13 @@
 //! maps the OUTPUT buffer and the destination CAPTURE planes through the
 //! module's dmabuf export (zero copy), caching each mapping by buffer identity,
 //! then hands everything to a [`Decoder`]: the libdaedalus engine, one per
-//! context (H.264 today; jobs of other codecs fail with "no engine").
+//! context (H.264, VP9, AV1; jobs of other codecs fail with "no engine").
 
 use anyhow::{bail, Context as _};
 use ctrls::h264;
+use libdaedalus::codec::av1::Av1Controls;
 use libdaedalus::codec::h264::H264Controls;
+use libdaedalus::codec::vp9::Vp9Controls;
 use libdaedalus::proto::{self, JobMsg, JobResult, Message};
 use libdaedalus::{
     Codec, CodecControls, Dst, DstPlane, Engine, EngineOptions, PixelFormat, Request,
@@ -83,11 +85,6 @@ fn pixel_format(fourcc: u32) -> Option<PixelFormat> {
 // `..default()` keeps this building while H264Controls gains fields.
 #[allow(clippy::needless_update)]
 fn h264_controls(job: &JobMsg<'_>) -> Result<H264Controls, String> {
-    fn get<T: ctrls::Control>(job: &JobMsg<'_>) -> Result<T, String> {
-        job.ctrl(T::ID)
-            .and_then(|c| c.read::<T>())
-            .ok_or_else(|| format!("job lacks {}", T::NAME))
-    }
     let menu = |id| job.ctrl(id).and_then(|c| c.read_i32());
     let slice_based = menu(h264::CID_DECODE_MODE) == Some(h264::DecodeMode::SliceBased as i32);
     let start_code = match menu(h264::CID_START_CODE) {
@@ -110,6 +107,63 @@ fn h264_controls(job: &JobMsg<'_>) -> Result<H264Controls, String> {
     })
 }
 
+fn get<T: ctrls::Control>(job: &JobMsg<'_>) -> Result<T, String> {
+    job.ctrl(T::ID)
+        .and_then(|c| c.read::<T>())
+        .ok_or_else(|| format!("job lacks {}", T::NAME))
+}
+
+/// The VP9 controls of a job.
+fn vp9_controls(job: &JobMsg<'_>) -> Result<Vp9Controls, String> {
+    Ok(Vp9Controls {
+        frame: get(job)?,
+        compressed_hdr: get(job).ok(),
+    })
+}
+
+/// The AV1 controls of a job (TILE_GROUP_ENTRY is a dynamic array).
+fn av1_controls(job: &JobMsg<'_>) -> Result<Av1Controls, String> {
+    use ctrls::av1::TileGroupEntry;
+    use ctrls::Control;
+    let tiles = job
+        .ctrl(TileGroupEntry::ID)
+        .ok_or_else(|| format!("job lacks {}", TileGroupEntry::NAME))?;
+    let tile_group_entries = TileGroupEntry::parse_array(tiles.data)
+        .map_err(|e| format!("{}: {e}", TileGroupEntry::NAME))?;
+    Ok(Av1Controls {
+        sequence: get(job)?,
+        frame: get(job)?,
+        tile_group_entries,
+        film_grain: get(job).ok(),
+    })
+}
+
+/// The controls of a job, by codec.
+enum JobControls {
+    H264(H264Controls),
+    Vp9(Vp9Controls),
+    Av1(Av1Controls),
+}
+
+impl JobControls {
+    fn from_job(job: &JobMsg<'_>) -> Result<Self, String> {
+        Ok(match job.job.codec {
+            proto::CODEC_H264 => JobControls::H264(h264_controls(job)?),
+            proto::CODEC_VP9 => JobControls::Vp9(vp9_controls(job)?),
+            proto::CODEC_AV1 => JobControls::Av1(av1_controls(job)?),
+            c => return Err(format!("codec {c}: no engine")),
+        })
+    }
+
+    fn as_request(&self) -> (Codec, CodecControls<'_>) {
+        match self {
+            JobControls::H264(c) => (Codec::H264, CodecControls::H264(c)),
+            JobControls::Vp9(c) => (Codec::Vp9, CodecControls::Vp9(c)),
+            JobControls::Av1(c) => (Codec::Av1, CodecControls::Av1(c)),
+        }
+    }
+}
+
 impl Decoder for EngineDecoder {
     fn decode(
         &mut self,
@@ -118,10 +172,8 @@ impl Decoder for EngineDecoder {
         dst: &mut [&mut [u8]],
     ) -> Result<[u32; proto::MAX_PLANES], String> {
         let j = &job.job;
-        if j.codec != proto::CODEC_H264 {
-            return Err(format!("codec {}: no engine", j.codec));
-        }
-        let controls = h264_controls(job)?;
+        let controls = JobControls::from_job(job)?;
+        let (codec, controls) = controls.as_request();
         let format = pixel_format(j.dst_fourcc)
             .ok_or_else(|| format!("CAPTURE format {:#x} unsupported", j.dst_fourcc))?;
         let engine = match self.engines.entry(j.hdr.ctx_id) {
@@ -130,11 +182,16 @@ impl Decoder for EngineDecoder {
                 let opts = EngineOptions {
                     strict: self.strict,
                 };
-                v.insert(Engine::with_options(Codec::H264, opts).map_err(|e| e.to_string())?)
+                v.insert(Engine::with_options(codec, opts).map_err(|e| e.to_string())?)
             }
         };
+        if engine.codec() != codec {
+            // A context changed its coded format (S_FMT OUTPUT between streams).
+            let opts = engine.options();
+            *engine = Engine::with_options(codec, opts).map_err(|e| e.to_string())?;
+        }
         let req = Request {
-            controls: CodecControls::H264(&controls),
+            controls,
             bitstream: src,
             timestamp: j.src_timestamp,
             hold_capture: j.flags & proto::JOB_FL_HOLD_CAPTURE_BUF != 0,

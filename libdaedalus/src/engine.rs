@@ -8,18 +8,24 @@ use crate::ffdec::FfError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
     H264,
+    Vp9,
+    Av1,
 }
 
 /// The current (sticky) control values of a request, per codec.
 #[derive(Debug, Clone, Copy)]
 pub enum CodecControls<'a> {
     H264(&'a codec::h264::H264Controls),
+    Vp9(&'a codec::vp9::Vp9Controls),
+    Av1(&'a codec::av1::Av1Controls),
 }
 
 impl CodecControls<'_> {
     pub fn codec(&self) -> Codec {
         match self {
             CodecControls::H264(_) => Codec::H264,
+            CodecControls::Vp9(_) => Codec::Vp9,
+            CodecControls::Av1(_) => Codec::Av1,
         }
     }
 }
@@ -128,6 +134,8 @@ impl Engine {
     pub fn with_options(codec: Codec, opts: EngineOptions) -> Result<Self, EngineError> {
         let backend: Box<dyn CodecBackend> = match codec {
             Codec::H264 => Box::new(codec::h264::H264Backend::new()?),
+            Codec::Vp9 => Box::new(codec::vp9::Vp9Backend::new()?),
+            Codec::Av1 => Box::new(codec::av1::Av1Backend::new()?),
         };
         Ok(Engine {
             codec,

@@ -49,6 +49,8 @@ fn fferr(what: &'static str, code: c_int) -> FfError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FfCodec {
     H264,
+    #[allow(dead_code)] // the VP9 backend is being written
+    Vp9,
 }
 
 struct Capture {
@@ -159,6 +161,7 @@ impl FfDecoder {
         route_ffmpeg_log();
         let id = match codec {
             FfCodec::H264 => ff::AVCodecID::AV_CODEC_ID_H264,
+            FfCodec::Vp9 => ff::AVCodecID::AV_CODEC_ID_VP9,
         };
         let mut capture = Box::new(Capture {
             frame: ptr::null_mut(),

@@ -2,8 +2,10 @@
 //! means a new module, a [`crate::engine::Codec`] variant and a
 //! [`crate::engine::CodecControls`] variant: nothing in the other backends changes.
 
+pub mod av1;
 pub mod bitwriter;
 pub mod h264;
+pub mod vp9;
 
 use crate::dst::Dst;
 use crate::engine::{DecodeReport, EngineError, EngineOptions, Request};

@@ -224,7 +224,12 @@ impl CodecBackend for H264Backend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        let crate::engine::CodecControls::H264(c) = req.controls;
+        let crate::engine::CodecControls::H264(c) = req.controls else {
+            return Err(EngineError::WrongCodec {
+                engine: crate::engine::Codec::H264,
+                got: req.controls.codec(),
+            });
+        };
         let annexb = c.start_code == StartCode::AnnexB;
         let r = if c.decode_mode == DecodeMode::SliceBased {
             // Queue this request's slice; decode the picture with its last slice.
