@@ -140,7 +140,7 @@ fn av1_controls(job: &JobMsg<'_>) -> Result<Av1Controls, String> {
 
 /// The controls of a job, by codec.
 enum JobControls {
-    H264(H264Controls),
+    H264(Box<H264Controls>),
     Vp9(Vp9Controls),
     Av1(Av1Controls),
 }
@@ -148,7 +148,7 @@ enum JobControls {
 impl JobControls {
     fn from_job(job: &JobMsg<'_>) -> Result<Self, String> {
         Ok(match job.job.codec {
-            proto::CODEC_H264 => JobControls::H264(h264_controls(job)?),
+            proto::CODEC_H264 => JobControls::H264(Box::new(h264_controls(job)?)),
             proto::CODEC_VP9 => JobControls::Vp9(vp9_controls(job)?),
             proto::CODEC_AV1 => JobControls::Av1(av1_controls(job)?),
             c => return Err(format!("codec {c}: no engine")),
