@@ -192,23 +192,11 @@ impl Vp9Builder {
         if data.is_empty() {
             return Err(perr("empty frame".into()));
         }
-        let parser = &mut self.parser;
-        // (header, offset within data, bytes) for each frame.
-        let frames: Vec<(Header, usize, Vec<u8>)> = guarded(|| {
-            let frames = parser.parse_chunk(data)?;
-            let mut pos = 0;
-            let mut v = Vec::new();
-            for f in frames {
-                let bytes = f.as_ref().to_vec();
-                let at = pos;
-                pos += bytes.len();
-                v.push((f.header, at, bytes));
-            }
-            Ok(v)
-        })
-        .map_err(perr)?;
+        let frames = parse_chunk(&mut self.parser, data).map_err(perr)?;
         let mut out = Vec::new();
-        for (hdr, at, bytes) in frames {
+        for (hdr, range) in frames {
+            let at = range.start;
+            let bytes = data[range].to_vec();
             let stream_offset = offset + at;
             if hdr.show_existing_frame {
                 let slot = hdr.frame_to_show_map_idx;
@@ -238,139 +226,18 @@ impl Vp9Builder {
         ivf_index: usize,
         stream_offset: usize,
     ) -> Result<Vp9Request, Vp9BuildError> {
-        let key = h.frame_type == FrameType::KeyFrame;
-        let intra = key || h.intra_only;
-        let mut f = Frame::default();
-
-        // Loop filter.
-        f.lf.ref_deltas = h.lf.ref_deltas;
-        f.lf.mode_deltas = h.lf.mode_deltas;
-        f.lf.level = h.lf.level;
-        f.lf.sharpness = h.lf.sharpness;
-        f.lf.flags
-            .set(LoopFilterFlags::DELTA_ENABLED, h.lf.delta_enabled);
-        f.lf.flags
-            .set(LoopFilterFlags::DELTA_UPDATE, h.lf.delta_update);
-
-        // Quantisation.
-        f.quant.base_q_idx = h.quant.base_q_idx;
-        f.quant.delta_q_y_dc = h.quant.delta_q_y_dc;
-        f.quant.delta_q_uv_dc = h.quant.delta_q_uv_dc;
-        f.quant.delta_q_uv_ac = h.quant.delta_q_uv_ac;
-
-        // Segmentation.
-        let s = &h.seg;
-        for seg in 0..MAX_SEGMENTS {
-            let mut en = SegmentFeatures::empty();
-            for lvl in 0..SEG_LVL_MAX {
-                f.seg.feature_data[seg][lvl] = s.feature_data[seg][lvl];
-                if s.feature_enabled[seg][lvl] {
-                    en |= SegmentFeatures::from_bits_retain(1 << lvl);
-                }
-            }
-            f.seg.feature_enabled[seg] = en;
-        }
-        f.seg.tree_probs = s.tree_probs;
-        f.seg.pred_probs = s.pred_probs;
-        f.seg.flags.set(SegmentationFlags::ENABLED, s.enabled);
-        f.seg.flags.set(SegmentationFlags::UPDATE_MAP, s.update_map);
-        f.seg
-            .flags
-            .set(SegmentationFlags::TEMPORAL_UPDATE, s.temporal_update);
-        f.seg
-            .flags
-            .set(SegmentationFlags::UPDATE_DATA, s.update_data);
-        f.seg.flags.set(
-            SegmentationFlags::ABS_OR_DELTA_UPDATE,
-            s.abs_or_delta_update,
-        );
-
-        // Flags.
-        let mut fl = FrameFlags::empty();
-        fl.set(FrameFlags::KEY_FRAME, key);
-        fl.set(FrameFlags::SHOW_FRAME, h.show_frame);
-        fl.set(FrameFlags::ERROR_RESILIENT, h.error_resilient_mode);
-        fl.set(FrameFlags::INTRA_ONLY, h.intra_only);
-        fl.set(FrameFlags::ALLOW_HIGH_PREC_MV, h.allow_high_precision_mv);
-        fl.set(FrameFlags::REFRESH_FRAME_CTX, h.refresh_frame_context);
-        fl.set(
-            FrameFlags::PARALLEL_DEC_MODE,
-            h.frame_parallel_decoding_mode,
-        );
-        fl.set(FrameFlags::X_SUBSAMPLING, h.subsampling_x);
-        fl.set(FrameFlags::Y_SUBSAMPLING, h.subsampling_y);
-        fl.set(
-            FrameFlags::COLOR_RANGE_FULL_SWING,
-            h.color_range == ColorRange::FullSwing,
-        );
-        f.flags = fl;
-
-        f.compressed_header_size = h.header_size_in_bytes;
-        f.uncompressed_header_size = h.uncompressed_header_size_in_bytes;
-        let minus1 = |v: u32| -> Result<u16, Vp9BuildError> {
-            v.checked_sub(1)
-                .and_then(|v| u16::try_from(v).ok())
-                .ok_or(Vp9BuildError::Stream {
+        let (frame, compressed_hdr) =
+            frame_controls(h, &bitstream, &self.slots).map_err(|e| match e {
+                FrameControlsError::Stream(msg) => Vp9BuildError::Stream {
                     offset: stream_offset,
-                    msg: format!("frame dimension {v} out of range"),
-                })
-        };
-        f.frame_width_minus_1 = minus1(h.width)?;
-        f.frame_height_minus_1 = minus1(h.height)?;
-        f.render_width_minus_1 = minus1(h.render_width)?;
-        f.render_height_minus_1 = minus1(h.render_height)?;
-
-        if !intra {
-            let mut ts = [0u64; 3];
-            for (i, t) in ts.iter_mut().enumerate() {
-                let slot = h.ref_frame_idx[i] as usize;
-                *t = self.slots[slot].ok_or_else(|| Vp9BuildError::Stream {
-                    offset: stream_offset,
-                    msg: format!("inter frame references empty slot {slot}"),
-                })?;
-            }
-            f.last_frame_ts = ts[0];
-            f.golden_frame_ts = ts[1];
-            f.alt_frame_ts = ts[2];
-        }
-        let mut bias = SignBias::empty();
-        bias.set(SignBias::LAST, h.ref_frame_sign_bias[1] != 0);
-        bias.set(SignBias::GOLDEN, h.ref_frame_sign_bias[2] != 0);
-        bias.set(SignBias::ALT, h.ref_frame_sign_bias[3] != 0);
-        f.ref_frame_sign_bias = bias;
-        f.reset_frame_context = h.reset_frame_context.saturating_sub(1);
-        f.frame_context_idx = h.frame_context_idx;
-        f.profile = h.profile as u8;
-        f.bit_depth = h.bit_depth as u8;
-        f.interpolation_filter = h.interpolation_filter as u8;
-        f.tile_cols_log2 = h.tile_cols_log2;
-        f.tile_rows_log2 = h.tile_rows_log2;
-        // Compressed header: probability deltas and reference_mode.
-        let start = h.uncompressed_header_size_in_bytes as usize;
-        let end = start + h.header_size_in_bytes as usize;
-        let comp = bitstream.get(start..end).ok_or(Vp9BuildError::Parse {
-            offset: stream_offset,
-            ivf_index,
-            msg: format!(
-                "compressed header (bytes {start}..{end}) beyond the {}-byte frame",
-                bitstream.len()
-            ),
-        })?;
-        let info = compressed::FrameInfo {
-            lossless: h.lossless,
-            intra,
-            switchable_interp: h.interpolation_filter
-                == cros_codecs::codec::vp9::parser::InterpolationFilter::Switchable,
-            allow_high_precision_mv: h.allow_high_precision_mv,
-            sign_bias: h.ref_frame_sign_bias,
-        };
-        let (compressed_hdr, reference_mode) =
-            compressed::parse(comp, &info).map_err(|msg| Vp9BuildError::Parse {
-                offset: stream_offset + start,
-                ivf_index,
-                msg,
+                    msg,
+                },
+                FrameControlsError::Parse { at, msg } => Vp9BuildError::Parse {
+                    offset: stream_offset + at,
+                    ivf_index,
+                    msg,
+                },
             })?;
-        f.reference_mode = reference_mode;
 
         let timestamp = self.next_ts;
         self.next_ts += self.step;
@@ -382,7 +249,7 @@ impl Vp9Builder {
         let decode_index = self.decode_index;
         self.decode_index += 1;
         Ok(Vp9Request {
-            frame: f,
+            frame,
             compressed_hdr,
             bitstream,
             timestamp,
@@ -400,6 +267,179 @@ impl Vp9Builder {
             stream_offset,
         })
     }
+}
+
+/// Parses one IVF frame (a frame or a superframe) with `parser`, a parser panic turned
+/// into an error. Returns each frame's header with its byte range in `data`.
+pub fn parse_chunk(
+    parser: &mut Parser,
+    data: &[u8],
+) -> Result<Vec<(Header, std::ops::Range<usize>)>, String> {
+    guarded(|| {
+        let frames = parser.parse_chunk(data)?;
+        let mut pos = 0;
+        let mut v = Vec::new();
+        for f in frames {
+            let len = f.as_ref().len();
+            v.push((f.header, pos..pos + len));
+            pos += len;
+        }
+        Ok(v)
+    })
+}
+
+/// Why [`frame_controls`] could not fill the controls of a frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameControlsError {
+    /// Inconsistent with the stream state (empty reference slot, size out of range).
+    #[error("{0}")]
+    Stream(String),
+    /// The compressed header is missing or malformed; `at` is its offset in the frame.
+    #[error("byte {at} of the frame: {msg}")]
+    Parse {
+        /// Offset in the frame's bytes.
+        at: usize,
+        /// Description.
+        msg: String,
+    },
+}
+
+/// The FRAME and COMPRESSED_HDR controls of one decoded frame (not a show_existing_frame),
+/// as GStreamer's `v4l2slvp9dec` fills them: from the parsed uncompressed header `h`, the
+/// frame's own bytes `bitstream` (for the compressed header) and the timestamps the eight
+/// reference slots hold before this frame (`slot_ts`, used by inter frames only).
+pub fn frame_controls(
+    h: &Header,
+    bitstream: &[u8],
+    slot_ts: &[Option<u64>; 8],
+) -> Result<(Frame, CompressedHdr), FrameControlsError> {
+    let key = h.frame_type == FrameType::KeyFrame;
+    let intra = key || h.intra_only;
+    let mut f = Frame::default();
+
+    // Loop filter.
+    f.lf.ref_deltas = h.lf.ref_deltas;
+    f.lf.mode_deltas = h.lf.mode_deltas;
+    f.lf.level = h.lf.level;
+    f.lf.sharpness = h.lf.sharpness;
+    f.lf.flags
+        .set(LoopFilterFlags::DELTA_ENABLED, h.lf.delta_enabled);
+    f.lf.flags
+        .set(LoopFilterFlags::DELTA_UPDATE, h.lf.delta_update);
+
+    // Quantisation.
+    f.quant.base_q_idx = h.quant.base_q_idx;
+    f.quant.delta_q_y_dc = h.quant.delta_q_y_dc;
+    f.quant.delta_q_uv_dc = h.quant.delta_q_uv_dc;
+    f.quant.delta_q_uv_ac = h.quant.delta_q_uv_ac;
+
+    // Segmentation.
+    let s = &h.seg;
+    for seg in 0..MAX_SEGMENTS {
+        let mut en = SegmentFeatures::empty();
+        for lvl in 0..SEG_LVL_MAX {
+            f.seg.feature_data[seg][lvl] = s.feature_data[seg][lvl];
+            if s.feature_enabled[seg][lvl] {
+                en |= SegmentFeatures::from_bits_retain(1 << lvl);
+            }
+        }
+        f.seg.feature_enabled[seg] = en;
+    }
+    f.seg.tree_probs = s.tree_probs;
+    f.seg.pred_probs = s.pred_probs;
+    f.seg.flags.set(SegmentationFlags::ENABLED, s.enabled);
+    f.seg.flags.set(SegmentationFlags::UPDATE_MAP, s.update_map);
+    f.seg
+        .flags
+        .set(SegmentationFlags::TEMPORAL_UPDATE, s.temporal_update);
+    f.seg
+        .flags
+        .set(SegmentationFlags::UPDATE_DATA, s.update_data);
+    f.seg.flags.set(
+        SegmentationFlags::ABS_OR_DELTA_UPDATE,
+        s.abs_or_delta_update,
+    );
+
+    // Flags.
+    let mut fl = FrameFlags::empty();
+    fl.set(FrameFlags::KEY_FRAME, key);
+    fl.set(FrameFlags::SHOW_FRAME, h.show_frame);
+    fl.set(FrameFlags::ERROR_RESILIENT, h.error_resilient_mode);
+    fl.set(FrameFlags::INTRA_ONLY, h.intra_only);
+    fl.set(FrameFlags::ALLOW_HIGH_PREC_MV, h.allow_high_precision_mv);
+    fl.set(FrameFlags::REFRESH_FRAME_CTX, h.refresh_frame_context);
+    fl.set(
+        FrameFlags::PARALLEL_DEC_MODE,
+        h.frame_parallel_decoding_mode,
+    );
+    fl.set(FrameFlags::X_SUBSAMPLING, h.subsampling_x);
+    fl.set(FrameFlags::Y_SUBSAMPLING, h.subsampling_y);
+    fl.set(
+        FrameFlags::COLOR_RANGE_FULL_SWING,
+        h.color_range == ColorRange::FullSwing,
+    );
+    f.flags = fl;
+
+    f.compressed_header_size = h.header_size_in_bytes;
+    f.uncompressed_header_size = h.uncompressed_header_size_in_bytes;
+    let minus1 = |v: u32| -> Result<u16, FrameControlsError> {
+        v.checked_sub(1)
+            .and_then(|v| u16::try_from(v).ok())
+            .ok_or_else(|| FrameControlsError::Stream(format!("frame dimension {v} out of range")))
+    };
+    f.frame_width_minus_1 = minus1(h.width)?;
+    f.frame_height_minus_1 = minus1(h.height)?;
+    f.render_width_minus_1 = minus1(h.render_width)?;
+    f.render_height_minus_1 = minus1(h.render_height)?;
+
+    if !intra {
+        let mut ts = [0u64; 3];
+        for (i, t) in ts.iter_mut().enumerate() {
+            let slot = h.ref_frame_idx[i] as usize;
+            *t = slot_ts[slot].ok_or_else(|| {
+                FrameControlsError::Stream(format!("inter frame references empty slot {slot}"))
+            })?;
+        }
+        f.last_frame_ts = ts[0];
+        f.golden_frame_ts = ts[1];
+        f.alt_frame_ts = ts[2];
+    }
+    let mut bias = SignBias::empty();
+    bias.set(SignBias::LAST, h.ref_frame_sign_bias[1] != 0);
+    bias.set(SignBias::GOLDEN, h.ref_frame_sign_bias[2] != 0);
+    bias.set(SignBias::ALT, h.ref_frame_sign_bias[3] != 0);
+    f.ref_frame_sign_bias = bias;
+    f.reset_frame_context = h.reset_frame_context.saturating_sub(1);
+    f.frame_context_idx = h.frame_context_idx;
+    f.profile = h.profile as u8;
+    f.bit_depth = h.bit_depth as u8;
+    f.interpolation_filter = h.interpolation_filter as u8;
+    f.tile_cols_log2 = h.tile_cols_log2;
+    f.tile_rows_log2 = h.tile_rows_log2;
+    // Compressed header: probability deltas and reference_mode.
+    let start = h.uncompressed_header_size_in_bytes as usize;
+    let end = start + h.header_size_in_bytes as usize;
+    let comp = bitstream
+        .get(start..end)
+        .ok_or_else(|| FrameControlsError::Parse {
+            at: 0,
+            msg: format!(
+                "compressed header (bytes {start}..{end}) beyond the {}-byte frame",
+                bitstream.len()
+            ),
+        })?;
+    let info = compressed::FrameInfo {
+        lossless: h.lossless,
+        intra,
+        switchable_interp: h.interpolation_filter
+            == cros_codecs::codec::vp9::parser::InterpolationFilter::Switchable,
+        allow_high_precision_mv: h.allow_high_precision_mv,
+        sign_bias: h.ref_frame_sign_bias,
+    };
+    let (compressed_hdr, reference_mode) = compressed::parse(comp, &info)
+        .map_err(|msg| FrameControlsError::Parse { at: start, msg })?;
+    f.reference_mode = reference_mode;
+    Ok((f, compressed_hdr))
 }
 
 #[cfg(test)]
