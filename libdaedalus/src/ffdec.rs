@@ -18,6 +18,7 @@
 //! - The log callback only reads its C arguments and formats into a stack buffer through
 //!   `av_log_format_line2` (which NUL-terminates and truncates).
 
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 use std::sync::Once;
@@ -106,6 +107,47 @@ unsafe extern "C" fn get_buffer2(
     }
 }
 
+/// Per-thread record of the decoding errors FFmpeg logs while one of our decoders is inside
+/// `avcodec_send_packet` on this thread (decoders run single-threaded, so whatever the
+/// h264/vp9 decoder and its error resilience log during that call belongs to that packet).
+struct LogCapture {
+    /// A packet of one of our decoders is being decoded on this thread.
+    active: Cell<bool>,
+    /// Error-level lines (and concealment notices) seen since `active` was set.
+    errors: Cell<u32>,
+    /// The first of them, without FFmpeg's `[h264 @ 0x...]` prefix. Only written on the
+    /// error path; its capacity is kept, so a clean packet allocates nothing.
+    first: RefCell<String>,
+}
+
+thread_local! {
+    static LOG_CAPTURE: LogCapture = const {
+        LogCapture {
+            active: Cell::new(false),
+            errors: Cell::new(0),
+            first: RefCell::new(String::new()),
+        }
+    };
+}
+
+/// Whether a log line means the picture being decoded is damaged: every error-level line
+/// (bitstream/syntax errors: "error while decoding MB", "Invalid level prefix", missing
+/// references, broken slice headers...) and the error-resilience notice
+/// "concealing N DC, N AC, N MV errors" (logged at info level, also emitted when whole
+/// slices of a picture are missing, which logs no error line).
+///
+/// # Safety
+/// `fmt` must be a NUL-terminated C string (as av_log guarantees).
+unsafe fn is_damage(level: c_int, fmt: *const c_char) -> bool {
+    level <= ff::AV_LOG_ERROR
+        || (level <= ff::AV_LOG_INFO
+            && !fmt.is_null()
+            // SAFETY: av_log passes a valid C format string.
+            && unsafe { CStr::from_ptr(fmt) }
+                .to_bytes()
+                .starts_with(b"concealing "))
+}
+
 unsafe extern "C" fn log_callback(
     avcl: *mut c_void,
     level: c_int,
@@ -115,6 +157,8 @@ unsafe extern "C" fn log_callback(
     if level > ff::AV_LOG_VERBOSE {
         return;
     }
+    // SAFETY: fmt comes from av_log.
+    let capture = LOG_CAPTURE.with(|c| c.active.get()) && unsafe { is_damage(level, fmt) };
     let enabled = if level <= ff::AV_LOG_ERROR {
         tracing::enabled!(target: "ffmpeg", tracing::Level::WARN)
     } else if level <= ff::AV_LOG_WARNING {
@@ -122,18 +166,36 @@ unsafe extern "C" fn log_callback(
     } else {
         tracing::enabled!(target: "ffmpeg", tracing::Level::TRACE)
     };
-    if !enabled {
+    if !enabled && !capture {
         return;
     }
     let mut line = [0 as c_char; 512];
     let mut prefix: c_int = 1;
     // SAFETY: arguments come straight from av_log; the buffer is valid and
-    // av_log_format_line2 NUL-terminates within its size.
+    // av_log_format_line2 NUL-terminates within its size. `vl` is consumed once, here.
     let text = unsafe {
         ff::av_log_format_line2(avcl, level, fmt, vl, line.as_mut_ptr(), 512, &mut prefix);
         CStr::from_ptr(line.as_ptr()).to_string_lossy()
     };
     let text = text.trim_end();
+    if capture {
+        LOG_CAPTURE.with(|c| {
+            let n = c.errors.get();
+            c.errors.set(n + 1);
+            if n == 0 {
+                let msg = match text.strip_prefix('[') {
+                    Some(rest) => rest.split_once("] ").map_or(text, |(_, m)| m),
+                    None => text,
+                };
+                let mut first = c.first.borrow_mut();
+                first.clear();
+                first.push_str(msg);
+            }
+        });
+    }
+    if !enabled {
+        return;
+    }
     if level <= ff::AV_LOG_ERROR {
         tracing::warn!(target: "ffmpeg", "{text}");
     } else if level <= ff::AV_LOG_WARNING {
@@ -205,13 +267,29 @@ impl FfDecoder {
     }
 
     /// Decodes one packet (a whole picture's NAL units). After this returns, the picture the
-    /// packet decoded is complete; output frames are drained and dropped.
+    /// packet decoded is complete; output frames are drained and dropped. A packet FFmpeg
+    /// decoded with errors (see [`FfDecoder::decode_concealed`]) is an `Err`.
     pub fn decode(&mut self, data: &[u8]) -> Result<PacketOutcome, FfError> {
+        match self.decode_concealed(data)? {
+            (o, None) => Ok(o),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// Like [`FfDecoder::decode`], but a packet FFmpeg could only partly decode — it logged
+    /// an error for it, or its error resilience concealed macroblocks — still returns the
+    /// outcome (the concealed picture is available through [`FfDecoder::picture`] and stays
+    /// a reference for later packets), together with the first error FFmpeg logged
+    /// (`what` = "decode", code `AVERROR_INVALIDDATA`). Failures of the call itself are `Err`.
+    pub fn decode_concealed(
+        &mut self,
+        data: &[u8],
+    ) -> Result<(PacketOutcome, Option<FfError>), FfError> {
         let pad = ff::AV_INPUT_BUFFER_PADDING_SIZE as usize;
         self.capture.new_picture = false;
         // SAFETY: see module invariants. The input buffer is only written when we hold its
         // sole reference (av_buffer_is_writable), with len + padding bytes available.
-        unsafe {
+        let (r, drained) = unsafe {
             let need = data.len() + pad;
             if self.inbuf.is_null()
                 || (*self.inbuf).size < need
@@ -233,17 +311,37 @@ impl FfDecoder {
             }
             (*self.pkt).data = b.data;
             (*self.pkt).size = data.len() as c_int;
+            LOG_CAPTURE.with(|c| {
+                c.errors.set(0);
+                c.active.set(true);
+            });
             let r = ff::avcodec_send_packet(self.ctx, self.pkt);
             ff::av_packet_unref(self.pkt);
             let drained = self.drain_output();
-            if r < 0 {
-                return Err(fferr("avcodec_send_packet", r));
+            (r, drained)
+        };
+        let logged = LOG_CAPTURE.with(|c| {
+            c.active.set(false);
+            (c.errors.get() > 0).then(|| FfError {
+                what: "decode",
+                code: ff::AVERROR_INVALIDDATA,
+                msg: c.first.borrow().clone(),
+            })
+        });
+        if r < 0 {
+            let mut e = fferr("avcodec_send_packet", r);
+            if let Some(l) = logged {
+                e.msg = format!("{}: {}", e.msg, l.msg);
             }
-            Ok(PacketOutcome {
+            return Err(e);
+        }
+        Ok((
+            PacketOutcome {
                 new_picture: self.capture.new_picture,
                 drained,
-            })
-        }
+            },
+            logged,
+        ))
     }
 
     fn drain_output(&mut self) -> u32 {

@@ -1,22 +1,18 @@
 //! Cross-checks of the H.264 controls against the bitstream and against the pictures this
 //! context decoded (the DPB as we track it).
 //!
-//! Slice headers are parsed with cros-codecs' H.264 parser, fed with the parameter sets we
-//! synthesized (so a header that parses is also proof the synthesized SPS/PPS fit it).
+//! Slice headers are read by our own allocation-free reader ([`super::slice`]) with the
+//! SPS/PPS controls — the values the synthesized parameter sets carry, so a header that
+//! reads is also proof they fit it.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io::Cursor;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use cros_codecs::codec::h264::parser::{Nalu, NaluType, Parser};
-use ctrls::h264::{DecodeFlags, DecodeParams, DpbEntryFlags, Fields, PpsFlags, SpsFlags};
+use ctrls::build::annexb::NalIter;
+use ctrls::h264::{DecodeFlags, DecodeParams, DpbEntryFlags, Fields, PpsFlags, Sps, SpsFlags};
 
+use super::slice::{self, SliceHeader};
 use super::H264Controls;
 use crate::engine::Mismatch;
-
-/// SPS NAL, PPS NAL, and a parser that parsed them.
-type CachedParser = (Vec<u8>, Vec<u8>, Parser);
 
 /// What the first slice header of a request says about its picture.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,14 +28,14 @@ pub struct SliceSummary {
     pub poc_next: PocState,
 }
 
-/// What 8.2.1 carries from picture to picture (POC types 0 and 2).
+/// What 8.2.1 carries from picture to picture.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PocState {
     /// prevPicOrderCntMsb / prevPicOrderCntLsb (type 0; previous reference picture,
     /// already adjusted for its memory_management_control_operation 5).
     prev_msb: i32,
     prev_lsb: i32,
-    /// prevFrameNum / prevFrameNumOffset (type 2; previous picture).
+    /// prevFrameNum / prevFrameNumOffset (types 1 and 2; previous picture).
     prev_frame_num: u16,
     prev_frame_num_offset: i32,
 }
@@ -54,14 +50,9 @@ struct PicInfo {
     reference: bool,
 }
 
-/// Tracks parsed parameter sets and decoded pictures of one context.
-///
-/// The parser itself is not `Send` (it holds `Rc`s), so we keep the parameter set NAL
-/// units and build a parser per request (two tiny NALs to parse).
+/// Tracks the pictures one context decoded and the POC decoding state.
 #[derive(Default)]
 pub struct Checker {
-    sps_nal: Vec<u8>,
-    pps_nal: Vec<u8>,
     pics: VecDeque<(u64, PicInfo)>,
     poc: PocState,
 }
@@ -102,69 +93,7 @@ fn cmp_dpb<T: PartialEq + ToString>(
     }
 }
 
-fn nalus(data: &[u8]) -> impl Iterator<Item = Nalu<'_>> {
-    let mut cursor = Cursor::new(data);
-    std::iter::from_fn(move || {
-        catch_unwind(AssertUnwindSafe(|| Nalu::next(&mut cursor)))
-            .ok()
-            .and_then(|r| r.ok())
-    })
-}
-
 impl Checker {
-    /// Remembers the synthesized SPS (optional) and PPS NAL units.
-    pub fn parameter_sets(&mut self, sps: Option<&[u8]>, pps: &[u8]) {
-        if let Some(s) = sps {
-            self.sps_nal.clear();
-            self.sps_nal.extend_from_slice(s);
-        }
-        self.pps_nal.clear();
-        self.pps_nal.extend_from_slice(pps);
-    }
-
-    /// Runs `f` with a parser holding our SPS/PPS. The parser is not `Send`, so it is
-    /// cached per thread (keyed by the parameter set bytes) instead of in `self`.
-    fn with_parser<R>(&self, f: impl FnOnce(&Parser) -> R) -> R {
-        thread_local! {
-            static PARSER: RefCell<Option<CachedParser>> = const { RefCell::new(None) };
-        }
-        PARSER.with(|cell| {
-            let mut cache = cell.borrow_mut();
-            match &*cache {
-                Some((s, p, parser)) if *s == self.sps_nal && *p == self.pps_nal => f(parser),
-                _ => {
-                    let parser = self.parser();
-                    let r = f(&parser);
-                    *cache = Some((self.sps_nal.clone(), self.pps_nal.clone(), parser));
-                    r
-                }
-            }
-        })
-    }
-
-    fn parser(&self) -> Parser {
-        let mut parser = Parser::default();
-        for data in [&self.sps_nal, &self.pps_nal] {
-            Self::feed(&mut parser, data);
-        }
-        parser
-    }
-
-    fn feed(parser: &mut Parser, data: &[u8]) {
-        for nalu in nalus(data) {
-            let r = catch_unwind(AssertUnwindSafe(|| match nalu.header.type_ {
-                NaluType::Sps => parser.parse_sps(&nalu).map(|_| ()),
-                NaluType::Pps => parser.parse_pps(&nalu).map(|_| ()),
-                _ => Ok(()),
-            }));
-            match r {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!("parameter set not parsed: {e}"),
-                Err(_) => tracing::debug!("parameter set parser panicked"),
-            }
-        }
-    }
-
     /// Parses the request's slice headers and compares the first with DECODE_PARAMS.
     /// Fails when the OUTPUT bytes hold no parsable slice.
     pub fn check_slices(
@@ -173,35 +102,28 @@ impl Checker {
         c: &H264Controls,
         out: &mut Vec<Mismatch>,
     ) -> Result<SliceSummary, String> {
-        let (first, inband_ps) = self.with_parser(|parser| -> Result<_, String> {
-            let mut first = None;
-            let mut inband_ps = false;
-            for nalu in nalus(bitstream) {
-                match nalu.header.type_ {
-                    NaluType::Sps | NaluType::Pps => inband_ps = true,
-                    NaluType::Slice | NaluType::SliceIdr if first.is_none() => {
-                        let (ref_idc, idr) = (nalu.header.ref_idc, nalu.header.idr_pic_flag);
-                        let r = catch_unwind(AssertUnwindSafe(|| {
-                            parser.parse_slice_header(nalu).map(|s| s.header)
-                        }))
-                        .map_err(|_| "slice header parser panicked".to_string())?;
-                        let h = r.map_err(|e| format!("slice header: {e}"))?;
-                        first = Some((h, ref_idc, idr));
-                    }
-                    NaluType::SliceDpa | NaluType::SliceDpb | NaluType::SliceDpc => {
-                        return Err("data partitioning (Extended profile) is not supported".into())
-                    }
-                    _ => {}
+        let mut first = None;
+        let mut inband_ps = false;
+        for nal in NalIter::new(bitstream, 0) {
+            match nal.h264_type() {
+                7 | 8 => inband_ps = true,
+                1 | 5 if first.is_none() => {
+                    first = Some(
+                        slice::parse(nal.data, &c.sps, &c.pps)
+                            .map_err(|e| format!("slice header at byte {}: {e}", nal.offset))?,
+                    );
                 }
+                2..=4 => return Err("data partitioning (Extended profile) is not supported".into()),
+                _ => {}
             }
-            Ok((first, inband_ps))
-        })?;
+        }
         if inband_ps {
             tracing::debug!("OUTPUT buffer carries in-band SPS/PPS");
         }
-        let Some((h, ref_idc, idr)) = first else {
+        let Some(h) = first else {
             return Err("no slice NAL unit in the OUTPUT buffer".into());
         };
+        let (ref_idc, idr) = (h.nal_ref_idc, h.idr);
         let dp = &c.decode_params;
         const D: &str = "H264_DECODE_PARAMS.";
         cmp(
@@ -228,7 +150,7 @@ impl Checker {
             .pps
             .flags
             .contains(PpsFlags::BOTTOM_FIELD_PIC_ORDER_IN_FRAME_PRESENT)
-            && !h.field_pic_flag;
+            && !h.field_pic;
         match c.sps.pic_order_cnt_type {
             0 => {
                 cmp(
@@ -267,14 +189,14 @@ impl Checker {
         cmp(
             out,
             "H264_DECODE_PARAMS.pic_order_cnt_bit_size",
-            h.pic_order_cnt_bit_size as u32,
+            h.pic_order_cnt_bit_size,
             dp.pic_order_cnt_bit_size,
         );
         if ref_idc != 0 {
             cmp(
                 out,
                 "H264_DECODE_PARAMS.dec_ref_pic_marking_bit_size",
-                h.dec_ref_pic_marking_bit_size as u32,
+                h.dec_ref_pic_marking_bit_size,
                 dp.dec_ref_pic_marking_bit_size,
             );
         }
@@ -289,18 +211,14 @@ impl Checker {
             }
         };
         flag(idr, "IDR_PIC", DecodeFlags::IDR_PIC, out);
-        flag(h.field_pic_flag, "FIELD_PIC", DecodeFlags::FIELD_PIC, out);
+        flag(h.field_pic, "FIELD_PIC", DecodeFlags::FIELD_PIC, out);
         flag(
-            h.bottom_field_flag,
+            h.bottom_field,
             "BOTTOM_FIELD",
             DecodeFlags::BOTTOM_FIELD,
             out,
         );
-        let mmco5 = h
-            .dec_ref_pic_marking
-            .inner
-            .iter()
-            .any(|m| m.memory_management_control_operation == 5);
+        let mmco5 = h.mmco5;
         // 8.2.1: the picture's order counts, from the slice header and our history.
         let mut poc_next = self.poc;
         let (top, bottom) = match c.sps.pic_order_cnt_type {
@@ -320,7 +238,7 @@ impl Checker {
                     pm
                 };
                 let top = msb + lsb;
-                let bottom = if h.field_pic_flag {
+                let bottom = if h.field_pic {
                     msb + lsb
                 } else {
                     top + h.delta_pic_order_cnt_bottom
@@ -328,7 +246,7 @@ impl Checker {
                 if ref_idc != 0 {
                     (poc_next.prev_msb, poc_next.prev_lsb) = if !mmco5 {
                         (msb, lsb)
-                    } else if h.field_pic_flag {
+                    } else if h.field_pic {
                         // A bottom field: 0/0; a top field: its TopFieldOrderCnt is 0
                         // after the mmco 5 adjustment.
                         (0, 0)
@@ -338,31 +256,51 @@ impl Checker {
                 }
                 (Some(top), Some(bottom))
             }
-            2 => {
+            1 | 2 => {
                 let max = 1i32 << (c.sps.log2_max_frame_num_minus4 as u32 + 4);
                 let fnum = h.frame_num as i32;
                 let off = if idr {
                     0
                 } else if self.poc.prev_frame_num as i32 > fnum {
-                    self.poc.prev_frame_num_offset + max
+                    self.poc.prev_frame_num_offset.wrapping_add(max)
                 } else {
                     self.poc.prev_frame_num_offset
                 };
+                // After mmco 5 the next picture sees prevFrameNumOffset = 0, frame_num 0.
+                poc_next.prev_frame_num = if mmco5 { 0 } else { h.frame_num };
+                poc_next.prev_frame_num_offset = if mmco5 { 0 } else { off };
+                if c.sps.pic_order_cnt_type == 1 {
+                    let (t, b) = poc_type1(&c.sps, &h, off);
+                    return self.finish(c, &h, Some(t), Some(b), poc_next, out);
+                }
+                let off = off as i64;
+                let fnum = fnum as i64;
                 let t = if idr {
                     0
                 } else if ref_idc == 0 {
                     2 * (off + fnum) - 1
                 } else {
                     2 * (off + fnum)
-                };
-                // After mmco 5 the next picture sees prevFrameNumOffset = 0, frame_num 0.
-                poc_next.prev_frame_num = if mmco5 { 0 } else { h.frame_num };
-                poc_next.prev_frame_num_offset = if mmco5 { 0 } else { off };
+                } as i32;
                 (Some(t), Some(t))
             }
             _ => (None, None),
         };
-        if !h.bottom_field_flag {
+        self.finish(c, &h, top, bottom, poc_next, out)
+    }
+
+    /// Compares the picture's order counts with DECODE_PARAMS and builds the summary.
+    fn finish(
+        &self,
+        c: &H264Controls,
+        h: &SliceHeader,
+        top: Option<i32>,
+        bottom: Option<i32>,
+        poc_next: PocState,
+        out: &mut Vec<Mismatch>,
+    ) -> Result<SliceSummary, String> {
+        let dp = &c.decode_params;
+        if !h.bottom_field {
             if let Some(t) = top {
                 cmp(
                     out,
@@ -372,7 +310,7 @@ impl Checker {
                 );
             }
         }
-        if !h.field_pic_flag || h.bottom_field_flag {
+        if !h.field_pic || h.bottom_field {
             if let Some(b) = bottom {
                 cmp(
                     out,
@@ -383,12 +321,12 @@ impl Checker {
             }
         }
         Ok(SliceSummary {
-            idr,
-            nal_ref_idc: ref_idc,
+            idr: h.idr,
+            nal_ref_idc: h.nal_ref_idc,
             frame_num: h.frame_num,
-            field_pic: h.field_pic_flag,
-            bottom_field: h.bottom_field_flag,
-            mmco5,
+            field_pic: h.field_pic,
+            bottom_field: h.bottom_field,
+            mmco5: h.mmco5,
             poc_next,
         })
     }
@@ -533,4 +471,44 @@ impl Checker {
             self.pics.pop_front();
         }
     }
+}
+
+/// 8.2.1.2: TopFieldOrderCnt / BottomFieldOrderCnt of a picture with pic_order_cnt_type 1,
+/// given its FrameNumOffset. Computed in 64 bits (control values are arbitrary) and
+/// truncated like the 32-bit counts of the spec.
+fn poc_type1(sps: &Sps, h: &SliceHeader, frame_num_offset: i32) -> (i32, i32) {
+    let n = sps.num_ref_frames_in_pic_order_cnt_cycle as usize;
+    let cycle = &sps.offset_for_ref_frame[..n.min(sps.offset_for_ref_frame.len())];
+    let mut abs = if n != 0 {
+        frame_num_offset as i64 + h.frame_num as i64
+    } else {
+        0
+    };
+    if h.nal_ref_idc == 0 && abs > 0 {
+        abs -= 1;
+    }
+    let mut expected = 0i64;
+    if abs > 0 && !cycle.is_empty() {
+        let per_cycle: i64 = cycle.iter().map(|&o| o as i64).sum();
+        let cycle_cnt = (abs - 1) / cycle.len() as i64;
+        let in_cycle = ((abs - 1) % cycle.len() as i64) as usize;
+        expected =
+            cycle_cnt * per_cycle + cycle[..=in_cycle].iter().map(|&o| o as i64).sum::<i64>();
+    }
+    if h.nal_ref_idc == 0 {
+        expected += sps.offset_for_non_ref_pic as i64;
+    }
+    let d = h.delta_pic_order_cnt;
+    let t2b = sps.offset_for_top_to_bottom_field as i64;
+    let (top, bottom) = if !h.field_pic {
+        let top = expected + d[0] as i64;
+        (top, top + t2b + d[1] as i64)
+    } else if !h.bottom_field {
+        let top = expected + d[0] as i64;
+        (top, top)
+    } else {
+        let b = expected + t2b + d[0] as i64;
+        (b, b)
+    };
+    (top as i32, bottom as i32)
 }

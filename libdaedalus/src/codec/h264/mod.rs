@@ -2,6 +2,7 @@
 //! field) per request, and catches the picture FFmpeg decoded for it.
 
 pub mod check;
+pub mod slice;
 pub mod synth;
 
 use ctrls::h264::{
@@ -133,11 +134,8 @@ impl H264Backend {
         if sps_changed {
             synth::write_sps(&c.sps, &mut ps);
         }
-        let sps_len = ps.len();
         if pps_changed {
             synth::write_pps(&c.pps, &c.sps, &c.scaling_matrix, &mut ps)?;
-            self.checker
-                .parameter_sets(sps_changed.then(|| &ps[..sps_len]), &ps[sps_len..]);
         }
 
         // Cross-check the controls against the slice headers and the tracked DPB.
@@ -171,7 +169,10 @@ impl H264Backend {
 
         let field_pic = c.decode_params.flags.contains(DecodeFlags::FIELD_PIC);
         let bottom = c.decode_params.flags.contains(DecodeFlags::BOTTOM_FIELD);
-        let outcome = self.ff.decode(&self.packet)?;
+        // A packet FFmpeg decoded with errors (and concealed) fails the request, but only
+        // after its picture is written and recorded: FFmpeg keeps it as a reference, so
+        // later requests naming it must find it in our DPB tracking too.
+        let (outcome, damaged) = self.ff.decode_concealed(&self.packet)?;
         let new_picture = if outcome.new_picture {
             true
         } else {
@@ -206,6 +207,9 @@ impl H264Backend {
             &c.decode_params,
             &slice,
         );
+        if let Some(e) = damaged {
+            return Err(EngineError::Decoder(e));
+        }
         Ok(DecodeReport {
             pending: false,
             new_picture,
