@@ -1,14 +1,21 @@
 //! AV1 backend: the OUTPUT buffer holds tile data only; the temporal delimiter, sequence
 //! header OBU and frame header OBU are rebuilt from SEQUENCE / FRAME / FILM_GRAIN, with the
-//! reference slots mirrored from the controls, then decoded by libdav1d.
+//! reference slots mirrored from the controls, then decoded by libdav1d (one thread, one
+//! frame of delay, invisible frames output, film grain applied by dav1d).
+//!
+//! libdav1d is used through the `dav1d` crate (safe API; its `-sys` crate builds against
+//! the system's dav1d >= 1.0): this module has no `unsafe`.
 
 pub mod replay;
+pub mod synth;
 
 use ctrls::av1::{FilmGrain, Frame, Sequence, TileGroupEntry};
+use ctrls::Control;
 
 use crate::codec::CodecBackend;
-use crate::dst::Dst;
-use crate::engine::{DecodeReport, EngineError, EngineOptions, Request};
+use crate::dst::{write_picture, Dst, SrcPicture};
+use crate::engine::{CodecControls, DecodeReport, EngineError, EngineOptions, Request};
+use synth::{Ctx, Slots};
 
 /// The current values of the AV1 stateless controls of a context.
 #[derive(Debug, Clone, Default)]
@@ -22,25 +29,167 @@ pub struct Av1Controls {
 }
 
 /// The AV1 codec backend.
-pub struct Av1Backend {}
+pub struct Av1Backend {
+    dec: dav1d::Decoder,
+    /// Our mirror of the 8 reference slots (what dav1d holds after our temporal units).
+    slots: Slots,
+}
+
+fn new_decoder() -> Result<dav1d::Decoder, EngineError> {
+    let mut s = dav1d::Settings::new();
+    s.set_n_threads(1);
+    s.set_max_frame_delay(1);
+    s.set_apply_grain(true);
+    s.set_output_invisible_frames(true);
+    s.set_all_layers(false);
+    s.set_strict_std_compliance(false);
+    dav1d::Decoder::with_settings(&s)
+        .map_err(|e| EngineError::Unsupported(format!("libdav1d: cannot open a decoder: {e}")))
+}
 
 impl Av1Backend {
     pub fn new() -> Result<Self, EngineError> {
-        Ok(Av1Backend {})
+        Ok(Av1Backend {
+            dec: new_decoder()?,
+            slots: [None; 8],
+        })
+    }
+
+    /// Forget every reference (after a decode error: the next key frame starts over).
+    fn drop_state(&mut self) {
+        self.dec.flush();
+        while self.dec.get_picture().is_ok() {}
+        self.slots = [None; 8];
+    }
+
+    fn validate(c: &Av1Controls) -> Result<(), EngineError> {
+        c.sequence.validate()?;
+        c.frame.validate()?;
+        if let Some(g) = &c.film_grain {
+            g.validate()?;
+        }
+        for e in &c.tile_group_entries {
+            e.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Sends one temporal unit and returns the picture it produces.
+    fn run(&mut self, data: Vec<u8>, ts: u64) -> Result<dav1d::Picture, EngineError> {
+        let err = |e: dav1d::Error| EngineError::Bitstream(format!("libdav1d: {e}"));
+        match self.dec.send_data(data, None, Some(ts as i64), None) {
+            Ok(()) => {}
+            Err(e) if e.is_again() => {}
+            Err(e) => return Err(err(e)),
+        }
+        let mut pic = None;
+        for _ in 0..4 {
+            match self.dec.get_picture() {
+                Ok(p) => {
+                    pic = Some(p);
+                    break;
+                }
+                Err(e) if e.is_again() => match self.dec.send_pending_data() {
+                    Ok(()) => {}
+                    Err(e) if e.is_again() => {}
+                    Err(e) => return Err(err(e)),
+                },
+                Err(e) => return Err(err(e)),
+            }
+        }
+        // Anything left over belongs to no request.
+        self.dec.send_pending_data().map_err(err)?;
+        let pic = pic.ok_or(EngineError::NoPicture)?;
+        if pic.timestamp() != Some(ts as i64) {
+            return Err(EngineError::Bitstream(format!(
+                "libdav1d returned the picture of timestamp {:?} for request {ts}",
+                pic.timestamp()
+            )));
+        }
+        Ok(pic)
     }
 }
 
 impl CodecBackend for Av1Backend {
     fn decode(
         &mut self,
-        _req: &Request<'_>,
-        _dst: &mut Dst<'_>,
-        _opts: &EngineOptions,
+        req: &Request<'_>,
+        dst: &mut Dst<'_>,
+        opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        Err(EngineError::Unsupported(
-            "AV1 engine not implemented yet".into(),
-        ))
+        let CodecControls::Av1(c) = req.controls else {
+            return Err(EngineError::Unsupported(
+                "AV1 backend given non-AV1 controls".into(),
+            ));
+        };
+        Self::validate(c)?;
+        let mut ctx = Ctx {
+            seq: &c.sequence,
+            frame: &c.frame,
+            film_grain: c.film_grain.as_ref(),
+            tiles: &c.tile_group_entries,
+            bitstream: req.bitstream,
+            slots: &self.slots,
+            timestamp: req.timestamp,
+            warnings: Vec::new(),
+        };
+        let tu = ctx.build()?;
+        let warnings = ctx.warnings;
+        if !warnings.is_empty() {
+            if opts.strict {
+                return Err(EngineError::Mismatch(warnings));
+            }
+            for m in &warnings {
+                tracing::warn!(ts = req.timestamp, "AV1 control mismatch: {m}");
+            }
+        }
+        let pic = match self.run(tu.data, req.timestamp) {
+            Ok(p) => p,
+            Err(e) => {
+                self.drop_state();
+                return Err(e);
+            }
+        };
+        // dav1d has stored the frame in the refreshed slots.
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            if tu.refresh_frame_flags & (1 << i) != 0 {
+                *s = Some(tu.slot);
+            }
+        }
+        let (w, h) = (pic.width(), pic.height());
+        if w != tu.slot.upscaled_width || h != tu.slot.frame_height {
+            return Err(EngineError::Bitstream(format!(
+                "libdav1d decoded {w}x{h}, the controls say {}x{}",
+                tu.slot.upscaled_width, tu.slot.frame_height
+            )));
+        }
+        let bit_depth = pic.bits_per_component().map_or(8, |b| b.0 as u8);
+        use dav1d::PlanarImageComponent as P;
+        let mono = pic.pixel_layout() == dav1d::PixelLayout::I400;
+        let yp = pic.plane(P::Y);
+        // Chroma planes do not exist (null data) for 4:0:0 pictures.
+        let up = (!mono).then(|| pic.plane(P::U));
+        let vp = (!mono).then(|| pic.plane(P::V));
+        let src = SrcPicture {
+            width: w,
+            height: h,
+            bit_depth,
+            y: (&yp, pic.stride(P::Y) as usize),
+            cb: up.as_deref().map(|p| (p, pic.stride(P::U) as usize)),
+            cr: vp.as_deref().map(|p| (p, pic.stride(P::V) as usize)),
+        };
+        let bytes_copied = write_picture(&src, dst)?;
+        Ok(DecodeReport {
+            pending: false,
+            new_picture: true,
+            width: w,
+            height: h,
+            bytes_copied,
+            warnings,
+        })
     }
 
-    fn reset(&mut self) {}
+    fn reset(&mut self) {
+        self.drop_state();
+    }
 }
