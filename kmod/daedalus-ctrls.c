@@ -8,9 +8,70 @@
 #include "daedalus.h"
 
 #define DAEDALUS_CTRL(_id)	{ .cfg.id = (_id) }
+/* A sequence-level control: it carries the bit depth of the stream. */
+#define DAEDALUS_SEQ_CTRL(_id)	{ .cfg.id = (_id), .cfg.ops = &daedalus_seq_ctrl_ops }
+
+static unsigned int daedalus_ctrl_bit_depth(u32 id, union v4l2_ctrl_ptr p)
+{
+	switch (id) {
+	case V4L2_CID_STATELESS_H264_SPS:
+		return p.p_h264_sps->bit_depth_luma_minus8 + 8;
+	case V4L2_CID_STATELESS_HEVC_SPS:
+		return p.p_hevc_sps->bit_depth_luma_minus8 + 8;
+	case V4L2_CID_STATELESS_VP9_FRAME:
+		return p.p_vp9_frame->bit_depth;
+	case V4L2_CID_STATELESS_AV1_SEQUENCE:
+		return p.p_av1_sequence->bit_depth;
+	}
+	return 8;
+}
+
+static struct daedalus_ctx *daedalus_ctrl_to_ctx(struct v4l2_ctrl *ctrl)
+{
+	return container_of(ctrl->handler, struct daedalus_ctx, hdl);
+}
+
+/* CAPTURE formats exist for 8-bit (NV12, NV12M, YUV420) and 10-bit (P010). */
+static int daedalus_seq_try_ctrl(struct v4l2_ctrl *ctrl)
+{
+	unsigned int depth = daedalus_ctrl_bit_depth(ctrl->id, ctrl->p_new);
+
+	if (depth != 8 && depth != 10)
+		return -EINVAL;
+	if (ctrl->id == V4L2_CID_STATELESS_H264_SPS &&
+	    ctrl->p_new.p_h264_sps->bit_depth_chroma_minus8 !=
+	    ctrl->p_new.p_h264_sps->bit_depth_luma_minus8)
+		return -EINVAL;
+	if (ctrl->id == V4L2_CID_STATELESS_HEVC_SPS &&
+	    ctrl->p_new.p_hevc_sps->bit_depth_chroma_minus8 !=
+	    ctrl->p_new.p_hevc_sps->bit_depth_luma_minus8)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * A new bit depth switches the CAPTURE formats (-EBUSY while CAPTURE buffers
+ * exist). Only the current coded format's control counts; during handler
+ * setup at open the context has no formats yet.
+ */
+static int daedalus_seq_s_ctrl(struct v4l2_ctrl *ctrl)
+{
+	struct daedalus_ctx *ctx = daedalus_ctrl_to_ctx(ctrl);
+
+	if (!ctx->coded_desc || !ctx->fh.m2m_ctx ||
+	    ctx->coded_desc->ctrls[0].cfg.id != ctrl->id)
+		return 0;
+	return daedalus_set_bit_depth(ctx,
+				      daedalus_ctrl_bit_depth(ctrl->id, ctrl->p_new));
+}
+
+static const struct v4l2_ctrl_ops daedalus_seq_ctrl_ops = {
+	.try_ctrl = daedalus_seq_try_ctrl,
+	.s_ctrl = daedalus_seq_s_ctrl,
+};
 
 static const struct daedalus_ctrl_desc daedalus_h264_ctrls[] = {
-	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_SPS),
+	DAEDALUS_SEQ_CTRL(V4L2_CID_STATELESS_H264_SPS),
 	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_PPS),
 	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_SCALING_MATRIX),
 	DAEDALUS_CTRL(V4L2_CID_STATELESS_H264_PRED_WEIGHTS),
@@ -31,7 +92,7 @@ static const struct daedalus_ctrl_desc daedalus_h264_ctrls[] = {
 };
 
 static const struct daedalus_ctrl_desc daedalus_hevc_ctrls[] = {
-	DAEDALUS_CTRL(V4L2_CID_STATELESS_HEVC_SPS),
+	DAEDALUS_SEQ_CTRL(V4L2_CID_STATELESS_HEVC_SPS),
 	DAEDALUS_CTRL(V4L2_CID_STATELESS_HEVC_PPS),
 	{
 		.cfg.id = V4L2_CID_STATELESS_HEVC_SLICE_PARAMS,
@@ -65,12 +126,12 @@ static const struct daedalus_ctrl_desc daedalus_vp8_ctrls[] = {
 };
 
 static const struct daedalus_ctrl_desc daedalus_vp9_ctrls[] = {
-	DAEDALUS_CTRL(V4L2_CID_STATELESS_VP9_FRAME),
+	DAEDALUS_SEQ_CTRL(V4L2_CID_STATELESS_VP9_FRAME),
 	DAEDALUS_CTRL(V4L2_CID_STATELESS_VP9_COMPRESSED_HDR),
 };
 
 static const struct daedalus_ctrl_desc daedalus_av1_ctrls[] = {
-	DAEDALUS_CTRL(V4L2_CID_STATELESS_AV1_SEQUENCE),
+	DAEDALUS_SEQ_CTRL(V4L2_CID_STATELESS_AV1_SEQUENCE),
 	DAEDALUS_CTRL(V4L2_CID_STATELESS_AV1_FRAME),
 	{
 		.cfg.id = V4L2_CID_STATELESS_AV1_TILE_GROUP_ENTRY,
@@ -136,6 +197,27 @@ const struct daedalus_coded_fmt daedalus_coded_fmts[] = {
 };
 
 const unsigned int daedalus_num_coded_fmts = ARRAY_SIZE(daedalus_coded_fmts);
+
+/*
+ * The bit depth the current value of the coded format's sequence control
+ * (its first control) gives; 8 for formats without one.
+ */
+unsigned int daedalus_current_bit_depth(struct daedalus_ctx *ctx)
+{
+	const struct daedalus_coded_fmt *desc = ctx->coded_desc;
+	struct v4l2_ctrl *ctrl;
+	unsigned int depth;
+
+	if (!desc->num_ctrls || desc->ctrls[0].cfg.ops != &daedalus_seq_ctrl_ops)
+		return 8;
+	ctrl = v4l2_ctrl_find(&ctx->hdl, desc->ctrls[0].cfg.id);
+	if (!ctrl)
+		return 8;
+	v4l2_ctrl_lock(ctrl);
+	depth = daedalus_ctrl_bit_depth(ctrl->id, ctrl->p_cur);
+	v4l2_ctrl_unlock(ctrl);
+	return depth;
+}
 
 int daedalus_init_ctrls(struct daedalus_ctx *ctx)
 {

@@ -29,13 +29,32 @@ static const struct daedalus_coded_fmt *daedalus_find_coded_fmt(u32 fourcc)
 	return NULL;
 }
 
-static bool daedalus_is_decoded_fmt(u32 fourcc)
+static unsigned int daedalus_decoded_fmt_depth(u32 fourcc)
+{
+	return fourcc == V4L2_PIX_FMT_P010 ? 10 : 8;
+}
+
+/* The index-th CAPTURE format for streams of this bit depth, or 0. */
+static u32 daedalus_decoded_fmt(unsigned int bit_depth, unsigned int index)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(daedalus_decoded_fmts); i++) {
+		if (daedalus_decoded_fmt_depth(daedalus_decoded_fmts[i]) != bit_depth)
+			continue;
+		if (!index--)
+			return daedalus_decoded_fmts[i];
+	}
+	return 0;
+}
+
+static bool daedalus_is_decoded_fmt(u32 fourcc, unsigned int bit_depth)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(daedalus_decoded_fmts); i++)
 		if (daedalus_decoded_fmts[i] == fourcc)
-			return true;
+			return daedalus_decoded_fmt_depth(fourcc) == bit_depth;
 	return false;
 }
 
@@ -56,14 +75,14 @@ static void daedalus_init_fmt(struct v4l2_format *f, enum v4l2_buf_type type,
  * CAPTURE buffers cover the coded size rounded up to whole 16x16 macroblocks
  * (the frame size step), so a decoder may always write whole macroblocks.
  */
-static void daedalus_fill_decoded(struct v4l2_pix_format_mplane *pix_mp,
-				  const struct daedalus_coded_fmt *desc)
+static void daedalus_fill_decoded(struct daedalus_ctx *ctx,
+				  struct v4l2_pix_format_mplane *pix_mp)
 {
-	if (!daedalus_is_decoded_fmt(pix_mp->pixelformat))
-		pix_mp->pixelformat = daedalus_decoded_fmts[0];
+	if (!daedalus_is_decoded_fmt(pix_mp->pixelformat, ctx->bit_depth))
+		pix_mp->pixelformat = daedalus_decoded_fmt(ctx->bit_depth, 0);
 
 	v4l2_apply_frmsize_constraints(&pix_mp->width, &pix_mp->height,
-				       &desc->frmsize);
+				       &ctx->coded_desc->frmsize);
 	v4l2_fill_pixfmt_mp(pix_mp, pix_mp->pixelformat,
 			    pix_mp->width, pix_mp->height);
 	pix_mp->field = V4L2_FIELD_NONE;
@@ -75,10 +94,10 @@ static void daedalus_reset_decoded_fmt(struct daedalus_ctx *ctx)
 	struct v4l2_pix_format_mplane *pix_mp = &ctx->decoded_fmt.fmt.pix_mp;
 
 	daedalus_init_fmt(&ctx->decoded_fmt, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE,
-			  daedalus_decoded_fmts[0]);
+			  daedalus_decoded_fmt(ctx->bit_depth, 0));
 	pix_mp->width = coded->width;
 	pix_mp->height = coded->height;
-	daedalus_fill_decoded(pix_mp, ctx->coded_desc);
+	daedalus_fill_decoded(ctx, pix_mp);
 
 	pix_mp->colorspace = coded->colorspace;
 	pix_mp->xfer_func = coded->xfer_func;
@@ -91,6 +110,7 @@ void daedalus_set_default_formats(struct daedalus_ctx *ctx)
 	struct v4l2_pix_format_mplane *pix_mp = &ctx->coded_fmt.fmt.pix_mp;
 
 	ctx->coded_desc = &daedalus_coded_fmts[0];
+	ctx->bit_depth = daedalus_current_bit_depth(ctx);
 	daedalus_init_fmt(&ctx->coded_fmt, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE,
 			  ctx->coded_desc->fourcc);
 	pix_mp->width = ctx->coded_desc->frmsize.min_width;
@@ -99,6 +119,25 @@ void daedalus_set_default_formats(struct daedalus_ctx *ctx)
 	pix_mp->plane_fmt[0].sizeimage = DAEDALUS_MIN_CODED_SIZE;
 
 	daedalus_reset_decoded_fmt(ctx);
+}
+
+/*
+ * The sequence control of the coded format changed the stream's bit depth:
+ * offer the CAPTURE formats of that depth and reset the CAPTURE format, as
+ * long as no CAPTURE buffer is allocated.
+ */
+int daedalus_set_bit_depth(struct daedalus_ctx *ctx, unsigned int depth)
+{
+	struct vb2_queue *vq;
+
+	if (depth == ctx->bit_depth)
+		return 0;
+	vq = v4l2_m2m_get_vq(ctx->fh.m2m_ctx, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+	if (vb2_is_busy(vq))
+		return -EBUSY;
+	ctx->bit_depth = depth;
+	daedalus_reset_decoded_fmt(ctx);
+	return 0;
 }
 
 static int daedalus_querycap(struct file *file, void *priv,
@@ -114,9 +153,12 @@ static int daedalus_querycap(struct file *file, void *priv,
 static int daedalus_enum_fmt_vid_cap(struct file *file, void *priv,
 				     struct v4l2_fmtdesc *f)
 {
-	if (f->index >= ARRAY_SIZE(daedalus_decoded_fmts))
+	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+	u32 fourcc = daedalus_decoded_fmt(ctx->bit_depth, f->index);
+
+	if (!fourcc)
 		return -EINVAL;
-	f->pixelformat = daedalus_decoded_fmts[f->index];
+	f->pixelformat = fourcc;
 	return 0;
 }
 
@@ -148,7 +190,7 @@ static int daedalus_try_fmt_vid_cap(struct file *file, void *priv,
 {
 	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
 
-	daedalus_fill_decoded(&f->fmt.pix_mp, ctx->coded_desc);
+	daedalus_fill_decoded(ctx, &f->fmt.pix_mp);
 	return 0;
 }
 
@@ -199,6 +241,7 @@ static int daedalus_s_fmt_vid_out(struct file *file, void *priv,
 
 	ctx->coded_desc = daedalus_find_coded_fmt(f->fmt.pix_mp.pixelformat);
 	ctx->coded_fmt = *f;
+	ctx->bit_depth = daedalus_current_bit_depth(ctx);
 	daedalus_reset_decoded_fmt(ctx);
 	return 0;
 }
@@ -213,7 +256,7 @@ static int daedalus_s_fmt_vid_cap(struct file *file, void *priv,
 	if (vb2_is_busy(vq))
 		return -EBUSY;
 
-	daedalus_fill_decoded(&f->fmt.pix_mp, ctx->coded_desc);
+	daedalus_fill_decoded(ctx, &f->fmt.pix_mp);
 	ctx->decoded_fmt = *f;
 	return 0;
 }

@@ -88,6 +88,12 @@ struct daedalus_ctx {
 	const struct daedalus_coded_fmt *coded_desc;
 	struct v4l2_format	coded_fmt;
 	struct v4l2_format	decoded_fmt;
+	/*
+	 * Luma bit depth of the stream, from the coded format's sequence
+	 * control (H.264/HEVC SPS, VP9 FRAME, AV1 SEQUENCE): 8 or 10. It
+	 * decides which CAPTURE formats are offered (P010 for 10).
+	 */
+	unsigned int		bit_depth;
 
 	/* Sequence numbers of the next OUTPUT and CAPTURE buffers. */
 	u32			src_sequence;
@@ -138,9 +144,11 @@ int daedalus_queue_init(void *priv, struct vb2_queue *src_vq,
 			struct vb2_queue *dst_vq);
 int daedalus_request_validate(struct media_request *req);
 void daedalus_set_default_formats(struct daedalus_ctx *ctx);
+int daedalus_set_bit_depth(struct daedalus_ctx *ctx, unsigned int depth);
 
 /* daedalus-ctrls.c */
 int daedalus_init_ctrls(struct daedalus_ctx *ctx);
+unsigned int daedalus_current_bit_depth(struct daedalus_ctx *ctx);
 
 /* daedalus-dec.c */
 void daedalus_device_run(void *priv);

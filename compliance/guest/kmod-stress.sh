@@ -29,6 +29,10 @@ stress_run() {
 # 1. Many opens and closes (no daemon needed).
 stress_run "open/close x200 with request alloc" open-close -n 200
 
+# 1b. The sequence control's bit depth picks the CAPTURE formats (P010 for
+#     10-bit H.264 / VP9 / AV1), and cannot change under CAPTURE buffers.
+stress_run "bit depth selects the CAPTURE formats" bitdepth
+
 start_daemon || fail "setup: daemon attach"
 
 # 2. Requests complete (DONE or ERROR: the bitstream is synthetic) with the

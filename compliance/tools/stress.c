@@ -14,6 +14,10 @@
  *       [--expect any|done|error] [--expect-error-from I] [--expect-error-at I]
  *       [--hook-at I] [--pre-hook CMD] [--post-hook CMD] [--after-hook CMD]
  *       [--streamoff-pending]
+ *   stress bitdepth -d VIDEO -m MEDIA
+ *       per coded format with a sequence control (H.264 SPS, VP9 FRAME, AV1
+ *       SEQUENCE): 10-bit offers P010 only, 8-bit the 8-bit formats only,
+ *       12-bit is refused, and the depth cannot change under CAPTURE buffers
  *       hooks run (system()) around request I: pre before it is queued, post
  *       right after MEDIA_REQUEST_IOC_QUEUE, after once it completed
  *
@@ -637,6 +641,183 @@ static int cmd_decode(const struct decode_opts *o)
 	return failed ? 1 : 0;
 }
 
+/* One coded format whose sequence control carries the bit depth. */
+struct depth_case {
+	const char *name;
+	__u32 fourcc;
+	__u32 cid;
+	__u32 size;
+};
+
+static const struct depth_case depth_cases[] = {
+	{ "H.264", V4L2_PIX_FMT_H264_SLICE, V4L2_CID_STATELESS_H264_SPS,
+	  sizeof(struct v4l2_ctrl_h264_sps) },
+	{ "VP9", V4L2_PIX_FMT_VP9_FRAME, V4L2_CID_STATELESS_VP9_FRAME,
+	  sizeof(struct v4l2_ctrl_vp9_frame) },
+	{ "AV1", V4L2_PIX_FMT_AV1_FRAME, V4L2_CID_STATELESS_AV1_SEQUENCE,
+	  sizeof(struct v4l2_ctrl_av1_sequence) },
+};
+
+/* Gets (set = 0) or sets the sequence control; returns the ioctl result. */
+static int seq_ctrl(struct ctx *c, const struct depth_case *d, void *payload, int set)
+{
+	struct v4l2_ext_control ctrl;
+	struct v4l2_ext_controls ctrls;
+
+	memset(&ctrl, 0, sizeof(ctrl));
+	memset(&ctrls, 0, sizeof(ctrls));
+	ctrl.id = d->cid;
+	ctrl.size = d->size;
+	ctrl.ptr = payload;
+	ctrls.which = V4L2_CTRL_WHICH_CUR_VAL;
+	ctrls.count = 1;
+	ctrls.controls = &ctrl;
+	return xioctl(c->vfd, set ? VIDIOC_S_EXT_CTRLS : VIDIOC_G_EXT_CTRLS, &ctrls);
+}
+
+static void set_depth(const struct depth_case *d, void *payload, unsigned int depth)
+{
+	if (d->cid == V4L2_CID_STATELESS_H264_SPS) {
+		struct v4l2_ctrl_h264_sps *sps = payload;
+
+		sps->profile_idc = depth > 8 ? 110 : 100;
+		sps->bit_depth_luma_minus8 = depth - 8;
+		sps->bit_depth_chroma_minus8 = depth - 8;
+	} else if (d->cid == V4L2_CID_STATELESS_VP9_FRAME) {
+		struct v4l2_ctrl_vp9_frame *f = payload;
+
+		f->profile = depth > 8 ? 2 : 0;
+		f->bit_depth = depth;
+	} else {
+		struct v4l2_ctrl_av1_sequence *s = payload;
+
+		s->seq_profile = depth > 10 ? 2 : 0;
+		s->bit_depth = depth;
+	}
+}
+
+/* The CAPTURE formats offered (space-separated fourccs) and G_FMT's. */
+static void cap_formats(struct ctx *c, char *list, size_t len, __u32 *cur)
+{
+	struct v4l2_fmtdesc fd;
+	struct v4l2_format f;
+	size_t n = 0;
+
+	list[0] = 0;
+	for (fd.index = 0;; fd.index++) {
+		memset(&fd.type, 0, sizeof(fd) - sizeof(fd.index));
+		fd.type = c->cap_type;
+		if (xioctl(c->vfd, VIDIOC_ENUM_FMT, &fd) < 0 || n + 6 > len)
+			break;
+		n += snprintf(list + n, len - n, "%s%.4s", n ? " " : "",
+			      (char *)&fd.pixelformat);
+	}
+	memset(&f, 0, sizeof(f));
+	f.type = c->cap_type;
+	*cur = 0;
+	if (xioctl(c->vfd, VIDIOC_G_FMT, &f) == 0)
+		*cur = c->mplane ? f.fmt.pix_mp.pixelformat : f.fmt.pix.pixelformat;
+}
+
+static int depth_expect(struct ctx *c, const struct depth_case *d, unsigned int depth,
+			const char *want_list, __u32 want_cur)
+{
+	char list[64];
+	__u32 cur;
+
+	cap_formats(c, list, sizeof(list), &cur);
+	if (strcmp(list, want_list) || cur != want_cur) {
+		say("bitdepth: %s %u-bit: CAPTURE formats [%s] current %.4s, expected [%s] %.4s",
+		    d->name, depth, list, (char *)&cur, want_list, (char *)&want_cur);
+		return -1;
+	}
+	say("bitdepth: %s %u-bit: CAPTURE formats [%s], current %.4s", d->name, depth, list,
+	    (char *)&cur);
+	return 0;
+}
+
+static int depth_one(const struct depth_case *d)
+{
+	union {
+		struct v4l2_ctrl_h264_sps h264;
+		struct v4l2_ctrl_vp9_frame vp9;
+		struct v4l2_ctrl_av1_sequence av1;
+	} u;
+	void *payload = &u;
+	struct v4l2_format f;
+	struct ctx c;
+	int failed = 0;
+
+	if (open_nodes(&c) < 0)
+		return 2;
+	memset(&f, 0, sizeof(f));
+	f.type = c.out_type;
+	f.fmt.pix_mp.pixelformat = d->fourcc;
+	f.fmt.pix_mp.width = WIDTH;
+	f.fmt.pix_mp.height = HEIGHT;
+	f.fmt.pix_mp.num_planes = 1;
+	if (!c.mplane || xioctl(c.vfd, VIDIOC_S_FMT, &f) < 0 ||
+	    f.fmt.pix_mp.pixelformat != d->fourcc) {
+		say("bitdepth: %s: S_FMT OUTPUT failed", d->name);
+		close_nodes(&c);
+		return 1;
+	}
+	memset(&u, 0, sizeof(u));
+	if (seq_ctrl(&c, d, payload, 0) < 0) {
+		say("bitdepth: %s: G_EXT_CTRLS: %s", d->name, strerror(errno));
+		close_nodes(&c);
+		return 1;
+	}
+	failed |= depth_expect(&c, d, 8, "NV12 NM12 YU12", V4L2_PIX_FMT_NV12);
+	set_depth(d, payload, 10);
+	if (seq_ctrl(&c, d, payload, 1) < 0) {
+		say("bitdepth: %s: S_EXT_CTRLS 10-bit: %s", d->name, strerror(errno));
+		failed = 1;
+	} else {
+		failed |= depth_expect(&c, d, 10, "P010", V4L2_PIX_FMT_P010);
+	}
+	set_depth(d, payload, 12);
+	if (seq_ctrl(&c, d, payload, 1) == 0) {
+		say("bitdepth: %s: a 12-bit sequence was accepted", d->name);
+		failed = 1;
+	}
+	set_depth(d, payload, 8);
+	if (seq_ctrl(&c, d, payload, 1) < 0) {
+		say("bitdepth: %s: S_EXT_CTRLS 8-bit: %s", d->name, strerror(errno));
+		failed = 1;
+	} else {
+		failed |= depth_expect(&c, d, 8, "NV12 NM12 YU12", V4L2_PIX_FMT_NV12);
+	}
+	/* With CAPTURE buffers the depth (and so the format) is fixed. */
+	if (reqbufs(&c, c.cap_type, 2) < 0) {
+		failed = 1;
+	} else {
+		set_depth(d, payload, 10);
+		errno = 0;
+		if (seq_ctrl(&c, d, payload, 1) == 0 || errno != EBUSY) {
+			say("bitdepth: %s: 10-bit with CAPTURE buffers: %s, expected EBUSY",
+			    d->name, errno ? strerror(errno) : "accepted");
+			failed = 1;
+		} else {
+			say("bitdepth: %s: 10-bit with CAPTURE buffers: EBUSY", d->name);
+		}
+		reqbufs(&c, c.cap_type, 0);
+	}
+	close_nodes(&c);
+	return failed ? 1 : 0;
+}
+
+static int cmd_bitdepth(void)
+{
+	unsigned int i;
+	int failed = 0;
+
+	for (i = 0; i < sizeof(depth_cases) / sizeof(depth_cases[0]); i++)
+		failed |= depth_one(&depth_cases[i]);
+	say("bitdepth: %s", failed ? "FAILED" : "ok");
+	return failed ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -645,7 +826,8 @@ static void usage(void)
 		"              [--expect any|done|error] [--expect-error-from I]\n"
 		"              [--expect-error-at I] [--hook-at I] [--pre-hook CMD]\n"
 		"              [--post-hook CMD] [--after-hook CMD]\n"
-		"              [--streamoff-pending]\n");
+		"              [--streamoff-pending]\n"
+		"       stress bitdepth -d VIDEO -m MEDIA\n");
 	exit(2);
 }
 
@@ -732,6 +914,8 @@ int main(int argc, char **argv)
 		return cmd_open_close(o.count);
 	if (!strcmp(cmd, "decode"))
 		return cmd_decode(&o);
+	if (!strcmp(cmd, "bitdepth"))
+		return cmd_bitdepth();
 	usage();
 	return 2;
 }
