@@ -322,10 +322,18 @@ impl FfDecoder {
         };
         let logged = LOG_CAPTURE.with(|c| {
             c.active.set(false);
-            (c.errors.get() > 0).then(|| FfError {
-                what: "decode",
-                code: ff::AVERROR_INVALIDDATA,
-                msg: c.first.borrow().clone(),
+            let n = c.errors.get();
+            (n > 0).then(|| {
+                let first = c.first.borrow();
+                FfError {
+                    what: "decode",
+                    code: ff::AVERROR_INVALIDDATA,
+                    msg: if n > 1 {
+                        format!("{first} (+{} more)", n - 1)
+                    } else {
+                        first.clone()
+                    },
+                }
             })
         });
         if r < 0 {
