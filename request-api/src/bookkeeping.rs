@@ -17,8 +17,9 @@ pub enum SlotState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Slot {
     state: SlotState,
-    /// Decoded (or being decoded) but not written out yet.
-    awaiting_display: bool,
+    /// Times the picture is still to be written out (0 for a hidden VP9/AV1
+    /// frame; more than 1 when show_existing_frame repeats it).
+    awaiting_display: u32,
     /// Still a reference of the decoder state.
     referenced: bool,
 }
@@ -52,7 +53,7 @@ impl CaptureSlots {
             slots: vec![
                 Slot {
                     state: SlotState::Free,
-                    awaiting_display: false,
+                    awaiting_display: 0,
                     referenced: false,
                 };
                 count
@@ -85,8 +86,20 @@ impl CaptureSlots {
             .count()
     }
 
-    /// `index` was queued for the picture `ts` (which will be displayed).
+    /// `index` was queued for the picture `ts` (which will be displayed once).
     pub fn queue(&mut self, index: usize, ts: u64) -> Result<(), SlotError> {
+        self.queue_with_displays(index, ts, 1)
+    }
+
+    /// `index` was queued for the picture `ts`, to be written out `displays`
+    /// times (0: a hidden frame kept only as a reference; 2 or more: shown
+    /// again by show_existing_frame).
+    pub fn queue_with_displays(
+        &mut self,
+        index: usize,
+        ts: u64,
+        displays: u32,
+    ) -> Result<(), SlotError> {
         let slot = self
             .slots
             .get_mut(index)
@@ -100,7 +113,7 @@ impl CaptureSlots {
         }
         *slot = Slot {
             state: SlotState::Queued(ts),
-            awaiting_display: true,
+            awaiting_display: displays,
             referenced: false,
         };
         Ok(())
@@ -138,12 +151,13 @@ impl CaptureSlots {
         )
     }
 
-    /// The picture `ts` has been written out.
+    /// The picture `ts` has been written out (once).
     pub fn displayed(&mut self, ts: u64) -> Result<(), SlotError> {
         let index = self
             .find_decoded(ts)
             .ok_or(SlotError::UnknownTimestamp(ts))?;
-        self.slots[index].awaiting_display = false;
+        let s = &mut self.slots[index];
+        s.awaiting_display = s.awaiting_display.saturating_sub(1);
         self.settle(index);
         Ok(())
     }
@@ -169,7 +183,7 @@ impl CaptureSlots {
     fn settle(&mut self, index: usize) {
         let s = &mut self.slots[index];
         if let SlotState::Decoded(_) = s.state {
-            if !s.awaiting_display && !s.referenced {
+            if s.awaiting_display == 0 && !s.referenced {
                 s.state = SlotState::Free;
             }
         }
@@ -296,6 +310,55 @@ pub fn display_schedule(order: &[usize], decoded: usize) -> Vec<Vec<usize>> {
     out
 }
 
+/// A VP9/AV1 stream event, reduced to what display needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownEvent {
+    /// A decoded frame (one request); `shown` = show_frame.
+    Decoded { timestamp: u64, shown: bool },
+    /// show_existing_frame of the frame with this timestamp.
+    ShowExisting { timestamp: u64 },
+}
+
+/// Display plan of one decoded frame of a VP9/AV1 stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShownPlan {
+    /// Timestamps to write out once this frame is decoded: itself when
+    /// shown, then every show_existing_frame up to the next decoded frame.
+    pub display: Vec<u64>,
+    /// How many times this frame is written out in the whole stream.
+    pub displays: u32,
+}
+
+/// VP9/AV1 output order is the stream order of shown frames and
+/// show_existing_frame events: returns one plan per `Decoded` event.
+/// A show_existing_frame before any decoded frame is ignored (the builders
+/// reject it: its slot would be empty).
+pub fn shown_schedule(events: &[ShownEvent]) -> Vec<ShownPlan> {
+    let mut plans: Vec<ShownPlan> = Vec::new();
+    let mut index_of = std::collections::HashMap::new();
+    for e in events {
+        match *e {
+            ShownEvent::Decoded { timestamp, shown } => {
+                index_of.insert(timestamp, plans.len());
+                plans.push(ShownPlan {
+                    display: if shown { vec![timestamp] } else { Vec::new() },
+                    displays: u32::from(shown),
+                });
+            }
+            ShownEvent::ShowExisting { timestamp } => {
+                let Some(last) = plans.last_mut() else {
+                    continue;
+                };
+                last.display.push(timestamp);
+                if let Some(&i) = index_of.get(&timestamp) {
+                    plans[i].displays += 1;
+                }
+            }
+        }
+    }
+    plans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +443,78 @@ mod tests {
         assert!(matches!(s.queue(0, 2), Err(SlotError::BadState { .. })));
         assert_eq!(s.queue(3, 2), Err(SlotError::NoSuchBuffer(3)));
         assert_eq!(s.displayed(9), Err(SlotError::UnknownTimestamp(9)));
+    }
+
+    #[test]
+    fn hidden_frame_lives_only_as_a_reference() {
+        // A VP9 alt-ref: never displayed, freed when no slot holds it.
+        let mut s = CaptureSlots::new(2);
+        s.queue_with_displays(0, 1000, 0).unwrap();
+        s.set_references(&[1000]);
+        s.dequeued(0).unwrap();
+        assert_eq!(s.state(0), Some(SlotState::Decoded(1000)));
+        s.set_references(&[]);
+        assert_eq!(s.state(0), Some(SlotState::Free));
+    }
+
+    #[test]
+    fn shown_again_frame_is_kept_until_its_last_display() {
+        // Decoded, displayed, dropped from the slots, but a show_existing_frame
+        // still has to write it out once more.
+        let mut s = CaptureSlots::new(1);
+        let mut d = DisplayQueue::default();
+        s.queue_with_displays(0, 1000, 2).unwrap();
+        s.dequeued(0).unwrap();
+        d.push([1000]);
+        assert_eq!(d.pop_ready(&s), vec![1000]);
+        s.displayed(1000).unwrap();
+        s.set_references(&[]);
+        assert_eq!(s.state(0), Some(SlotState::Decoded(1000)));
+        d.push([1000]);
+        assert_eq!(d.pop_ready(&s), vec![1000]);
+        s.displayed(1000).unwrap();
+        assert_eq!(s.state(0), Some(SlotState::Free));
+    }
+
+    #[test]
+    fn shown_schedule_of_a_hidden_altref_shown_later() {
+        // VP9/AV1: key (shown), alt-ref (hidden), inter (shown), then
+        // show_existing of the alt-ref, twice.
+        use ShownEvent::*;
+        let ev = [
+            Decoded {
+                timestamp: 1000,
+                shown: true,
+            },
+            Decoded {
+                timestamp: 2000,
+                shown: false,
+            },
+            Decoded {
+                timestamp: 3000,
+                shown: true,
+            },
+            ShowExisting { timestamp: 2000 },
+            ShowExisting { timestamp: 2000 },
+        ];
+        let plans = shown_schedule(&ev);
+        assert_eq!(
+            plans,
+            vec![
+                ShownPlan {
+                    display: vec![1000],
+                    displays: 1
+                },
+                ShownPlan {
+                    display: vec![],
+                    displays: 2
+                },
+                ShownPlan {
+                    display: vec![3000, 2000, 2000],
+                    displays: 1
+                },
+            ]
+        );
     }
 
     #[test]

@@ -157,6 +157,7 @@ impl PictureSource for H264Source {
                 .iter()
                 .map(|&d| self.pics[d].timestamp)
                 .collect(),
+            displays: 1,
         }))
     }
 

@@ -1,22 +1,29 @@
 //! Media controller + request API client of V4L2 stateless decoders.
 //!
-//! - [`media`]: the media-controller ioctls v4l2r lacks (the crate's only `unsafe`).
+//! - [`media`]: the media-controller ioctls v4l2r lacks (`unsafe`, documented).
+//! - [`dmabuf`]: DMA heap allocation, dma-buf CPU mappings and sync
+//!   (`unsafe`, documented; with [`media`] the only modules that have any).
 //! - [`topology`]: finding decoder entities and their video nodes (pure).
 //! - [`bookkeeping`]: CAPTURE buffer retention, request reuse, display order (pure).
 //! - [`controls`]: codec controls -> `v4l2_ext_control` arrays.
 //! - [`session`]: device selection and the decode loop.
 //! - [`picture`]: what stream builders hand the client ([`picture::PictureSource`]).
 //! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (frame-based, Annex B).
+//! - [`vp9`], [`av1`]: the VP9 / AV1 sources over `ctrls::build::vp9::Vp9Builder`
+//!   and `ctrls::build::av1::Av1Builder` (IVF; show-existing frames).
 //! - [`yuv`]: CAPTURE layouts -> cropped I420, output writers.
 
+pub mod av1;
 pub mod bookkeeping;
 pub mod controls;
+pub mod dmabuf;
 pub mod h264;
 pub mod media;
 pub mod picture;
 pub mod session;
 pub mod topology;
+pub mod vp9;
 pub mod yuv;
 
 pub use picture::{Codec, CodedPicture, PictureSource};
-pub use session::{DecodedFrame, DecoderDevice, Error, Options, Session};
+pub use session::{DecodedFrame, DecoderDevice, DmaBufOrigin, Error, MemoryKind, Options, Session};

@@ -127,8 +127,14 @@ pub struct CodedPicture {
     /// must not be reused.
     pub references: Vec<u64>,
     /// Timestamps that become displayable once this picture is decoded, in
-    /// display order (the output of the codec's bumping process).
+    /// display order (the output of the codec's bumping process; for VP9/AV1
+    /// the picture itself when shown, then any show_existing_frame that
+    /// follows it). A timestamp may come back: it is written out each time.
     pub display: Vec<u64>,
+    /// How many times this picture will be written out in all (its CAPTURE
+    /// buffer is kept until then): 1 for H.264, 0 for a hidden VP9/AV1
+    /// frame, 1 + its show_existing_frame repeats otherwise.
+    pub displays: u32,
 }
 
 /// Device-level (non-request) controls a source needs, e.g. the H.264

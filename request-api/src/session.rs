@@ -12,11 +12,12 @@ use v4l2r::ioctl::{
     FmtDesc, FormatIterator, IntoErrno, IoctlConvertError, MemoryConsistency, PlaneMapping,
     QBufPlane, QBuffer, QueryBuffer, RequestBuffers, V4l2Buffer,
 };
-use v4l2r::memory::{MemoryType, MmapHandle};
+use v4l2r::memory::{DmaBufHandle, MemoryType, MmapHandle, PlaneHandle};
 use v4l2r::{Format, PixelFormat, PlaneLayout, QueueType};
 
 use crate::bookkeeping::{CaptureSlots, DisplayQueue, InFlight, RequestPool, SlotError};
 use crate::controls::ext_control_array;
+use crate::dmabuf::{DmaBufError, DmaBufFd, DmaBufMap, DmaHeap, SYNC_READ};
 use crate::media::{self, RequestFd};
 use crate::picture::{Codec, CodedPicture, FieldRole, PictureSource, SourceError, StreamInfo};
 use crate::topology::{devname_from_uevent, Topology};
@@ -104,6 +105,10 @@ pub enum Error {
     Slots(#[from] SlotError),
     #[error("reading CAPTURE buffer: {0}")]
     Layout(#[from] LayoutError),
+    #[error("dma-buf: {0}")]
+    DmaBuf(#[from] DmaBufError),
+    #[error("DMABUF exporter ({video}): {why}")]
+    Exporter { video: PathBuf, why: String },
     #[error("setting mode control {id:#x} = {value}: {errno}")]
     ModeControl {
         id: u32,
@@ -274,10 +279,12 @@ pub fn find_decoder(codec: Codec, device: Option<&Path>) -> Result<DecoderDevice
 }
 
 /// Controls set as current values before CAPTURE negotiation.
-const SEQUENCE_CONTROLS: [u32; 3] = [
+/// (They carry the bit depth: VP9 has it in its FRAME control.)
+const SEQUENCE_CONTROLS: [u32; 4] = [
     bindings::V4L2_CID_STATELESS_H264_SPS,
     bindings::V4L2_CID_STATELESS_HEVC_SPS,
     bindings::V4L2_CID_STATELESS_AV1_SEQUENCE,
+    bindings::V4L2_CID_STATELESS_VP9_FRAME,
 ];
 
 /// A decoded picture, cropped, in display order.
@@ -306,6 +313,55 @@ pub struct Stats {
     pub resolution_changes: u64,
 }
 
+/// How the buffers of a queue are backed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryKind {
+    /// `V4L2_MEMORY_MMAP`: the driver allocates, we mmap the video node.
+    Mmap,
+    /// `V4L2_MEMORY_DMABUF`: we import dma-bufs (see [`DmaBufOrigin`]).
+    DmaBuf,
+}
+
+impl MemoryKind {
+    fn v4l2(self) -> MemoryType {
+        match self {
+            MemoryKind::Mmap => MemoryType::Mmap,
+            MemoryKind::DmaBuf => MemoryType::DmaBuf,
+        }
+    }
+}
+
+/// Where imported dma-bufs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DmaBufOrigin {
+    /// A DMA heap (`/dev/dma_heap/system` by default).
+    Heap(PathBuf),
+    /// MMAP buffers of a second context of the same video node (configured
+    /// with the same formats), exported with `VIDIOC_EXPBUF`.
+    Expbuf,
+}
+
+impl DmaBufOrigin {
+    /// The system heap when its node exists, else EXPBUF.
+    pub fn auto() -> Self {
+        let heap = Path::new(crate::dmabuf::SYSTEM_HEAP);
+        if heap.exists() {
+            DmaBufOrigin::Heap(heap.to_owned())
+        } else {
+            DmaBufOrigin::Expbuf
+        }
+    }
+}
+
+impl std::fmt::Display for DmaBufOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DmaBufOrigin::Heap(p) => write!(f, "heap {}", p.display()),
+            DmaBufOrigin::Expbuf => f.write_str("VIDIOC_EXPBUF of a second context"),
+        }
+    }
+}
+
 /// Session options.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -313,6 +369,10 @@ pub struct Options {
     pub timeout_ms: u32,
     /// Stop after this many displayed frames.
     pub max_frames: Option<u64>,
+    pub output_memory: MemoryKind,
+    pub capture_memory: MemoryKind,
+    /// Source of the dma-bufs of DMABUF queues.
+    pub dmabuf_origin: DmaBufOrigin,
 }
 
 impl Default for Options {
@@ -321,15 +381,79 @@ impl Default for Options {
             requests: 4,
             timeout_ms: 2000,
             max_frames: None,
+            output_memory: MemoryKind::Mmap,
+            capture_memory: MemoryKind::Mmap,
+            dmabuf_origin: DmaBufOrigin::auto(),
         }
     }
+}
+
+/// The CPU view of one buffer plane.
+enum PlaneMem {
+    Mmap(PlaneMapping),
+    DmaBuf(DmaBufMap),
+}
+
+impl PlaneMem {
+    fn len(&self) -> usize {
+        match self {
+            PlaneMem::Mmap(m) => m.len(),
+            PlaneMem::DmaBuf(d) => d.len(),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            PlaneMem::Mmap(m) => m,
+            PlaneMem::DmaBuf(d) => d.as_slice(),
+        }
+    }
+
+    /// Copies `data` to the start of the plane (synced for a dma-buf).
+    fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        match self {
+            PlaneMem::Mmap(m) => {
+                m[..data.len()].copy_from_slice(data);
+                Ok(())
+            }
+            PlaneMem::DmaBuf(d) => Ok(d.write_synced(data)?),
+        }
+    }
+
+    fn begin_read(&self) -> Result<(), Error> {
+        match self {
+            PlaneMem::Mmap(_) => Ok(()),
+            PlaneMem::DmaBuf(d) => Ok(d.begin(SYNC_READ)?),
+        }
+    }
+
+    fn end_read(&self) -> Result<(), Error> {
+        match self {
+            PlaneMem::Mmap(_) => Ok(()),
+            PlaneMem::DmaBuf(d) => Ok(d.end(SYNC_READ)?),
+        }
+    }
+}
+
+/// What S_FMT settled on both queues.
+struct Negotiated {
+    layout: Layout,
+    /// OUTPUT buffer size.
+    output_size: u32,
+    /// CAPTURE plane sizes (memory planes).
+    capture_sizes: Vec<u32>,
 }
 
 struct Configured {
     info: StreamInfo,
     layout: Layout,
-    outputs: Vec<PlaneMapping>,
-    captures: Vec<Vec<PlaneMapping>>,
+    out_mem: MemoryType,
+    cap_mem: MemoryType,
+    outputs: Vec<PlaneMem>,
+    captures: Vec<Vec<PlaneMem>>,
+    /// The second context whose buffers we import (DMABUF via EXPBUF); kept
+    /// open while they are in use.
+    _exporter: Option<File>,
 }
 
 /// An open decoder and the state of one decode.
@@ -429,14 +553,16 @@ impl Session {
 
     fn teardown(&mut self) -> Result<(), Error> {
         let p = self.dev.video.clone();
-        if self.cfg.take().is_some() {
+        if let Some(cfg) = self.cfg.take() {
+            let (out_mem, cap_mem) = (cfg.out_mem, cfg.cap_mem);
             ioctl::streamoff(&self.video, self.out_q).map_err(ioctl_err("VIDIOC_STREAMOFF", &p))?;
             ioctl::streamoff(&self.video, self.cap_q).map_err(ioctl_err("VIDIOC_STREAMOFF", &p))?;
-            // Mappings were dropped with `cfg`: the buffers can be freed.
+            // Drop the mappings (and imported fds): the buffers can be freed.
+            drop(cfg);
             let _: () = ioctl::reqbufs(
                 &self.video,
                 self.out_q,
-                MemoryType::Mmap,
+                out_mem,
                 0,
                 MemoryConsistency::empty(),
             )
@@ -444,7 +570,7 @@ impl Session {
             let _: () = ioctl::reqbufs(
                 &self.video,
                 self.cap_q,
-                MemoryType::Mmap,
+                cap_mem,
                 0,
                 MemoryConsistency::empty(),
             )
@@ -457,111 +583,15 @@ impl Session {
         self.teardown()?;
         let info = pic.info;
         let p = self.dev.video.clone();
-        let codec_fourcc = self.codec.fourcc();
-        // OUTPUT: coded format and size.
-        let sizeimage = (info.coded_width * info.coded_height * 3 / 2).max(1 << 20);
-        let want = Format {
-            width: info.coded_width,
-            height: info.coded_height,
-            pixelformat: PixelFormat::from_fourcc(&codec_fourcc),
-            plane_fmt: vec![PlaneLayout {
-                sizeimage,
-                bytesperline: 0,
-            }],
-        };
-        let refused = |queue: &'static str, f: [u8; 4], why: String| Error::FormatRefused {
-            video: p.clone(),
-            queue,
-            fourcc: fourcc_str(f),
-            width: info.coded_width,
-            height: info.coded_height,
-            why,
-        };
-        let got: Format = ioctl::s_fmt(&mut self.video, (self.out_q, &want))
-            .map_err(|e| refused("OUTPUT", codec_fourcc, e.to_string()))?;
-        if got.pixelformat.to_fourcc() != codec_fourcc {
-            return Err(refused(
-                "OUTPUT",
-                codec_fourcc,
-                format!("driver chose {}", fourcc_str(got.pixelformat.to_fourcc())),
-            ));
-        }
-        // Sequence-level controls go in as current values before CAPTURE is
-        // negotiated: drivers derive the CAPTURE format (bit depth) from them.
-        let mut seq: Vec<_> = pic
-            .controls
-            .iter()
-            .filter(|c| SEQUENCE_CONTROLS.contains(&c.id))
-            .cloned()
-            .collect();
-        if !seq.is_empty() {
-            let mut arr = ext_control_array(&mut seq);
-            let ids: Vec<u32> = arr.as_slice().iter().map(|c| c.id).collect();
-            arr.set(&self.video, CtrlWhich::Current)
-                .map_err(|e| Error::Controls {
-                    frame: self.frame,
-                    index: e.error_idx,
-                    id: ids.get(e.error_idx as usize).copied().unwrap_or(0),
-                    errno: e.into(),
-                })?;
-        }
-        // CAPTURE: the first format we can read, in order of preference.
-        let offered: Vec<[u8; 4]> = FormatIterator::new(&self.video, self.cap_q)
-            .map(|d: FmtDesc| d.pixelformat.to_fourcc())
-            .collect();
-        let prefs = PixFmt::preference(info.bit_depth);
-        let fmt = prefs
-            .iter()
-            .copied()
-            .find(|f| offered.contains(&f.fourcc()))
-            .ok_or_else(|| Error::NoCaptureFormat {
-                video: p.clone(),
-                wanted: prefs
-                    .iter()
-                    .map(|f| fourcc_str(f.fourcc()))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                offered: offered
-                    .iter()
-                    .map(|f| fourcc_str(*f))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            })?;
-        let want = Format {
-            width: info.coded_width,
-            height: info.coded_height,
-            pixelformat: PixelFormat::from_fourcc(&fmt.fourcc()),
-            plane_fmt: vec![],
-        };
-        let got: Format = ioctl::s_fmt(&mut self.video, (self.cap_q, &want))
-            .map_err(|e| refused("CAPTURE", fmt.fourcc(), e.to_string()))?;
-        if got.pixelformat.to_fourcc() != fmt.fourcc()
-            || got.width < info.coded_width
-            || got.height < info.coded_height
-        {
-            return Err(refused(
-                "CAPTURE",
-                fmt.fourcc(),
-                format!(
-                    "driver chose {} {}x{}",
-                    fourcc_str(got.pixelformat.to_fourcc()),
-                    got.width,
-                    got.height
-                ),
-            ));
-        }
-        let layout = Layout {
-            fmt,
-            width: got.width,
-            height: got.height,
-            bytesperline: got.plane_fmt.iter().map(|pl| pl.bytesperline).collect(),
-        };
+        let neg = negotiate(&mut self.video, &p, self.codec, pic, self.frame)?;
+        let (out_kind, cap_kind) = (self.opts.output_memory, self.opts.capture_memory);
+        let (out_mem, cap_mem) = (out_kind.v4l2(), cap_kind.v4l2());
         // OUTPUT buffers: one per request.
         let n = self.opts.requests.max(1) as u32;
         let rb: RequestBuffers = ioctl::reqbufs(
             &self.video,
             self.out_q,
-            MemoryType::Mmap,
+            out_mem,
             n,
             MemoryConsistency::empty(),
         )
@@ -576,24 +606,87 @@ impl Session {
             .capabilities
             .contains(BufferCapabilities::SUPPORTS_M2M_HOLD_CAPTURE_BUF);
         let n_out = rb.count as usize;
-        let mut outputs = Vec::with_capacity(n_out);
-        for i in 0..n_out {
-            let mut planes = self.map_buffer(self.out_q, i)?;
-            outputs.push(planes.remove(0));
-        }
         // CAPTURE buffers: the DPB, the pictures in flight, one being written out.
         let want_cap = info.dpb_size + n + 2;
         let count: usize = ioctl::reqbufs(
             &self.video,
             self.cap_q,
-            MemoryType::Mmap,
+            cap_mem,
             want_cap,
             MemoryConsistency::empty(),
         )
         .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
+
+        // Dma-bufs to import, per buffer and plane.
+        let uses_dmabuf = out_kind == MemoryKind::DmaBuf || cap_kind == MemoryKind::DmaBuf;
+        let mut exporter = None;
+        let mut imported_out: Vec<DmaBufFd> = Vec::new();
+        let mut imported_cap: Vec<Vec<DmaBufFd>> = Vec::new();
+        if uses_dmabuf {
+            match &self.opts.dmabuf_origin {
+                DmaBufOrigin::Heap(path) => {
+                    let heap = DmaHeap::open(path)?;
+                    if out_kind == MemoryKind::DmaBuf {
+                        for _ in 0..n_out {
+                            imported_out.push(heap.alloc(neg.output_size as usize)?);
+                        }
+                    }
+                    if cap_kind == MemoryKind::DmaBuf {
+                        for _ in 0..count {
+                            let planes = neg
+                                .capture_sizes
+                                .iter()
+                                .map(|&sz| heap.alloc(sz as usize))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            imported_cap.push(planes);
+                        }
+                    }
+                }
+                DmaBufOrigin::Expbuf => {
+                    let (f, outs, caps) = self.export_from_second_context(
+                        pic,
+                        &neg,
+                        (out_kind == MemoryKind::DmaBuf).then_some(n_out),
+                        (cap_kind == MemoryKind::DmaBuf).then_some(count),
+                    )?;
+                    exporter = Some(f);
+                    imported_out = outs;
+                    imported_cap = caps;
+                }
+            }
+        }
+
+        let mut outputs = Vec::with_capacity(n_out);
+        let mut imported_out = imported_out.into_iter();
+        for i in 0..n_out {
+            outputs.push(match out_kind {
+                MemoryKind::Mmap => PlaneMem::Mmap(self.map_buffer(self.out_q, i)?.remove(0)),
+                MemoryKind::DmaBuf => {
+                    let buf = imported_out.next().expect("one dma-buf per OUTPUT buffer");
+                    check_size(&buf, neg.output_size)?;
+                    PlaneMem::DmaBuf(DmaBufMap::new(buf)?)
+                }
+            });
+        }
         let mut captures = Vec::with_capacity(count);
+        let mut imported_cap = imported_cap.into_iter();
         for i in 0..count {
-            captures.push(self.map_buffer(self.cap_q, i)?);
+            captures.push(match cap_kind {
+                MemoryKind::Mmap => self
+                    .map_buffer(self.cap_q, i)?
+                    .into_iter()
+                    .map(PlaneMem::Mmap)
+                    .collect(),
+                MemoryKind::DmaBuf => {
+                    let planes = imported_cap.next().expect("dma-bufs per CAPTURE buffer");
+                    let mut v = Vec::with_capacity(planes.len());
+                    for (buf, &sz) in planes.into_iter().zip(&neg.capture_sizes) {
+                        check_size(&buf, sz)?;
+                        v.push(PlaneMem::DmaBuf(DmaBufMap::new(buf)?));
+                    }
+                    v
+                }
+            });
         }
         // Requests (kept across resolution changes), and their pool.
         while self.requests.len() < n_out {
@@ -608,11 +701,86 @@ impl Session {
         ioctl::streamon(&self.video, self.cap_q).map_err(ioctl_err("VIDIOC_STREAMON", &p))?;
         self.cfg = Some(Configured {
             info,
-            layout,
+            layout: neg.layout,
+            out_mem,
+            cap_mem,
             outputs,
             captures,
+            _exporter: exporter,
         });
         Ok(())
+    }
+
+    /// Opens the video node a second time (a second m2m context), gives it
+    /// the same formats, allocates MMAP buffers on the queues we import and
+    /// exports every plane with `VIDIOC_EXPBUF`.
+    #[allow(clippy::type_complexity)]
+    fn export_from_second_context(
+        &self,
+        pic: &CodedPicture,
+        neg: &Negotiated,
+        outputs: Option<usize>,
+        captures: Option<usize>,
+    ) -> Result<(File, Vec<DmaBufFd>, Vec<Vec<DmaBufFd>>), Error> {
+        let p = self.dev.video.clone();
+        let bad = |why: String| Error::Exporter {
+            video: p.clone(),
+            why,
+        };
+        let mut f = open_rw(&p)?;
+        let theirs = negotiate(&mut f, &p, self.codec, pic, self.frame)?;
+        if theirs.layout != neg.layout || theirs.output_size < neg.output_size {
+            return Err(bad(format!(
+                "second context settled on {:?} / {} bytes, ours {:?} / {} bytes",
+                theirs.layout, theirs.output_size, neg.layout, neg.output_size
+            )));
+        }
+        let export = |queue: QueueType, n: usize, planes: usize| {
+            let got: usize = ioctl::reqbufs(
+                &f,
+                queue,
+                MemoryType::Mmap,
+                n as u32,
+                MemoryConsistency::empty(),
+            )
+            .map_err(ioctl_err("VIDIOC_REQBUFS (exporter)", &p))?;
+            if got < n {
+                return Err(bad(format!("{got} buffers allocated, {n} needed")));
+            }
+            let mut bufs = Vec::with_capacity(n);
+            for i in 0..n {
+                let mut v = Vec::with_capacity(planes);
+                for pl in 0..planes {
+                    let fd: std::os::fd::OwnedFd = ioctl::expbuf(
+                        &f,
+                        queue,
+                        i,
+                        pl,
+                        ioctl::ExpbufFlags::RDWR | ioctl::ExpbufFlags::CLOEXEC,
+                    )
+                    .map_err(|e| Error::Ioctl {
+                        what: "VIDIOC_EXPBUF",
+                        path: p.clone(),
+                        errno: errno_of(e),
+                    })?;
+                    v.push(DmaBufFd::from_owned(fd).map_err(|e| bad(e.to_string()))?);
+                }
+                bufs.push(v);
+            }
+            Ok(bufs)
+        };
+        let outs = match outputs {
+            Some(n) => export(self.out_q, n, 1)?
+                .into_iter()
+                .map(|mut v| v.remove(0))
+                .collect(),
+            None => Vec::new(),
+        };
+        let caps = match captures {
+            Some(n) => export(self.cap_q, n, neg.capture_sizes.len())?,
+            None => Vec::new(),
+        };
+        Ok((f, outs, caps))
     }
 
     fn map_buffer(&self, queue: QueueType, index: usize) -> Result<Vec<PlaneMapping>, Error> {
@@ -630,6 +798,135 @@ impl Session {
             })
             .collect()
     }
+}
+
+fn check_size(buf: &DmaBufFd, need: u32) -> Result<(), Error> {
+    if buf.len() < need as u64 {
+        return Err(Error::DmaBuf(DmaBufError::TooSmall {
+            have: buf.len(),
+            need: need as u64,
+        }));
+    }
+    Ok(())
+}
+
+/// S_FMT OUTPUT (coded format and size), the sequence controls as current
+/// values, then S_FMT CAPTURE with the first pixel format we can read.
+fn negotiate(
+    video: &mut File,
+    p: &Path,
+    codec: Codec,
+    pic: &CodedPicture,
+    frame: u64,
+) -> Result<Negotiated, Error> {
+    let info = pic.info;
+    let codec_fourcc = codec.fourcc();
+    let sizeimage = (info.coded_width * info.coded_height * 3 / 2).max(1 << 20);
+    let want = Format {
+        width: info.coded_width,
+        height: info.coded_height,
+        pixelformat: PixelFormat::from_fourcc(&codec_fourcc),
+        plane_fmt: vec![PlaneLayout {
+            sizeimage,
+            bytesperline: 0,
+        }],
+    };
+    let refused = |queue: &'static str, f: [u8; 4], why: String| Error::FormatRefused {
+        video: p.to_owned(),
+        queue,
+        fourcc: fourcc_str(f),
+        width: info.coded_width,
+        height: info.coded_height,
+        why,
+    };
+    let (out_q, cap_q) = {
+        let cap: Capability = ioctl::querycap(&*video).map_err(ioctl_err("VIDIOC_QUERYCAP", p))?;
+        queues(cap.device_caps().contains(Capabilities::VIDEO_M2M_MPLANE))
+    };
+    let got: Format = ioctl::s_fmt(video, (out_q, &want))
+        .map_err(|e| refused("OUTPUT", codec_fourcc, e.to_string()))?;
+    if got.pixelformat.to_fourcc() != codec_fourcc {
+        return Err(refused(
+            "OUTPUT",
+            codec_fourcc,
+            format!("driver chose {}", fourcc_str(got.pixelformat.to_fourcc())),
+        ));
+    }
+    let output_size = got.plane_fmt.first().map(|pl| pl.sizeimage).unwrap_or(0);
+    // Sequence-level controls go in as current values before CAPTURE is
+    // negotiated: drivers derive the CAPTURE format (bit depth) from them.
+    let mut seq: Vec<_> = pic
+        .controls
+        .iter()
+        .filter(|c| SEQUENCE_CONTROLS.contains(&c.id))
+        .cloned()
+        .collect();
+    if !seq.is_empty() {
+        let mut arr = ext_control_array(&mut seq);
+        let ids: Vec<u32> = arr.as_slice().iter().map(|c| c.id).collect();
+        arr.set(&*video, CtrlWhich::Current)
+            .map_err(|e| Error::Controls {
+                frame,
+                index: e.error_idx,
+                id: ids.get(e.error_idx as usize).copied().unwrap_or(0),
+                errno: e.into(),
+            })?;
+    }
+    // CAPTURE: the first format we can read, in order of preference.
+    let offered: Vec<[u8; 4]> = FormatIterator::new(&*video, cap_q)
+        .map(|d: FmtDesc| d.pixelformat.to_fourcc())
+        .collect();
+    let prefs = PixFmt::preference(info.bit_depth);
+    let fmt = prefs
+        .iter()
+        .copied()
+        .find(|f| offered.contains(&f.fourcc()))
+        .ok_or_else(|| Error::NoCaptureFormat {
+            video: p.to_owned(),
+            wanted: prefs
+                .iter()
+                .map(|f| fourcc_str(f.fourcc()))
+                .collect::<Vec<_>>()
+                .join(","),
+            offered: offered
+                .iter()
+                .map(|f| fourcc_str(*f))
+                .collect::<Vec<_>>()
+                .join(","),
+        })?;
+    let want = Format {
+        width: info.coded_width,
+        height: info.coded_height,
+        pixelformat: PixelFormat::from_fourcc(&fmt.fourcc()),
+        plane_fmt: vec![],
+    };
+    let got: Format = ioctl::s_fmt(video, (cap_q, &want))
+        .map_err(|e| refused("CAPTURE", fmt.fourcc(), e.to_string()))?;
+    if got.pixelformat.to_fourcc() != fmt.fourcc()
+        || got.width < info.coded_width
+        || got.height < info.coded_height
+    {
+        return Err(refused(
+            "CAPTURE",
+            fmt.fourcc(),
+            format!(
+                "driver chose {} {}x{}",
+                fourcc_str(got.pixelformat.to_fourcc()),
+                got.width,
+                got.height
+            ),
+        ));
+    }
+    Ok(Negotiated {
+        layout: Layout {
+            fmt,
+            width: got.width,
+            height: got.height,
+            bytesperline: got.plane_fmt.iter().map(|pl| pl.bytesperline).collect(),
+        },
+        output_size,
+        capture_sizes: got.plane_fmt.iter().map(|pl| pl.sizeimage).collect(),
+    })
 }
 
 impl Session {
@@ -697,7 +994,7 @@ impl Session {
                 capacity: out.len(),
             });
         }
-        out[..pic.bitstream.len()].copy_from_slice(&pic.bitstream);
+        out.write(&pic.bitstream)?;
         let rfd = self.requests[req].raw();
 
         // Controls into the request.
@@ -716,32 +1013,44 @@ impl Session {
         let usec = ((pic.timestamp % 1_000_000_000) / 1000) as nix::libc::suseconds_t;
         let p = self.video_path();
         // OUTPUT buffer with the request.
-        let mut qb = QBuffer::<MmapHandle>::new(self.out_q, req as u32)
-            .set_timestamp(sec, usec)
-            .set_request(rfd);
-        if pic.field == FieldRole::FirstField {
-            qb.flags |= BufferFlags::from_bits_retain(bindings::V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF);
-        }
-        qb.planes
-            .push(QBufPlane::new_from_handle(&MmapHandle, pic.bitstream.len()));
-        let _: () = ioctl::qbuf(&self.video, qb).map_err(|e| Error::Ioctl {
-            what: "VIDIOC_QBUF(OUTPUT)",
-            path: p.clone(),
-            errno: errno_of(e),
-        })?;
+        let cfg = self.cfg.as_ref().expect("configured before submit");
+        let flags = if pic.field == FieldRole::FirstField {
+            BufferFlags::from_bits_retain(bindings::V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF)
+        } else {
+            BufferFlags::empty()
+        };
+        queue_buffer(
+            &self.video,
+            QueueArgs {
+                what: "VIDIOC_QBUF(OUTPUT)",
+                path: &p,
+                queue: self.out_q,
+                index: req,
+                planes: std::slice::from_ref(&cfg.outputs[req]),
+                bytesused: pic.bitstream.len(),
+                timestamp: Some((sec, usec)),
+                request: Some(rfd),
+                flags,
+            },
+        )?;
         // CAPTURE buffer (not part of the request).
         if let Some(ci) = capture {
-            let planes = self.cfg.as_ref().map(|c| c.captures[ci].len()).unwrap_or(1);
-            let mut qb = QBuffer::<MmapHandle>::new(self.cap_q, ci as u32);
-            for _ in 0..planes {
-                qb.planes.push(QBufPlane::new_from_handle(&MmapHandle, 0));
-            }
-            let _: () = ioctl::qbuf(&self.video, qb).map_err(|e| Error::Ioctl {
-                what: "VIDIOC_QBUF(CAPTURE)",
-                path: p.clone(),
-                errno: errno_of(e),
-            })?;
-            self.slots.queue(ci, pic.timestamp)?;
+            queue_buffer(
+                &self.video,
+                QueueArgs {
+                    what: "VIDIOC_QBUF(CAPTURE)",
+                    path: &p,
+                    queue: self.cap_q,
+                    index: ci,
+                    planes: &cfg.captures[ci],
+                    bytesused: 0,
+                    timestamp: None,
+                    request: None,
+                    flags: BufferFlags::empty(),
+                },
+            )?;
+            self.slots
+                .queue_with_displays(ci, pic.timestamp, pic.displays)?;
         }
         self.requests[req].queue().map_err(|e| Error::Ioctl {
             what: "MEDIA_REQUEST_IOC_QUEUE",
@@ -867,9 +1176,17 @@ impl Session {
             let idx = self.slots.find_decoded(ts).expect("pop_ready checked it");
             if !self.done() {
                 let cfg = self.cfg.as_ref().expect("configured");
-                let planes: Vec<&[u8]> = cfg.captures[idx].iter().map(|m| &m[..]).collect();
+                let mems = &cfg.captures[idx];
+                for m in mems {
+                    m.begin_read()?;
+                }
+                let planes: Vec<&[u8]> = mems.iter().map(PlaneMem::as_slice).collect();
                 let crop = cfg.info.visible;
-                let i420 = cfg.layout.to_i420(&planes, crop)?;
+                let i420 = cfg.layout.to_i420(&planes, crop);
+                for m in mems {
+                    m.end_read()?;
+                }
+                let i420 = i420?;
                 let error = self.errored.contains(&ts);
                 sink(DecodedFrame {
                     number: self.stats.displayed,
@@ -910,5 +1227,65 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.teardown();
+    }
+}
+
+/// What one QBUF carries.
+struct QueueArgs<'a> {
+    what: &'static str,
+    path: &'a Path,
+    queue: QueueType,
+    index: usize,
+    planes: &'a [PlaneMem],
+    /// Bytes used in the (single) OUTPUT plane; 0 for CAPTURE.
+    bytesused: usize,
+    timestamp: Option<(nix::libc::time_t, nix::libc::suseconds_t)>,
+    request: Option<std::os::fd::RawFd>,
+    flags: BufferFlags,
+}
+
+/// `VIDIOC_QBUF` of an MMAP or DMABUF buffer (the memory type of its planes).
+fn queue_buffer(video: &File, a: QueueArgs<'_>) -> Result<(), Error> {
+    fn send<H: PlaneHandle>(
+        video: &File,
+        a: &QueueArgs<'_>,
+        planes: Vec<QBufPlane>,
+    ) -> Result<(), Error> {
+        let mut qb = QBuffer::<H>::new(a.queue, a.index as u32);
+        if let Some((sec, usec)) = a.timestamp {
+            qb = qb.set_timestamp(sec, usec);
+        }
+        if let Some(r) = a.request {
+            qb = qb.set_request(r);
+        }
+        qb.flags |= a.flags;
+        qb.planes = planes;
+        let _: () = ioctl::qbuf(video, qb).map_err(|e| Error::Ioctl {
+            what: a.what,
+            path: a.path.to_owned(),
+            errno: errno_of(e),
+        })?;
+        Ok(())
+    }
+    match a.planes.first() {
+        Some(PlaneMem::DmaBuf(_)) => {
+            let planes = a
+                .planes
+                .iter()
+                .map(|m| match m {
+                    PlaneMem::DmaBuf(d) => QBufPlane::new_from_handle(d.handle(), a.bytesused),
+                    PlaneMem::Mmap(_) => unreachable!("a buffer's planes share one memory type"),
+                })
+                .collect();
+            send::<DmaBufHandle<DmaBufFd>>(video, &a, planes)
+        }
+        _ => {
+            let planes = a
+                .planes
+                .iter()
+                .map(|_| QBufPlane::new_from_handle(&MmapHandle, a.bytesused))
+                .collect();
+            send::<MmapHandle>(video, &a, planes)
+        }
     }
 }

@@ -18,9 +18,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use md5::{Digest, Md5};
 
+use request_api::av1::Av1Source;
 use request_api::h264::H264Source;
 use request_api::picture::{Codec, PictureSource};
-use request_api::session::{find_decoder, DecodedFrame, Options, Session};
+use request_api::session::{
+    find_decoder, DecodedFrame, DmaBufOrigin, MemoryKind, Options, Session,
+};
+use request_api::vp9::Vp9Source;
 use request_api::yuv::{write_frame, y4m_header, OutputKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -28,6 +32,30 @@ enum CodecArg {
     H264,
     Vp9,
     Av1,
+}
+
+/// Buffer memory of the two queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MemoryArg {
+    /// V4L2_MEMORY_MMAP on both queues.
+    Mmap,
+    /// V4L2_MEMORY_DMABUF on both queues.
+    Dmabuf,
+    /// DMABUF on CAPTURE, MMAP on OUTPUT.
+    DmabufCapture,
+    /// DMABUF on OUTPUT, MMAP on CAPTURE.
+    DmabufOutput,
+}
+
+/// Where DMABUF buffers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DmabufFromArg {
+    /// The system DMA heap when /dev/dma_heap/system exists, else expbuf.
+    Auto,
+    /// A DMA heap (--dma-heap, default /dev/dma_heap/system).
+    Heap,
+    /// MMAP buffers of a second context of the decoder, VIDIOC_EXPBUF'd.
+    Expbuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,7 +70,7 @@ enum FormatArg {
     about = "Decode a stream on a V4L2 stateless decoder (request API)"
 )]
 struct Args {
-    /// Input stream (H.264 Annex B).
+    /// Input stream: H.264 Annex B, or VP9 / AV1 in IVF.
     file: PathBuf,
     /// Media device of the decoder (default: the first /dev/media* whose
     /// decoder offers the codec).
@@ -69,6 +97,15 @@ struct Args {
     /// Per-request timeout.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u32,
+    /// Buffer memory: MMAP, or imported dma-bufs on one or both queues.
+    #[arg(long, value_enum, default_value = "mmap")]
+    memory: MemoryArg,
+    /// Source of the dma-bufs for --memory dmabuf*.
+    #[arg(long, value_enum, default_value = "auto")]
+    dmabuf_from: DmabufFromArg,
+    /// DMA heap node for --dmabuf-from heap.
+    #[arg(long, default_value = request_api::dmabuf::SYSTEM_HEAP)]
+    dma_heap: PathBuf,
 }
 
 fn codec_of(args: &Args) -> Codec {
@@ -104,7 +141,13 @@ fn source_for(codec: Codec, data: &[u8]) -> Result<Box<dyn PictureSource>> {
         Codec::H264 => Ok(Box::new(
             H264Source::new(data).context("parsing the H.264 stream")?,
         )),
-        other => bail!("no {other} stream builder yet (only h264)"),
+        Codec::Vp9 => Ok(Box::new(
+            Vp9Source::new(data).context("parsing the VP9 IVF stream")?,
+        )),
+        Codec::Av1 => Ok(Box::new(
+            Av1Source::new(data).context("parsing the AV1 IVF stream")?,
+        )),
+        other => bail!("no {other} stream builder yet (h264, vp9, av1)"),
     }
 }
 
@@ -161,10 +204,34 @@ fn run(args: &Args) -> Result<()> {
         dev.entity,
         dev.media.display()
     );
+    let (output_memory, capture_memory) = match args.memory {
+        MemoryArg::Mmap => (MemoryKind::Mmap, MemoryKind::Mmap),
+        MemoryArg::Dmabuf => (MemoryKind::DmaBuf, MemoryKind::DmaBuf),
+        MemoryArg::DmabufCapture => (MemoryKind::Mmap, MemoryKind::DmaBuf),
+        MemoryArg::DmabufOutput => (MemoryKind::DmaBuf, MemoryKind::Mmap),
+    };
+    let dmabuf_origin = match args.dmabuf_from {
+        DmabufFromArg::Auto => DmaBufOrigin::auto(),
+        DmabufFromArg::Heap => DmaBufOrigin::Heap(args.dma_heap.clone()),
+        DmabufFromArg::Expbuf => DmaBufOrigin::Expbuf,
+    };
+    if args.memory != MemoryArg::Mmap {
+        eprintln!(
+            "daedalus-decode: DMABUF on {}; dma-bufs from {dmabuf_origin}",
+            match args.memory {
+                MemoryArg::Dmabuf => "OUTPUT and CAPTURE",
+                MemoryArg::DmabufCapture => "CAPTURE",
+                _ => "OUTPUT",
+            }
+        );
+    }
     let opts = Options {
         requests: args.requests as usize,
         timeout_ms: args.timeout_ms,
         max_frames: args.frames,
+        output_memory,
+        capture_memory,
+        dmabuf_origin,
     };
     let mut session = Session::open(dev, codec, opts)?;
 
