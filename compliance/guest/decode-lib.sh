@@ -21,14 +21,27 @@ gst_prepare() {
 	[ "$rc" = 0 ]
 }
 
+# gst_chain CODEC [BITS]: sets GST_PARSE (parser elements + decoder) and
+# GST_RAW (the raw format hashed: I420, or I420_10LE for 10-bit streams).
+gst_chain() {
+	case $1 in
+	vp9) GST_PARSE="ivfparse ! vp9parse ! v4l2slvp9dec" ;;
+	av1) GST_PARSE="ivfparse ! av1parse ! v4l2slav1dec" ;;
+	*) GST_PARSE="h264parse ! v4l2slh264dec" ;;
+	esac
+	if [ "${2:-8}" -gt 8 ]; then GST_RAW=I420_10LE; else GST_RAW=I420; fi
+}
+
 # gst_start LOG: starts the pipeline on the chroot's /tmp/in.264 in the
 # background; GST_PID is the pid of the chroot process (gst-launch after exec).
+# GST_PARSE / GST_RAW (gst_chain) choose the codec; H.264 8-bit by default.
 gst_start() {
 	local log=$1
+	# shellcheck disable=SC2086 # the chain is a gst-launch word list
 	chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
 		GST_REGISTRY=/results/gst-registry.bin GST_DEBUG='v4l2codecs*:3' \
-		gst-launch-1.0 -m filesrc location=/tmp/in.264 ! h264parse ! v4l2slh264dec ! \
-		videoconvert dither=none ! video/x-raw,format=I420 ! ${GST_SINK:-$GST_SINK_DEFAULT} \
+		gst-launch-1.0 -m filesrc location=/tmp/in.264 ! ${GST_PARSE:-h264parse ! v4l2slh264dec} ! \
+		videoconvert dither=none ! video/x-raw,format=${GST_RAW:-I420} ! ${GST_SINK:-$GST_SINK_DEFAULT} \
 		>"$log" 2>&1 &
 	GST_PID=$!
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Guest side of `compliance/run decode FILE [--codec h264]`: decodes FILE with
-# GStreamer (v4l2slh264dec -> daedalus module -> daemon) and prints the MD5
+# Guest side of `compliance/run decode FILE [--codec h264|vp9|av1]`: decodes FILE with
+# GStreamer (v4l2sl{h264,vp9,av1}dec -> daedalus module -> daemon) and prints the MD5
 # of the I420 output beside the host FFmpeg's (decode.env, made on the host).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/decode-lib.sh"
@@ -14,6 +14,7 @@ start_daemon || { fail "setup: daemon attach"; exit 1; }
 gst_prepare || { fail "setup: GStreamer has no v4l2slh264dec (see gst-inspect.log)"; exit 1; }
 
 name=$(basename "$DECODE_FILE")
+gst_chain "${DECODE_CODEC:-h264}" "${DECODE_BITS:-8}"
 gst_decode "$DECODE_FILE" "$RESULTS/gst-decode.log" "${DECODE_TMO:-600}"
 echo "  .. gst-launch: rc $GST_RC, ${GST_SECS}s, daedalus node used: $([ "$GST_SAW_DEV" = 1 ] && echo "yes ($DAEDALUS_VIDEO)" || echo no)"
 [ -n "${DECODE_FRAMES:-}" ] && awk -v n="$DECODE_FRAMES" -v s="$GST_SECS" \

@@ -9,10 +9,15 @@
 # version>. Writes RESULTS/streams.env for the guest (STREAMS_DIR, VECTORS_DIR,
 # LONG_STREAM, LONG_FRAMES, FAULT_*).
 
-# The reference: FFmpeg's decode, no frame dropping/duplication, no scaling.
+# The reference: FFmpeg's decode, no frame dropping/duplication, no scaling;
+# I420, or yuv420p10le (16-bit little-endian samples) for >8-bit streams.
 ref_md5() {
+	local pix=yuv420p
+	case $(ffprobe -v error -select_streams v:0 -show_entries stream=pix_fmt -of csv=p=0 "$1") in
+	*10le | *10be | *12le | *12be) pix=yuv420p10le ;;
+	esac
 	ffmpeg -nostdin -v error -threads 1 -i "$1" -fps_mode passthrough -noautoscale \
-		-f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1
+		-f rawvideo -pix_fmt "$pix" - | md5sum | cut -d' ' -f1
 }
 
 # name|size|frames|x264 params (libx264 via ffmpeg, testsrc2 at 25 fps)
@@ -58,6 +63,7 @@ while True:
     starts.append(i + 3)
     i += 3
 seen = 0
+pictures = 0  # slice NALs before this one (one slice per picture here)
 for k, s in enumerate(starts):
     end = starts[k + 1] - 3 if k + 1 < len(starts) else len(data)
     if data[s] & 0x1f == 1:
@@ -67,8 +73,11 @@ for k, s in enumerate(starts):
             b = min(a + 16, end - 1)
             for j in range(a, b):
                 data[j] ^= 0x5a
-            print(f"flipped bytes {a}..{b} of NAL at {s} ({end - s} bytes)", file=sys.stderr)
+            print(f"flipped bytes {a}..{b} of NAL at {s} ({end - s} bytes), picture {pictures} in decode order", file=sys.stderr)
+            open(sys.argv[2] + '.picture', 'w').write(f"{pictures}\n")
             break
+    if data[s] & 0x1f in (1, 5):
+        pictures += 1
 else:
     sys.exit("no 3rd non-IDR slice")
 open(sys.argv[2], 'wb').write(data)
@@ -86,12 +95,71 @@ _streams_build() {
 	log "  encoding the fault stream"
 	_encode "$dir/fault-clean.264" "$FAULT_SIZE" "$FAULT_FRAMES" "$FAULT_PARAMS" || return 1
 	_corrupt_slice "$dir/fault-clean.264" "$dir/fault-corrupt.264" 2>"$dir/fault.txt" || return 1
+	ref_md5 "$dir/fault-clean.264" >"$dir/fault-clean.md5" || return 1
 	# Reference for what must survive: the frames from the second IDR on.
 	w=${FAULT_SIZE%x*} h=${FAULT_SIZE#*x}
 	fsz=$((w * h * 3 / 2))
 	ffmpeg -nostdin -v error -threads 1 -i "$dir/fault-clean.264" -fps_mode passthrough -noautoscale \
 		-f rawvideo -pix_fmt yuv420p - | tail -c $(((FAULT_FRAMES - FAULT_GOP) * fsz)) |
 		md5sum | cut -d' ' -f1 >"$dir/fault-tail.md5" || return 1
+}
+
+# VP9 and AV1 streams (IVF) for the GStreamer suite, in their own cache
+# folder: name|size|frames|encoder options (testsrc2 at 25 fps, one thread).
+_ivf_streams_list() {
+	cat <<'LIST'
+vp9-352x288-altref|352x288|30|-c:v libvpx-vp9 -pix_fmt yuv420p -auto-alt-ref 1 -lag-in-frames 16 -g 15 -b:v 400k
+vp9-64x64|64x64|20|-c:v libvpx-vp9 -pix_fmt yuv420p -g 10 -b:v 100k
+vp9-640x360-10bit|640x360|15|-c:v libvpx-vp9 -pix_fmt yuv420p10le -profile:v 2 -g 10 -b:v 600k
+vp9-1280x720-tiles|1280x720|10|-c:v libvpx-vp9 -pix_fmt yuv420p -tile-columns 2 -g 10 -b:v 1500k
+vp9-1920x1080|1920x1080|8|-c:v libvpx-vp9 -pix_fmt yuv420p -g 8 -b:v 3000k
+av1-352x288|352x288|20|-c:v libaom-av1 -pix_fmt yuv420p -lag-in-frames 0 -g 10 -b:v 300k
+av1-352x288-hidden|352x288|20|-c:v libaom-av1 -pix_fmt yuv420p -lag-in-frames 16 -g 20 -b:v 300k
+av1-640x360-10bit|640x360|10|-c:v libaom-av1 -pix_fmt yuv420p10le -g 10 -b:v 500k
+av1-352x288-grain|352x288|10|-c:v libaom-av1 -pix_fmt yuv420p -denoise-noise-level 20 -g 10 -b:v 300k
+av1-1280x720-tiles|1280x720|6|-c:v libaom-av1 -pix_fmt yuv420p -tile-columns 1 -tile-rows 1 -g 6 -b:v 1000k
+LIST
+}
+
+_ivf_encode() {
+	local out=$1 size=$2 frames=$3 opts=$4
+	# shellcheck disable=SC2086 # opts is a word list
+	ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=$size:rate=25" -frames:v "$frames" \
+		$opts -threads 1 -row-mt 0 -cpu-used 8 -f ivf "$out"
+}
+
+_ivf_streams_build() {
+	local dir=$1 name size frames opts
+	while IFS='|' read -r name size frames opts; do
+		log "  encoding $name ($size, $frames frames)"
+		_ivf_encode "$dir/$name.ivf" "$size" "$frames" "$opts" || return 1
+		echo "$(ref_md5 "$dir/$name.ivf")  $name.ivf" >>"$dir/md5.txt" || return 1
+	done < <(_ivf_streams_list)
+}
+
+ivf_streams_dir() {
+	local key
+	key=$({
+		declare -f _ivf_streams_list _ivf_encode _ivf_streams_build ref_md5
+		ffmpeg -version 2>/dev/null | head -1
+	} | sha256sum | cut -c1-16)
+	echo "$DAEDALUS_CACHE/streams/ivf-$key"
+}
+
+_ensure_ivf_streams_locked() {
+	local dir tmp
+	dir=$(ivf_streams_dir)
+	[ -f "$dir/md5.txt" ] && return 0
+	log "generating VP9/AV1 test streams in $dir (host ffmpeg, libvpx-vp9, libaom-av1, 1 thread)"
+	tmp="$dir.partial.$$"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	if ! _ivf_streams_build "$tmp"; then
+		rm -rf "$tmp"
+		return 1
+	fi
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
 }
 
 streams_dir() {
@@ -107,7 +175,7 @@ streams_dir() {
 _ensure_streams_locked() {
 	local dir tmp
 	dir=$(streams_dir)
-	[ -f "$dir/md5.txt" ] && [ -f "$dir/fault-tail.md5" ] && return 0
+	[ -f "$dir/md5.txt" ] && [ -f "$dir/fault-tail.md5" ] && [ -f "$dir/fault-clean.md5" ] && return 0
 	log "generating test streams in $dir (host ffmpeg, libx264, 1 thread)"
 	tmp="$dir.partial.$$"
 	rm -rf "$tmp"
@@ -123,9 +191,11 @@ _ensure_streams_locked() {
 ensure_streams() {
 	local results=$1 vectors
 	with_cache_lock _ensure_streams_locked || return 1
+	with_cache_lock _ensure_ivf_streams_locked || return 1
 	vectors=${DAEDALUS_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/h264-jvt}
 	cat >"$results/streams.env" <<EOT
 STREAMS_DIR='$(streams_dir)'
+IVF_STREAMS_DIR='$(ivf_streams_dir)'
 VECTORS_DIR='$vectors'
 LONG_STREAM='x264-1080p-300-bframes.264'
 LONG_FRAMES=300
@@ -136,8 +206,8 @@ EOT
 }
 
 # decode_prepare RESULTS FILE [--codec C]: checks the arguments of the decode
-# suite and writes RESULTS/decode.env (the file's absolute path, codec, and
-# the host FFmpeg's reference MD5).
+# suite and writes RESULTS/decode.env (the file's absolute path, codec, bit
+# depth, and the host FFmpeg's reference MD5).
 decode_prepare() {
 	local results=$1 file=${2:-} codec=h264
 	shift 2 || true
@@ -158,9 +228,9 @@ decode_prepare() {
 		return 1
 	}
 	case $codec in
-	h264) ;;
+	h264 | vp9 | av1) ;;
 	*)
-		log "decode: codec $codec is not supported (the engine is wired for h264)"
+		log "decode: codec $codec is not supported (h264, vp9, av1)"
 		return 1
 		;;
 	esac
@@ -169,6 +239,7 @@ decode_prepare() {
 	cat >"$results/decode.env" <<EOT
 DECODE_FILE='$file'
 DECODE_CODEC='$codec'
+DECODE_BITS='$(case $(ffprobe -v error -select_streams v:0 -show_entries stream=pix_fmt -of csv=p=0 "$file") in *10le | *10be) echo 10 ;; *) echo 8 ;; esac)'
 DECODE_HOST_MD5='$(ref_md5 "$file")'
 DECODE_FRAMES='$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$file")'
 EOT
