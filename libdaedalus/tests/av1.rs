@@ -8,7 +8,13 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::collections::BTreeMap;
+
 use common::*;
+use ctrls::av1::{
+    FilmGrainFlags, FrameFlags, LoopRestorationFlags, QuantizationFlags, SegmentationFlags,
+};
+use ctrls::build::av1::{Av1Builder, Av1Event};
 use libdaedalus::codec::av1::replay::replay_ivf;
 use libdaedalus::replay::{ReplayOptions, ReplaySummary};
 use libdaedalus::EngineOptions;
@@ -29,8 +35,11 @@ struct Case {
     ten_bit: bool,
     /// Extra encoder options.
     args: &'static [&'static str],
-    /// Extra source filter (e.g. noise for film grain).
+    /// Extra source filter (e.g. noise for film grain), or `src:NAME` for another lavfi
+    /// source than testsrc2.
     vf: &'static str,
+    /// Coding tools the stream must use (see [`features`]).
+    need: &'static [&'static str],
 }
 
 const AOM: &[&str] = &["-cpu-used", "8", "-row-mt", "0", "-threads", "1"];
@@ -39,9 +48,12 @@ fn encode(dir: &Path, c: &Case) -> PathBuf {
     let out = dir.join(format!("{}.ivf", c.name));
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size={}x{}:rate=25", c.w, c.h))
+        .arg(match c.vf.strip_prefix("src:") {
+            Some(src) => format!("{src}=size={}x{}:rate=25", c.w, c.h),
+            None => format!("testsrc2=size={}x{}:rate=25", c.w, c.h),
+        })
         .args(["-frames:v", &c.frames.to_string()]);
-    if !c.vf.is_empty() {
+    if !c.vf.is_empty() && !c.vf.starts_with("src:") {
         cmd.args(["-vf", c.vf]);
     }
     cmd.args([
@@ -57,9 +69,72 @@ fn encode(dir: &Path, c: &Case) -> PathBuf {
         }
     }
     cmd.args(c.args).arg(&out);
-    let st = cmd.status().expect("run ffmpeg");
-    assert!(st.success(), "ffmpeg failed to encode {}", c.name);
+    let o = cmd.output().expect("run ffmpeg");
+    assert!(
+        o.status.success(),
+        "ffmpeg failed to encode {}: {}",
+        c.name,
+        String::from_utf8_lossy(&o.stderr)
+    );
     out
+}
+
+/// Counts of the coding tools a stream uses (from the built controls), so that each case
+/// checks that it really exercises what it is named after.
+fn features(data: &[u8]) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    let mut add = |k: &'static str, b: bool| {
+        if b {
+            *m.entry(k).or_insert(0) += 1;
+        }
+    };
+    for ev in Av1Builder::build_ivf(data).expect("build controls") {
+        match ev {
+            Av1Event::ShowExisting { .. } => add("show-existing", true),
+            Av1Event::Decode(r) => {
+                let f = &r.frame;
+                add("hidden", !f.flags.contains(FrameFlags::SHOW_FRAME));
+                add(
+                    "grain",
+                    r.film_grain
+                        .is_some_and(|g| g.flags.contains(FilmGrainFlags::APPLY_GRAIN)),
+                );
+                add("superres", f.flags.contains(FrameFlags::USE_SUPERRES));
+                add(
+                    "tiles",
+                    f.tile_info.tile_cols as u32 * f.tile_info.tile_rows as u32 > 1,
+                );
+                add("gm", f.global_motion.r#type[1..].iter().any(|&t| t != 0));
+                add(
+                    "seg",
+                    f.segmentation.flags.contains(SegmentationFlags::ENABLED),
+                );
+                add(
+                    "deltaq",
+                    f.quantization
+                        .flags
+                        .contains(QuantizationFlags::DELTA_Q_PRESENT),
+                );
+                add(
+                    "lr",
+                    f.loop_restoration
+                        .flags
+                        .contains(LoopRestorationFlags::USES_LR),
+                );
+                add("intrabc", f.flags.contains(FrameFlags::ALLOW_INTRABC));
+                add(
+                    "sct",
+                    f.flags.contains(FrameFlags::ALLOW_SCREEN_CONTENT_TOOLS),
+                );
+                add(
+                    "errres",
+                    f.flags.contains(FrameFlags::ERROR_RESILIENT_MODE) && !f.is_intra(),
+                );
+                add("inter", !f.is_intra());
+            }
+        }
+    }
+    m
 }
 
 fn replay_md5(data: &[u8], opts: &ReplayOptions) -> (String, usize, ReplaySummary) {
@@ -82,7 +157,11 @@ fn run(tag: &str, cases: &[Case]) {
     }
     let dir = tmpdir(&format!("av1-{tag}"));
     let mut bad = Vec::new();
+    let only = std::env::var("AV1_CASE").ok();
     for c in cases {
+        if only.as_deref().is_some_and(|o| !c.name.contains(o)) {
+            continue;
+        }
         let f = encode(&dir, c);
         let data = std::fs::read(&f).unwrap();
         let pix = if c.ten_bit { "yuv420p10le" } else { "yuv420p" };
@@ -92,6 +171,13 @@ fn run(tag: &str, cases: &[Case]) {
             engine: EngineOptions { strict: true },
         };
         let (got, got_len, s) = replay_md5(&data, &opts);
+        let feats = features(&data);
+        let missing: Vec<_> = c.need.iter().filter(|k| !feats.contains_key(*k)).collect();
+        assert!(
+            missing.is_empty(),
+            "{}: the encoder did not produce {missing:?} (has {feats:?}): the case tests nothing",
+            c.name
+        );
         let ok = got == want && got_len == want_len && s.failed.is_empty();
         eprintln!(
             "{:<28} {} requests {:>3} frames {:>3} bytes {}/{} failed {} {}",
@@ -104,6 +190,7 @@ fn run(tag: &str, cases: &[Case]) {
             s.failed.len(),
             s.failed.first().map(|f| f.1.as_str()).unwrap_or("")
         );
+        eprintln!("    uses {feats:?}");
         if !ok {
             bad.push(c.name);
         }
@@ -112,19 +199,392 @@ fn run(tag: &str, cases: &[Case]) {
     assert!(bad.is_empty(), "{tag}: mismatching streams: {bad:?}");
 }
 
+macro_rules! case {
+    ($name:expr, $enc:ident, $w:expr, $h:expr, $n:expr, $ten:expr, [$($a:expr),*], $vf:expr, [$($need:expr),*]) => {
+        Case {
+            name: $name,
+            enc: Enc::$enc,
+            w: $w,
+            h: $h,
+            frames: $n,
+            ten_bit: $ten,
+            args: &[$($a),*],
+            vf: $vf,
+            need: &[$($need),*],
+        }
+    };
+}
+
+const NO_LAG: &str = "0";
+
 #[test]
 fn aom_8bit() {
     run(
         "aom8",
-        &[Case {
-            name: "aom-176x144",
-            enc: Enc::Aom,
-            w: 176,
-            h: 144,
-            frames: 10,
-            ten_bit: false,
-            args: &["-lag-in-frames", "0", "-b:v", "200k"],
-            vf: "",
-        }],
+        &[
+            case!(
+                "aom-64x64",
+                Aom,
+                64,
+                64,
+                10,
+                false,
+                ["-lag-in-frames", NO_LAG, "-b:v", "100k"],
+                "",
+                ["inter"]
+            ),
+            case!(
+                "aom-176x144",
+                Aom,
+                176,
+                144,
+                10,
+                false,
+                ["-lag-in-frames", NO_LAG, "-b:v", "200k"],
+                "",
+                ["inter"]
+            ),
+            case!(
+                "aom-130x66-odd",
+                Aom,
+                130,
+                66,
+                8,
+                false,
+                ["-lag-in-frames", NO_LAG, "-crf", "40"],
+                "",
+                ["inter"]
+            ),
+            case!(
+                "aom-352x288-hidden",
+                Aom,
+                352,
+                288,
+                20,
+                false,
+                ["-lag-in-frames", "16", "-auto-alt-ref", "1", "-crf", "35"],
+                "",
+                ["hidden"]
+            ),
+            case!(
+                "aom-352x288-tiles2x2",
+                Aom,
+                352,
+                288,
+                8,
+                false,
+                [
+                    "-lag-in-frames",
+                    NO_LAG,
+                    "-tile-columns",
+                    "1",
+                    "-tile-rows",
+                    "1",
+                    "-crf",
+                    "35"
+                ],
+                "",
+                ["tiles"]
+            ),
+            case!(
+                "aom-352x288-gm",
+                Aom,
+                352,
+                288,
+                4,
+                false,
+                [
+                    "-lag-in-frames",
+                    NO_LAG,
+                    "-enable-global-motion",
+                    "1",
+                    "-crf",
+                    "35",
+                    "-cpu-used",
+                    "1"
+                ],
+                "src:mandelbrot",
+                ["gm"]
+            ),
+            case!(
+                "aom-352x288-grain",
+                Aom,
+                352,
+                288,
+                10,
+                false,
+                [
+                    "-lag-in-frames",
+                    "8",
+                    "-denoise-noise-level",
+                    "20",
+                    "-crf",
+                    "35"
+                ],
+                "noise=alls=12:allf=t",
+                ["grain"]
+            ),
+            case!(
+                "aom-320x240-errres",
+                Aom,
+                320,
+                240,
+                8,
+                false,
+                [
+                    "-lag-in-frames",
+                    NO_LAG,
+                    "-error-resilience",
+                    "1",
+                    "-crf",
+                    "35"
+                ],
+                "",
+                ["errres"]
+            ),
+            case!(
+                "aom-320x240-aq-seg",
+                Aom,
+                320,
+                240,
+                10,
+                false,
+                ["-lag-in-frames", "8", "-aq-mode", "1", "-crf", "30"],
+                "",
+                ["seg"]
+            ),
+            case!(
+                "aom-320x240-lr",
+                Aom,
+                320,
+                240,
+                4,
+                false,
+                [
+                    "-lag-in-frames",
+                    NO_LAG,
+                    "-enable-restoration",
+                    "1",
+                    "-crf",
+                    "30",
+                    "-cpu-used",
+                    "1"
+                ],
+                "src:mandelbrot",
+                ["lr"]
+            ),
+            case!(
+                "aom-320x240-screen",
+                Aom,
+                320,
+                240,
+                6,
+                false,
+                [
+                    "-lag-in-frames",
+                    NO_LAG,
+                    "-enable-intrabc",
+                    "1",
+                    "-crf",
+                    "30",
+                    "-aom-params",
+                    "tune-content=screen"
+                ],
+                "",
+                ["sct"]
+            ),
+            case!(
+                "aom-1920x1080",
+                Aom,
+                1920,
+                1080,
+                3,
+                false,
+                ["-lag-in-frames", NO_LAG, "-crf", "40"],
+                "",
+                ["inter"]
+            ),
+        ],
+    );
+}
+
+#[test]
+fn aom_10bit() {
+    run(
+        "aom10",
+        &[
+            case!(
+                "aom10-176x144",
+                Aom,
+                176,
+                144,
+                10,
+                true,
+                ["-lag-in-frames", NO_LAG, "-b:v", "200k"],
+                "",
+                ["inter"]
+            ),
+            case!(
+                "aom10-352x288-hidden",
+                Aom,
+                352,
+                288,
+                20,
+                true,
+                ["-lag-in-frames", "16", "-auto-alt-ref", "1", "-crf", "35"],
+                "",
+                ["hidden"]
+            ),
+            case!(
+                "aom10-352x288-grain",
+                Aom,
+                352,
+                288,
+                8,
+                true,
+                [
+                    "-lag-in-frames",
+                    NO_LAG,
+                    "-denoise-noise-level",
+                    "20",
+                    "-crf",
+                    "35"
+                ],
+                "noise=alls=12:allf=t",
+                ["grain"]
+            ),
+        ],
+    );
+}
+
+#[test]
+fn svt() {
+    run(
+        "svt",
+        &[
+            case!(
+                "svt-320x240",
+                Svt,
+                320,
+                240,
+                10,
+                false,
+                ["-preset", "12", "-crf", "40"],
+                "",
+                ["inter"]
+            ),
+            case!(
+                "svt-352x288-hier",
+                Svt,
+                352,
+                288,
+                17,
+                false,
+                ["-preset", "10", "-crf", "40", "-svtav1-params", "lp=1"],
+                "",
+                ["inter"]
+            ),
+            case!(
+                "svt10-320x240",
+                Svt,
+                320,
+                240,
+                10,
+                true,
+                ["-preset", "12", "-crf", "40"],
+                "",
+                ["inter"]
+            ),
+            case!(
+                "svt-352x288-grain",
+                Svt,
+                352,
+                288,
+                8,
+                false,
+                [
+                    "-preset",
+                    "12",
+                    "-crf",
+                    "40",
+                    "-svtav1-params",
+                    "film-grain=8"
+                ],
+                "",
+                ["grain"]
+            ),
+            case!(
+                "svt-640x480-tiles",
+                Svt,
+                640,
+                480,
+                6,
+                false,
+                [
+                    "-preset",
+                    "12",
+                    "-crf",
+                    "40",
+                    "-svtav1-params",
+                    "tile-columns=1:tile-rows=1"
+                ],
+                "",
+                ["tiles"]
+            ),
+            case!(
+                "svt-352x288-superres",
+                Svt,
+                352,
+                288,
+                8,
+                false,
+                [
+                    "-preset",
+                    "12",
+                    "-crf",
+                    "40",
+                    "-svtav1-params",
+                    "superres-mode=1:superres-denom=12:superres-kf-denom=10"
+                ],
+                "",
+                ["superres"]
+            ),
+            case!(
+                "svt10-352x288-superres-grain",
+                Svt,
+                352,
+                288,
+                8,
+                true,
+                [
+                    "-preset",
+                    "12",
+                    "-crf",
+                    "40",
+                    "-svtav1-params",
+                    "superres-mode=1:superres-denom=14:superres-kf-denom=14:film-grain=6"
+                ],
+                "",
+                ["superres", "grain"]
+            ),
+        ],
+    );
+}
+
+#[test]
+fn big() {
+    run(
+        "big",
+        &[case!(
+            "aom-3840x2160",
+            Aom,
+            3840,
+            2160,
+            2,
+            false,
+            ["-lag-in-frames", NO_LAG, "-crf", "45"],
+            "",
+            []
+        )],
     );
 }

@@ -923,7 +923,7 @@ impl Ctx<'_> {
                 }
                 let mut v = Vec::with_capacity(n);
                 for i in 0..n {
-                    if i + 1 < n && starts[i + 1] % (1 << sb_shift) != 0 {
+                    if i + 1 < n && !starts[i + 1].is_multiple_of(1 << sb_shift) {
                         return Err(fatal(
                             format!("AV1_FRAME.tile_info.{name}[{}]", i + 1),
                             format!("a multiple of {}", 1 << sb_shift),
