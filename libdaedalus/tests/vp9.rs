@@ -636,20 +636,13 @@ fn strict_mode_names_the_wrong_field() {
         .iter()
         .find_map(|r| {
             let c = &r.compressed_hdr.coef[0];
-            for i in 0..2 {
-                for j in 0..2 {
-                    for k in 0..6 {
-                        for l in 0..6 {
-                            for m in 0..3 {
-                                if c[i][j][k][l][m] != 0 {
-                                    return Some((r.decode_index, [i, j, k, l, m]));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            None
+            (0..2)
+                .flat_map(|i| (0..2).map(move |j| (i, j)))
+                .flat_map(|(i, j)| (0..6).map(move |k| (i, j, k)))
+                .flat_map(|(i, j, k)| (0..6).map(move |l| (i, j, k, l)))
+                .flat_map(|(i, j, k, l)| (0..3).map(move |m| [i, j, k, l, m]))
+                .find(|&[i, j, k, l, m]| c[i][j][k][l][m] != 0)
+                .map(|x| (r.decode_index, x))
         })
         .expect("a frame that updates a 4x4 coefficient probability");
     let [i, j, k, l, m] = idx;
