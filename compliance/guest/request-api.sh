@@ -1,58 +1,172 @@
 #!/bin/bash
 # Guest side of `compliance/run request-api`: daedalus-decode (request-api/)
 # drives stateless decoders through the media controller and the request API.
-#  - on the daedalus module (daemon attached): every JVT stream, MD5 of the
-#    cropped I420 output against md5.txt (the published reference);
-#  - on visl (which only draws a pattern, so no MD5): a whole stream runs to the
-#    end with no request errors, proof that the client follows the API rather
-#    than our device's quirks.
-# $DECODE is the daedalus-decode binary, $VECTORS_DIR the JVT folder.
+#  - on the daedalus module (daemon attached):
+#    * every JVT stream (MMAP buffers), MD5 of the cropped I420 output against
+#      md5.txt (the published reference);
+#    * a few JVT streams with DMABUF buffers (dma-bufs from the system DMA
+#      heap, and once from VIDIOC_EXPBUF of a second context), same MD5s;
+#    * the 300-frame 1080p x264 stream: MD5 against the host FFmpeg's, and
+#      the frames/s next to GStreamer's v4l2slh264dec on the same stream
+#      (informational);
+#    * VP9/AV1 IVF streams: MD5 against the host FFmpeg's, informational
+#      only ("info" lines, not counted) while the engine's VP9/AV1 backends
+#      are being written;
+#  - on visl (which only draws a pattern, so no MD5): streams run to the end
+#    with no request errors (H.264 with MMAP and DMABUF, VP9 and AV1 8-bit,
+#    every frame FFmpeg outputs displayed): proof that the client follows the
+#    API rather than our device's quirks.
+# $DECODE is the daedalus-decode binary, $VECTORS_DIR the JVT folder,
+# $IVF_DIR the VP9/AV1 streams (list.txt: NAME CODEC BITS FRAMES MD5),
+# $STREAMS_DIR/$LONG_STREAM the 1080p stream (streams.env).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/decode-lib.sh"
 # shellcheck source=/dev/null
 . "$RESULTS/request-api.env"
+# shellcheck source=/dev/null
+. "$RESULTS/streams.env"
 
 setup_chroot || { fail "setup: chroot mounts"; exit 1; }
 load_base_modules || { fail "setup: load mem2mem"; exit 1; }
 load_daedalus || { fail "setup: load daedalus"; exit 1; }
 start_daemon || { fail "setup: daemon"; exit 1; }
+info "job_timeout_ms=$JOB_TIMEOUT_MS; DMA heaps: $(ls /dev/dma_heap 2>/dev/null | tr '\n' ' ')"
 
+# run_decode LOGNAME TIMEOUT_S ARGS...: daedalus-decode --md5 ARGS. Sets
+# RC, GOT (the MD5 line), SUMMARY (its "frames: ..." line), SECS (wall).
+run_decode() {
+	local log=$RESULTS/decode-$1.err tmo=$2 t0
+	shift 2
+	t0=$(date +%s.%N)
+	GOT=$(timeout -k 5 "$tmo" "$DECODE" --md5 "$@" 2>"$log")
+	RC=$?
+	SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	SUMMARY=$(grep -E '^frames: ' "$log" | tail -1)
+	LAST=$(grep -v '^frame [0-9]*$' "$log" | tail -1 | cut -c1-200)
+}
+
+# md5_test NAME LOGNAME WANT ARGS...: PASS iff exit 0 and the MD5 matches.
+md5_test() {
+	local name=$1 logname=$2 want=$3
+	shift 3
+	run_decode "$logname" 300 "$@"
+	if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $RC, md5 ${GOT:-none}, want $want: $LAST"
+	fi
+}
+
+jvt_md5() { awk -v f="$1" '$2 == f { print $1 }' "$VECTORS_DIR/md5.txt"; }
+
+# 1. Every JVT stream, MMAP buffers.
 if [ -f "$VECTORS_DIR/md5.txt" ]; then
 	t0=$(date +%s)
 	while read -r want file; do
 		[ -n "$file" ] || continue
-		name="daedalus-decode ${file%.*}"
 		if [ ! -f "$VECTORS_DIR/$file" ]; then
-			fail "$name" "missing file"
+			fail "daedalus-decode ${file%.*}" "missing file"
 			continue
 		fi
-		got=$(timeout -k 5 300 "$DECODE" "$VECTORS_DIR/$file" --device "$DAEDALUS_MEDIA" --md5 \
-			2>"$RESULTS/decode-${file%.*}.err")
-		rc=$?
-		if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then
-			pass "$name"
-		else
-			fail "$name" "exit $rc, md5 ${got:-none}, want $want: $(tail -1 "$RESULTS/decode-${file%.*}.err" | cut -c1-160)"
-		fi
+		md5_test "daedalus-decode ${file%.*}" "${file%.*}" "$want" \
+			"$VECTORS_DIR/$file" --device "$DAEDALUS_MEDIA"
 	done <"$VECTORS_DIR/md5.txt"
 	info "JVT through daedalus-decode: $(($(date +%s) - t0)) s"
 else
 	fail "jvt streams" "no $VECTORS_DIR/md5.txt (set DAEDALUS_VECTORS): JVT streams NOT tested"
 fi
+
+# 2. DMABUF: imported dma-bufs on both queues (and on one queue), MD5 as
+#    with MMAP. The system heap exists in this kernel (CONFIG_DMABUF_HEAPS_SYSTEM);
+#    the EXPBUF fallback exports MMAP buffers of a second context.
+dmabuf_test() {
+	local file=$1 mem=$2 from=$3 want
+	want=$(jvt_md5 "$file")
+	if [ -z "$want" ] || [ ! -f "$VECTORS_DIR/$file" ]; then
+		fail "dmabuf ($mem, $from) ${file%.*}" "no $file / MD5 in $VECTORS_DIR"
+		return
+	fi
+	md5_test "dmabuf ($mem, $from) ${file%.*}" "dmabuf-$mem-$from-${file%.*}" "$want" \
+		"$VECTORS_DIR/$file" --device "$DAEDALUS_MEDIA" --memory "$mem" --dmabuf-from "$from"
+}
+dmabuf_test BA_MW_D.264 dmabuf heap
+dmabuf_test MR1_BT_A.h264 dmabuf heap
+dmabuf_test CVFC1_Sony_C.jsv dmabuf heap
+dmabuf_test SVA_BA2_D.264 dmabuf-capture heap
+dmabuf_test SVA_Base_B.264 dmabuf-output heap
+dmabuf_test BA_MW_D.264 dmabuf expbuf
+daemon_alive_or_restart "dmabuf decodes"
+
+# 3. The 300-frame 1080p stream: MD5 (pass/fail) and frames/s, next to
+#    GStreamer's v4l2slh264dec on the same stream through the same daemon
+#    (both informational; whole-process wall times, start-up included).
+long_md5=$(awk -v f="$LONG_STREAM" '$2 == f { print $1 }' "$STREAMS_DIR/md5.txt")
+run_decode long 900 "$STREAMS_DIR/$LONG_STREAM" --device "$DAEDALUS_MEDIA" --timeout-ms 30000
+ra_secs=$SECS
+if [ "$RC" = 0 ] && [ "$GOT" = "$long_md5" ]; then
+	pass "daedalus-decode ${LONG_STREAM%.264} ($LONG_FRAMES frames): MD5 = host FFmpeg's (${ra_secs}s)"
+else
+	fail "daedalus-decode ${LONG_STREAM%.264} ($LONG_FRAMES frames)" "exit $RC, md5 ${GOT:-none}, want $long_md5: $LAST"
+fi
+gst_line="GStreamer not measured"
+if gst_prepare; then
+	gst_decode "$STREAMS_DIR/$LONG_STREAM" "$RESULTS/gst-long.log" 900
+	if [ "$GST_RC" = 0 ] && [ "$GST_MD5" = "$long_md5" ]; then
+		gst_line=$(awk -v n="$LONG_FRAMES" -v g="$GST_SECS" 'BEGIN { printf "GStreamer v4l2slh264dec %.2f fps (%ss)", n / g, g }')
+	else
+		gst_line="GStreamer rc $GST_RC, MD5 ${GST_MD5:-none} (not comparable)"
+	fi
+	rm -f "$TRIXIE/tmp/in.264"
+fi
+awk -v n="$LONG_FRAMES" -v s="$ra_secs" -v g="$gst_line" 'BEGIN {
+	printf "  .. 1080p speed: daedalus-decode %.2f fps (%ss), %s\n", n / s, s, g }' |
+	tee "$RESULTS/speed.txt"
+daemon_alive_or_restart "1080p"
+
+# 4. VP9/AV1 through the module: informational until the engine decodes them.
+if [ -f "$IVF_DIR/list.txt" ]; then
+	while read -r name codec bits frames want; do
+		run_decode "$name" 120 "$IVF_DIR/$name.ivf" --device "$DAEDALUS_MEDIA" --codec "$codec"
+		if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
+			info "(not counted) $codec $name ($bits-bit, $frames frames) through daedalus: MD5 matches the host FFmpeg's (${SECS}s)"
+		else
+			info "(not counted) $codec $name ($bits-bit) through daedalus: exit $RC, md5 ${GOT:-none}, want $want; ${SUMMARY:-no summary}; $LAST"
+		fi
+	done <"$IVF_DIR/list.txt"
+	daemon_alive_or_restart "VP9/AV1 decodes"
+else
+	fail "vp9/av1 streams" "no $IVF_DIR/list.txt"
+fi
 stop_daemon || fail "daemon stopped cleanly on SIGTERM"
 
-# visl: the same client against another stateless driver.
+# 5. visl: the same client against another stateless driver.
+# visl_test NAME EXPECTED_FRAMES ARGS...: PASS iff exit 0, 0 errors and the
+# expected number of frames displayed.
+visl_test() {
+	local name=$1 frames=$2
+	shift 2
+	run_decode "visl-$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_')" 300 "$@" --device "$VISL_MEDIA"
+	if [ "$RC" = 0 ] && echo "$SUMMARY" | grep -q "^frames: $frames displayed, .* 0 errors"; then
+		pass "visl: $name to the end, no request errors ($SUMMARY)"
+	else
+		fail "visl: $name" "exit $RC, want $frames frames and 0 errors: ${SUMMARY:-$LAST}"
+	fi
+}
 if modprobe v4l2-tpg && insmod "$KMODS/visl/visl.ko"; then
 	udevadm settle 2>/dev/null || sleep 1
 	VISL=$(video_node_named '^visl') && VISL_MEDIA=$(media_node_of "$VISL")
 	if [ -n "${VISL_MEDIA:-}" ] && [ -f "$VECTORS_DIR/BA_MW_D.264" ]; then
-		timeout -k 5 300 "$DECODE" "$VECTORS_DIR/BA_MW_D.264" --device "$VISL_MEDIA" \
-			--md5 >/dev/null 2>"$RESULTS/decode-visl.err"
-		rc=$?
-		summary=$(grep -E '^frames: ' "$RESULTS/decode-visl.err" | tail -1)
-		if [ "$rc" = 0 ] && echo "$summary" | grep -q ' 0 errors'; then
-			pass "visl: BA_MW_D to the end, no request errors ($summary)"
-		else
-			fail "visl: BA_MW_D" "exit $rc: ${summary:-$(tail -1 "$RESULTS/decode-visl.err")}"
+		visl_test "BA_MW_D" 100 "$VECTORS_DIR/BA_MW_D.264"
+		visl_test "BA_MW_D, DMABUF from the system heap" 100 "$VECTORS_DIR/BA_MW_D.264" \
+			--memory dmabuf --dmabuf-from heap
+		visl_test "BA_MW_D, DMABUF from VIDIOC_EXPBUF" 100 "$VECTORS_DIR/BA_MW_D.264" \
+			--memory dmabuf --dmabuf-from expbuf
+		# visl offers NV12/YUV420 only (no P010): the 8-bit streams.
+		if [ -f "$IVF_DIR/list.txt" ]; then
+			while read -r name codec bits frames _; do
+				[ "$bits" = 8 ] || continue
+				visl_test "$codec $name ($frames frames)" "$frames" "$IVF_DIR/$name.ivf" --codec "$codec"
+			done <"$IVF_DIR/list.txt"
 		fi
 	else
 		fail "visl: BA_MW_D" "no visl media node or no BA_MW_D.264"

@@ -72,19 +72,16 @@ mod ioctl {
 /// Errors of dma-buf allocation and mapping.
 #[derive(Debug, thiserror::Error)]
 pub enum DmaBufError {
-    #[error("{path}: {source}")]
-    OpenHeap {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{path}: {err}")]
+    OpenHeap { path: PathBuf, err: std::io::Error },
     #[error("DMA_HEAP_IOCTL_ALLOC of {len} bytes on {path}: {errno}")]
     Alloc {
         path: PathBuf,
         len: usize,
         errno: nix::errno::Errno,
     },
-    #[error("mmap of a {len}-byte dma-buf: {source}")]
-    Map { len: usize, source: std::io::Error },
+    #[error("mmap of a {len}-byte dma-buf: {err}")]
+    Map { len: usize, err: std::io::Error },
     #[error("DMA_BUF_IOCTL_SYNC {flags:#x}: {errno}")]
     Sync {
         flags: u64,
@@ -149,9 +146,9 @@ impl DmaHeap {
             .read(true)
             .write(true)
             .open(path)
-            .map_err(|source| DmaBufError::OpenHeap {
+            .map_err(|err| DmaBufError::OpenHeap {
                 path: path.to_owned(),
-                source,
+                err,
             })?;
         Ok(Self {
             file,
@@ -182,8 +179,7 @@ impl DmaHeap {
         unsafe { ioctl::dma_heap_ioctl_alloc(self.file.as_raw_fd(), &mut data) }.map_err(err)?;
         // SAFETY: on success the kernel installed a new fd that nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(data.fd as RawFd) };
-        let size = DmaBufFd::from_owned(fd).map_err(|e| DmaBufError::Map { len, source: e })?;
-        Ok(size)
+        DmaBufFd::from_owned(fd).map_err(|err| DmaBufError::Map { len, err })
     }
 }
 
@@ -217,7 +213,7 @@ impl DmaBufMap {
         // access is bracketed by DMA_BUF_IOCTL_SYNC while the device does
         // not own the buffer.
         let map = unsafe { MmapOptions::new().len(len).map_mut(buf.as_raw_fd()) }
-            .map_err(|source| DmaBufError::Map { len, source })?;
+            .map_err(|err| DmaBufError::Map { len, err })?;
         Ok(Self {
             map,
             buf: v4l2r::memory::DmaBufHandle(buf),

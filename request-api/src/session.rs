@@ -26,11 +26,8 @@ use crate::yuv::{Layout, LayoutError, PixFmt};
 /// Errors of discovery and decoding.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{path}: {err}")]
+    Open { path: PathBuf, err: std::io::Error },
     #[error("{what} on {path}: {errno}")]
     Ioctl {
         what: &'static str,
@@ -142,9 +139,9 @@ fn open_rw(path: &Path) -> Result<File, Error> {
         .write(true)
         .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
         .open(path)
-        .map_err(|source| Error::Open {
+        .map_err(|err| Error::Open {
             path: path.to_owned(),
-            source,
+            err,
         })
 }
 
