@@ -9,7 +9,7 @@
 pub mod replay;
 pub mod synth;
 
-use ctrls::av1::{FilmGrain, Frame, Sequence, TileGroupEntry};
+use ctrls::av1::{FilmGrain, Frame, FrameFlags, FrameType, Sequence, TileGroupEntry};
 use ctrls::Control;
 
 use crate::codec::CodecBackend;
@@ -122,6 +122,38 @@ impl CodecBackend for Av1Backend {
                 "AV1 backend given non-AV1 controls".into(),
             ));
         };
+        let r = self.decode_av1(c, req, dst, opts);
+        if r.is_err() {
+            // The slots this frame would have refreshed hold no valid picture now.
+            let refresh = if c.frame.frame_type == FrameType::Key as u32
+                && c.frame.flags.contains(FrameFlags::SHOW_FRAME)
+            {
+                0xff
+            } else {
+                c.frame.refresh_frame_flags
+            };
+            for (i, s) in self.slots.iter_mut().enumerate() {
+                if refresh & (1 << i) != 0 {
+                    *s = None;
+                }
+            }
+        }
+        r
+    }
+
+    fn reset(&mut self) {
+        self.drop_state();
+    }
+}
+
+impl Av1Backend {
+    fn decode_av1(
+        &mut self,
+        c: &Av1Controls,
+        req: &Request<'_>,
+        dst: &mut Dst<'_>,
+        opts: &EngineOptions,
+    ) -> Result<DecodeReport, EngineError> {
         Self::validate(c)?;
         let mut ctx = Ctx {
             seq: &c.sequence,
@@ -187,9 +219,5 @@ impl CodecBackend for Av1Backend {
             bytes_copied,
             warnings,
         })
-    }
-
-    fn reset(&mut self) {
-        self.drop_state();
     }
 }

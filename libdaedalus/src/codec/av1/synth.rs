@@ -1333,6 +1333,38 @@ impl Ctx<'_> {
                 last.tile_size,
             ));
         }
+        // Tile-group payload layout (GStreamer): a tile that is not the last of its tile
+        // group is preceded by its tile_size_minus_1 field (tile_size_bytes bytes, LE).
+        // Where the previous tile ends exactly that many bytes before, the field must
+        // agree with the entry's size.
+        let tsb = self.frame.tile_info.tile_size_bytes as usize;
+        if n > 1 && (1..=4).contains(&tsb) {
+            for k in 0..n - 1 {
+                let i = order[k].expect("every tile present");
+                let e = &self.tiles[i];
+                let off = e.tile_offset as usize;
+                let gap_ok = if k == 0 {
+                    off >= tsb
+                } else {
+                    let p = &self.tiles[order[k - 1].expect("every tile present")];
+                    (p.tile_offset + p.tile_size) as usize + tsb == off
+                };
+                if !gap_ok {
+                    continue;
+                }
+                let mut v = 0u32;
+                for (j, &b) in self.bitstream[off - tsb..off].iter().enumerate() {
+                    v |= (b as u32) << (8 * j);
+                }
+                if v + 1 != e.tile_size {
+                    self.warn(mm(
+                        format!("AV1_TILE_GROUP_ENTRY[{i}].tile_size"),
+                        format!("{} (tile_size_minus_1 field before the tile)", v as u64 + 1),
+                        e.tile_size,
+                    ));
+                }
+            }
+        }
         let total: usize = self.tiles.iter().map(|e| e.tile_size as usize).sum();
         let mut w = W::new();
         if n > 1 {
