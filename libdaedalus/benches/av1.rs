@@ -1,0 +1,185 @@
+//! AV1: engine path vs plain libdav1d and FFmpeg (its libdav1d wrapper), single-threaded,
+//! on a 1080p stream made by the host's libaom at bench time.
+//!
+//! `cargo bench -p libdaedalus --bench av1` prints, from interleaved rounds (engine,
+//! dav1d, FFmpeg, ...; `DAEDALUS_BENCH_ROUNDS`, default 5), the median frames/s of:
+//! - the engine path: controls (built beforehand, as a client has them) -> rebuilt
+//!   sequence/frame header and tile group OBUs -> libdav1d -> NV12 CAPTURE buffer;
+//! - plain libdav1d on the IVF temporal units (1 thread, frame delay 1), pictures drained;
+//! - FFmpeg's libdav1d decoder on the demuxed packets (1 thread);
+//!
+//! and the engine / plain ratios.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
+use ffmpeg_next as ffn;
+use libdaedalus::codec::av1::replay::av1_controls;
+use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, PixelFormat, Request};
+
+const W: u32 = 1920;
+const H: u32 = 1080;
+const FRAMES: u32 = 20;
+
+fn encode(path: &Path) {
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={W}x{H}:rate=25"))
+        .args(["-frames:v", &FRAMES.to_string(), "-c:v", "libaom-av1"])
+        .args(["-cpu-used", "8", "-row-mt", "0", "-threads", "1"])
+        .args(["-lag-in-frames", "8", "-crf", "32"])
+        .arg(path)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success());
+}
+
+fn engine_run(reqs: &[&Av1Request], bufs: &mut [OwnedBuffer]) -> (usize, f64) {
+    let mut engine = Engine::new(Codec::Av1).unwrap();
+    let controls: Vec<_> = reqs.iter().map(|r| av1_controls(r)).collect();
+    let t = Instant::now();
+    for (i, r) in reqs.iter().enumerate() {
+        let req = Request {
+            controls: CodecControls::Av1(&controls[i]),
+            bitstream: &r.bitstream,
+            timestamp: r.timestamp,
+            hold_capture: false,
+        };
+        let n = bufs.len();
+        engine.decode(&req, &mut bufs[i % n].as_dst()).unwrap();
+    }
+    (reqs.len(), t.elapsed().as_secs_f64())
+}
+
+fn dav1d_run(tus: &[Vec<u8>]) -> (usize, f64) {
+    let mut s = dav1d::Settings::new();
+    s.set_n_threads(1);
+    s.set_max_frame_delay(1);
+    let mut dec = dav1d::Decoder::with_settings(&s).unwrap();
+    let mut n = 0;
+    let t = Instant::now();
+    for tu in tus {
+        let mut r = dec.send_data(tu.clone(), None, None, None);
+        loop {
+            while dec.get_picture().is_ok() {
+                n += 1;
+            }
+            match r {
+                Err(e) if e.is_again() => r = dec.send_pending_data(),
+                _ => break,
+            }
+        }
+    }
+    dec.flush();
+    while dec.get_picture().is_ok() {
+        n += 1;
+    }
+    (n, t.elapsed().as_secs_f64())
+}
+
+fn demux(path: &Path) -> (ffn::codec::Parameters, Vec<ffn::Packet>) {
+    let mut input = ffn::format::input(path).unwrap();
+    let stream = input.streams().best(ffn::media::Type::Video).unwrap();
+    let idx = stream.index();
+    let params = stream.parameters();
+    let packets = input
+        .packets()
+        .filter(|(s, _)| s.index() == idx)
+        .map(|(_, p)| p)
+        .collect();
+    (params, packets)
+}
+
+fn ffmpeg_run(params: &ffn::codec::Parameters, packets: &[ffn::Packet]) -> (usize, f64) {
+    let codec = ffn::decoder::find_by_name("libdav1d").expect("FFmpeg has libdav1d");
+    let mut ctx = ffn::codec::context::Context::from_parameters(params.clone()).unwrap();
+    ctx.set_threading(ffn::codec::threading::Config {
+        count: 1,
+        ..ffn::codec::threading::Config::kind(ffn::codec::threading::Type::None)
+    });
+    let mut dec = ctx.decoder().open_as(codec).unwrap().video().unwrap();
+    let mut frame = ffn::frame::Video::empty();
+    let mut n = 0;
+    let t = Instant::now();
+    for p in packets {
+        dec.send_packet(p).unwrap();
+        while dec.receive_frame(&mut frame).is_ok() {
+            n += 1;
+        }
+    }
+    dec.send_eof().unwrap();
+    while dec.receive_frame(&mut frame).is_ok() {
+        n += 1;
+    }
+    (n, t.elapsed().as_secs_f64())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        eprintln!("ffmpeg not found: AV1 bench NOT run");
+        return;
+    }
+    ffn::init().unwrap();
+    ffn::log::set_level(ffn::log::Level::Error);
+    let rounds: usize = std::env::var("DAEDALUS_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let dir = std::env::temp_dir().join(format!("daedalus-av1-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bench1080.ivf");
+    encode(&path);
+    let data = std::fs::read(&path).unwrap();
+    let events = Av1Builder::build_ivf(&data).unwrap();
+    let reqs: Vec<&Av1Request> = events
+        .iter()
+        .filter_map(|e| match e {
+            Av1Event::Decode(r) => Some(&**r),
+            _ => None,
+        })
+        .collect();
+    let (_, ivf_frames) = ctrls::build::ivf::parse(&data).unwrap();
+    let tus: Vec<Vec<u8>> = ivf_frames.iter().map(|f| f.data.to_vec()).collect();
+    let (params, packets) = demux(&path);
+    let mut bufs: Vec<OwnedBuffer> = (0..8)
+        .map(|_| OwnedBuffer::new(PixelFormat::Nv12, W, H))
+        .collect();
+
+    // Frames/s counts the stream's displayed frames (one per temporal unit) for all
+    // three: each decodes the same frames, hidden ones included.
+    let shown = tus.len() as f64;
+    let (mut e, mut d, mut f) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (n, s) = engine_run(&reqs, &mut bufs);
+        assert_eq!(n, reqs.len());
+        e.push(shown / s);
+        let (n, s) = dav1d_run(&tus);
+        assert_eq!(n, tus.len());
+        d.push(shown / s);
+        let (n, s) = ffmpeg_run(&params, &packets);
+        assert_eq!(n, tus.len());
+        f.push(shown / s);
+    }
+    let (e, d, f) = (median(&mut e), median(&mut d), median(&mut f));
+    println!(
+        "AV1 {W}x{H}, {} requests ({} IVF temporal units), {rounds} rounds, single-threaded",
+        reqs.len(),
+        tus.len()
+    );
+    println!("  engine (rebuilt OBUs -> libdav1d -> NV12): {e:8.2} frames/s");
+    println!("  plain libdav1d:                           {d:8.2} frames/s");
+    println!("  FFmpeg libdav1d wrapper:                  {f:8.2} frames/s");
+    println!(
+        "  ratio engine/dav1d {:.3}, engine/FFmpeg {:.3}",
+        e / d,
+        e / f
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
