@@ -33,6 +33,9 @@ pub struct Av1Backend {
     dec: dav1d::Decoder,
     /// Our mirror of the 8 reference slots (what dav1d holds after our temporal units).
     slots: Slots,
+    /// The SEQUENCE control of the last request: a new sequence header makes dav1d drop
+    /// its references, and so do we.
+    sequence: Option<Sequence>,
 }
 
 fn new_decoder() -> Result<dav1d::Decoder, EngineError> {
@@ -52,6 +55,7 @@ impl Av1Backend {
         Ok(Av1Backend {
             dec: new_decoder()?,
             slots: [None; 8],
+            sequence: None,
         })
     }
 
@@ -60,6 +64,7 @@ impl Av1Backend {
         self.dec.flush();
         while self.dec.get_picture().is_ok() {}
         self.slots = [None; 8];
+        self.sequence = None;
     }
 
     fn validate(c: &Av1Controls) -> Result<(), EngineError> {
@@ -155,6 +160,10 @@ impl Av1Backend {
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
         Self::validate(c)?;
+        if self.sequence.is_some_and(|s| s != c.sequence) {
+            self.slots = [None; 8];
+        }
+        self.sequence = Some(c.sequence);
         let mut ctx = Ctx {
             seq: &c.sequence,
             frame: &c.frame,
