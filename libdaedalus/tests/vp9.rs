@@ -810,3 +810,129 @@ fn bad_frames_fail_and_the_next_key_frame_decodes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------
+// Intra-only frames: libvpx makes none outside SVC, so one is made from a key frame.
+
+/// IVF header and frame payloads.
+fn ivf_frames(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let hl = u16::from_le_bytes([data[6], data[7]]) as usize;
+    let mut at = hl;
+    let mut v = Vec::new();
+    while at + 12 <= data.len() {
+        let n = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        v.push(data[at + 12..at + 12 + n].to_vec());
+        at += 12 + n;
+    }
+    (data[..hl].to_vec(), v)
+}
+
+fn write_ivf(header: &[u8], frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = header.to_vec();
+    out[24..28].copy_from_slice(&(frames.len() as u32).to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(i as u64).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// Rewrites a profile-0 key frame (not error resilient, colour space not sRGB, render size
+/// = frame size) as a hidden intra-only frame that resets all frame contexts (so it
+/// decodes to the key frame's picture and leaves the probability contexts as the key
+/// frame did) and refreshes the slots in `refresh`. The compressed header and tiles are
+/// kept; the uncompressed header grows by 7 bits (intra_only, reset_frame_context and
+/// refresh_frame_flags in, colour config out).
+fn key_to_intra_only(key: &[u8], refresh: u8) -> Vec<u8> {
+    use cros_codecs::codec::vp9::parser::{FrameType, Parser};
+    let mut p = Parser::default();
+    let kh = ctrls::build::vp9::parse_chunk(&mut p, key)
+        .unwrap()
+        .remove(0)
+        .0;
+    assert!(kh.frame_type == FrameType::KeyFrame && !kh.error_resilient_mode);
+    assert!(!kh.render_and_frame_size_different && kh.profile as u8 == 0);
+    let old_len = usize::from(kh.uncompressed_header_size_in_bytes);
+    let bit = |i: usize| (key[i / 8] >> (7 - i % 8)) & 1;
+    let mut bits: Vec<u8> = Vec::new();
+    let put = |v: u32, n: u32, bits: &mut Vec<u8>| {
+        for i in (0..n).rev() {
+            bits.push(((v >> i) & 1) as u8);
+        }
+    };
+    // frame_marker, profile 0, show_existing_frame 0, non-key, hidden, not error
+    // resilient, intra_only, reset_frame_context = 3, sync code, refresh_frame_flags.
+    for (v, n) in [(0b10, 2), (0, 2), (0, 1), (1, 1), (0, 1), (0, 1)] {
+        put(v, n, &mut bits);
+    }
+    put(1, 1, &mut bits);
+    put(3, 2, &mut bits);
+    put(0x49_83_42, 24, &mut bits);
+    put(u32::from(refresh), 8, &mut bits);
+    // The key frame's frame size (bits 36..68, after marker..sync code, colour space,
+    // colour range), its render_and_frame_size_different and everything after.
+    bits.extend((36..old_len * 8).map(bit));
+    while !bits.len().is_multiple_of(8) {
+        bits.push(0);
+    }
+    let mut hdr: Vec<u8> = bits
+        .chunks(8)
+        .map(|c| c.iter().fold(0u8, |a, b| (a << 1) | b))
+        .collect();
+    // The header's real end: where the parser stops (the bits after it are padding).
+    let mut p = Parser::default();
+    let mut probe = hdr.clone();
+    probe.extend_from_slice(&key[old_len..]);
+    let ih = ctrls::build::vp9::parse_chunk(&mut p, &probe)
+        .unwrap()
+        .remove(0)
+        .0;
+    assert!(ih.intra_only && !ih.show_frame && ih.refresh_frame_flags == refresh);
+    assert_eq!((ih.width, ih.height), (kh.width, kh.height));
+    hdr.truncate(usize::from(ih.uncompressed_header_size_in_bytes));
+    assert_eq!(ih.header_size_in_bytes, kh.header_size_in_bytes);
+    hdr.extend_from_slice(&key[old_len..]);
+    hdr
+}
+
+#[test]
+fn intra_only_frame_matches_ffmpeg() {
+    if !common::have_ffmpeg() {
+        eprintln!("ffmpeg not found: VP9 intra-only test NOT run (this is NOT a pass)");
+        return;
+    }
+    let dir = common::tmpdir("vp9-intra-only");
+    let src = gen(&dir, &s("src", "352x288", 12, &["-b:v", "300k"]));
+    let (hdr, mut frames) = ivf_frames(&std::fs::read(&src).unwrap());
+    // After the key frame: a hidden intra-only copy of it into slot 7, shown at once by a
+    // show_existing_frame of slot 7 (one byte: marker, profile 0, show_existing, index 7).
+    let intra = key_to_intra_only(&frames[0], 0x80);
+    frames.insert(1, intra);
+    frames.insert(2, vec![0b1000_1111]);
+    let path = dir.join("p0_352x288_intra_only.ivf");
+    let data = write_ivf(&hdr, &frames);
+    std::fs::write(&path, &data).unwrap();
+
+    let events = Vp9Builder::build_ivf(&data).unwrap();
+    let r = requests(&events);
+    assert!(r[1].frame.flags.contains(FrameFlags::INTRA_ONLY) && !r[1].display.shown);
+    assert!(matches!(events[2], Vp9Event::ShowExisting { slot: 7, .. }));
+    let (want, len) = common::ffmpeg_md5(&path, "yuv420p");
+    assert_eq!(
+        len,
+        13 * 352 * 288 * 3 / 2,
+        "FFmpeg shows 12 frames + the intra-only one"
+    );
+    for strict in [false, true] {
+        let opts = ReplayOptions {
+            format: None,
+            engine: EngineOptions { strict },
+        };
+        let (got, sum) = replay_md5(&data, &opts);
+        assert!(sum.failed.is_empty() && sum.warnings == 0, "{sum:?}");
+        assert_eq!((sum.requests, sum.frames), (13, 13));
+        assert_eq!(got, want, "intra-only stream (strict {strict})");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

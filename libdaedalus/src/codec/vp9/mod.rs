@@ -98,6 +98,19 @@ impl Vp9Backend {
                 h.frame_to_show_map_idx
             )));
         }
+        if !(h.subsampling_x && h.subsampling_y) || h.bit_depth as u8 > 10 {
+            // FFmpeg decodes these, but no CAPTURE format of the engine holds them.
+            return Err(EngineError::Unsupported(format!(
+                "VP9 profile {} with {}-bit {} samples (4:2:0 8/10-bit only)",
+                h.profile as u8,
+                h.bit_depth as u8,
+                if h.subsampling_x && h.subsampling_y {
+                    "4:2:0"
+                } else {
+                    "non-4:2:0"
+                }
+            )));
+        }
         let frame = &data[range];
         let (exp_frame, exp_chdr) =
             frame_controls(&h, frame, &self.slots).map_err(|e| match e {
