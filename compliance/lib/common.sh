@@ -3,7 +3,10 @@
 
 DAEDALUS_ROOT=${DAEDALUS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DAEDALUS_CACHE=${DAEDALUS_CACHE:-/var/cache/daedalus}
-COMPLIANCE_DIR="$DAEDALUS_ROOT/compliance"
+# The harness itself (run, lib/, guest/, tools/): where this file lives, so a
+# copy of compliance/ can drive another checkout (DAEDALUS_ROOT) while that
+# checkout's compliance/ is being edited.
+COMPLIANCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/versions.sh
 . "$DAEDALUS_ROOT/scripts/versions.sh"
 
