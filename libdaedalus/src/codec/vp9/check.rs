@@ -58,9 +58,10 @@ impl Diff<'_> {
         }
     }
 
-    fn slice<T: PartialEq + Debug>(&mut self, field: &str, exp: &[T], got: &[T]) {
+    /// `field` names the array (built only when an element differs).
+    fn slice<T: PartialEq + Debug>(&mut self, field: impl Fn() -> String, exp: &[T], got: &[T]) {
         for (i, (e, g)) in exp.iter().zip(got).enumerate() {
-            self.eq(|| format!("{field}[{i}]"), e, g);
+            self.eq(|| format!("{}[{i}]", field()), e, g);
         }
     }
 }
@@ -225,8 +226,16 @@ pub(crate) fn frame(exp: &Frame, got: &Frame, facts: &FrameFacts, out: &mut Vec<
             exp.lf.flags.contains(du),
             got.lf.flags.contains(du),
         );
-        d.slice("lf.ref_deltas", &exp.lf.ref_deltas, &got.lf.ref_deltas);
-        d.slice("lf.mode_deltas", &exp.lf.mode_deltas, &got.lf.mode_deltas);
+        d.slice(
+            || "lf.ref_deltas".into(),
+            &exp.lf.ref_deltas,
+            &got.lf.ref_deltas,
+        );
+        d.slice(
+            || "lf.mode_deltas".into(),
+            &exp.lf.mode_deltas,
+            &got.lf.mode_deltas,
+        );
     }
 
     // Quantisation.
@@ -270,9 +279,9 @@ pub(crate) fn frame(exp: &Frame, got: &Frame, facts: &FrameFacts, out: &mut Vec<
         if segf(es, SegmentationFlags::UPDATE_MAP) {
             let t = SegmentationFlags::TEMPORAL_UPDATE;
             d.bit("seg.flags", "TEMPORAL_UPDATE", segf(es, t), segf(gs, t));
-            d.slice("seg.tree_probs", &es.tree_probs, &gs.tree_probs);
+            d.slice(|| "seg.tree_probs".into(), &es.tree_probs, &gs.tree_probs);
             if segf(es, t) {
-                d.slice("seg.pred_probs", &es.pred_probs, &gs.pred_probs);
+                d.slice(|| "seg.pred_probs".into(), &es.pred_probs, &gs.pred_probs);
             }
         }
         if es.feature_enabled.iter().any(|f| !f.is_empty()) {
@@ -315,9 +324,9 @@ pub(crate) fn compressed(
     d.eq(|| "tx_mode".into(), exp.tx_mode, got.tx_mode);
     if exp.tx_mode == 4 {
         for i in 0..2 {
-            d.slice(&format!("tx8[{i}]"), &exp.tx8[i], &got.tx8[i]);
-            d.slice(&format!("tx16[{i}]"), &exp.tx16[i], &got.tx16[i]);
-            d.slice(&format!("tx32[{i}]"), &exp.tx32[i], &got.tx32[i]);
+            d.slice(|| format!("tx8[{i}]"), &exp.tx8[i], &got.tx8[i]);
+            d.slice(|| format!("tx16[{i}]"), &exp.tx16[i], &got.tx16[i]);
+            d.slice(|| format!("tx32[{i}]"), &exp.tx32[i], &got.tx32[i]);
         }
     }
     let max_tx = [0usize, 1, 2, 3, 3][usize::from(exp.tx_mode.min(4))];
@@ -328,7 +337,7 @@ pub(crate) fn compressed(
                     let ctxs = if k == 0 { 3 } else { 6 };
                     for l in 0..ctxs {
                         d.slice(
-                            &format!("coef[{tx}][{i}][{j}][{k}][{l}]"),
+                            || format!("coef[{tx}][{i}][{j}][{k}][{l}]"),
                             &exp.coef[tx][i][j][k][l],
                             &got.coef[tx][i][j][k][l],
                         );
@@ -337,11 +346,11 @@ pub(crate) fn compressed(
             }
         }
     }
-    d.slice("skip", &exp.skip, &got.skip);
+    d.slice(|| "skip".into(), &exp.skip, &got.skip);
     if !exp_frame.is_intra() {
         for i in 0..7 {
             d.slice(
-                &format!("inter_mode[{i}]"),
+                || format!("inter_mode[{i}]"),
                 &exp.inter_mode[i],
                 &got.inter_mode[i],
             );
@@ -349,58 +358,62 @@ pub(crate) fn compressed(
         if exp_frame.interpolation_filter == 4 {
             for i in 0..4 {
                 d.slice(
-                    &format!("interp_filter[{i}]"),
+                    || format!("interp_filter[{i}]"),
                     &exp.interp_filter[i],
                     &got.interp_filter[i],
                 );
             }
         }
-        d.slice("is_inter", &exp.is_inter, &got.is_inter);
+        d.slice(|| "is_inter".into(), &exp.is_inter, &got.is_inter);
         let mode = exp_frame.reference_mode;
         if mode == 2 {
-            d.slice("comp_mode", &exp.comp_mode, &got.comp_mode);
+            d.slice(|| "comp_mode".into(), &exp.comp_mode, &got.comp_mode);
         }
         if mode != 1 {
             for i in 0..5 {
                 d.slice(
-                    &format!("single_ref[{i}]"),
+                    || format!("single_ref[{i}]"),
                     &exp.single_ref[i],
                     &got.single_ref[i],
                 );
             }
         }
         if mode != 0 {
-            d.slice("comp_ref", &exp.comp_ref, &got.comp_ref);
+            d.slice(|| "comp_ref".into(), &exp.comp_ref, &got.comp_ref);
         }
         for i in 0..4 {
-            d.slice(&format!("y_mode[{i}]"), &exp.y_mode[i], &got.y_mode[i]);
+            d.slice(|| format!("y_mode[{i}]"), &exp.y_mode[i], &got.y_mode[i]);
         }
         for i in 0..16 {
             d.slice(
-                &format!("partition[{i}]"),
+                || format!("partition[{i}]"),
                 &exp.partition[i],
                 &got.partition[i],
             );
         }
         let (em, gm) = (&exp.mv, &got.mv);
-        d.slice("mv.joint", &em.joint, &gm.joint);
-        d.slice("mv.sign", &em.sign, &gm.sign);
-        d.slice("mv.class0_bit", &em.class0_bit, &gm.class0_bit);
+        d.slice(|| "mv.joint".into(), &em.joint, &gm.joint);
+        d.slice(|| "mv.sign".into(), &em.sign, &gm.sign);
+        d.slice(|| "mv.class0_bit".into(), &em.class0_bit, &gm.class0_bit);
         for i in 0..2 {
-            d.slice(&format!("mv.classes[{i}]"), &em.classes[i], &gm.classes[i]);
-            d.slice(&format!("mv.bits[{i}]"), &em.bits[i], &gm.bits[i]);
-            d.slice(&format!("mv.fr[{i}]"), &em.fr[i], &gm.fr[i]);
+            d.slice(
+                || format!("mv.classes[{i}]"),
+                &em.classes[i],
+                &gm.classes[i],
+            );
+            d.slice(|| format!("mv.bits[{i}]"), &em.bits[i], &gm.bits[i]);
+            d.slice(|| format!("mv.fr[{i}]"), &em.fr[i], &gm.fr[i]);
             for j in 0..2 {
                 d.slice(
-                    &format!("mv.class0_fr[{i}][{j}]"),
+                    || format!("mv.class0_fr[{i}][{j}]"),
                     &em.class0_fr[i][j],
                     &gm.class0_fr[i][j],
                 );
             }
         }
         if exp_frame.flags.contains(FrameFlags::ALLOW_HIGH_PREC_MV) {
-            d.slice("mv.class0_hp", &em.class0_hp, &gm.class0_hp);
-            d.slice("mv.hp", &em.hp, &gm.hp);
+            d.slice(|| "mv.class0_hp".into(), &em.class0_hp, &gm.class0_hp);
+            d.slice(|| "mv.hp".into(), &em.hp, &gm.hp);
         }
     }
     finish(d);
