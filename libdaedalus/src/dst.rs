@@ -230,7 +230,8 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
             at.1 + (rows - 1) * at.2 + row_bytes
         }
     };
-    let mut needs = vec![0usize; dst.planes.len()];
+    // At most 2 memory planes (checked above against the format).
+    let mut needs = [0usize; 2];
     let mut bump = |at: (usize, usize, usize), n: usize| needs[at.0] = needs[at.0].max(n);
     bump(y_at, need(y_at, h, w * bps));
     match cr_at {
@@ -270,7 +271,7 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
         for row in 0..h {
             let d = &mut plane.data[y_at.1 + row * y_at.2..][..w * bps];
             if same_repr {
-                d.copy_from_slice(&src.y.0[row * src.y.1..][..w]);
+                stream::copy(&src.y.0[row * src.y.1..][..w], d);
             } else {
                 for x in 0..w {
                     put(d, x, bps, shift_to(src.sample(src.y, x, row)));
@@ -289,10 +290,7 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
                 match (src.cb, src.cr) {
                     (Some(cb), Some(cr)) if same_repr => {
                         let (sb, sr) = (&cb.0[row * cb.1..][..cw], &cr.0[row * cr.1..][..cw]);
-                        for ((pair, b), r) in d.chunks_exact_mut(2).zip(sb).zip(sr) {
-                            pair[0] = *b;
-                            pair[1] = *r;
-                        }
+                        interleave(sb, sr, d);
                     }
                     (Some(cb), Some(cr)) => {
                         for x in 0..cw {
@@ -315,7 +313,7 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
                 for row in 0..ch {
                     let d = &mut plane.data[at.1 + row * at.2..][..cw];
                     match s {
-                        Some(p) if same_repr => d.copy_from_slice(&p.0[row * p.1..][..cw]),
+                        Some(p) if same_repr => stream::copy(&p.0[row * p.1..][..cw], d),
                         Some(p) => {
                             for (x, v) in d.iter_mut().enumerate() {
                                 *v = shift_to(src.sample(p, x, row)) as u8;
@@ -328,7 +326,42 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
             }
         }
     }
+    stream::fence();
     Ok(copied)
+}
+
+/// `out[2i] = a[i]`, `out[2i + 1] = b[i]` (NV12 chroma from planar Cb, Cr).
+fn interleave(a: &[u8], b: &[u8], out: &mut [u8]) {
+    stream::interleave(a, b, out)
+}
+
+/// Portable interleave. Works on fixed 16-sample blocks so the compiler emits byte-unpack
+/// SIMD instructions instead of a byte loop.
+#[allow(dead_code)] // used on targets without the streaming variant
+fn interleave_portable(a: &[u8], b: &[u8], out: &mut [u8]) {
+    const N: usize = 16;
+    let n = a.len().min(b.len()).min(out.len() / 2);
+    let (a, b, out) = (&a[..n], &b[..n], &mut out[..2 * n]);
+    let mut oc = out.chunks_exact_mut(2 * N);
+    let (mut ac, mut bc) = (a.chunks_exact(N), b.chunks_exact(N));
+    for ((o, x), y) in (&mut oc).zip(&mut ac).zip(&mut bc) {
+        let o: &mut [u8; 2 * N] = o.try_into().expect("chunk of 2N");
+        let x: &[u8; N] = x.try_into().expect("chunk of N");
+        let y: &[u8; N] = y.try_into().expect("chunk of N");
+        for i in 0..N {
+            o[2 * i] = x[i];
+            o[2 * i + 1] = y[i];
+        }
+    }
+    for ((o, x), y) in oc
+        .into_remainder()
+        .chunks_exact_mut(2)
+        .zip(ac.remainder())
+        .zip(bc.remainder())
+    {
+        o[0] = *x;
+        o[1] = *y;
+    }
 }
 
 fn put(d: &mut [u8], x: usize, bps: usize, v: u16) {
@@ -432,6 +465,110 @@ impl OwnedBuffer {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Writes into CAPTURE memory with non-temporal (streaming) stores on x86_64.
+///
+/// A CAPTURE buffer is written once by us and read later by the client (display, encoder,
+/// MD5): pulling its lines into the cache first (the read-for-ownership of ordinary stores)
+/// doubles the memory traffic and evicts the decoder's reference pictures. Streaming stores
+/// write around the cache. Elsewhere these are plain copies.
+///
+/// Invariants of the `unsafe` code: every pointer is derived from a slice and only the
+/// first `len` bytes are touched, where `len` never exceeds the slices' lengths (checked
+/// with `assert!` up front); `_mm_stream_si128` needs a 16-byte aligned destination, which
+/// the scalar head loop establishes (`align_offset`); SSE2 is part of the x86_64 baseline,
+/// so the intrinsics are always available. [`fence`] (`sfence`) orders the streaming stores
+/// before whatever follows (the job's completion), as they are weakly ordered.
+mod stream {
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::{
+        __m128i, _mm_loadu_si128, _mm_sfence, _mm_stream_si128, _mm_unpackhi_epi8,
+        _mm_unpacklo_epi8,
+    };
+
+    /// Bytes before `p` reaches 16-byte alignment, at most `len`.
+    #[cfg(target_arch = "x86_64")]
+    fn head(p: *const u8, len: usize) -> usize {
+        p.align_offset(16).min(len)
+    }
+
+    /// `dst[..src.len()] = src`.
+    pub fn copy(src: &[u8], dst: &mut [u8]) {
+        assert!(dst.len() >= src.len());
+        #[cfg(target_arch = "x86_64")]
+        {
+            let len = src.len();
+            let h = head(dst.as_ptr(), len);
+            dst[..h].copy_from_slice(&src[..h]);
+            let body = (len - h) / 16 * 16;
+            // SAFETY: src and dst hold at least h + body bytes (body <= len - h, len <=
+            // both lengths); dst + h is 16-byte aligned (head); loads are unaligned.
+            unsafe {
+                let s = src.as_ptr().add(h);
+                let d = dst.as_mut_ptr().add(h);
+                let mut i = 0;
+                while i < body {
+                    let v = _mm_loadu_si128(s.add(i) as *const __m128i);
+                    _mm_stream_si128(d.add(i) as *mut __m128i, v);
+                    i += 16;
+                }
+            }
+            dst[h + body..len].copy_from_slice(&src[h + body..]);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        dst[..src.len()].copy_from_slice(src);
+    }
+
+    /// `out[2i] = a[i]`, `out[2i + 1] = b[i]` for i < min(a.len(), b.len(), out.len() / 2).
+    pub fn interleave(a: &[u8], b: &[u8], out: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let n = a.len().min(b.len()).min(out.len() / 2);
+            // Scalar until the output is 16-byte aligned (the head is even in practice:
+            // NV12 chroma rows start at even offsets of an aligned mapping; an odd head
+            // just means everything goes the scalar way).
+            let h = head(out.as_ptr(), 2 * n);
+            if !h.is_multiple_of(2) {
+                super::interleave_portable(a, b, out);
+                return;
+            }
+            let h = h / 2;
+            super::interleave_portable(&a[..h], &b[..h], &mut out[..2 * h]);
+            let body = (n - h) / 16 * 16;
+            // SAFETY: a and b hold at least h + body bytes and out at least 2 * (h + body)
+            // (body <= n - h, n bounded by all three lengths); out + 2h is 16-byte aligned.
+            unsafe {
+                let pa = a.as_ptr().add(h);
+                let pb = b.as_ptr().add(h);
+                let po = out.as_mut_ptr().add(2 * h);
+                let mut i = 0;
+                while i < body {
+                    let va = _mm_loadu_si128(pa.add(i) as *const __m128i);
+                    let vb = _mm_loadu_si128(pb.add(i) as *const __m128i);
+                    _mm_stream_si128(po.add(2 * i) as *mut __m128i, _mm_unpacklo_epi8(va, vb));
+                    _mm_stream_si128(
+                        po.add(2 * i + 16) as *mut __m128i,
+                        _mm_unpackhi_epi8(va, vb),
+                    );
+                    i += 16;
+                }
+            }
+            let done = h + body;
+            super::interleave_portable(&a[done..n], &b[done..n], &mut out[2 * done..2 * n]);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        super::interleave_portable(a, b, out);
+    }
+
+    /// Orders the streaming stores before later stores (x86_64 `sfence`).
+    pub fn fence() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: sfence has no memory-safety preconditions.
+        unsafe {
+            _mm_sfence()
         }
     }
 }

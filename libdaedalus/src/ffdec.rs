@@ -285,12 +285,22 @@ impl FfDecoder {
         &mut self,
         data: &[u8],
     ) -> Result<(PacketOutcome, Option<FfError>), FfError> {
+        self.decode_concealed_parts(&[data])
+    }
+
+    /// [`FfDecoder::decode_concealed`] of the concatenation of `parts` (e.g. synthesized
+    /// parameter sets + the request's slices), copied once, straight into the packet.
+    pub fn decode_concealed_parts(
+        &mut self,
+        parts: &[&[u8]],
+    ) -> Result<(PacketOutcome, Option<FfError>), FfError> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
         let pad = ff::AV_INPUT_BUFFER_PADDING_SIZE as usize;
         self.capture.new_picture = false;
         // SAFETY: see module invariants. The input buffer is only written when we hold its
         // sole reference (av_buffer_is_writable), with len + padding bytes available.
         let (r, drained) = unsafe {
-            let need = data.len() + pad;
+            let need = len + pad;
             if self.inbuf.is_null()
                 || (*self.inbuf).size < need
                 || ff::av_buffer_is_writable(self.inbuf) == 0
@@ -302,15 +312,20 @@ impl FfDecoder {
                 }
             }
             let b = &*self.inbuf;
-            ptr::copy_nonoverlapping(data.as_ptr(), b.data, data.len());
-            ptr::write_bytes(b.data.add(data.len()), 0, pad);
+            let mut at = 0;
+            for p in parts {
+                ptr::copy_nonoverlapping(p.as_ptr(), b.data.add(at), p.len());
+                at += p.len();
+            }
+            ptr::write_bytes(b.data.add(len), 0, pad);
             ff::av_packet_unref(self.pkt);
             (*self.pkt).buf = ff::av_buffer_ref(self.inbuf);
             if (*self.pkt).buf.is_null() {
                 return Err(fferr("av_buffer_ref", -(libc_enomem())));
             }
             (*self.pkt).data = b.data;
-            (*self.pkt).size = data.len() as c_int;
+            (*self.pkt).size =
+                c_int::try_from(len).map_err(|_| fferr("packet size", ff::AVERROR_INVALIDDATA))?;
             LOG_CAPTURE.with(|c| {
                 c.errors.set(0);
                 c.active.set(true);

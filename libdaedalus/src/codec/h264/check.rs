@@ -402,6 +402,10 @@ impl Checker {
         s: &SliceSummary,
     ) {
         self.poc = s.poc_next;
+        if self.pics.capacity() <= TRACKED {
+            // Once: the list never grows past TRACKED + 1, so no allocation afterwards.
+            self.pics.reserve(TRACKED + 1 - self.pics.len());
+        }
         if s.idr {
             self.pics.clear();
         }

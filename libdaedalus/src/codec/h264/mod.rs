@@ -66,8 +66,6 @@ pub struct H264Backend {
     /// Parameter sets last sent to FFmpeg (re-synthesized only when they change).
     sent_sps: Option<Sps>,
     sent_pps: Option<(Pps, Option<ScalingMatrix>)>,
-    /// The packet handed to FFmpeg (reused).
-    packet: Vec<u8>,
     checker: check::Checker,
     /// Timestamp of the last picture whose first field only was decoded.
     open_field: Option<(u64, bool)>,
@@ -82,7 +80,6 @@ impl H264Backend {
             ff: FfDecoder::new(FfCodec::H264)?,
             sent_sps: None,
             sent_pps: None,
-            packet: Vec::new(),
             checker: check::Checker::default(),
             open_field: None,
             queued: Vec::new(),
@@ -113,7 +110,6 @@ impl H264Backend {
         }
 
         // Parameter sets, only when they changed.
-        self.packet.clear();
         let sps_changed = self.sent_sps.as_ref() != Some(&c.sps);
         let sm = c
             .pps
@@ -161,8 +157,6 @@ impl H264Backend {
             }
         }
 
-        self.packet.extend_from_slice(&ps);
-        self.packet.extend_from_slice(bitstream);
         // From here on FFmpeg holds the parameter sets we sent, even if decoding fails.
         self.sent_sps = Some(c.sps);
         self.sent_pps = Some(pps_key);
@@ -172,7 +166,7 @@ impl H264Backend {
         // A packet FFmpeg decoded with errors (and concealed) fails the request, but only
         // after its picture is written and recorded: FFmpeg keeps it as a reference, so
         // later requests naming it must find it in our DPB tracking too.
-        let (outcome, damaged) = self.ff.decode_concealed(&self.packet)?;
+        let (outcome, damaged) = self.ff.decode_concealed_parts(&[&ps, bitstream])?;
         let new_picture = if outcome.new_picture {
             true
         } else {
@@ -193,12 +187,12 @@ impl H264Backend {
         };
 
         let (w, h) = c.coded_size();
-        let src = self
-            .ff
-            .picture(w, h)
-            .ok_or(EngineError::Unsupported(format!(
-            "decoded picture is not a {w}x{h} 4:2:0 picture (resolution change without new SPS?)"
-        )))?;
+        let src = self.ff.picture(w, h).ok_or_else(|| {
+            EngineError::Unsupported(format!(
+                "decoded picture is not a {w}x{h} 4:2:0 picture \
+                     (resolution change without new SPS?)"
+            ))
+        })?;
         let bytes_copied = write_picture(&src, dst)?;
         self.checker.record(
             req.timestamp,
@@ -263,10 +257,15 @@ impl CodecBackend for H264Backend {
         } else if annexb {
             self.decode_inner(req, c, req.bitstream, dst, opts)
         } else {
-            let mut v = Vec::with_capacity(req.bitstream.len() + 3);
+            // Reuse the slice queue's buffer (empty in frame-based mode).
+            let mut v = std::mem::take(&mut self.queued);
+            v.clear();
             v.extend_from_slice(&[0, 0, 1]);
             v.extend_from_slice(req.bitstream);
-            self.decode_inner(req, c, &v, dst, opts)
+            let r = self.decode_inner(req, c, &v, dst, opts);
+            self.queued = v;
+            self.queued.clear();
+            r
         };
         if r.is_err() {
             // A failed request leaves no half-open field pair behind.

@@ -244,13 +244,8 @@ pub fn parse(nal: &[u8], sps: &Sps, pps: &Pps) -> Result<SliceHeader, SliceError
         };
         if applies && r.bit()? {
             let mut n = 0;
-            loop {
-                match r.ue_max("modification_of_pic_nums_idc", 3)? {
-                    0 | 1 | 2 => {
-                        r.ue()?;
-                    }
-                    _ => break,
-                }
+            while r.ue_max("modification_of_pic_nums_idc", 3)? != 3 {
+                r.ue()?; // abs_diff_pic_num_minus1 or long_term_pic_num
                 n += 1;
                 if n > 32 {
                     return Err(SliceError::Range("ref_pic_list_modification entries", n));
