@@ -25,6 +25,8 @@ enum Enc {
     Aom,
     Svt,
     Rav1e,
+    /// The aomenc CLI (aom-tools): libaom options FFmpeg's wrapper does not expose.
+    AomEnc,
 }
 
 struct Case {
@@ -47,6 +49,48 @@ const AOM: &[&str] = &["-cpu-used", "8", "-row-mt", "0", "-threads", "1"];
 
 fn encode(dir: &Path, c: &Case) -> PathBuf {
     let out = dir.join(format!("{}.ivf", c.name));
+    if c.enc == Enc::AomEnc {
+        let y4m = dir.join(format!("{}.y4m", c.name));
+        let o = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(match c.vf.strip_prefix("src:") {
+                Some(src) => format!("{src}=size={}x{}:rate=25", c.w, c.h),
+                None => format!("testsrc2=size={}x{}:rate=25", c.w, c.h),
+            })
+            .args(["-frames:v", &c.frames.to_string(), "-pix_fmt"])
+            .arg(if c.ten_bit { "yuv420p10le" } else { "yuv420p" })
+            .args(["-strict", "-1", "-f", "yuv4mpegpipe"])
+            .arg(&y4m)
+            .output()
+            .expect("run ffmpeg");
+        assert!(o.status.success(), "y4m for {}", c.name);
+        let o = Command::new("aomenc")
+            .args([
+                "--quiet",
+                "--cpu-used=8",
+                "--threads=1",
+                "--row-mt=0",
+                "--ivf",
+            ])
+            .args(if c.ten_bit {
+                &["--bit-depth=10", "--input-bit-depth=10"][..]
+            } else {
+                &[][..]
+            })
+            .args(c.args)
+            .arg("-o")
+            .arg(&out)
+            .arg(&y4m)
+            .output()
+            .expect("run aomenc");
+        assert!(
+            o.status.success(),
+            "aomenc failed to encode {}: {}",
+            c.name,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        return out;
+    }
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(match c.vf.strip_prefix("src:") {
@@ -71,6 +115,7 @@ fn encode(dir: &Path, c: &Case) -> PathBuf {
         Enc::Rav1e => {
             cmd.args(["-c:v", "librav1e", "-rav1e-params", "threads=1"]);
         }
+        Enc::AomEnc => unreachable!("encoded above"),
     }
     cmd.args(c.args).arg(&out);
     let o = cmd.output().expect("run ffmpeg");
@@ -94,7 +139,10 @@ fn features(data: &[u8]) -> BTreeMap<&'static str, usize> {
     };
     for ev in Av1Builder::build_ivf(data).expect("build controls") {
         match ev {
-            Av1Event::ShowExisting { .. } => add("show-existing", true),
+            Av1Event::ShowExisting { key_frame, .. } => {
+                add("show-existing", true);
+                add("show-existing-key", key_frame);
+            }
             Av1Event::Decode(r) => {
                 let f = &r.frame;
                 add("hidden", !f.flags.contains(FrameFlags::SHOW_FRAME));
@@ -135,6 +183,16 @@ fn features(data: &[u8]) -> BTreeMap<&'static str, usize> {
                     f.flags.contains(FrameFlags::ERROR_RESILIENT_MODE) && !f.is_intra(),
                 );
                 add("inter", !f.is_intra());
+                add("intra-only", f.frame_type == 2);
+                add(
+                    "hidden-key",
+                    f.frame_type == 0 && !f.flags.contains(FrameFlags::SHOW_FRAME),
+                );
+                add(
+                    "resized",
+                    f.frame_width_minus_1 != r.sequence.max_frame_width_minus_1 as u32
+                        && !f.flags.contains(FrameFlags::USE_SUPERRES),
+                );
             }
         }
     }
@@ -615,6 +673,70 @@ fn rav1e_and_mono() {
                 ["-lag-in-frames", NO_LAG, "-pix_fmt", "gray"],
                 "",
                 ["inter"]
+            ),
+        ],
+    );
+}
+
+/// aomenc: libaom superres, random resize (reference scaling). (libaom 3.6's
+/// --enable-fwd-kf produced no hidden key frame here, so show_existing_frame of a key
+/// frame is not covered by a stream.)
+#[test]
+fn aomenc() {
+    if Command::new("aomenc").arg("--help").output().is_err() {
+        eprintln!("aomenc (aom-tools) not found: AV1 aomenc streams NOT run (NOT a pass)");
+        return;
+    }
+    run(
+        "aomenc",
+        &[
+            case!(
+                "aomenc-352x288-superres",
+                AomEnc,
+                352,
+                288,
+                8,
+                false,
+                [
+                    "--lag-in-frames=0",
+                    "--superres-mode=1",
+                    "--superres-denominator=11",
+                    "--superres-kf-denominator=13"
+                ],
+                "",
+                ["superres"]
+            ),
+            case!(
+                "aomenc-352x288-resize",
+                AomEnc,
+                352,
+                288,
+                10,
+                false,
+                [
+                    "--lag-in-frames=0",
+                    "--resize-mode=1",
+                    "--resize-denominator=12",
+                    "--resize-kf-denominator=8"
+                ],
+                "",
+                ["resized"]
+            ),
+            case!(
+                "aomenc10-352x288-superres",
+                AomEnc,
+                352,
+                288,
+                6,
+                true,
+                [
+                    "--lag-in-frames=0",
+                    "--superres-mode=1",
+                    "--superres-denominator=16",
+                    "--superres-kf-denominator=16"
+                ],
+                "",
+                ["superres"]
             ),
         ],
     );

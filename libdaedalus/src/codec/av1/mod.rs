@@ -67,6 +67,33 @@ impl Av1Backend {
         self.sequence = None;
     }
 
+    /// A hidden key frame shown with show_existing_frame refreshes every slot (7.21), but
+    /// clients submit no request for it: when the controls say every slot holds one key
+    /// frame that our mirror has in a slot but not in all, replay that show_existing_frame
+    /// to dav1d (its picture is not needed: the client shows the key frame's own CAPTURE
+    /// buffer).
+    fn catch_up_shown_key_frame(&mut self, c: &Av1Controls) -> Result<(), EngineError> {
+        let ts = c.frame.reference_frame_ts;
+        if ts[0] == 0 || ts.iter().any(|&t| t != ts[0]) {
+            return Ok(());
+        }
+        if self.slots.iter().all(|s| s.is_some_and(|s| s.ts == ts[0])) {
+            return Ok(());
+        }
+        let Some(k) = self.slots.iter().position(|s| {
+            s.is_some_and(|s| s.ts == ts[0] && s.frame_type == FrameType::Key as u32)
+        }) else {
+            return Ok(());
+        };
+        let tu = synth::show_existing_tu(&c.sequence, k as u8);
+        if let Err(e) = self.run(tu, ts[0]) {
+            self.drop_state();
+            return Err(e);
+        }
+        self.slots = [self.slots[k]; 8];
+        Ok(())
+    }
+
     fn validate(c: &Av1Controls) -> Result<(), EngineError> {
         c.sequence.validate()?;
         c.frame.validate()?;
@@ -164,6 +191,7 @@ impl Av1Backend {
             self.slots = [None; 8];
         }
         self.sequence = Some(c.sequence);
+        self.catch_up_shown_key_frame(c)?;
         let mut ctx = Ctx {
             seq: &c.sequence,
             frame: &c.frame,

@@ -242,6 +242,20 @@ fn sequence_header(seq: &Sequence) -> Vec<u8> {
     w.bytes()
 }
 
+/// A temporal unit showing the frame of slot `idx` again (show_existing_frame = 1): for a
+/// key frame this reloads its state and refreshes every slot with it (7.21).
+pub fn show_existing_tu(seq: &Sequence, idx: u8) -> Vec<u8> {
+    let mut w = W::new();
+    w.b(true); // show_existing_frame
+    w.f(3, idx as u32);
+    w.trailing();
+    let mut out = Vec::new();
+    push_obu(&mut out, OBU_TEMPORAL_DELIMITER, &[]);
+    push_obu(&mut out, OBU_SEQUENCE_HEADER, &sequence_header(seq));
+    push_obu(&mut out, OBU_FRAME_HEADER, &w.bytes());
+    out
+}
+
 // Segmentation feature tables (5.9.14).
 const SEG_BITS: [u32; 8] = [8, 6, 6, 6, 6, 3, 0, 0];
 const SEG_SIGNED: [bool; 8] = [true, true, true, true, true, false, false, false];
