@@ -284,3 +284,22 @@ fn tile_entry_outside_the_buffer_fails_the_request_then_key_frame_decodes() {
     assert!(m.contains("AV1_TILE_GROUP_ENTRY[0].tile_size"), "{m}");
     assert_recovers(&s, &sum, &frames);
 }
+
+/// A hidden key frame later shown with show_existing_frame (a "forward key frame")
+/// refreshes every slot, but clients submit no request for the show_existing_frame: the
+/// engine must notice from reference_frame_ts that all slots now hold the key frame. Made
+/// from the real stream by turning key frame KEY2 into a hidden key frame refreshing slot 0
+/// only: the requests after it keep the controls a client sends after the show_existing
+/// of that key frame (every slot = KEY2), so the output must stay bit-exact.
+#[test]
+fn hidden_key_frame_shown_by_show_existing_is_caught_up() {
+    let Some(s) = setup() else { return };
+    let (sum, frames) = run(&s, true, KEY2 as u32, |c, _| {
+        c.frame.flags.remove(ctrls::av1::FrameFlags::SHOW_FRAME);
+        c.frame.flags.insert(ctrls::av1::FrameFlags::SHOWABLE_FRAME);
+        c.frame.refresh_frame_flags = 0x01;
+    });
+    assert!(sum.failed.is_empty(), "{:?}", sum.failed);
+    assert_eq!(sum.warnings, 0);
+    assert_eq!(frames, s.reference);
+}
