@@ -936,3 +936,70 @@ fn intra_only_frame_matches_ffmpeg() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// FFmpeg's v4l2-request hwaccel fills fields a frame does not use differently from
+/// GStreamer: stale values from the previous frame on intra frames (reference timestamps,
+/// sign bias, interpolation filter, reference mode, high-precision MV), a stale
+/// reset_frame_context on key frames, no render size, final probabilities in `uv_mode`
+/// (which no compressed header codes). None of that changes decoding: strict mode must
+/// accept it, and still decode bit-exact.
+#[test]
+fn ffmpeg_client_conventions_are_accepted() {
+    if !common::have_ffmpeg() {
+        eprintln!("ffmpeg not found: VP9 client-conventions test NOT run (this is NOT a pass)");
+        return;
+    }
+    let dir = common::tmpdir("vp9-ffmpeg-client");
+    let path = gen(
+        &dir,
+        &s("gop4", "176x144", 16, &["-b:v", "200k", "-g", "4"]),
+    );
+    let data = std::fs::read(&path).unwrap();
+    let events = Vp9Builder::build_ivf(&data).unwrap();
+    let mut engine = Engine::with_options(Codec::Vp9, EngineOptions { strict: true }).unwrap();
+    let mut md5 = Md5::new();
+    let mut prev: Option<libdaedalus::codec::vp9::Vp9Controls> = None;
+    let mut intra_seen = 0;
+    for r in requests(&events) {
+        let mut c = vp9_controls(r);
+        c.frame.render_width_minus_1 = 0;
+        c.frame.render_height_minus_1 = 0;
+        let ch = c.compressed_hdr.as_mut().unwrap();
+        for (i, row) in ch.uv_mode.iter_mut().enumerate() {
+            row.fill(100 + i as u8);
+        }
+        if let Some(p) = &prev {
+            if c.frame.is_intra() {
+                intra_seen += 1;
+                let f = &mut c.frame;
+                f.last_frame_ts = p.frame.last_frame_ts.max(1);
+                f.golden_frame_ts = p.frame.golden_frame_ts.max(2);
+                f.alt_frame_ts = p.frame.alt_frame_ts.max(3);
+                f.ref_frame_sign_bias = ctrls::vp9::SignBias::ALT;
+                f.interpolation_filter = 2;
+                f.reference_mode = 2;
+                f.flags.insert(FrameFlags::ALLOW_HIGH_PREC_MV);
+                f.reset_frame_context = 2;
+            }
+        }
+        if !c.frame.lf.flags.contains(LoopFilterFlags::DELTA_ENABLED) {
+            c.frame.lf.flags.insert(LoopFilterFlags::DELTA_UPDATE);
+        }
+        let mut buf = buffer_for(r);
+        let rep = decode(&mut engine, r, &c, &r.bitstream, &mut buf)
+            .unwrap_or_else(|e| panic!("request {}: {e}", r.decode_index));
+        assert!(rep.warnings.is_empty());
+        if r.display.shown {
+            let mut out = Vec::new();
+            buf.append_planar(0, 0, r.display.width, r.display.height, &mut out);
+            md5.update(&out);
+        }
+        prev = Some(c);
+    }
+    assert!(intra_seen >= 3, "key frames after the first: {intra_seen}");
+    assert_eq!(
+        format!("{:x}", md5.finalize()),
+        common::ffmpeg_md5(&path, "yuv420p").0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
