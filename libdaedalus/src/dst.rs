@@ -572,3 +572,86 @@ mod stream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streaming copy/interleave at every alignment of source and destination and
+    /// lengths around the 16/32-byte blocks, against the definitions.
+    #[test]
+    fn streaming_writes_match_the_definition_at_any_alignment() {
+        let a: Vec<u8> = (0..200u32).map(|i| (i * 7 + 1) as u8).collect();
+        let b: Vec<u8> = (0..200u32).map(|i| (i * 13 + 5) as u8).collect();
+        for off in 0..33 {
+            for len in [0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 64, 100, 150] {
+                let mut buf = vec![0xeeu8; 400];
+                stream::copy(&a[off % 7..off % 7 + len], &mut buf[off..]);
+                assert_eq!(&buf[off..off + len], &a[off % 7..off % 7 + len]);
+                assert!(buf[..off]
+                    .iter()
+                    .chain(&buf[off + len..])
+                    .all(|&x| x == 0xee));
+
+                let mut buf = vec![0xeeu8; 400];
+                let (x, y) = (&a[off % 5..off % 5 + len], &b[off % 3..off % 3 + len]);
+                interleave(x, y, &mut buf[off..off + 2 * len]);
+                for i in 0..len {
+                    assert_eq!((buf[off + 2 * i], buf[off + 2 * i + 1]), (x[i], y[i]));
+                }
+                assert!(buf[..off]
+                    .iter()
+                    .chain(&buf[off + 2 * len..])
+                    .all(|&x| x == 0xee));
+            }
+        }
+        stream::fence();
+    }
+
+    /// A Dst plane that does not start 16-byte aligned (e.g. NV12M chroma at an odd offset)
+    /// gets the same bytes.
+    #[test]
+    fn nv12_write_into_unaligned_planes() {
+        let (w, h) = (40u32, 6u32);
+        let y: Vec<u8> = (0..64 * 6).map(|i| i as u8).collect();
+        let cb: Vec<u8> = (0..32 * 3).map(|i| (100 + i) as u8).collect();
+        let cr: Vec<u8> = (0..32 * 3).map(|i| (200 + i) as u8).collect();
+        let src = SrcPicture {
+            width: w,
+            height: h,
+            bit_depth: 8,
+            y: (&y, 64),
+            cb: Some((&cb, 32)),
+            cr: Some((&cr, 32)),
+        };
+        for shift in [0usize, 1, 3, 8] {
+            let mut p0 = vec![0u8; 40 * 6 + shift];
+            let mut p1 = vec![0u8; 40 * 3 + shift];
+            let mut dst = Dst {
+                format: PixelFormat::Nv12m,
+                width: w,
+                height: h,
+                planes: vec![
+                    DstPlane {
+                        stride: 40,
+                        data: &mut p0[shift..],
+                    },
+                    DstPlane {
+                        stride: 40,
+                        data: &mut p1[shift..],
+                    },
+                ],
+            };
+            write_picture(&src, &mut dst).unwrap();
+            for r in 0..6 {
+                assert_eq!(&p0[shift + r * 40..][..40], &y[r * 64..][..40]);
+            }
+            for r in 0..3 {
+                for i in 0..20 {
+                    let at = shift + r * 40 + 2 * i;
+                    assert_eq!((p1[at], p1[at + 1]), (cb[r * 32 + i], cr[r * 32 + i]));
+                }
+            }
+        }
+    }
+}
