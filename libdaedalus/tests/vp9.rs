@@ -774,23 +774,33 @@ fn bad_frames_fail_and_the_next_key_frame_decodes() {
             Box::new(|b| b[..b.len() / 2].to_vec()),
         ),
     ];
-    for (what, at, damage) in &cases {
+    // Cutting into the last tile is not detectable before decoding (it has no size
+    // field) and FFmpeg decodes the bytes that are there: that request may succeed with
+    // wrong pixels; only the recovery is checked.
+    let last_tile_cut: Damage = Box::new(|b| b[..b.len() * 9 / 10].to_vec());
+    let mut all: Vec<(&str, usize, &Damage, bool)> =
+        cases.iter().map(|(w, a, d)| (*w, *a, d, true)).collect();
+    all.push(("cut inside the last tile", 9, &last_tile_cut, false));
+    for (what, at, damage, must_fail) in all {
         let mut engine = Engine::new(Codec::Vp9).unwrap();
         let mut next_key_ok = None;
         for (i, r) in reqs.iter().enumerate() {
             let c = vp9_controls(r);
             let mut buf = buffer_for(r);
-            if i == *at {
+            if i == at {
                 let bytes = damage(&r.bitstream);
                 let res = decode(&mut engine, r, &c, &bytes, &mut buf);
-                assert!(res.is_err(), "{what}: request {i} did not fail: {res:?}");
-                eprintln!("{what}: request {i}: {}", res.unwrap_err());
+                eprintln!("{what}: request {i}: {res:?}");
+                assert!(
+                    res.is_err() || !must_fail,
+                    "{what}: request {i} did not fail"
+                );
                 continue;
             }
             // Between the damaged frame and the next key frame the references may be
             // missing: those requests may fail or decode wrong pixels, but never panic.
             let res = decode(&mut engine, r, &c, &r.bitstream, &mut buf);
-            if i > *at && r.frame.flags.contains(FrameFlags::KEY_FRAME) && next_key_ok.is_none() {
+            if i > at && r.frame.flags.contains(FrameFlags::KEY_FRAME) && next_key_ok.is_none() {
                 res.expect("the next key frame decodes");
                 let mut got = Vec::new();
                 buf.append_planar(0, 0, w as u32, h as u32, &mut got);
@@ -799,7 +809,7 @@ fn bad_frames_fail_and_the_next_key_frame_decodes() {
                     "{what}: key frame {i} differs from FFmpeg's"
                 );
                 next_key_ok = Some(i);
-            } else if i < *at {
+            } else if i < at {
                 res.expect("frames before the damage decode");
             }
         }
