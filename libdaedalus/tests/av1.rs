@@ -26,7 +26,7 @@ enum Enc {
     Svt,
     Rav1e,
     /// The aomenc CLI (aom-tools): libaom options FFmpeg's wrapper does not expose.
-    AomEnc,
+    AomCli,
 }
 
 struct Case {
@@ -49,7 +49,7 @@ const AOM: &[&str] = &["-cpu-used", "8", "-row-mt", "0", "-threads", "1"];
 
 fn encode(dir: &Path, c: &Case) -> PathBuf {
     let out = dir.join(format!("{}.ivf", c.name));
-    if c.enc == Enc::AomEnc {
+    if c.enc == Enc::AomCli {
         let y4m = dir.join(format!("{}.y4m", c.name));
         let o = Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
@@ -115,7 +115,7 @@ fn encode(dir: &Path, c: &Case) -> PathBuf {
         Enc::Rav1e => {
             cmd.args(["-c:v", "librav1e", "-rav1e-params", "threads=1"]);
         }
-        Enc::AomEnc => unreachable!("encoded above"),
+        Enc::AomCli => unreachable!("encoded above"),
     }
     cmd.args(c.args).arg(&out);
     let o = cmd.output().expect("run ffmpeg");
@@ -692,7 +692,7 @@ fn aomenc() {
         &[
             case!(
                 "aomenc-352x288-superres",
-                AomEnc,
+                AomCli,
                 352,
                 288,
                 8,
@@ -708,7 +708,7 @@ fn aomenc() {
             ),
             case!(
                 "aomenc-352x288-resize",
-                AomEnc,
+                AomCli,
                 352,
                 288,
                 10,
@@ -724,7 +724,7 @@ fn aomenc() {
             ),
             case!(
                 "aomenc10-352x288-superres",
-                AomEnc,
+                AomCli,
                 352,
                 288,
                 6,
