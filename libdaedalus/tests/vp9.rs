@@ -934,6 +934,15 @@ fn intra_only_frame_matches_ffmpeg() {
         13 * 352 * 288 * 3 / 2,
         "FFmpeg shows 12 frames + the intra-only one"
     );
+    // A show_existing_frame is not a decode request (clients show the existing buffer).
+    let mut e = Engine::new(Codec::Vp9).unwrap();
+    let mut b = buffer_for(r[0]);
+    decode(&mut e, r[0], &vp9_controls(r[0]), &r[0].bitstream, &mut b).unwrap();
+    let res = decode(&mut e, r[0], &vp9_controls(r[0]), &frames[2], &mut b);
+    assert!(
+        matches!(res, Err(EngineError::Unsupported(ref m)) if m.contains("show_existing_frame")),
+        "{res:?}"
+    );
     for strict in [false, true] {
         let opts = ReplayOptions {
             format: None,
@@ -1012,4 +1021,50 @@ fn ffmpeg_client_conventions_are_accepted() {
         common::ffmpeg_md5(&path, "yuv420p").0
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A superframe (hidden alt-ref + shown frame in one IVF frame) sent as one request is
+/// refused: one request decodes one frame into one CAPTURE buffer.
+#[test]
+fn superframe_in_one_request_is_refused() {
+    if !common::have_ffmpeg() {
+        eprintln!("ffmpeg not found: VP9 superframe test NOT run (this is NOT a pass)");
+        return;
+    }
+    let dir = common::tmpdir("vp9-superframe");
+    let path = gen(&dir, &arf_spec("arf", "176x144", 40));
+    let data = std::fs::read(&path).unwrap();
+    let (_, ivf) = ivf_frames(&data);
+    let events = Vp9Builder::build_ivf(&data).unwrap();
+    let reqs = requests(&events);
+    // The IVF frame holding the first hidden frame, and the requests before it.
+    let hidden = reqs
+        .iter()
+        .position(|r| !r.display.shown)
+        .expect("a hidden frame");
+    let ivf_index = reqs[hidden].ivf_index;
+    let mut e = Engine::new(Codec::Vp9).unwrap();
+    for r in &reqs[..hidden] {
+        let mut b = buffer_for(r);
+        decode(&mut e, r, &vp9_controls(r), &r.bitstream, &mut b).unwrap();
+    }
+    let r = reqs[hidden];
+    let mut b = buffer_for(r);
+    let res = decode(&mut e, r, &vp9_controls(r), &ivf[ivf_index], &mut b);
+    assert!(
+        matches!(res, Err(EngineError::Bitstream(ref m)) if m.contains("superframe")),
+        "{res:?}"
+    );
+    // Split, the same frames decode.
+    for r in &reqs[hidden..hidden + 2] {
+        let mut b = buffer_for(r);
+        decode(&mut e, r, &vp9_controls(r), &r.bitstream, &mut b).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn arf_spec(name: &'static str, size: &'static str, frames: u32) -> Spec {
+    let mut sp = s(name, size, frames, ARF);
+    sp.two_pass = true;
+    sp
 }
