@@ -23,7 +23,14 @@
 //! One frame per request: a superframe (hidden + shown frame in one buffer) is refused,
 //! as clients split them (GStreamer's VP9 base class, FFmpeg's vp9_superframe_split).
 //! A `show_existing_frame` frame is refused too: clients show the existing CAPTURE
-//! buffer instead of submitting it.
+//! buffer instead of submitting it. Only 4:2:0 8/10-bit frames (profiles 0 and 2) are
+//! decoded: no CAPTURE format of the engine holds the others.
+//!
+//! Limits: a frame cut inside its last tile (which has no size field) cannot be told
+//! from a whole one before decoding; FFmpeg then decodes the bytes that are there. If
+//! FFmpeg rejects a frame whose headers parsed, its persistent header state (loop-filter
+//! deltas, segmentation) may have moved while ours did not: until the next key frame the
+//! check could then report differences in those fields (the pixels follow FFmpeg).
 
 mod check;
 pub mod replay;
