@@ -57,29 +57,30 @@ else
 	info "1080p speed not measured (ffmpeg rc $ff_rc, gst MD5 ${GST_MD5:-none})"
 fi
 
-# 3a. A corrupted slice in a non-IDR picture. The engine fails that request
-#     (V4L2_BUF_FLAG_ERROR). v4l2slh264dec 1.26 treats a failed request as
-#     fatal (GST_ELEMENT_ERROR "Failed to decode frame N"), so GStreamer must
-#     name exactly that frame and end, not hang; the daemon logs why; a new
-#     pipeline then decodes the clean stream bit-exactly. That decoding
-#     carries on past the error and the frames from the next IDR on are exact
-#     is checked with daedalus-decode, which reports ERROR frames and goes on.
+# 3a. A corrupted slice in a non-IDR picture. The engine fails that request:
+#     its CAPTURE buffer comes back with V4L2_BUF_FLAG_ERROR (checked with
+#     daedalus-decode, which reports ERROR frames by number and goes on).
+#     v4l2slh264dec 1.26 does not look at that flag (gst_v4l2_decoder_dequeue_src
+#     only checks the ioctl), so GStreamer shows the frame and carries on to
+#     EOS. Both must give bit-exact frames from the next IDR on, and the daemon
+#     must log why the job failed.
 fault_corrupt() {
-	local fsz want got n lines0 pic log=$RESULTS/gst-fault-corrupt.log w=${FAULT_SIZE%x*} h=${FAULT_SIZE#*x}
-	local clean_md5 out rc
+	local fsz want got n lines0 pic out rc log=$RESULTS/gst-fault-corrupt.log
+	local w=${FAULT_SIZE%x*} h=${FAULT_SIZE#*x} tail_frames=$((FAULT_FRAMES - FAULT_GOP))
 	fsz=$((w * h * 3 / 2))
 	want=$(cat "$STREAMS_DIR/fault-tail.md5")
 	pic=$(cat "$STREAMS_DIR/fault-corrupt.264.picture")
-	clean_md5=$(cat "$STREAMS_DIR/fault-clean.md5")
 	lines0=$(wc -l <"$RESULTS/daemon.log")
 	info "corruption: $(cat "$STREAMS_DIR/fault.txt")"
-	gst_decode "$STREAMS_DIR/fault-corrupt.264" "$log" 150
-	if [ "$GST_RC" = 124 ] || [ "$GST_RC" = 137 ]; then
-		fail "fault: corrupted slice, GStreamer reports the failed frame" "gst-launch hung (killed after 150 s)"
-	elif grep -q "Failed to decode frame $pic\b" "$log"; then
-		pass "fault: corrupted slice, GStreamer reports 'Failed to decode frame $pic' and ends (rc $GST_RC, ${GST_SECS}s)"
+	GST_SINK="filesink location=/tmp/out.yuv" gst_decode "$STREAMS_DIR/fault-corrupt.264" "$log" 150
+	n=$(($(stat -c %s "$TRIXIE/tmp/out.yuv" 2>/dev/null || echo 0) / fsz))
+	got=$(tail -c $((tail_frames * fsz)) "$TRIXIE/tmp/out.yuv" 2>/dev/null | md5sum | cut -d' ' -f1)
+	rm -f "$TRIXIE/tmp/out.yuv"
+	if [ "$GST_RC" = 0 ] && grep -q 'Got EOS' "$log" && [ "$n" = "$FAULT_FRAMES" ] && [ "$got" = "$want" ]; then
+		pass "fault: corrupted slice, GStreamer carries on to EOS, the $tail_frames frames from the next IDR on are bit-exact"
 	else
-		fail "fault: corrupted slice, GStreamer reports the failed frame" "no 'Failed to decode frame $pic' (rc $GST_RC): $(gst_first_error "$log")"
+		fail "fault: corrupted slice, GStreamer carries on, frames from the next IDR on bit-exact" \
+			"rc $GST_RC, $n of $FAULT_FRAMES frames, tail MD5 $got (want $want): $(gst_first_error "$log")"
 	fi
 	if tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -q 'job failed'; then
 		pass "fault: corrupted slice, the daemon logs why the job failed"
@@ -88,37 +89,42 @@ fault_corrupt() {
 		fail "fault: corrupted slice, the daemon logs why the job failed" "no 'job failed' in daemon.log for that stream"
 	fi
 	daemon_alive_or_restart "fault corrupt"
-	stream_test "fault: after the failed frame, a new pipeline decodes the clean stream" \
-		"$STREAMS_DIR/fault-clean.264" "$clean_md5"
 	if [ -x "${DECODE:-}" ]; then
 		out=$TRIXIE/tmp/fault-out.yuv
 		timeout -k 5 150 "$DECODE" "$STREAMS_DIR/fault-corrupt.264" --device "$DAEDALUS_MEDIA" \
 			--format i420 --output "$out" >"$RESULTS/decode-fault.log" 2>&1
 		rc=$?
 		n=$(($(stat -c %s "$out" 2>/dev/null || echo 0) / fsz))
-		got=$(tail -c $(((FAULT_FRAMES - FAULT_GOP) * fsz)) "$out" 2>/dev/null | md5sum | cut -d' ' -f1)
+		got=$(tail -c $((tail_frames * fsz)) "$out" 2>/dev/null | md5sum | cut -d' ' -f1)
 		rm -f "$out"
-		if [ "$rc" != 0 ] && grep -q "V4L2_BUF_FLAG_ERROR (decode order: \[$pic\b" "$RESULTS/decode-fault.log" &&
+		if [ "$rc" != 0 ] && grep -q "V4L2_BUF_FLAG_ERROR (decode order: \[$pic\]" "$RESULTS/decode-fault.log" &&
 			[ "$n" = "$FAULT_FRAMES" ] && [ "$got" = "$want" ]; then
-			pass "fault: daedalus-decode gets ERROR on picture $pic only, goes on, the $((FAULT_FRAMES - FAULT_GOP)) frames from the next IDR on are bit-exact"
+			pass "fault: corrupted slice, V4L2_BUF_FLAG_ERROR on picture $pic only (daedalus-decode), which goes on; the $tail_frames frames from the next IDR on are bit-exact"
 		else
-			fail "fault: daedalus-decode carries on past the ERROR frame" "rc $rc, $n of $FAULT_FRAMES frames, tail MD5 $got (want $want): $(grep -m1 -E 'flag|error' "$RESULTS/decode-fault.log" | cut -c1-160)"
+			fail "fault: corrupted slice, V4L2_BUF_FLAG_ERROR on that picture only (daedalus-decode)" \
+				"rc $rc, $n of $FAULT_FRAMES frames, tail MD5 $got (want $want): $(grep -m1 -E 'FLAG_ERROR|error' "$RESULTS/decode-fault.log" | cut -c1-160)"
 		fi
 	else
-		fail "fault: daedalus-decode carries on past the ERROR frame" "no daedalus-decode binary"
+		fail "fault: corrupted slice, V4L2_BUF_FLAG_ERROR on that picture only (daedalus-decode)" "no daedalus-decode binary"
 	fi
 }
 fault_corrupt
 
-# 3b. The daemon is killed during playback: GStreamer must get errors and end
-#     within the job timeout (+ margin), never hang; a restarted daemon then
-#     serves a new pipeline bit-exactly.
+# 3b. The daemon is killed during playback: the module ends the job in flight
+#     and every later one with V4L2_BUF_FLAG_ERROR (kmod-stress checks the
+#     flags), so GStreamer must end within the job timeout (+ margin), never
+#     hang: v4l2slh264dec ignores the flag and runs to EOS, or errors out.
+#     A restarted daemon then serves a new pipeline bit-exactly.
 fault_kill() {
 	local log=$RESULTS/gst-fault-kill.log pid rc t_kill dt bound=$((JOB_TIMEOUT_MS / 1000 + 20))
 	local i
-	# A stream the VM decodes in well under a second per frame; the kill
+	# A stream the VM decodes in well under a second per frame, ten times over
+	# (each copy starts with an IDR: ~300 frames, tens of seconds); the kill
 	# comes once the pipeline is PLAYING and the daemon has served jobs.
-	cp "$STREAMS_DIR/x264-high-bframes-wp-8x8-cabac-352x288.264" "$TRIXIE/tmp/in.264"
+	: >"$TRIXIE/tmp/in.264"
+	for i in $(seq 1 10); do
+		cat "$STREAMS_DIR/x264-high-bframes-wp-8x8-cabac-352x288.264" >>"$TRIXIE/tmp/in.264"
+	done
 	gst_start "$log"
 	pid=$GST_PID
 	for i in $(seq 1 600); do
@@ -128,7 +134,7 @@ fault_kill() {
 	done
 	sleep 1
 	if ! kill -0 "$pid" 2>/dev/null; then
-		fail "fault: daemon killed mid-stream, GStreamer errors out without hanging" "pipeline ended before the kill"
+		fail "fault: daemon killed mid-stream, GStreamer does not hang" "pipeline ended before the kill"
 		wait "$pid"
 		return
 	fi
@@ -144,15 +150,11 @@ fault_kill() {
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$(pgrep -P "$pid")" "$pid" 2>/dev/null
 		wait "$pid"
-		fail "fault: daemon killed mid-stream, GStreamer errors out without hanging" "still running ${dt}s after the kill"
+		fail "fault: daemon killed mid-stream, GStreamer does not hang" "still running ${dt}s after the kill"
 	else
 		wait "$pid"
 		rc=$?
-		if [ "$rc" != 0 ] || grep -q '^ERROR' "$log"; then
-			pass "fault: daemon killed mid-stream, GStreamer errors out in ${dt}s (rc $rc: $(gst_first_error "$log"))"
-		else
-			fail "fault: daemon killed mid-stream, GStreamer errors out without hanging" "rc 0, no error after ${dt}s"
-		fi
+		pass "fault: daemon killed mid-stream, GStreamer ended ${dt}s after the kill (bound ${bound}s; rc $rc$(grep -q 'Got EOS' "$log" && echo ', EOS'))"
 	fi
 	start_daemon || { fail "fault: daemon restarted"; return; }
 	local f md5
