@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use common::*;
 use ctrls::av1::{
     FilmGrainFlags, FrameFlags, LoopRestorationFlags, QuantizationFlags, SegmentationFlags,
+    SequenceFlags,
 };
 use ctrls::build::av1::{Av1Builder, Av1Event};
 use libdaedalus::codec::av1::replay::replay_ivf;
@@ -184,6 +185,17 @@ fn features(data: &[u8]) -> BTreeMap<&'static str, usize> {
                 );
                 add("inter", !f.is_intra());
                 add("intra-only", f.frame_type == 2);
+                add("switch", f.frame_type == 3);
+                add(
+                    "sb128",
+                    r.sequence
+                        .flags
+                        .contains(SequenceFlags::USE_128X128_SUPERBLOCK),
+                );
+                add(
+                    "no-order-hint",
+                    !r.sequence.flags.contains(SequenceFlags::ENABLE_ORDER_HINT),
+                );
                 add(
                     "hidden-key",
                     f.frame_type == 0 && !f.flags.contains(FrameFlags::SHOW_FRAME),
@@ -678,9 +690,10 @@ fn rav1e_and_mono() {
     );
 }
 
-/// aomenc: libaom superres, random resize (reference scaling). (libaom 3.6's
-/// --enable-fwd-kf produced no hidden key frame here, so show_existing_frame of a key
-/// frame is not covered by a stream.)
+/// aomenc: libaom superres, fixed resize (reference scaling), 128x128 superblocks with
+/// tiles and loop restoration, no order hints. (libaom 3.6 made no forward key frame nor
+/// switch frame here; the hidden-key-frame catch-up is tested in av1_strict.rs.)
+
 #[test]
 fn aomenc() {
     if Command::new("aomenc").arg("--help").output().is_err() {
@@ -737,6 +750,34 @@ fn aomenc() {
                 ],
                 "",
                 ["superres"]
+            ),
+            case!(
+                "aomenc-640x480-sb128-tiles-lr",
+                AomCli,
+                640,
+                480,
+                4,
+                false,
+                [
+                    "--lag-in-frames=0",
+                    "--sb-size=128",
+                    "--tile-columns=1",
+                    "--enable-restoration=1",
+                    "--cpu-used=2"
+                ],
+                "src:mandelbrot",
+                ["sb128", "tiles", "lr"]
+            ),
+            case!(
+                "aomenc-176x144-no-order-hint",
+                AomCli,
+                176,
+                144,
+                8,
+                false,
+                ["--lag-in-frames=0", "--enable-order-hint=0"],
+                "",
+                ["no-order-hint", "inter"]
             ),
         ],
     );
