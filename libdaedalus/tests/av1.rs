@@ -693,7 +693,6 @@ fn rav1e_and_mono() {
 /// aomenc: libaom superres, fixed resize (reference scaling), 128x128 superblocks with
 /// tiles and loop restoration, no order hints. (libaom 3.6 made no forward key frame nor
 /// switch frame here; the hidden-key-frame catch-up is tested in av1_strict.rs.)
-
 #[test]
 fn aomenc() {
     if Command::new("aomenc").arg("--help").output().is_err() {
