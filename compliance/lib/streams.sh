@@ -146,20 +146,26 @@ ivf_streams_dir() {
 	echo "$DAEDALUS_CACHE/streams/ivf-$key"
 }
 
-_ensure_ivf_streams_locked() {
-	local dir tmp
-	dir=$(ivf_streams_dir)
-	[ -f "$dir/md5.txt" ] && return 0
-	log "generating VP9/AV1 test streams in $dir (host ffmpeg, libvpx-vp9, libaom-av1, 1 thread)"
-	tmp="$dir.partial.$$"
+# _build_cached DIR BUILD_FN: runs BUILD_FN on DIR.partial.PID and renames it
+# to DIR when it succeeded (a half-built folder never looks complete).
+_build_cached() {
+	local dir=$1 build=$2 tmp="$1.partial.$$"
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
-	if ! _ivf_streams_build "$tmp"; then
+	if ! "$build" "$tmp"; then
 		rm -rf "$tmp"
 		return 1
 	fi
 	rm -rf "$dir"
 	mv "$tmp" "$dir"
+}
+
+_ensure_ivf_streams_locked() {
+	local dir
+	dir=$(ivf_streams_dir)
+	[ -f "$dir/md5.txt" ] && return 0
+	log "generating VP9/AV1 test streams in $dir (host ffmpeg, libvpx-vp9, libaom-av1, 1 thread)"
+	_build_cached "$dir" _ivf_streams_build
 }
 
 streams_dir() {
@@ -173,19 +179,11 @@ streams_dir() {
 }
 
 _ensure_streams_locked() {
-	local dir tmp
+	local dir
 	dir=$(streams_dir)
 	[ -f "$dir/md5.txt" ] && [ -f "$dir/fault-tail.md5" ] && [ -f "$dir/fault-clean.md5" ] && return 0
 	log "generating test streams in $dir (host ffmpeg, libx264, 1 thread)"
-	tmp="$dir.partial.$$"
-	rm -rf "$tmp"
-	mkdir -p "$tmp"
-	if ! _streams_build "$tmp"; then
-		rm -rf "$tmp"
-		return 1
-	fi
-	rm -rf "$dir"
-	mv "$tmp" "$dir"
+	_build_cached "$dir" _streams_build
 }
 
 ensure_streams() {
