@@ -303,3 +303,51 @@ fn hidden_key_frame_shown_by_show_existing_is_caught_up() {
     assert_eq!(sum.warnings, 0);
     assert_eq!(frames, s.reference);
 }
+
+/// Random corruption of one request's controls or OUTPUT bytes: errors are fine, panics
+/// are not; a corruption before the second key frame leaves everything from that key
+/// frame on bit-exact.
+#[test]
+fn random_corruption_never_panics_and_key_frame_recovers() {
+    use zerocopy::IntoBytes;
+    let Some(s) = setup() else { return };
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut failures = 0;
+    for _ in 0..48 {
+        let target = (rnd() % KEY2 as u64) as u32;
+        let what = rnd() % 4;
+        let pos = rnd() as usize;
+        let val = (rnd() as u8) | 1;
+        let (sum, frames) = run(&s, false, target, |c, b| match what {
+            0 => {
+                let bytes = c.frame.as_mut_bytes();
+                let n = bytes.len();
+                bytes[pos % n] ^= val;
+            }
+            1 => {
+                let bytes = c.sequence.as_mut_bytes();
+                let n = bytes.len();
+                bytes[pos % n] ^= val;
+            }
+            2 => {
+                let n = c.tile_group_entries.len();
+                let bytes = c.tile_group_entries[pos % n].as_mut_bytes();
+                let m = bytes.len();
+                bytes[(pos / 7) % m] ^= val;
+            }
+            _ => {
+                let n = b.len();
+                b[pos % n] ^= val;
+            }
+        });
+        failures += sum.failed.len();
+        assert_recovers(&s, &sum, &frames);
+    }
+    eprintln!("48 corrupted runs, {failures} failed requests, no panic");
+}

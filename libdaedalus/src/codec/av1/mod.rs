@@ -13,7 +13,7 @@ use ctrls::av1::{FilmGrain, Frame, FrameFlags, FrameType, Sequence, TileGroupEnt
 use ctrls::Control;
 
 use crate::codec::CodecBackend;
-use crate::dst::{write_picture, Dst, SrcPicture};
+use crate::dst::{write_picture, Dst, DstError, SrcPicture};
 use crate::engine::{CodecControls, DecodeReport, EngineError, EngineOptions, Request};
 use synth::{Ctx, Slots};
 
@@ -46,6 +46,9 @@ fn new_decoder() -> Result<dav1d::Decoder, EngineError> {
     s.set_output_invisible_frames(true);
     s.set_all_layers(false);
     s.set_strict_std_compliance(false);
+    // AV1 level 6.x maximum picture size (8192x4352): bounds what corrupt controls can
+    // make dav1d allocate.
+    s.set_frame_size_limit(8192 * 4352);
     dav1d::Decoder::with_settings(&s)
         .map_err(|e| EngineError::Unsupported(format!("libdav1d: cannot open a decoder: {e}")))
 }
@@ -204,6 +207,16 @@ impl Av1Backend {
         };
         let tu = ctx.build()?;
         let warnings = ctx.warnings;
+        // The CAPTURE buffer bounds the picture: never decode one it cannot hold.
+        if tu.slot.upscaled_width > dst.width || tu.slot.frame_height > dst.height {
+            return Err(DstError::TooSmall {
+                dst_w: dst.width,
+                dst_h: dst.height,
+                pic_w: tu.slot.upscaled_width,
+                pic_h: tu.slot.frame_height,
+            }
+            .into());
+        }
         if !warnings.is_empty() {
             if opts.strict {
                 return Err(EngineError::Mismatch(warnings));

@@ -374,7 +374,16 @@ impl Ctx<'_> {
         // References: check the slot mirror against the controls.
         self.check_slots(intra, oh_bits)?;
 
-        // Frame size.
+        // Frame size (16-bit fields in the bitstream at most).
+        for (name, v) in [
+            ("frame_width_minus_1", fr.frame_width_minus_1),
+            ("frame_height_minus_1", fr.frame_height_minus_1),
+            ("upscaled_width", fr.upscaled_width),
+        ] {
+            if v > 65536 {
+                return Err(fatal(format!("AV1_FRAME.{name}"), "<= 65536", v));
+            }
+        }
         let frame_width = fr.frame_width_minus_1 + 1;
         let frame_height = fr.frame_height_minus_1 + 1;
         let use_superres = ff.contains(FrameFlags::USE_SUPERRES);
@@ -935,6 +944,13 @@ impl Ctx<'_> {
                         starts[n],
                     ));
                 }
+                if let Some(i) = (0..=n).find(|&i| starts[i] > end) {
+                    return Err(fatal(
+                        format!("AV1_FRAME.tile_info.{name}[{i}]"),
+                        format!("<= {end}"),
+                        starts[i],
+                    ));
+                }
                 let mut v = Vec::with_capacity(n);
                 for i in 0..n {
                     if i + 1 < n && !starts[i + 1].is_multiple_of(1 << sb_shift) {
@@ -1102,8 +1118,9 @@ impl Ctx<'_> {
                 let mx = 1i32 << abs_bits;
                 let r_ref = (prev[r][idx] >> prec_diff) - sub;
                 let v = p[idx];
-                let x = (v - round) >> prec_diff;
-                if (x << prec_diff) + round != v || !(-mx..=mx).contains(&x) {
+                let x64 = (v as i64 - round as i64) >> prec_diff;
+                let x = x64.clamp(-(mx as i64) - 1, mx as i64 + 1) as i32;
+                if (x64 << prec_diff) + round as i64 != v as i64 || !(-mx..=mx).contains(&x) {
                     return Err(fatal(
                         format!("AV1_FRAME.global_motion.params[{r}][{idx}]"),
                         "a value the global motion syntax can code",
