@@ -102,6 +102,7 @@ daemon_alive_or_restart "dmabuf decodes"
 long_md5=$(awk -v f="$LONG_STREAM" '$2 == f { print $1 }' "$STREAMS_DIR/md5.txt")
 run_decode long 900 "$STREAMS_DIR/$LONG_STREAM" --device "$DAEDALUS_MEDIA" --timeout-ms 30000
 ra_secs=$SECS
+info "daedalus-decode 1080p: $(grep -E '^time: ' "$RESULTS/decode-long.err" | tail -1)"
 if [ "$RC" = 0 ] && [ "$GOT" = "$long_md5" ]; then
 	pass "daedalus-decode ${LONG_STREAM%.264} ($LONG_FRAMES frames): MD5 = host FFmpeg's (${ra_secs}s)"
 else

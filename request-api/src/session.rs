@@ -308,6 +308,10 @@ pub struct Stats {
     /// Decode-order frame numbers whose CAPTURE buffer came back with ERROR.
     pub errors: Vec<u64>,
     pub resolution_changes: u64,
+    /// Time blocked waiting for requests to complete (the driver decoding).
+    pub waiting: std::time::Duration,
+    /// Time spent reading CAPTURE buffers into I420 and in the frame sink.
+    pub reading: std::time::Duration,
 }
 
 /// How the buffers of a queue are backed.
@@ -1122,7 +1126,10 @@ impl Session {
             return Ok(());
         };
         let req = &self.requests[job.request];
-        let done = req.wait(self.opts.timeout_ms).map_err(|e| Error::Ioctl {
+        let t0 = std::time::Instant::now();
+        let done = req.wait(self.opts.timeout_ms);
+        self.stats.waiting += t0.elapsed();
+        let done = done.map_err(|e| Error::Ioctl {
             what: "poll(request)",
             path: self.dev.media.clone(),
             errno: e,
@@ -1172,6 +1179,7 @@ impl Session {
         for ts in self.display.pop_ready(&self.slots) {
             let idx = self.slots.find_decoded(ts).expect("pop_ready checked it");
             if !self.done() {
+                let t0 = std::time::Instant::now();
                 let cfg = self.cfg.as_ref().expect("configured");
                 let mems = &cfg.captures[idx];
                 for m in mems {
@@ -1196,6 +1204,7 @@ impl Session {
                 })
                 .map_err(Error::Sink)?;
                 self.stats.displayed += 1;
+                self.stats.reading += t0.elapsed();
             }
             self.errored.retain(|&t| t != ts);
             self.slots.displayed(ts)?;

@@ -6,7 +6,8 @@
 //!   displayed frame as planar I420 (yuv420p10le for 10-bit), cropped
 //!   (fluster's convention, equal to `ffmpeg ... -f rawvideo -pix_fmt yuv420p - | md5sum`).
 //! - stderr: the device used, progress, a summary line
-//!   `frames: N displayed, M requests, E errors`.
+//!   `frames: N displayed, M requests, E errors`, then a `time: ...` line
+//!   (parse, decode loop, time blocked on requests, time reading frames).
 //! - exit status: 0 on success, 1 on any error (including frames the driver
 //!   returned with V4L2_BUF_FLAG_ERROR), 2 on bad usage.
 
@@ -172,7 +173,9 @@ fn run(args: &Args) -> Result<()> {
     let codec = codec_of(args);
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let t_parse = std::time::Instant::now();
     let mut source = source_for(codec, &data)?;
+    let parse_secs = t_parse.elapsed().as_secs_f64();
 
     let mut out = match &args.output {
         None => None,
@@ -260,7 +263,9 @@ fn run(args: &Args) -> Result<()> {
         }
         Ok(())
     };
+    let t_decode = std::time::Instant::now();
     let res = session.decode(source.as_mut(), &mut sink);
+    let decode_secs = t_decode.elapsed().as_secs_f64();
     if tty {
         eprintln!();
     }
@@ -275,6 +280,20 @@ fn run(args: &Args) -> Result<()> {
         stats.displayed,
         stats.submitted,
         stats.errors.len()
+    );
+    eprintln!(
+        "time: {:.1} s parsing the stream, {:.1} s decoding ({:.2} frames/s): {:.1} s waiting for the driver, {:.1} s reading frames (I420{})",
+        parse_secs,
+        decode_secs,
+        stats.displayed as f64 / decode_secs.max(1e-9),
+        stats.waiting.as_secs_f64(),
+        stats.reading.as_secs_f64(),
+        match (args.md5, args.output.is_some()) {
+            (true, true) => ", MD5, output file",
+            (true, false) => ", MD5",
+            (false, true) => ", output file",
+            (false, false) => "",
+        }
     );
     res?;
     if args.md5 {
