@@ -14,7 +14,7 @@ use ctrls::build::av1::{Av1Builder, Av1Event};
 use libdaedalus::codec::av1::replay::replay_events_with;
 use libdaedalus::codec::av1::Av1Controls;
 use libdaedalus::replay::{ReplayOptions, ReplaySummary};
-use libdaedalus::{Codec, Engine, EngineOptions};
+use libdaedalus::{Codec, Engine, EngineOptions, PixelFormat};
 use md5::{Digest, Md5};
 
 const W: u32 = 320;
@@ -112,11 +112,21 @@ fn run(
     s: &Setup,
     strict: bool,
     target: u32,
+    mutate: impl FnMut(&mut Av1Controls, &mut Vec<u8>),
+) -> (ReplaySummary, Vec<String>) {
+    run_fmt(s, strict, None, target, mutate)
+}
+
+fn run_fmt(
+    s: &Setup,
+    strict: bool,
+    format: Option<PixelFormat>,
+    target: u32,
     mut mutate: impl FnMut(&mut Av1Controls, &mut Vec<u8>),
 ) -> (ReplaySummary, Vec<String>) {
     let mut engine = Engine::with_options(Codec::Av1, EngineOptions { strict }).unwrap();
     let opts = ReplayOptions {
-        format: None,
+        format,
         engine: EngineOptions { strict },
     };
     let mut frames = Vec::new();
@@ -350,4 +360,33 @@ fn random_corruption_never_panics_and_key_frame_recovers() {
         assert_recovers(&s, &sum, &frames);
     }
     eprintln!("48 corrupted runs, {failures} failed requests, no panic");
+}
+
+#[test]
+fn every_8bit_capture_format_is_exact() {
+    let Some(s) = setup() else { return };
+    for fmt in [PixelFormat::Nv12, PixelFormat::Nv12m, PixelFormat::Yuv420] {
+        let (sum, frames) = run_fmt(&s, true, Some(fmt), u32::MAX, |_, _| {});
+        assert!(sum.failed.is_empty(), "{fmt:?}: {:?}", sum.failed);
+        assert_eq!(frames, s.reference, "{fmt:?}");
+    }
+}
+
+/// The key frame KEY2 sent as an intra-only frame (same tile data: both are FrameIsIntra;
+/// an intra-only frame reads error_resilient_mode and refresh_frame_flags, which must not
+/// be 0xff) decodes to the same picture. Later frames are not compared: they reference
+/// slot 0, which the intra-only frame no longer refreshes.
+#[test]
+fn key_frame_as_intra_only_frame_decodes_the_same_picture() {
+    let Some(s) = setup() else { return };
+    let (sum, frames) = run(&s, false, KEY2 as u32, |c, _| {
+        c.frame.frame_type = ctrls::av1::FrameType::IntraOnly as u32;
+        c.frame.refresh_frame_flags = 0xfe;
+    });
+    assert!(
+        sum.failed.iter().all(|f| f.0 as usize != KEY2),
+        "{:?}",
+        sum.failed
+    );
+    assert_eq!(frames[..=KEY2], s.reference[..=KEY2]);
 }
