@@ -4,7 +4,8 @@
 //! `cargo bench -p libdaedalus --bench av1` prints, from interleaved rounds (engine,
 //! dav1d, FFmpeg, ...; `DAEDALUS_BENCH_ROUNDS`, default 5), the median frames/s of:
 //! - the engine path: controls (built beforehand, as a client has them) -> rebuilt
-//!   sequence/frame header and tile group OBUs -> libdav1d -> NV12 CAPTURE buffer;
+//!   sequence/frame header and tile group OBUs -> libdav1d -> NV12 CAPTURE buffer (and
+//!   the same into YU12, to show the cost of the NV12 interleave);
 //! - plain libdav1d on the IVF temporal units (1 thread, frame delay 1), pictures drained;
 //! - FFmpeg's libdav1d decoder on the demuxed packets (1 thread);
 //!
@@ -151,15 +152,20 @@ fn main() {
     let mut bufs: Vec<OwnedBuffer> = (0..8)
         .map(|_| OwnedBuffer::new(PixelFormat::Nv12, W, H))
         .collect();
+    let mut bufs420: Vec<OwnedBuffer> = (0..8)
+        .map(|_| OwnedBuffer::new(PixelFormat::Yuv420, W, H))
+        .collect();
 
     // Frames/s counts the stream's displayed frames (one per temporal unit) for all
     // three: each decodes the same frames, hidden ones included.
     let shown = tus.len() as f64;
-    let (mut e, mut d, mut f) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut e, mut e420, mut d, mut f) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let (n, s) = engine_run(&reqs, &mut bufs);
         assert_eq!(n, reqs.len());
         e.push(shown / s);
+        let (_, s) = engine_run(&reqs, &mut bufs420);
+        e420.push(shown / s);
         let (n, s) = dav1d_run(&tus);
         assert_eq!(n, tus.len());
         d.push(shown / s);
@@ -167,19 +173,27 @@ fn main() {
         assert_eq!(n, tus.len());
         f.push(shown / s);
     }
-    let (e, d, f) = (median(&mut e), median(&mut d), median(&mut f));
+    let (e, e420, d, f) = (
+        median(&mut e),
+        median(&mut e420),
+        median(&mut d),
+        median(&mut f),
+    );
     println!(
         "AV1 {W}x{H}, {} requests ({} IVF temporal units), {rounds} rounds, single-threaded",
         reqs.len(),
         tus.len()
     );
     println!("  engine (rebuilt OBUs -> libdav1d -> NV12): {e:8.2} frames/s");
+    println!("  engine into YU12 (planar copy):           {e420:8.2} frames/s");
     println!("  plain libdav1d:                           {d:8.2} frames/s");
     println!("  FFmpeg libdav1d wrapper:                  {f:8.2} frames/s");
     println!(
-        "  ratio engine/dav1d {:.3}, engine/FFmpeg {:.3}",
+        "  ratio engine/dav1d {:.3}, engine/FFmpeg {:.3} (NV12); YU12: {:.3}, {:.3}",
         e / d,
-        e / f
+        e / f,
+        e420 / d,
+        e420 / f
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
