@@ -170,6 +170,18 @@ pub type CopiedBytes = usize;
 
 /// Writes `src` into `dst` (top-left aligned). Returns the number of bytes written.
 pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBytes, DstError> {
+    write_rows(src, dst, 0, src.height)
+}
+
+/// Writes luma rows `y0..y1` of `src` (and the chroma rows they cover) into `dst`, with
+/// the same checks as [`write_picture`] (the whole picture must fit). Returns the number
+/// of bytes written.
+pub fn write_rows(
+    src: &SrcPicture<'_>,
+    dst: &mut Dst<'_>,
+    y0: u32,
+    y1: u32,
+) -> Result<CopiedBytes, DstError> {
     src.check()?;
     let fmt = dst.format;
     if dst.planes.len() != fmt.mem_planes() {
@@ -190,6 +202,9 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
     let w = src.width as usize;
     let h = src.height as usize;
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    // The rows to write: luma r0..r1, chroma c0..c1 (4:2:0).
+    let (r0, r1) = ((y0 as usize).min(h), (y1 as usize).min(h));
+    let (c0, c1) = ((r0 / 2).min(ch), r1.div_ceil(2).min(ch));
     let bps = fmt.sample_bytes();
     let stride = dst.planes[0].stride;
     let min = fmt.min_stride(dst.width);
@@ -268,7 +283,7 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
     // Luma.
     {
         let plane = &mut dst.planes[y_at.0];
-        for row in 0..h {
+        for row in r0..r1 {
             let d = &mut plane.data[y_at.1 + row * y_at.2..][..w * bps];
             if same_repr {
                 stream::copy(&src.y.0[row * src.y.1..][..w], d);
@@ -278,14 +293,14 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
                 }
             }
         }
-        copied += w * h * bps;
+        copied += w * (r1.max(r0) - r0) * bps;
     }
     // Chroma.
     let grey = 1u16 << (src.bit_depth.max(8) - 1);
     match cr_at {
         None => {
             let plane = &mut dst.planes[c_at.0];
-            for row in 0..ch {
+            for row in c0..c1 {
                 let d = &mut plane.data[c_at.1 + row * c_at.2..][..2 * cw * bps];
                 match (src.cb, src.cr) {
                     (Some(cb), Some(cr)) if same_repr => {
@@ -305,12 +320,12 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
                     }
                 }
             }
-            copied += 2 * cw * ch * bps;
+            copied += 2 * cw * (c1.max(c0) - c0) * bps;
         }
         Some(cr_at) => {
             for (at, s) in [(c_at, src.cb), (cr_at, src.cr)] {
                 let plane = &mut dst.planes[at.0];
-                for row in 0..ch {
+                for row in c0..c1 {
                     let d = &mut plane.data[at.1 + row * at.2..][..cw];
                     match s {
                         Some(p) if same_repr => stream::copy(&p.0[row * p.1..][..cw], d),
@@ -322,7 +337,7 @@ pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBy
                         None => d.fill(shift_to(grey) as u8),
                     }
                 }
-                copied += cw * ch;
+                copied += cw * (c1.max(c0) - c0);
             }
         }
     }

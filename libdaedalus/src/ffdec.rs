@@ -15,8 +15,15 @@
 //!   tied to `&self`, and the reference is only replaced inside `&mut self` methods.
 //! - Plane slices are built only after checking the frame's format, dimensions and
 //!   linesizes, covering exactly `(rows - 1) * linesize + row_bytes` bytes from `data[i]`.
+//! - `Capture.band` holds a lifetime-erased pointer to a caller's row sink only between
+//!   just before and just after `avcodec_send_packet` inside
+//!   [`FfDecoder::decode_concealed_parts_banded`], which holds the sink's `&mut` borrow for
+//!   that whole time; [`draw_horiz_band`] runs only inside that call (single-threaded), so
+//!   the sink is alive and not aliased when called. The frame it passes is the picture
+//!   being decoded, read only within the callback.
 //! - The log callback only reads its C arguments and formats into a stack buffer through
-//!   `av_log_format_line2` (which NUL-terminates and truncates).
+//!   `av_log_format_line2` (which NUL-terminates and truncates); the per-thread capture
+//!   of decoding errors is plain thread-local state.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -54,11 +61,19 @@ pub enum FfCodec {
     Vp9,
 }
 
+/// Receives rows of the picture being decoded that are final (decoded and deblocked):
+/// `(picture, first row, end row)`, in luma rows of the frame.
+pub type BandSink<'a> = dyn FnMut(&SrcPicture<'_>, u32, u32) + 'a;
+
 struct Capture {
     /// Reference to the picture buffer most recently allocated by the decoder.
     frame: *mut ff::AVFrame,
     /// Set by get_buffer2 when a new picture buffer was allocated.
     new_picture: bool,
+    /// During [`FfDecoder::decode_concealed_parts_banded`] only: where finished rows go,
+    /// and the picture size to read. The lifetime is erased; the pointer is set right
+    /// before `avcodec_send_packet` and cleared right after it (see module invariants).
+    band: Option<(*mut BandSink<'static>, u32, u32)>,
 }
 
 /// One FFmpeg decoder context that reports the picture each packet decoded.
@@ -104,6 +119,36 @@ unsafe extern "C" fn get_buffer2(
         }
         cap.new_picture = true;
         0
+    }
+}
+
+unsafe extern "C" fn draw_horiz_band(
+    s: *mut ff::AVCodecContext,
+    src: *const ff::AVFrame,
+    _offset: *mut c_int,
+    y: c_int,
+    _type: c_int,
+    height: c_int,
+) {
+    // SAFETY: FFmpeg passes valid context/frame pointers during send_packet; opaque is our
+    // boxed Capture; `band`, when set, points at a sink mutably borrowed by the running
+    // decode call on this thread (module invariants).
+    unsafe {
+        let cap = &mut *((*s).opaque as *mut Capture);
+        let Some((sink, w, h)) = cap.band else {
+            return;
+        };
+        if src.is_null() || y < 0 || height <= 0 {
+            return;
+        }
+        let Some(pic) = frame_planes(&*src, w, h) else {
+            return;
+        };
+        let y0 = (y as u32).min(h);
+        let y1 = (y as u32).saturating_add(height as u32).min(h);
+        if y0 < y1 {
+            (*sink)(&pic, y0, y1);
+        }
     }
 }
 
@@ -228,6 +273,7 @@ impl FfDecoder {
         let mut capture = Box::new(Capture {
             frame: ptr::null_mut(),
             new_picture: false,
+            band: None,
         });
         // SAFETY: plain FFmpeg allocation calls; every pointer is null-checked and ownership
         // is moved into `this` immediately so Drop frees whatever was allocated.
@@ -257,6 +303,7 @@ impl FfDecoder {
             c.flags |= ff::AV_CODEC_FLAG_OUTPUT_CORRUPT as c_int;
             c.flags2 |= ff::AV_CODEC_FLAG2_SHOW_ALL;
             c.get_buffer2 = Some(get_buffer2);
+            c.draw_horiz_band = Some(draw_horiz_band);
             c.opaque = &mut *this.capture as *mut Capture as *mut c_void;
             let r = ff::avcodec_open2(this.ctx, dec, ptr::null_mut());
             if r < 0 {
@@ -294,6 +341,20 @@ impl FfDecoder {
         &mut self,
         parts: &[&[u8]],
     ) -> Result<(PacketOutcome, Option<FfError>), FfError> {
+        self.decode_concealed_parts_banded(parts, None)
+    }
+
+    /// [`FfDecoder::decode_concealed_parts`] that also hands rows of the picture to `band`
+    /// (`(sink, width, height)`) as soon as the decoder has finished them (FFmpeg's
+    /// `draw_horiz_band`: the rows it also reports as final to frame threads), so they can
+    /// be copied while still in the cache. Rows can come more than once (a later slice may
+    /// deblock the previous slice's last rows again), and not at all for some pictures
+    /// (first fields, decoders without bands): the caller checks coverage.
+    pub fn decode_concealed_parts_banded(
+        &mut self,
+        parts: &[&[u8]],
+        band: Option<(&mut BandSink<'_>, u32, u32)>,
+    ) -> Result<(PacketOutcome, Option<FfError>), FfError> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let pad = ff::AV_INPUT_BUFFER_PADDING_SIZE as usize;
         self.capture.new_picture = false;
@@ -330,7 +391,15 @@ impl FfDecoder {
                 c.errors.set(0);
                 c.active.set(true);
             });
+            self.capture.band = band.map(|(sink, w, h)| {
+                let p: *mut BandSink<'_> = sink;
+                // Erase the lifetime: the pointer only lives until the `take()` below, while
+                // `sink` is still mutably borrowed by this call.
+                let p: *mut BandSink<'static> = std::mem::transmute(p);
+                (p, w, h)
+            });
             let r = ff::avcodec_send_packet(self.ctx, self.pkt);
+            self.capture.band = None;
             ff::av_packet_unref(self.pkt);
             let drained = self.drain_output();
             (r, drained)
@@ -394,56 +463,64 @@ impl FfDecoder {
     /// to `width` x `height`. `None` if there is none, or if it is smaller than asked or in
     /// a format we cannot read.
     pub fn picture(&self, width: u32, height: u32) -> Option<SrcPicture<'_>> {
-        use ff::AVPixelFormat as P;
-        // SAFETY: frame is valid; we read plain fields, then build slices only within the
-        // checked extents of each plane (invariants).
-        unsafe {
-            let f = &*self.capture.frame;
-            if f.buf[0].is_null() || f.width < width as c_int || f.height < height as c_int {
-                return None;
-            }
-            let (depth, chroma) = match f.format {
-                x if x == P::AV_PIX_FMT_YUV420P as c_int
-                    || x == P::AV_PIX_FMT_YUVJ420P as c_int =>
-                {
-                    (8u8, true)
-                }
-                x if x == P::AV_PIX_FMT_YUV420P10LE as c_int => (10, true),
-                x if x == P::AV_PIX_FMT_YUV420P9LE as c_int => (9, true),
-                x if x == P::AV_PIX_FMT_GRAY8 as c_int => (8, false),
-                _ => return None,
-            };
-            let bps = if depth > 8 { 2 } else { 1 };
-            let plane = |i: usize, w: u32, h: u32| -> Option<(&[u8], usize)> {
-                let ls = f.linesize[i];
-                let row = w as usize * bps;
-                if f.data[i].is_null() || ls < row as c_int {
-                    return None;
-                }
-                let len = if h == 0 {
-                    0
-                } else {
-                    (h as usize - 1) * ls as usize + row
-                };
-                Some((std::slice::from_raw_parts(f.data[i], len), ls as usize))
-            };
-            let y = plane(0, width, height)?;
-            let (cb, cr) = if chroma {
-                let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
-                (Some(plane(1, cw, ch)?), Some(plane(2, cw, ch)?))
-            } else {
-                (None, None)
-            };
-            Some(SrcPicture {
-                width,
-                height,
-                bit_depth: depth,
-                y,
-                cb,
-                cr,
-            })
-        }
+        // SAFETY: frame is valid and referenced by us while &self lives (invariants).
+        unsafe { frame_planes(&*self.capture.frame, width, height) }
     }
+}
+
+/// The planes of a decoded frame limited to `width` x `height`, if it holds that many
+/// 4:2:0 (or monochrome) samples in a format we read.
+///
+/// # Safety
+/// `f` must be a valid frame whose buffers stay alive and unwritten for `'a`.
+unsafe fn frame_planes(f: &ff::AVFrame, width: u32, height: u32) -> Option<SrcPicture<'_>> {
+    use ff::AVPixelFormat as P;
+    if f.buf[0].is_null() || f.width < width as c_int || f.height < height as c_int {
+        return None;
+    }
+    let (depth, chroma) = match f.format {
+        x if x == P::AV_PIX_FMT_YUV420P as c_int || x == P::AV_PIX_FMT_YUVJ420P as c_int => {
+            (8u8, true)
+        }
+        x if x == P::AV_PIX_FMT_YUV420P10LE as c_int => (10, true),
+        x if x == P::AV_PIX_FMT_YUV420P9LE as c_int => (9, true),
+        x if x == P::AV_PIX_FMT_GRAY8 as c_int => (8, false),
+        _ => return None,
+    };
+    let bps = if depth > 8 { 2 } else { 1 };
+    let plane = |i: usize, w: u32, h: u32| -> Option<(&[u8], usize)> {
+        let ls = f.linesize[i];
+        let row = w as usize * bps;
+        if f.data[i].is_null() || ls < row as c_int {
+            return None;
+        }
+        let len = if h == 0 {
+            0
+        } else {
+            (h as usize - 1) * ls as usize + row
+        };
+        // SAFETY: the plane holds at least h rows of linesize bytes (checked format and
+        // dimensions), alive for 'a (caller).
+        Some((
+            unsafe { std::slice::from_raw_parts(f.data[i], len) },
+            ls as usize,
+        ))
+    };
+    let y = plane(0, width, height)?;
+    let (cb, cr) = if chroma {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        (Some(plane(1, cw, ch)?), Some(plane(2, cw, ch)?))
+    } else {
+        (None, None)
+    };
+    Some(SrcPicture {
+        width,
+        height,
+        bit_depth: depth,
+        y,
+        cb,
+        cr,
+    })
 }
 
 fn libc_enomem() -> c_int {

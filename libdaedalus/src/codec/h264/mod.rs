@@ -12,7 +12,7 @@ use ctrls::h264::{
 use ctrls::Control;
 
 use crate::codec::CodecBackend;
-use crate::dst::{write_picture, Dst};
+use crate::dst::{write_picture, write_rows, Dst, SrcPicture};
 use crate::engine::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};
 use crate::ffdec::{FfCodec, FfDecoder};
 
@@ -58,6 +58,43 @@ pub fn coded_size(sps: &Sps) -> (u32, u32) {
     let frame_mbs_only = sps.flags.contains(SpsFlags::FRAME_MBS_ONLY);
     let h = (sps.pic_height_in_map_units_minus1 as u32 + 1) * 16 * (2 - frame_mbs_only as u32);
     (w, h)
+}
+
+/// Progress of copying a picture into the destination band by band during decoding.
+#[derive(Debug, Default)]
+struct Bands {
+    /// Rows `0..next` of the picture are in the destination.
+    next: u32,
+    /// Luma plane address of the picture the bands came from.
+    picture: Option<usize>,
+    /// A band was out of order, from another picture, or could not be written: the
+    /// picture is written whole after decoding.
+    broken: bool,
+    bytes: usize,
+}
+
+impl Bands {
+    fn write(&mut self, src: &SrcPicture<'_>, dst: &mut Dst<'_>, y0: u32, y1: u32) {
+        let pic = src.y.0.as_ptr() as usize;
+        if self.broken || y0 > self.next || self.picture.is_some_and(|p| p != pic) {
+            self.broken = true;
+            return;
+        }
+        // Rows may come again (a later slice deblocked them once more): written again.
+        match write_rows(src, dst, y0, y1) {
+            Ok(n) => {
+                self.bytes += n;
+                self.next = self.next.max(y1);
+                self.picture = Some(pic);
+            }
+            Err(_) => self.broken = true,
+        }
+    }
+
+    /// Whether the bands wrote all `height` rows of `src`, the decoded picture.
+    fn covers(&self, src: &SrcPicture<'_>, height: u32) -> bool {
+        !self.broken && self.next >= height && self.picture == Some(src.y.0.as_ptr() as usize)
+    }
 }
 
 /// The H.264 codec backend.
@@ -166,7 +203,20 @@ impl H264Backend {
         // A packet FFmpeg decoded with errors (and concealed) fails the request, but only
         // after its picture is written and recorded: FFmpeg keeps it as a reference, so
         // later requests naming it must find it in our DPB tracking too.
-        let (outcome, damaged) = self.ff.decode_concealed_parts(&[&ps, bitstream])?;
+        //
+        // Frame pictures are copied into `dst` row band by row band while FFmpeg decodes
+        // them (the rows are still in the cache then); anything else — fields, bands that
+        // do not cover the picture in order, damaged pictures (error concealment rewrites
+        // rows after their band) — is written whole afterwards.
+        let (w, h) = c.coded_size();
+        let mut bands = Bands::default();
+        let (outcome, damaged) = if field_pic {
+            self.ff.decode_concealed_parts(&[&ps, bitstream])?
+        } else {
+            let mut sink = |src: &SrcPicture<'_>, y0: u32, y1: u32| bands.write(src, dst, y0, y1);
+            self.ff
+                .decode_concealed_parts_banded(&[&ps, bitstream], Some((&mut sink, w, h)))?
+        };
         let new_picture = if outcome.new_picture {
             true
         } else {
@@ -186,14 +236,17 @@ impl H264Backend {
             None
         };
 
-        let (w, h) = c.coded_size();
         let src = self.ff.picture(w, h).ok_or_else(|| {
             EngineError::Unsupported(format!(
                 "decoded picture is not a {w}x{h} 4:2:0 picture \
                      (resolution change without new SPS?)"
             ))
         })?;
-        let bytes_copied = write_picture(&src, dst)?;
+        let bytes_copied = if damaged.is_none() && bands.covers(&src, h) {
+            bands.bytes
+        } else {
+            write_picture(&src, dst)?
+        };
         self.checker.record(
             req.timestamp,
             picture_ts,
