@@ -541,3 +541,84 @@ impl Drop for FfDecoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctrls::build::annexb::NalIter;
+    use ctrls::build::h264::H264Builder;
+    use std::process::{Command, Stdio};
+
+    /// The contract the band copy relies on: for frame pictures, FFmpeg's bands cover the
+    /// picture top to bottom without gaps, and every row it hands over is final — equal to
+    /// the same row of the finished picture (deblocking across 3 slices per picture, B and
+    /// P pictures).
+    #[test]
+    fn bands_cover_the_picture_and_are_final() {
+        let dir = std::env::temp_dir().join(format!("daedalus-bands-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("b.h264");
+        let st = Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240",
+            ])
+            .args(["-frames:v", "8", "-c:v", "libx264", "-x264-params"])
+            .arg("threads=1:slices=3:bframes=2")
+            .arg(&f)
+            .stderr(Stdio::null())
+            .status();
+        if !st.is_ok_and(|s| s.success()) {
+            eprintln!("SKIPPED: no ffmpeg with libx264 on PATH");
+            return;
+        }
+        let data = std::fs::read(&f).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let first_slice = NalIter::new(&data, 0)
+            .find(|n| matches!(n.h264_type(), 1 | 5))
+            .unwrap()
+            .offset
+            - 3;
+        let pics = H264Builder::build_stream(&data).unwrap();
+        let (w, h) = (320u32, 240u32);
+        let mut dec = FfDecoder::new(FfCodec::H264).unwrap();
+        for (i, p) in pics.iter().enumerate() {
+            let head: &[u8] = if i == 0 { &data[..first_slice] } else { &[] };
+            let mut bands: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+            let mut sink = |src: &SrcPicture<'_>, y0: u32, y1: u32| {
+                let (y, ls) = src.y;
+                let rows =
+                    y[y0 as usize * ls..][..(y1 - y0) as usize * ls - ls + w as usize].to_vec();
+                bands.push((y0, y1, rows));
+            };
+            let (o, err) = dec
+                .decode_concealed_parts_banded(&[head, &p.bitstream], Some((&mut sink, w, h)))
+                .unwrap();
+            assert!(err.is_none() && o.new_picture, "picture {i}");
+            assert!(!bands.is_empty(), "picture {i}: no band");
+            let pic = dec.picture(w, h).unwrap();
+            let (y, ls) = pic.y;
+            let mut next = 0;
+            for (y0, y1, rows) in &bands {
+                assert!(*y0 <= next, "picture {i}: gap before row {y0}");
+                next = next.max(*y1);
+                for r in 0..(y1 - y0) as usize {
+                    let got = &rows[r * ls..][..w as usize];
+                    let fin = &y[(*y0 as usize + r) * ls..][..w as usize];
+                    assert_eq!(
+                        got,
+                        fin,
+                        "picture {i}: row {} changed after its band",
+                        y0 + r as u32
+                    );
+                }
+            }
+            assert_eq!(next, h, "picture {i}: bands end at row {next}");
+        }
+    }
+}
