@@ -12,8 +12,8 @@ pub mod synth;
 use ctrls::av1::{FilmGrain, Frame, FrameFlags, FrameType, Sequence, TileGroupEntry};
 use ctrls::Control;
 
-use crate::codec::CodecBackend;
-use crate::dst::{write_picture, Dst, DstError, SrcPicture};
+use crate::codec::{check_fits, strict_or_warn, CodecBackend};
+use crate::dst::{write_picture, Dst, SrcPicture};
 use crate::engine::{CodecControls, DecodeReport, EngineError, EngineOptions, Request};
 use synth::{Ctx, Slots};
 
@@ -206,25 +206,14 @@ impl Av1Backend {
             warnings: Vec::new(),
         };
         let tu = ctx.build()?;
-        let warnings = ctx.warnings;
         // The CAPTURE buffer bounds the picture: never decode one it cannot hold.
-        if tu.slot.upscaled_width > dst.width || tu.slot.frame_height > dst.height {
-            return Err(DstError::TooSmall {
-                dst_w: dst.width,
-                dst_h: dst.height,
-                pic_w: tu.slot.upscaled_width,
-                pic_h: tu.slot.frame_height,
-            }
-            .into());
-        }
-        if !warnings.is_empty() {
-            if opts.strict {
-                return Err(EngineError::Mismatch(warnings));
-            }
-            for m in &warnings {
-                tracing::warn!(ts = req.timestamp, "AV1 control mismatch: {m}");
-            }
-        }
+        check_fits(dst, tu.slot.upscaled_width, tu.slot.frame_height)?;
+        let warnings = strict_or_warn(
+            ctx.warnings,
+            opts,
+            req.timestamp,
+            "the AV1 tile data/reference slots",
+        )?;
         let pic = match self.run(tu.data, req.timestamp) {
             Ok(p) => p,
             Err(e) => {

@@ -1,16 +1,13 @@
 //! AV1 replay: IVF -> `ctrls::build::av1` requests -> engine -> display-order frames.
 //!
-//! AV1 decodes shown frames in display order: a shown frame is output when its request
-//! completes; `show_existing_frame` outputs the CAPTURE buffer of an earlier (possibly
-//! invisible) frame again. Each request decodes into its own CAPTURE-like buffer, kept
-//! while a reference slot holds it.
-
-use std::collections::HashMap;
+//! AV1 decodes shown frames in display order; `show_existing_frame` outputs the CAPTURE
+//! buffer of an earlier (possibly invisible) frame again, and a key frame shown that way
+//! refreshes every slot. Buffers and display order as in `codec::ivf_replay`.
 
 use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
 
 use super::Av1Controls;
-use crate::dst::{OwnedBuffer, PixelFormat};
+use crate::codec::ivf_replay::FrameOutput;
 use crate::engine::{Codec, CodecControls, Engine, Request};
 use crate::replay::{ReplayError, ReplayOptions, ReplaySummary};
 
@@ -54,28 +51,14 @@ pub fn replay_events_with(
     events: &[Av1Event],
     opts: &ReplayOptions,
     mut mutate: impl FnMut(u32, &mut Av1Controls, &mut Vec<u8>),
-    mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
-    let mut pool: HashMap<u64, OwnedBuffer> = HashMap::new();
-    let mut slots: [Option<u64>; 8] = [None; 8];
-    let mut summary = ReplaySummary::default();
-    let mut frame = Vec::new();
-    let mut emit = |b: &OwnedBuffer, summary: &mut ReplaySummary| -> std::io::Result<()> {
-        frame.clear();
-        b.append_planar(0, 0, b.width, b.height, &mut frame);
-        summary.frames += 1;
-        sink(&frame)
-    };
+    let mut out = FrameOutput::new(sink);
     for ev in events {
         match ev {
             Av1Event::Decode(r) => {
-                let fmt = opts.format.unwrap_or(if r.display.bit_depth > 8 {
-                    PixelFormat::P010
-                } else {
-                    PixelFormat::Nv12
-                });
-                let (w, h) = (r.display.width, r.display.height);
-                let mut buf = OwnedBuffer::new(fmt, w, h);
+                let d = &r.display;
+                let mut buf = out.buffer(opts, d.bit_depth, d.width, d.height);
                 let mut controls = av1_controls(r);
                 let mut bitstream = r.bitstream.clone();
                 mutate(r.decode_index, &mut controls, &mut bitstream);
@@ -85,38 +68,15 @@ pub fn replay_events_with(
                     timestamp: r.timestamp,
                     hold_capture: false,
                 };
-                summary.requests += 1;
-                match engine.decode(&req, &mut buf.as_dst()) {
-                    Ok(rep) => summary.warnings += rep.warnings.len(),
-                    Err(e) => {
-                        tracing::warn!(request = r.decode_index, "request failed: {e}");
-                        summary.failed.push((r.decode_index, e.to_string()));
-                    }
-                }
-                if r.display.shown {
-                    emit(&buf, &mut summary)?;
-                }
-                for (i, s) in slots.iter_mut().enumerate() {
-                    if r.frame.refresh_frame_flags & (1 << i) != 0 {
-                        *s = Some(r.timestamp);
-                    }
-                }
-                pool.insert(r.timestamp, buf);
+                out.decode(engine, &req, r.decode_index, &mut buf);
+                out.store(buf, r.timestamp, r.frame.refresh_frame_flags, d.shown)?;
             }
             Av1Event::ShowExisting {
                 timestamp,
                 key_frame,
                 ..
-            } => {
-                if let Some(b) = pool.get(timestamp) {
-                    emit(b, &mut summary)?;
-                }
-                if *key_frame {
-                    slots = [Some(*timestamp); 8];
-                }
-            }
+            } => out.show_existing(*timestamp, *key_frame)?,
         }
-        pool.retain(|ts, _| slots.contains(&Some(*ts)));
     }
-    Ok(summary)
+    Ok(out.finish())
 }

@@ -40,8 +40,8 @@ use ctrls::build::vp9::{frame_controls, parse_chunk, FrameControlsError};
 use ctrls::vp9::{CompressedHdr, Frame};
 use ctrls::Control;
 
-use crate::codec::CodecBackend;
-use crate::dst::{write_picture, Dst, DstError};
+use crate::codec::{check_fits, strict_or_warn, CodecBackend};
+use crate::dst::{write_picture, Dst};
 use crate::engine::{Codec, CodecControls, DecodeReport, EngineError, EngineOptions, Request};
 use crate::ffdec::{FfCodec, FfDecoder};
 
@@ -135,29 +135,14 @@ impl Vp9Backend {
         if let Some(got) = &c.compressed_hdr {
             check::compressed(&exp_chdr, got, &exp_frame, &mut mismatches);
         }
-        if !mismatches.is_empty() {
-            if opts.strict {
-                return Err(EngineError::Mismatch(mismatches));
-            }
-            for m in &mismatches {
-                tracing::warn!(
-                    ts = req.timestamp,
-                    field = %m.field,
-                    expected = %m.expected,
-                    got = %m.got,
-                    "control disagrees with the VP9 frame/reference slots"
-                );
-            }
-        }
+        let mismatches = strict_or_warn(
+            mismatches,
+            opts,
+            req.timestamp,
+            "the VP9 frame/reference slots",
+        )?;
         let (w, h_px) = (h.width, h.height);
-        if dst.width < w || dst.height < h_px {
-            return Err(EngineError::Dst(DstError::TooSmall {
-                dst_w: dst.width,
-                dst_h: dst.height,
-                pic_w: w,
-                pic_h: h_px,
-            }));
-        }
+        check_fits(dst, w, h_px)?;
 
         // 3. Decode.
         let outcome = self.ff.decode(frame)?;

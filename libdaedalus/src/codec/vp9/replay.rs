@@ -1,17 +1,12 @@
 //! VP9 replay: IVF -> `ctrls::build::vp9` requests -> engine -> display-order frames.
 //!
-//! Every coded frame is one request with its own CAPTURE buffer (hidden frames too); a
-//! shown frame is output as soon as its request completes (VP9 has no reordering: hidden
-//! frames are shown later by `show_existing_frame`, which outputs the buffer of the
-//! timestamp the builder names again). Buffers stay alive while a reference slot holds
-//! their timestamp, then go back to a free list.
-
-use std::collections::HashMap;
+//! One request per coded frame, hidden frames included (shown later by
+//! `show_existing_frame`); buffers and display order as in `codec::ivf_replay`.
 
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 
 use super::Vp9Controls;
-use crate::dst::{OwnedBuffer, PixelFormat};
+use crate::codec::ivf_replay::FrameOutput;
 use crate::engine::{Codec, CodecControls, Engine, Request};
 use crate::replay::{ReplayError, ReplayOptions, ReplaySummary};
 
@@ -40,39 +35,15 @@ pub fn replay_events(
     engine: &mut Engine,
     events: &[Vp9Event],
     opts: &ReplayOptions,
-    mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
-    // Buffers by timestamp, with the frame size written into them.
-    let mut pool: HashMap<u64, (OwnedBuffer, u32, u32)> = HashMap::new();
-    let mut free: Vec<OwnedBuffer> = Vec::new();
-    let mut slots: [Option<u64>; 8] = [None; 8];
-    let mut summary = ReplaySummary::default();
-    let mut out = Vec::new();
+    let mut out = FrameOutput::new(sink);
     let mut controls = Vp9Controls::default();
-
-    let mut emit = |b: &OwnedBuffer, w: u32, h: u32, s: &mut ReplaySummary| {
-        out.clear();
-        b.append_planar(0, 0, w, h, &mut out);
-        s.frames += 1;
-        sink(&out)
-    };
-
     for ev in events {
         match ev {
             Vp9Event::Decode(r) => {
-                let fmt = opts.format.unwrap_or(if r.display.bit_depth > 8 {
-                    PixelFormat::P010
-                } else {
-                    PixelFormat::Nv12
-                });
-                let (w, h) = (r.display.width, r.display.height);
-                let mut buf = match free
-                    .iter()
-                    .position(|b| b.format == fmt && b.width == w && b.height == h)
-                {
-                    Some(i) => free.swap_remove(i),
-                    None => OwnedBuffer::new(fmt, w, h),
-                };
+                let d = &r.display;
+                let mut buf = out.buffer(opts, d.bit_depth, d.width, d.height);
                 controls.frame = r.frame;
                 controls.compressed_hdr = Some(r.compressed_hdr);
                 let req = Request {
@@ -81,40 +52,11 @@ pub fn replay_events(
                     timestamp: r.timestamp,
                     hold_capture: false,
                 };
-                summary.requests += 1;
-                match engine.decode(&req, &mut buf.as_dst()) {
-                    Ok(rep) => summary.warnings += rep.warnings.len(),
-                    Err(e) => {
-                        tracing::warn!(request = r.decode_index, "request failed: {e}");
-                        summary.failed.push((r.decode_index, e.to_string()));
-                    }
-                }
-                if r.display.shown {
-                    emit(&buf, w, h, &mut summary)?;
-                }
-                for (i, s) in slots.iter_mut().enumerate() {
-                    if r.refresh_frame_flags & (1 << i) != 0 {
-                        *s = Some(r.timestamp);
-                    }
-                }
-                pool.insert(r.timestamp, (buf, w, h));
-                let dead: Vec<u64> = pool
-                    .keys()
-                    .copied()
-                    .filter(|ts| !slots.contains(&Some(*ts)))
-                    .collect();
-                for ts in dead {
-                    if let Some((b, _, _)) = pool.remove(&ts) {
-                        free.push(b);
-                    }
-                }
+                out.decode(engine, &req, r.decode_index, &mut buf);
+                out.store(buf, r.timestamp, r.refresh_frame_flags, d.shown)?;
             }
-            Vp9Event::ShowExisting { timestamp, .. } => {
-                if let Some((b, w, h)) = pool.get(timestamp) {
-                    emit(b, *w, *h, &mut summary)?;
-                }
-            }
+            Vp9Event::ShowExisting { timestamp, .. } => out.show_existing(*timestamp, false)?,
         }
     }
-    Ok(summary)
+    Ok(out.finish())
 }
