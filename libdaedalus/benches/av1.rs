@@ -13,12 +13,14 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
+use common::{demux, ffmpeg_decode, timed};
 use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
 use ffmpeg_next as ffn;
 use libdaedalus::codec::av1::replay::av1_controls;
 use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, PixelFormat, Request};
+
+mod common;
 
 const W: u32 = 1920;
 const H: u32 = 1080;
@@ -40,18 +42,19 @@ fn encode(path: &Path) {
 fn engine_run(reqs: &[&Av1Request], bufs: &mut [OwnedBuffer]) -> (usize, f64) {
     let mut engine = Engine::new(Codec::Av1).unwrap();
     let controls: Vec<_> = reqs.iter().map(|r| av1_controls(r)).collect();
-    let t = Instant::now();
-    for (i, r) in reqs.iter().enumerate() {
-        let req = Request {
-            controls: CodecControls::Av1(&controls[i]),
-            bitstream: &r.bitstream,
-            timestamp: r.timestamp,
-            hold_capture: false,
-        };
-        let n = bufs.len();
-        engine.decode(&req, &mut bufs[i % n].as_dst()).unwrap();
-    }
-    (reqs.len(), t.elapsed().as_secs_f64())
+    let ((), secs, _) = timed(|| {
+        for (i, r) in reqs.iter().enumerate() {
+            let req = Request {
+                controls: CodecControls::Av1(&controls[i]),
+                bitstream: &r.bitstream,
+                timestamp: r.timestamp,
+                hold_capture: false,
+            };
+            let n = bufs.len();
+            engine.decode(&req, &mut bufs[i % n].as_dst()).unwrap();
+        }
+    });
+    (reqs.len(), secs)
 }
 
 fn dav1d_run(tus: &[Vec<u8>]) -> (usize, f64) {
@@ -59,62 +62,27 @@ fn dav1d_run(tus: &[Vec<u8>]) -> (usize, f64) {
     s.set_n_threads(1);
     s.set_max_frame_delay(1);
     let mut dec = dav1d::Decoder::with_settings(&s).unwrap();
-    let mut n = 0;
-    let t = Instant::now();
-    for tu in tus {
-        let mut r = dec.send_data(tu.clone(), None, None, None);
-        loop {
-            while dec.get_picture().is_ok() {
-                n += 1;
-            }
-            match r {
-                Err(e) if e.is_again() => r = dec.send_pending_data(),
-                _ => break,
+    let (n, secs, _) = timed(|| {
+        let mut n = 0;
+        for tu in tus {
+            let mut r = dec.send_data(tu.clone(), None, None, None);
+            loop {
+                while dec.get_picture().is_ok() {
+                    n += 1;
+                }
+                match r {
+                    Err(e) if e.is_again() => r = dec.send_pending_data(),
+                    _ => break,
+                }
             }
         }
-    }
-    dec.flush();
-    while dec.get_picture().is_ok() {
-        n += 1;
-    }
-    (n, t.elapsed().as_secs_f64())
-}
-
-fn demux(path: &Path) -> (ffn::codec::Parameters, Vec<ffn::Packet>) {
-    let mut input = ffn::format::input(path).unwrap();
-    let stream = input.streams().best(ffn::media::Type::Video).unwrap();
-    let idx = stream.index();
-    let params = stream.parameters();
-    let packets = input
-        .packets()
-        .filter(|(s, _)| s.index() == idx)
-        .map(|(_, p)| p)
-        .collect();
-    (params, packets)
-}
-
-fn ffmpeg_run(params: &ffn::codec::Parameters, packets: &[ffn::Packet]) -> (usize, f64) {
-    let codec = ffn::decoder::find_by_name("libdav1d").expect("FFmpeg has libdav1d");
-    let mut ctx = ffn::codec::context::Context::from_parameters(params.clone()).unwrap();
-    ctx.set_threading(ffn::codec::threading::Config {
-        count: 1,
-        ..ffn::codec::threading::Config::kind(ffn::codec::threading::Type::None)
-    });
-    let mut dec = ctx.decoder().open_as(codec).unwrap().video().unwrap();
-    let mut frame = ffn::frame::Video::empty();
-    let mut n = 0;
-    let t = Instant::now();
-    for p in packets {
-        dec.send_packet(p).unwrap();
-        while dec.receive_frame(&mut frame).is_ok() {
+        dec.flush();
+        while dec.get_picture().is_ok() {
             n += 1;
         }
-    }
-    dec.send_eof().unwrap();
-    while dec.receive_frame(&mut frame).is_ok() {
-        n += 1;
-    }
-    (n, t.elapsed().as_secs_f64())
+        n
+    });
+    (n, secs)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -169,7 +137,7 @@ fn main() {
         let (n, s) = dav1d_run(&tus);
         assert_eq!(n, tus.len());
         d.push(shown / s);
-        let (n, s) = ffmpeg_run(&params, &packets);
+        let (n, s, _) = ffmpeg_decode(&params, &packets, Some("libdav1d"));
         assert_eq!(n, tus.len());
         f.push(shown / s);
     }

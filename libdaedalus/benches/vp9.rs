@@ -17,11 +17,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use common::{demux, ffmpeg_decode, timed};
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
-use ffmpeg_next as ffn;
 use libdaedalus::codec::vp9::replay::{replay_ivf, vp9_controls};
 use libdaedalus::replay::ReplayOptions;
 use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, PixelFormat, Request};
+
+mod common;
 
 const FRAMES: u32 = 90;
 
@@ -50,55 +52,6 @@ fn generate(path: &Path) {
             .expect("ffmpeg");
         assert!(st.success(), "ffmpeg failed to encode the bench stream");
     }
-}
-
-/// Nanoseconds this thread has run on a CPU (None if the kernel does not say).
-fn cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
-/// Wall and CPU seconds of `f`.
-fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, Option<f64>) {
-    let c0 = cpu_ns();
-    let t = Instant::now();
-    let r = f();
-    let wall = t.elapsed().as_secs_f64();
-    let cpu = c0.and_then(|a| cpu_ns().map(|b| (b - a) as f64 * 1e-9));
-    (r, wall, cpu)
-}
-
-fn plain_ffmpeg(path: &Path) -> (usize, f64, Option<f64>) {
-    let mut input = ffn::format::input(path).unwrap();
-    let stream = input.streams().best(ffn::media::Type::Video).unwrap();
-    let idx = stream.index();
-    let mut ctx = ffn::codec::context::Context::from_parameters(stream.parameters()).unwrap();
-    ctx.set_threading(ffn::codec::threading::Config {
-        count: 1,
-        ..ffn::codec::threading::Config::kind(ffn::codec::threading::Type::None)
-    });
-    let mut dec = ctx.decoder().video().unwrap();
-    let packets: Vec<ffn::Packet> = input
-        .packets()
-        .filter(|(s, _)| s.index() == idx)
-        .map(|(_, p)| p)
-        .collect();
-    let mut frame = ffn::frame::Video::empty();
-    let (n, wall, cpu) = timed(|| {
-        let mut n = 0;
-        for p in &packets {
-            dec.send_packet(p).unwrap();
-            while dec.receive_frame(&mut frame).is_ok() {
-                n += 1;
-            }
-        }
-        dec.send_eof().unwrap();
-        while dec.receive_frame(&mut frame).is_ok() {
-            n += 1;
-        }
-        n
-    });
-    (n, wall, cpu)
 }
 
 /// (shown frames, requests, wall seconds, CPU seconds)
@@ -140,6 +93,7 @@ fn main() {
     let t = Instant::now();
     let events = Vp9Builder::build_ivf(&data).unwrap();
     let build_secs = t.elapsed().as_secs_f64();
+    let (params, packets) = demux(&path);
 
     let mut best = [f64::MAX; 6]; // wall: engine, replay, ffmpeg; CPU: the same
     let (mut shown, mut requests, mut ff_frames, mut replay_frames) = (0, 0, 0, 0);
@@ -155,7 +109,7 @@ fn main() {
             timed(|| replay_ivf(&data, &ReplayOptions::default(), |_| Ok(())).unwrap());
         replay_frames = sum.frames;
         keep(1, wall, cpu);
-        let (n, wall, cpu) = plain_ffmpeg(&path);
+        let (n, wall, cpu) = ffmpeg_decode(&params, &packets, None);
         ff_frames = n;
         keep(2, wall, cpu);
     }
