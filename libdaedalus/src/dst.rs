@@ -170,12 +170,20 @@ pub type CopiedBytes = usize;
 
 /// Writes `src` into `dst` (top-left aligned). Returns the number of bytes written.
 pub fn write_picture(src: &SrcPicture<'_>, dst: &mut Dst<'_>) -> Result<CopiedBytes, DstError> {
-    write_rows(src, dst, 0, src.height)
+    let r = write_rows(src, dst, 0, src.height);
+    fence();
+    r
+}
+
+/// Makes the streaming stores of [`write_rows`] globally visible before what follows (the
+/// request's completion). [`write_picture`] does it itself.
+pub fn fence() {
+    stream::fence();
 }
 
 /// Writes luma rows `y0..y1` of `src` (and the chroma rows they cover) into `dst`, with
 /// the same checks as [`write_picture`] (the whole picture must fit). Returns the number
-/// of bytes written.
+/// of bytes written. Uses streaming stores: call [`fence`] after the last rows.
 pub fn write_rows(
     src: &SrcPicture<'_>,
     dst: &mut Dst<'_>,
@@ -341,7 +349,6 @@ pub fn write_rows(
             }
         }
     }
-    stream::fence();
     Ok(copied)
 }
 

@@ -214,8 +214,12 @@ impl H264Backend {
             self.ff.decode_concealed_parts(&[&ps, bitstream])?
         } else {
             let mut sink = |src: &SrcPicture<'_>, y0: u32, y1: u32| bands.write(src, dst, y0, y1);
-            self.ff
-                .decode_concealed_parts_banded(&[&ps, bitstream], Some((&mut sink, w, h)))?
+            let r = self
+                .ff
+                .decode_concealed_parts_banded(&[&ps, bitstream], Some((&mut sink, w, h)));
+            // The bands' streaming stores, visible before anything that follows.
+            crate::dst::fence();
+            r?
         };
         let new_picture = if outcome.new_picture {
             true
