@@ -33,10 +33,19 @@ judge() {
 }
 
 # stream_test NAME FILE EXPECTED_MD5 [TIMEOUT_S]
+# v4l2slh264dec waits at most 1 s for a request (hard-coded); under TCG a 1080p
+# job on a loaded host can take longer, and GStreamer then gives up ("Request
+# N took too long", then "Not enough memory to decode H264 stream"). Such a run
+# is repeated once, and said so; the MD5 must still match exactly.
 stream_test() {
 	local name=$1 f=$2 want=$3 tmo=${4:-150}
 	GST_LOG=$RESULTS/gst-$name.log
 	gst_decode "$f" "$GST_LOG" "$tmo"
+	if [ "$GST_MD5" != "$want" ] && grep -q 'took too long' "$GST_LOG"; then
+		info "$name: GStreamer's 1 s request deadline expired ($(grep -m1 -o 'Request [0-9]* took too long' "$GST_LOG")); once more"
+		mv "$GST_LOG" "$GST_LOG.first"
+		gst_decode "$f" "$GST_LOG" "$tmo"
+	fi
 	judge "$name" "$want"
 	daemon_alive_or_restart "$name"
 }
