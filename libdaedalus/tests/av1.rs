@@ -48,23 +48,30 @@ struct Case {
 
 const AOM: &[&str] = &["-cpu-used", "8", "-row-mt", "0", "-threads", "1"];
 
+impl Case {
+    /// The lavfi source: testsrc2, or the one `vf` names.
+    fn source(&self) -> String {
+        let src = self.vf.strip_prefix("src:").unwrap_or("testsrc2");
+        format!("{src}=size={}x{}:rate=25", self.w, self.h)
+    }
+
+    fn pix_fmt(&self) -> &'static str {
+        if self.ten_bit {
+            "yuv420p10le"
+        } else {
+            "yuv420p"
+        }
+    }
+}
+
 fn encode(dir: &Path, c: &Case) -> PathBuf {
     let out = dir.join(format!("{}.ivf", c.name));
+    let frames = c.frames.to_string();
     if c.enc == Enc::AomCli {
         let y4m = dir.join(format!("{}.y4m", c.name));
-        let o = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg(match c.vf.strip_prefix("src:") {
-                Some(src) => format!("{src}=size={}x{}:rate=25", c.w, c.h),
-                None => format!("testsrc2=size={}x{}:rate=25", c.w, c.h),
-            })
-            .args(["-frames:v", &c.frames.to_string(), "-pix_fmt"])
-            .arg(if c.ten_bit { "yuv420p10le" } else { "yuv420p" })
-            .args(["-strict", "-1", "-f", "yuv4mpegpipe"])
-            .arg(&y4m)
-            .output()
-            .expect("run ffmpeg");
-        assert!(o.status.success(), "y4m for {}", c.name);
+        let args = ["-frames:v", &frames, "-pix_fmt", c.pix_fmt()];
+        let y4m_args = ["-strict", "-1", "-f", "yuv4mpegpipe"];
+        ffmpeg_lavfi(&c.source(), args.iter().chain(&y4m_args), &y4m);
         let o = Command::new("aomenc")
             .args([
                 "--quiet",
@@ -92,40 +99,22 @@ fn encode(dir: &Path, c: &Case) -> PathBuf {
         );
         return out;
     }
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(match c.vf.strip_prefix("src:") {
-            Some(src) => format!("{src}=size={}x{}:rate=25", c.w, c.h),
-            None => format!("testsrc2=size={}x{}:rate=25", c.w, c.h),
-        })
-        .args(["-frames:v", &c.frames.to_string()]);
+    let mut args = vec!["-frames:v", &frames];
     if !c.vf.is_empty() && !c.vf.starts_with("src:") {
-        cmd.args(["-vf", c.vf]);
+        args.extend(["-vf", c.vf]);
     }
-    cmd.args([
-        "-pix_fmt",
-        if c.ten_bit { "yuv420p10le" } else { "yuv420p" },
-    ]);
+    args.extend(["-pix_fmt", c.pix_fmt()]);
     match c.enc {
         Enc::Aom => {
-            cmd.args(["-c:v", "libaom-av1"]).args(AOM);
+            args.extend(["-c:v", "libaom-av1"]);
+            args.extend_from_slice(AOM);
         }
-        Enc::Svt => {
-            cmd.args(["-c:v", "libsvtav1"]);
-        }
-        Enc::Rav1e => {
-            cmd.args(["-c:v", "librav1e", "-rav1e-params", "threads=1"]);
-        }
+        Enc::Svt => args.extend(["-c:v", "libsvtav1"]),
+        Enc::Rav1e => args.extend(["-c:v", "librav1e", "-rav1e-params", "threads=1"]),
         Enc::AomCli => unreachable!("encoded above"),
     }
-    cmd.args(c.args).arg(&out);
-    let o = cmd.output().expect("run ffmpeg");
-    assert!(
-        o.status.success(),
-        "ffmpeg failed to encode {}: {}",
-        c.name,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    args.extend_from_slice(c.args);
+    ffmpeg_lavfi(&c.source(), args, &out);
     out
 }
 
@@ -233,11 +222,9 @@ fn replay_md5(
 
 /// Encodes and checks every case; returns the names that did not match.
 fn run(tag: &str, cases: &[Case]) {
-    if !have_ffmpeg() {
-        eprintln!("ffmpeg not found: AV1 stream test {tag} NOT run (NOT a pass)");
+    let Some(dir) = ffmpeg_tmpdir(&format!("AV1 stream test {tag}"), &format!("av1-{tag}")) else {
         return;
-    }
-    let dir = tmpdir(&format!("av1-{tag}"));
+    };
     let mut bad = Vec::new();
     let only = std::env::var("AV1_CASE").ok();
     for c in cases {

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use ctrls::av1::{FrameFlags, LoopRestorationFlags};
@@ -19,17 +18,7 @@ use md5::{Digest, Md5};
 
 fn encode(dir: &Path, name: &str, src: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(format!("{name}.ivf"));
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", src])
-        .args(args)
-        .arg(&out)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        o.status.success(),
-        "encode {name}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    ffmpeg_lavfi(src, args, &out);
     out
 }
 
@@ -63,11 +52,9 @@ fn check(file: &Path, mutate: impl FnMut(&mut Av1Controls)) {
 
 #[test]
 fn cdef_lr_superres_fields_as_other_clients_send_them() {
-    if !have_ffmpeg() {
-        eprintln!("ffmpeg not found: AV1 client variants test NOT run (NOT a pass)");
+    let Some(dir) = ffmpeg_tmpdir("AV1 client variants test", "av1-clients") else {
         return;
-    }
-    let dir = tmpdir("av1-clients");
+    };
     let f = encode(
         &dir,
         "cdef-lr",

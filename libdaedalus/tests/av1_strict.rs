@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use ctrls::av1::SegmentationFlags;
@@ -25,38 +24,26 @@ const KEY2: usize = 6;
 
 fn encode(dir: &Path) -> PathBuf {
     let out = dir.join("strict.ivf");
-    let o = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size={W}x{H}:rate=25"))
-        .args(["-frames:v", &FRAMES.to_string(), "-c:v", "libaom-av1"])
-        .args(["-cpu-used", "8", "-row-mt", "0", "-threads", "1"])
-        .args(["-lag-in-frames", "0", "-g", "6", "-keyint_min", "6"])
-        .args(["-tile-columns", "1", "-aq-mode", "3", "-crf", "30"])
-        .arg(&out)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        o.status.success(),
-        "encode: {}",
-        String::from_utf8_lossy(&o.stderr)
+    let frames = FRAMES.to_string();
+    let args = ["-frames:v", &frames, "-c:v", "libaom-av1"];
+    let aom = ["-cpu-used", "8", "-row-mt", "0", "-threads", "1"];
+    let gop = ["-lag-in-frames", "0", "-g", "6", "-keyint_min", "6"];
+    let tools = ["-tile-columns", "1", "-aq-mode", "3", "-crf", "30"];
+    let src = format!("testsrc2=size={W}x{H}:rate=25");
+    ffmpeg_lavfi(
+        &src,
+        args.iter().chain(&aom).chain(&gop).chain(&tools),
+        &out,
     );
     out
 }
 
 /// FFmpeg's frames of the file, one MD5 per frame.
 fn ffmpeg_frames(file: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-threads", "1", "-i"])
-        .arg(file)
-        .args(["-fps_mode", "passthrough", "-noautoscale", "-f", "rawvideo"])
-        .args(["-pix_fmt", "yuv420p", "-"])
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success());
+    let raw = ffmpeg_raw(file, "yuv420p");
     let fsz = (W * H * 3 / 2) as usize;
-    assert_eq!(out.stdout.len(), fsz * FRAMES as usize);
-    out.stdout
-        .chunks(fsz)
+    assert_eq!(raw.len(), fsz * FRAMES as usize);
+    raw.chunks(fsz)
         .map(|f| format!("{:x}", Md5::digest(f)))
         .collect()
 }
@@ -68,11 +55,7 @@ struct Setup {
 }
 
 fn setup() -> Option<Setup> {
-    if !have_ffmpeg() {
-        eprintln!("ffmpeg not found: AV1 strict test NOT run (NOT a pass)");
-        return None;
-    }
-    let dir = tmpdir("av1-strict");
+    let dir = ffmpeg_tmpdir("AV1 strict test", "av1-strict")?;
     let f = encode(&dir);
     let data = std::fs::read(&f).unwrap();
     let events = Av1Builder::build_ivf(&data).expect("build");

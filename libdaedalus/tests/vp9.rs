@@ -12,6 +12,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -206,30 +207,32 @@ fn specs() -> Vec<Spec> {
 
 fn encode(dir: &Path, sp: &Spec, size: &str, out: &Path) {
     let passes: &[&str] = if sp.two_pass { &["1", "2"] } else { &["0"] };
+    let frames = sp.frames.to_string();
+    let pix: &[&str] = if sp.ten_bit {
+        &["-pix_fmt", "yuv420p10le", "-profile:v", "2"]
+    } else {
+        &["-pix_fmt", "yuv420p"]
+    };
+    let log = dir.join(format!("{}-2pass", sp.name));
     for pass in passes {
-        let mut c = Command::new("ffmpeg");
-        c.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg(format!("testsrc2=size={size}:rate=25"))
-            .args(["-frames:v", &sp.frames.to_string(), "-c:v", "libvpx-vp9"])
-            .args(ENC)
-            .args(sp.args);
-        if sp.ten_bit {
-            c.args(["-pix_fmt", "yuv420p10le", "-profile:v", "2"]);
-        } else {
-            c.args(["-pix_fmt", "yuv420p"]);
-        }
+        let mut args: Vec<&OsStr> = ["-frames:v", &frames, "-c:v", "libvpx-vp9"]
+            .iter()
+            .chain(&ENC)
+            .chain(sp.args)
+            .chain(pix)
+            .map(|a| OsStr::new(*a))
+            .collect();
         if *pass != "0" {
-            c.args(["-pass", pass, "-passlogfile"])
-                .arg(dir.join(format!("{}-2pass", sp.name)));
+            args.extend([OsStr::new("-pass"), OsStr::new(pass)]);
+            args.extend([OsStr::new("-passlogfile"), log.as_os_str()]);
         }
-        c.args(["-f", "ivf"]);
-        if *pass == "1" {
-            c.arg("/dev/null");
+        args.extend([OsStr::new("-f"), OsStr::new("ivf")]);
+        let dest = if *pass == "1" {
+            Path::new("/dev/null")
         } else {
-            c.arg(out);
-        }
-        let st = c.status().expect("run ffmpeg");
-        assert!(st.success(), "ffmpeg failed to encode {}", sp.name);
+            out
+        };
+        common::ffmpeg_lavfi(&format!("testsrc2=size={size}:rate=25"), args, dest);
     }
 }
 
@@ -241,28 +244,14 @@ fn gen(dir: &Path, sp: &Spec) -> PathBuf {
 
 /// Joins IVF files into one (each part starts with a key frame: resolution changes).
 fn join_ivf(parts: &[PathBuf], out: &Path) {
-    let mut all = Vec::new();
-    let mut count = 0u32;
-    let mut pts = 0u64;
-    for (i, p) in parts.iter().enumerate() {
-        let d = std::fs::read(p).unwrap();
-        let hl = u16::from_le_bytes([d[6], d[7]]) as usize;
-        if i == 0 {
-            all.extend_from_slice(&d[..hl]);
-        }
-        let mut at = hl;
-        while at + 12 <= d.len() {
-            let n = u32::from_le_bytes(d[at..at + 4].try_into().unwrap()) as usize;
-            all.extend_from_slice(&d[at..at + 4]);
-            all.extend_from_slice(&pts.to_le_bytes());
-            all.extend_from_slice(&d[at + 12..at + 12 + n]);
-            pts += 1;
-            count += 1;
-            at += 12 + n;
-        }
+    let mut header = None;
+    let mut frames = Vec::new();
+    for p in parts {
+        let (h, f) = ivf_frames(&std::fs::read(p).unwrap());
+        header.get_or_insert(h);
+        frames.extend(f);
     }
-    all[24..28].copy_from_slice(&count.to_le_bytes());
-    std::fs::write(out, all).unwrap();
+    std::fs::write(out, write_ivf(&header.unwrap(), &frames)).unwrap();
 }
 
 fn gen_resize(dir: &Path, name: &str, ten_bit: bool, sizes: &[&'static str]) -> PathBuf {
@@ -363,11 +352,9 @@ fn frame_sizes(data: &[u8]) -> Vec<(u32, u32)> {
 
 #[test]
 fn streams_match_ffmpeg() {
-    if !common::have_ffmpeg() {
-        eprintln!("ffmpeg not found: VP9 stream test NOT run (this is NOT a pass)");
+    let Some(dir) = common::ffmpeg_tmpdir("VP9 stream test", "vp9-streams") else {
         return;
-    }
-    let dir = common::tmpdir("vp9-streams");
+    };
     let mut files: Vec<(String, PathBuf, bool, Option<PixelFormat>)> = specs()
         .iter()
         .map(|sp| (sp.name.to_string(), gen(&dir, sp), sp.ten_bit, sp.format))
@@ -563,11 +550,9 @@ fn strict_stream(
 
 #[test]
 fn strict_mode_names_the_wrong_field() {
-    if !common::have_ffmpeg() {
-        eprintln!("ffmpeg not found: VP9 strict test NOT run (this is NOT a pass)");
+    let Some(dir) = common::ffmpeg_tmpdir("VP9 strict test", "vp9-strict") else {
         return;
-    }
-    let dir = common::tmpdir("vp9-strict");
+    };
     let arf = strict_stream(&dir, "arf", ARF, true);
     let aq3 = strict_stream(&dir, "aq3", &["-b:v", "300k", "-aq-mode", "3"], false);
     let inter = |r: &Vp9Request| !r.frame.is_intra() && r.decode_index > 2;
@@ -685,32 +670,17 @@ fn strict_mode_names_the_wrong_field() {
 
 /// Raw yuv420p frames of FFmpeg's own decode.
 fn ffmpeg_frames(path: &Path, frame_len: usize) -> Vec<Vec<u8>> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-threads", "1", "-i"])
-        .arg(path)
-        .args([
-            "-fps_mode",
-            "passthrough",
-            "-noautoscale",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg");
-    assert!(out.status.success());
-    out.stdout.chunks(frame_len).map(|c| c.to_vec()).collect()
+    common::ffmpeg_raw(path, "yuv420p")
+        .chunks(frame_len)
+        .map(|c| c.to_vec())
+        .collect()
 }
 
 #[test]
 fn bad_frames_fail_and_the_next_key_frame_decodes() {
-    if !common::have_ffmpeg() {
-        eprintln!("ffmpeg not found: VP9 bad-input test NOT run (this is NOT a pass)");
+    let Some(dir) = common::ffmpeg_tmpdir("VP9 bad-input test", "vp9-bad") else {
         return;
-    }
-    let dir = common::tmpdir("vp9-bad");
+    };
     // Key frame every 6 frames, 4 tile columns (so a cut frame loses tile size markers).
     let path = gen(
         &dir,
@@ -908,11 +878,9 @@ fn key_to_intra_only(key: &[u8], refresh: u8) -> Vec<u8> {
 
 #[test]
 fn intra_only_frame_matches_ffmpeg() {
-    if !common::have_ffmpeg() {
-        eprintln!("ffmpeg not found: VP9 intra-only test NOT run (this is NOT a pass)");
+    let Some(dir) = common::ffmpeg_tmpdir("VP9 intra-only test", "vp9-intra-only") else {
         return;
-    }
-    let dir = common::tmpdir("vp9-intra-only");
+    };
     let src = gen(&dir, &s("src", "352x288", 12, &["-b:v", "300k"]));
     let (hdr, mut frames) = ivf_frames(&std::fs::read(&src).unwrap());
     // After the key frame: a hidden intra-only copy of it into slot 7, shown at once by a
@@ -964,11 +932,10 @@ fn intra_only_frame_matches_ffmpeg() {
 /// accept it, and still decode bit-exact.
 #[test]
 fn ffmpeg_client_conventions_are_accepted() {
-    if !common::have_ffmpeg() {
-        eprintln!("ffmpeg not found: VP9 client-conventions test NOT run (this is NOT a pass)");
+    let Some(dir) = common::ffmpeg_tmpdir("VP9 client-conventions test", "vp9-ffmpeg-client")
+    else {
         return;
-    }
-    let dir = common::tmpdir("vp9-ffmpeg-client");
+    };
     let path = gen(
         &dir,
         &s("gop4", "176x144", 16, &["-b:v", "200k", "-g", "4"]),
@@ -1027,11 +994,9 @@ fn ffmpeg_client_conventions_are_accepted() {
 /// refused: one request decodes one frame into one CAPTURE buffer.
 #[test]
 fn superframe_in_one_request_is_refused() {
-    if !common::have_ffmpeg() {
-        eprintln!("ffmpeg not found: VP9 superframe test NOT run (this is NOT a pass)");
+    let Some(dir) = common::ffmpeg_tmpdir("VP9 superframe test", "vp9-superframe") else {
         return;
-    }
-    let dir = common::tmpdir("vp9-superframe");
+    };
     let path = gen(&dir, &arf_spec("arf", "176x144", 40));
     let data = std::fs::read(&path).unwrap();
     let (_, ivf) = ivf_frames(&data);

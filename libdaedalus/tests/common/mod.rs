@@ -1,4 +1,5 @@
-//! Test streams made by the host ffmpeg (libx264), and FFmpeg's own decode as reference.
+//! Test streams made by the host ffmpeg (lavfi sources, libx264 and the other encoders),
+//! and FFmpeg's own decode as reference.
 
 #![allow(dead_code)]
 
@@ -26,6 +27,35 @@ pub fn have_ffmpeg() -> bool {
         .unwrap_or(false)
 }
 
+/// A temp folder for `tag`, or None (and a notice that `test` did not run) without ffmpeg.
+pub fn ffmpeg_tmpdir(test: &str, tag: &str) -> Option<PathBuf> {
+    if !have_ffmpeg() {
+        eprintln!("ffmpeg not found: {test} NOT run (this is NOT a pass)");
+        return None;
+    }
+    Some(tmpdir(tag))
+}
+
+/// Runs `ffmpeg -v error -y -f lavfi -i <source> <args...> <out>` (output options in
+/// `args`); panics with ffmpeg's messages if it fails.
+pub fn ffmpeg_lavfi<S: AsRef<std::ffi::OsStr>>(
+    source: &str,
+    args: impl IntoIterator<Item = S>,
+    out: &Path,
+) {
+    let o = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
+        .args(args)
+        .arg(out)
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        o.status.success(),
+        "ffmpeg failed to make {out:?} from {source}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 /// Encodes `frames` frames of testsrc2 at `w`x`h` with libx264 (single-threaded, so
 /// deterministic) into `dir/name.h264`.
 #[allow(clippy::too_many_arguments)]
@@ -40,44 +70,31 @@ pub fn x264(
     params: &str,
 ) -> PathBuf {
     let out = dir.join(format!("{name}.h264"));
-    let st = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size={w}x{h}:rate=25"))
-        .args([
-            "-frames:v",
-            &frames.to_string(),
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            pix_fmt,
-        ])
-        .args(extra)
-        .args(["-x264-params", &format!("threads=1:{params}")])
-        .arg(&out)
-        .status()
-        .expect("run ffmpeg");
-    assert!(st.success(), "ffmpeg failed to encode {name}");
+    let frames = frames.to_string();
+    let params = format!("threads=1:{params}");
+    let mut args = vec!["-frames:v", &frames, "-c:v", "libx264", "-pix_fmt", pix_fmt];
+    args.extend_from_slice(extra);
+    args.extend(["-x264-params", &params]);
+    ffmpeg_lavfi(&format!("testsrc2=size={w}x{h}:rate=25"), args, &out);
     out
 }
 
-/// MD5 of FFmpeg's own single-threaded decode, every frame, planar `pix_fmt`.
-pub fn ffmpeg_md5(file: &Path, pix_fmt: &str) -> (String, usize) {
+/// FFmpeg's own single-threaded decode of `file`: every frame, planar `pix_fmt`.
+pub fn ffmpeg_raw(file: &Path, pix_fmt: &str) -> Vec<u8> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-threads", "1", "-i"])
         .arg(file)
-        .args([
-            "-fps_mode",
-            "passthrough",
-            "-noautoscale",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            pix_fmt,
-            "-",
-        ])
+        .args(["-fps_mode", "passthrough", "-noautoscale", "-f", "rawvideo"])
+        .args(["-pix_fmt", pix_fmt, "-"])
         .stderr(Stdio::inherit())
         .output()
         .expect("run ffmpeg");
     assert!(out.status.success(), "ffmpeg failed to decode {file:?}");
-    (format!("{:x}", Md5::digest(&out.stdout)), out.stdout.len())
+    out.stdout
+}
+
+/// MD5 of FFmpeg's own single-threaded decode, every frame, planar `pix_fmt`.
+pub fn ffmpeg_md5(file: &Path, pix_fmt: &str) -> (String, usize) {
+    let raw = ffmpeg_raw(file, pix_fmt);
+    (format!("{:x}", Md5::digest(&raw)), raw.len())
 }
