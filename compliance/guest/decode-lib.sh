@@ -7,6 +7,16 @@
 # MD5 at EOS (with -m). GST_SINK overrides it.
 GST_SINK_DEFAULT="videocodectestsink"
 
+# decode_setup: the client root, mem2mem + daedalus, the daemon, GStreamer's
+# registry; a failed step fails the suite's setup and ends it.
+decode_setup() {
+	setup_chroot || { fail "setup: chroot mounts"; exit 1; }
+	load_base_modules || { fail "setup: load mem2mem"; exit 1; }
+	load_daedalus || { fail "setup: load daedalus"; exit 1; }
+	start_daemon || { fail "setup: daemon attach"; exit 1; }
+	gst_prepare || { fail "setup: GStreamer has no v4l2slh264dec (see gst-inspect.log)"; exit 1; }
+}
+
 # gst_prepare: loads GStreamer's registry (a full plugin scan takes minutes
 # under TCG when $RESULTS/gst-registry.bin is missing or stale; the host keeps
 # it in the cache between runs) and checks that v4l2codecs registered an H.264

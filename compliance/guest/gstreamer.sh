@@ -9,11 +9,7 @@
 # shellcheck source=/dev/null
 . "$RESULTS/streams.env"
 
-setup_chroot || { fail "setup: chroot mounts"; exit 1; }
-load_base_modules || { fail "setup: load mem2mem"; exit 1; }
-load_daedalus || { fail "setup: load daedalus"; exit 1; }
-start_daemon || { fail "setup: daemon attach"; exit 1; }
-gst_prepare || { fail "setup: GStreamer has no v4l2slh264dec (see gst-inspect.log)"; exit 1; }
+decode_setup
 info "job_timeout_ms=$JOB_TIMEOUT_MS daemon=$DAEMON"
 
 # judge NAME EXPECTED_MD5: PASS/FAIL from the last gst_decode.
