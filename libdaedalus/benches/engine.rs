@@ -27,6 +27,8 @@ use libdaedalus::codec::h264::H264Controls;
 use libdaedalus::dst::{write_picture, SrcPicture};
 use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, PixelFormat, Request};
 
+mod common;
+
 /// Counts allocations, then defers to the system allocator.
 struct Counting;
 
@@ -72,10 +74,7 @@ fn allocs() -> (u64, u64) {
 /// machine is shared, and wall time counts the time other processes hold the CPU. The value
 /// is brought up to date at scheduler ticks (a few ms), well below a round's length.
 fn cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    common::cpu_ns().unwrap_or(0)
 }
 
 /// Wall and CPU seconds since `(t, c)`.
@@ -104,41 +103,10 @@ fn generate(path: &Path, w: u32, h: u32, frames: u32) {
     assert!(st.success());
 }
 
-fn demux(path: &Path) -> (ffn::codec::Parameters, Vec<ffn::Packet>) {
-    let mut input = ffn::format::input(path).unwrap();
-    let stream = input.streams().best(ffn::media::Type::Video).unwrap();
-    let idx = stream.index();
-    let params = stream.parameters();
-    let packets = input
-        .packets()
-        .filter(|(s, _)| s.index() == idx)
-        .map(|(_, p)| p)
-        .collect();
-    (params, packets)
-}
-
 /// Plain FFmpeg, single-threaded: frames decoded, wall and CPU seconds.
 fn plain_ffmpeg(params: &ffn::codec::Parameters, packets: &[ffn::Packet]) -> (usize, (f64, f64)) {
-    let mut ctx = ffn::codec::context::Context::from_parameters(params.clone()).unwrap();
-    ctx.set_threading(ffn::codec::threading::Config {
-        count: 1,
-        ..ffn::codec::threading::Config::kind(ffn::codec::threading::Type::None)
-    });
-    let mut dec = ctx.decoder().video().unwrap();
-    let mut frame = ffn::frame::Video::empty();
-    let mut n = 0;
-    let (t, c) = (Instant::now(), cpu_ns());
-    for p in packets {
-        dec.send_packet(p).unwrap();
-        while dec.receive_frame(&mut frame).is_ok() {
-            n += 1;
-        }
-    }
-    dec.send_eof().unwrap();
-    while dec.receive_frame(&mut frame).is_ok() {
-        n += 1;
-    }
-    (n, since(t, c))
+    let (n, wall, cpu) = common::ffmpeg_decode(params, packets, None);
+    (n, (wall, cpu.unwrap_or(0.0)))
 }
 
 struct EngineRun {
@@ -287,7 +255,7 @@ fn main() {
         generate(&path, w, h, frames);
         let data = std::fs::read(&path).unwrap();
         let pics = H264Builder::build_stream(&data).unwrap();
-        let (params, packets) = demux(&path);
+        let (params, packets) = common::demux(&path);
         let (cw, ch) = (
             pics[0].display.width_mbs * 16,
             pics[0].display.height_mbs * 16,

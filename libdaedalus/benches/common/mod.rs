@@ -1,4 +1,4 @@
-//! What the VP9 and AV1 benches share: time measurement (wall and on-CPU time of the
+//! What the benches (engine, VP9, AV1) share: time measurement (wall and on-CPU time of the
 //! thread) and plain single-threaded FFmpeg decoding of a demuxed file.
 
 #![allow(dead_code)]

@@ -179,20 +179,8 @@ impl H264Backend {
             .map_err(EngineError::Bitstream)?;
         self.checker
             .check_dpb(&c.decode_params, req.timestamp, &mut mismatches);
-        if !mismatches.is_empty() {
-            if opts.strict {
-                return Err(EngineError::Mismatch(mismatches));
-            }
-            for m in &mismatches {
-                tracing::warn!(
-                    ts = req.timestamp,
-                    field = %m.field,
-                    expected = %m.expected,
-                    got = %m.got,
-                    "control disagrees with bitstream/DPB"
-                );
-            }
-        }
+        let mismatches =
+            crate::codec::strict_or_warn(mismatches, opts, req.timestamp, "bitstream/DPB")?;
 
         // From here on FFmpeg holds the parameter sets we sent, even if decoding fails.
         self.sent_sps = Some(c.sps);
