@@ -10,7 +10,8 @@
 //! - [`picture`]: what stream builders hand the client ([`picture::PictureSource`]).
 //! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (frame-based, Annex B).
 //! - [`vp9`], [`av1`]: the VP9 / AV1 sources over `ctrls::build::vp9::Vp9Builder`
-//!   and `ctrls::build::av1::Av1Builder` (IVF; show-existing frames).
+//!   and `ctrls::build::av1::Av1Builder` (IVF; show-existing frames), both
+//!   [`ivf_source::IvfSource`]s.
 //! - [`yuv`]: CAPTURE layouts -> cropped I420, output writers.
 
 pub mod av1;
@@ -18,6 +19,7 @@ pub mod bookkeeping;
 pub mod controls;
 pub mod dmabuf;
 pub mod h264;
+pub mod ivf_source;
 pub mod media;
 pub mod picture;
 pub mod session;
