@@ -556,26 +556,15 @@ impl Session {
         let p = self.dev.video.clone();
         if let Some(cfg) = self.cfg.take() {
             let (out_mem, cap_mem) = (cfg.out_mem, cfg.cap_mem);
-            ioctl::streamoff(&self.video, self.out_q).map_err(ioctl_err("VIDIOC_STREAMOFF", &p))?;
-            ioctl::streamoff(&self.video, self.cap_q).map_err(ioctl_err("VIDIOC_STREAMOFF", &p))?;
+            for q in [self.out_q, self.cap_q] {
+                ioctl::streamoff(&self.video, q).map_err(ioctl_err("VIDIOC_STREAMOFF", &p))?;
+            }
             // Drop the mappings (and imported fds): the buffers can be freed.
             drop(cfg);
-            let _: () = ioctl::reqbufs(
-                &self.video,
-                self.out_q,
-                out_mem,
-                0,
-                MemoryConsistency::empty(),
-            )
-            .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
-            let _: () = ioctl::reqbufs(
-                &self.video,
-                self.cap_q,
-                cap_mem,
-                0,
-                MemoryConsistency::empty(),
-            )
-            .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
+            for (q, mem) in [(self.out_q, out_mem), (self.cap_q, cap_mem)] {
+                let _: () = ioctl::reqbufs(&self.video, q, mem, 0, MemoryConsistency::empty())
+                    .map_err(ioctl_err("VIDIOC_REQBUFS", &p))?;
+            }
         }
         Ok(())
     }

@@ -2,18 +2,15 @@
 //! their ioctl numbers against the system's <linux/dma-heap.h> and
 //! <linux/dma-buf.h>: a C program compiled here prints the C values.
 
+mod common;
+
 use std::mem::{offset_of, size_of};
-use std::process::Command;
 
 use request_api::dmabuf::*;
 
 fn c_values() -> String {
-    let dir = std::env::temp_dir().join(format!("request-api-dmabuf-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("layout.c");
-    let exe = dir.join("layout");
-    std::fs::write(
-        &src,
+    common::c_probe_output(
+        "dmabuf",
         r#"#include <stdio.h>
 #include <stddef.h>
 #include <linux/dma-heap.h>
@@ -34,22 +31,8 @@ int main(void) {
     return 0;
 }
 "#,
+        "the probe against <linux/dma-heap.h>",
     )
-    .unwrap();
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let st = Command::new(&cc)
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .status()
-        .unwrap_or_else(|e| panic!("this test needs a C compiler ({cc}): {e}"));
-    assert!(
-        st.success(),
-        "compiling the probe against <linux/dma-heap.h> failed"
-    );
-    let out = Command::new(&exe).output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

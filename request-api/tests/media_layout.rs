@@ -2,18 +2,15 @@
 //! against the system's <linux/media.h>: a C program compiled here prints the
 //! C sizes and offsets, which must equal Rust's.
 
+mod common;
+
 use std::mem::{offset_of, size_of};
-use std::process::Command;
 
 use request_api::media::*;
 
 fn c_layout() -> String {
-    let dir = std::env::temp_dir().join(format!("request-api-layout-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("layout.c");
-    let exe = dir.join("layout");
-    std::fs::write(
-        &src,
+    common::c_probe_output(
+        "layout",
         r#"#include <stdio.h>
 #include <stddef.h>
 #include <linux/media.h>
@@ -37,22 +34,8 @@ int main(void) {
     return 0;
 }
 "#,
+        "the layout probe against <linux/media.h>",
     )
-    .unwrap();
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let st = Command::new(&cc)
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .status()
-        .unwrap_or_else(|e| panic!("this test needs a C compiler ({cc}): {e}"));
-    assert!(
-        st.success(),
-        "compiling the layout probe against <linux/media.h> failed"
-    );
-    let out = Command::new(&exe).output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
