@@ -142,100 +142,36 @@ impl Layout {
         let h = self.height as usize;
         let ch = h.div_ceil(2);
         let s0 = self.bytesperline[0] as usize;
-        let (y, cb, cr) = match self.fmt {
+        let view = |plane: usize, offset: usize, stride: usize, step: usize| PlaneView {
+            data: planes[plane],
+            offset,
+            stride,
+            step,
+        };
+        let y = view(0, 0, s0, 1);
+        let (cb, cr) = match self.fmt {
             PixFmt::Nv12 | PixFmt::P010 => {
                 check("luma+chroma", planes[0], s0 * h + s0 * ch)?;
-                let y = PlaneView {
-                    data: planes[0],
-                    offset: 0,
-                    stride: s0,
-                    step: 1,
-                };
-                let cb = PlaneView {
-                    data: planes[0],
-                    offset: s0 * h,
-                    stride: s0,
-                    step: 2,
-                };
-                let cr = PlaneView {
-                    data: planes[0],
-                    offset: s0 * h + self.fmt.sample_bytes(),
-                    stride: s0,
-                    step: 2,
-                };
-                (y, cb, cr)
+                let sb = self.fmt.sample_bytes();
+                (view(0, s0 * h, s0, 2), view(0, s0 * h + sb, s0, 2))
             }
             PixFmt::Nv12M => {
                 let s1 = self.bytesperline[1] as usize;
                 check("luma", planes[0], s0 * h)?;
                 check("chroma", planes[1], s1 * ch)?;
-                let y = PlaneView {
-                    data: planes[0],
-                    offset: 0,
-                    stride: s0,
-                    step: 1,
-                };
-                let cb = PlaneView {
-                    data: planes[1],
-                    offset: 0,
-                    stride: s1,
-                    step: 2,
-                };
-                let cr = PlaneView {
-                    data: planes[1],
-                    offset: 1,
-                    stride: s1,
-                    step: 2,
-                };
-                (y, cb, cr)
+                (view(1, 0, s1, 2), view(1, 1, s1, 2))
             }
             PixFmt::Yuv420 => {
                 let sc = s0 / 2;
                 check("luma+chroma", planes[0], s0 * h + 2 * sc * ch)?;
-                let y = PlaneView {
-                    data: planes[0],
-                    offset: 0,
-                    stride: s0,
-                    step: 1,
-                };
-                let cb = PlaneView {
-                    data: planes[0],
-                    offset: s0 * h,
-                    stride: sc,
-                    step: 1,
-                };
-                let cr = PlaneView {
-                    data: planes[0],
-                    offset: s0 * h + sc * ch,
-                    stride: sc,
-                    step: 1,
-                };
-                (y, cb, cr)
+                (view(0, s0 * h, sc, 1), view(0, s0 * h + sc * ch, sc, 1))
             }
             PixFmt::Yuv420M => {
                 let (s1, s2) = (self.bytesperline[1] as usize, self.bytesperline[2] as usize);
                 check("luma", planes[0], s0 * h)?;
                 check("cb", planes[1], s1 * ch)?;
                 check("cr", planes[2], s2 * ch)?;
-                let y = PlaneView {
-                    data: planes[0],
-                    offset: 0,
-                    stride: s0,
-                    step: 1,
-                };
-                let cb = PlaneView {
-                    data: planes[1],
-                    offset: 0,
-                    stride: s1,
-                    step: 1,
-                };
-                let cr = PlaneView {
-                    data: planes[2],
-                    offset: 0,
-                    stride: s2,
-                    step: 1,
-                };
-                (y, cb, cr)
+                (view(1, 0, s1, 1), view(2, 0, s2, 1))
             }
         };
         let sb = self.fmt.sample_bytes();
@@ -349,6 +285,24 @@ pub enum OutputKind {
 mod tests {
     use super::*;
 
+    fn layout(fmt: PixFmt, width: u32, height: u32, bytesperline: &[u32]) -> Layout {
+        Layout {
+            fmt,
+            width,
+            height,
+            bytesperline: bytesperline.to_vec(),
+        }
+    }
+
+    fn rect(left: u32, top: u32, width: u32, height: u32) -> Rect {
+        Rect {
+            left,
+            top,
+            width,
+            height,
+        }
+    }
+
     /// 4x2 picture, bytesperline 6 (2 bytes padding), NV12, crop the middle 2x2.
     #[test]
     fn nv12_crop_to_i420() {
@@ -360,28 +314,13 @@ mod tests {
             // CbCr row (stride 6): (Cb,Cr) pairs
             100, 200, 101, 201, 0, 0,
         ];
-        let l = Layout {
-            fmt: PixFmt::Nv12,
-            width: 4,
-            height: 2,
-            bytesperline: vec![6],
-        };
-        let crop = Rect {
-            left: 2,
-            top: 0,
-            width: 2,
-            height: 2,
-        };
+        let l = layout(PixFmt::Nv12, 4, 2, &[6]);
+        let crop = rect(2, 0, 2, 2);
         assert_eq!(
             l.to_i420(&[&buf], crop).unwrap(),
             vec![12, 13, 22, 23, 101, 201]
         );
-        let full = Rect {
-            left: 0,
-            top: 0,
-            width: 4,
-            height: 2,
-        };
+        let full = rect(0, 0, 4, 2);
         assert_eq!(
             l.to_i420(&[&buf], full).unwrap(),
             vec![10, 11, 12, 13, 20, 21, 22, 23, 100, 101, 200, 201]
@@ -392,26 +331,11 @@ mod tests {
     fn yuv420m_and_nv12m_read_their_planes() {
         let y = [1u8, 2, 3, 4];
         let (u, v) = ([5u8], [6u8]);
-        let l = Layout {
-            fmt: PixFmt::Yuv420M,
-            width: 2,
-            height: 2,
-            bytesperline: vec![2, 1, 1],
-        };
-        let r = Rect {
-            left: 0,
-            top: 0,
-            width: 2,
-            height: 2,
-        };
+        let l = layout(PixFmt::Yuv420M, 2, 2, &[2, 1, 1]);
+        let r = rect(0, 0, 2, 2);
         assert_eq!(l.to_i420(&[&y, &u, &v], r).unwrap(), vec![1, 2, 3, 4, 5, 6]);
         let uv = [7u8, 8];
-        let l = Layout {
-            fmt: PixFmt::Nv12M,
-            width: 2,
-            height: 2,
-            bytesperline: vec![2, 2],
-        };
+        let l = layout(PixFmt::Nv12M, 2, 2, &[2, 2]);
         assert_eq!(l.to_i420(&[&y, &uv], r).unwrap(), vec![1, 2, 3, 4, 7, 8]);
     }
 
@@ -419,18 +343,8 @@ mod tests {
     fn yuv420_single_plane_uses_half_stride_chroma() {
         // 4x2, stride 4: Y 8 bytes, Cb 2x1 (stride 2), Cr 2x1.
         let buf = [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-        let l = Layout {
-            fmt: PixFmt::Yuv420,
-            width: 4,
-            height: 2,
-            bytesperline: vec![4],
-        };
-        let r = Rect {
-            left: 0,
-            top: 0,
-            width: 4,
-            height: 2,
-        };
+        let l = layout(PixFmt::Yuv420, 4, 2, &[4]);
+        let r = rect(0, 0, 4, 2);
         assert_eq!(l.to_i420(&[&buf], r).unwrap(), buf.to_vec());
     }
 
@@ -442,18 +356,8 @@ mod tests {
         for v in [1023u16, 1, 2, 3, 512, 64] {
             buf.extend_from_slice(&w(v));
         }
-        let l = Layout {
-            fmt: PixFmt::P010,
-            width: 2,
-            height: 2,
-            bytesperline: vec![4],
-        };
-        let r = Rect {
-            left: 0,
-            top: 0,
-            width: 2,
-            height: 2,
-        };
+        let l = layout(PixFmt::P010, 2, 2, &[4]);
+        let r = rect(0, 0, 2, 2);
         let got = l.to_i420(&[&buf], r).unwrap();
         let want: Vec<u8> = [1023u16, 1, 2, 3, 512, 64]
             .iter()
@@ -464,28 +368,13 @@ mod tests {
 
     #[test]
     fn short_buffer_and_bad_crop_are_errors() {
-        let l = Layout {
-            fmt: PixFmt::Nv12,
-            width: 4,
-            height: 2,
-            bytesperline: vec![4],
-        };
-        let r = Rect {
-            left: 0,
-            top: 0,
-            width: 4,
-            height: 2,
-        };
+        let l = layout(PixFmt::Nv12, 4, 2, &[4]);
+        let r = rect(0, 0, 4, 2);
         assert!(matches!(
             l.to_i420(&[&[0u8; 5]], r),
             Err(LayoutError::Short { .. })
         ));
-        let big = Rect {
-            left: 2,
-            top: 0,
-            width: 4,
-            height: 2,
-        };
+        let big = rect(2, 0, 4, 2);
         assert!(matches!(
             l.to_i420(&[&[0u8; 12]], big),
             Err(LayoutError::Crop { .. })
