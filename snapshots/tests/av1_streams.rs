@@ -6,33 +6,19 @@
 //! FILM_GRAIN and the TILE_GROUP_ENTRY array; `ctrl_md5` hashes the exact
 //! kernel bytes of every control of the request.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use ctrls::av1::{Sequence, TileGroupEntry};
 use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
 use ctrls::Control;
 use serde::Serialize;
 
 mod common;
-use common::{data_path, ename, names, short_md5, trace_headers};
+use common::{
+    data_path, ename, ffprobe_frames, names, short_md5, snapshot_settings, trace_headers, IvfStream,
+};
 
 const STREAMS: [&str; 2] = ["av1_64x64.ivf", "av1_352x288_tiles.ivf"];
 
-#[derive(Serialize)]
-struct Stream {
-    requests: usize,
-    shown: usize,
-    show_existing: usize,
-    events: Vec<EventView>,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum EventView {
-    Decode(Box<ReqView>),
-    ShowExisting { show_existing: String },
-}
+type Stream = IvfStream<ReqView>;
 
 #[derive(Serialize)]
 struct ReqView {
@@ -251,20 +237,12 @@ fn build(name: &str) -> Vec<Av1Event> {
 }
 
 fn view(events: &[Av1Event]) -> Stream {
-    let mut s = Stream {
-        requests: 0,
-        shown: 0,
-        show_existing: 0,
-        events: Vec::new(),
-    };
+    let mut s = Stream::new();
     let mut prev: Option<Sequence> = None;
     for e in events {
         match e {
             Av1Event::Decode(r) => {
-                s.requests += 1;
-                s.shown += usize::from(r.display.shown);
-                s.events
-                    .push(EventView::Decode(Box::new(req_view(r, prev.as_ref()))));
+                s.decode(r.display.shown, req_view(r, prev.as_ref()));
                 prev = Some(r.sequence);
             }
             Av1Event::ShowExisting {
@@ -273,10 +251,7 @@ fn view(events: &[Av1Event]) -> Stream {
                 key_frame,
                 ..
             } => {
-                s.show_existing += 1;
-                s.events.push(EventView::ShowExisting {
-                    show_existing: format!("ts {timestamp} slot {slot} key {key_frame}"),
-                });
+                s.show_existing(format!("ts {timestamp} slot {slot} key {key_frame}"));
             }
         }
     }
@@ -306,12 +281,8 @@ fn av1_snapshots() {
                 }
             }
         }
-        let mut settings = insta::Settings::clone_current();
-        settings
-            .set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        settings.bind(|| insta::assert_yaml_snapshot!(name.replace('.', "_"), view(&events)));
+        snapshot_settings()
+            .bind(|| insta::assert_yaml_snapshot!(name.replace('.', "_"), view(&events)));
     }
 }
 
@@ -323,23 +294,7 @@ fn av1_shown_frames_match_ffprobe() {
     for name in STREAMS {
         let path = data_path(name);
         let events = build(name);
-        let out = Command::new("ffprobe")
-            .args(["-v", "error", "-show_frames", "-show_entries"])
-            .arg("frame=key_frame,width,height")
-            .args(["-of", "csv=p=0"])
-            .arg(&path)
-            .output()
-            .expect("ffprobe (FFmpeg CLI) needed");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let theirs = ffprobe_frames(&path);
         let mut sizes = std::collections::HashMap::new();
         let ours: Vec<String> = events
             .iter()

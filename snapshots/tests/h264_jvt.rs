@@ -339,11 +339,8 @@ fn snapshot_file(path: &Path) {
             w.validate().unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
         }
     }
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| insta::assert_yaml_snapshot!(name.replace('.', "_"), view(&pics)));
+    common::snapshot_settings()
+        .bind(|| insta::assert_yaml_snapshot!(name.replace('.', "_"), view(&pics)));
 }
 
 fn stream_names(dir: &Path) -> Vec<PathBuf> {

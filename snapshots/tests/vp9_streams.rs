@@ -5,7 +5,6 @@
 //! Each request shows the VP9_FRAME control readably (flags by name, only
 //! non-default parts); `ctrl_md5` hashes its exact kernel bytes.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use ctrls::build::vp9::{Vp9Builder, Vp9Event, Vp9Request};
@@ -15,24 +14,14 @@ use md5::{Digest, Md5};
 use serde::Serialize;
 
 mod common;
-use common::{data_path, ename, hex, names, short_md5, trace_headers};
+use common::{
+    data_path, ename, ffprobe_frames, hex, names, run, short_md5, snapshot_settings, trace_headers,
+    IvfStream,
+};
 
 const STREAMS: [&str; 2] = ["vp9_64x64_arf.ivf", "vp9_352x288_arf.ivf"];
 
-#[derive(Serialize)]
-struct Stream {
-    requests: usize,
-    shown: usize,
-    show_existing: usize,
-    events: Vec<EventView>,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum EventView {
-    Decode(Box<ReqView>),
-    ShowExisting { show_existing: String },
-}
+type Stream = IvfStream<ReqView>;
 
 #[derive(Serialize)]
 struct ReqView {
@@ -195,26 +184,16 @@ fn build(name: &str) -> Vec<Vp9Event> {
 }
 
 fn view(events: &[Vp9Event]) -> Stream {
-    let mut s = Stream {
-        requests: 0,
-        shown: 0,
-        show_existing: 0,
-        events: Vec::new(),
-    };
+    let mut s = Stream::new();
     for e in events {
         match e {
             Vp9Event::Decode(r) => {
-                s.requests += 1;
-                s.shown += usize::from(r.display.shown);
-                s.events.push(EventView::Decode(Box::new(req_view(r))));
+                s.decode(r.display.shown, req_view(r));
             }
             Vp9Event::ShowExisting {
                 timestamp, slot, ..
             } => {
-                s.show_existing += 1;
-                s.events.push(EventView::ShowExisting {
-                    show_existing: format!("ts {timestamp} slot {slot}"),
-                });
+                s.show_existing(format!("ts {timestamp} slot {slot}"));
             }
         }
     }
@@ -232,25 +211,9 @@ fn vp9_snapshots() {
                     .unwrap_or_else(|err| panic!("{name} request {}: {err}", r.decode_index));
             }
         }
-        let mut settings = insta::Settings::clone_current();
-        settings
-            .set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        settings.bind(|| insta::assert_yaml_snapshot!(name.replace('.', "_"), view(&events)));
+        snapshot_settings()
+            .bind(|| insta::assert_yaml_snapshot!(name.replace('.', "_"), view(&events)));
     }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e} (FFmpeg CLI needed)"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// FFmpeg's vp9_superframe_split bitstream filter splits the stream into
@@ -309,12 +272,7 @@ fn vp9_frames_match_ffmpeg() {
             "{name}: expected hidden frames"
         );
 
-        let probe = run(Command::new("ffprobe")
-            .args(["-v", "error", "-show_frames", "-show_entries"])
-            .arg("frame=key_frame,width,height")
-            .args(["-of", "csv=p=0"])
-            .arg(&path));
-        let theirs: Vec<String> = probe.lines().map(str::to_string).collect();
+        let theirs = ffprobe_frames(&path);
         let mut slots_key = std::collections::HashMap::new();
         let ours: Vec<String> = events
             .iter()

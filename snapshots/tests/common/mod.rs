@@ -91,3 +91,82 @@ pub fn trace_headers(path: &Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
     }
     recs
 }
+
+/// insta settings of the repository's snapshots: tests/snapshots, named by
+/// the stream alone, no expression (the assertion stays in the test file so
+/// the snapshot's `source` stays that file).
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
+/// Snapshot of an IVF builder's events (VP9, AV1): counts, then each request
+/// (`R`, the codec's view) or show_existing_frame in order.
+#[derive(serde::Serialize)]
+pub struct IvfStream<R> {
+    requests: usize,
+    shown: usize,
+    show_existing: usize,
+    events: Vec<IvfEventView<R>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum IvfEventView<R> {
+    Decode(Box<R>),
+    ShowExisting { show_existing: String },
+}
+
+impl<R> IvfStream<R> {
+    pub fn new() -> Self {
+        Self {
+            requests: 0,
+            shown: 0,
+            show_existing: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// A request; `shown` is its show_frame.
+    pub fn decode(&mut self, shown: bool, view: R) {
+        self.requests += 1;
+        self.shown += usize::from(shown);
+        self.events.push(IvfEventView::Decode(Box::new(view)));
+    }
+
+    /// A show_existing_frame, described by `what`.
+    pub fn show_existing(&mut self, what: String) {
+        self.show_existing += 1;
+        self.events.push(IvfEventView::ShowExisting {
+            show_existing: what,
+        });
+    }
+}
+
+/// Runs `cmd` (an FFmpeg CLI tool), asserts it succeeded, returns its stdout.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e} (FFmpeg CLI needed)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// ffprobe's decoded frames of `path`, one `key_frame,width,height` line each.
+pub fn ffprobe_frames(path: &Path) -> Vec<String> {
+    run(Command::new("ffprobe")
+        .args(["-v", "error", "-show_frames", "-show_entries"])
+        .arg("frame=key_frame,width,height")
+        .args(["-of", "csv=p=0"])
+        .arg(path))
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
