@@ -12,14 +12,13 @@
 //! DPB there, FFmpeg drops its references while marking).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::process::Command;
 
 use ctrls::build::h264::{H264Builder, H264Picture};
 use ctrls::h264::DpbEntryFlags;
 
 mod common;
-use common::{have_ffmpeg, vectors_dir};
+use common::{data_path, ffmpeg_or_skip, jvt_with_ffmpeg, vectors_dir};
 
 /// One reference as printed by FFmpeg / held by the builder: (long-term?,
 /// frame_num or LongTermFrameIdx, POC).
@@ -197,12 +196,7 @@ fn check_path(path: &std::path::Path) -> (usize, usize, usize) {
 
 #[test]
 fn ba_mw_d_dpb_matches_ffmpeg() {
-    let Some(_) = vectors_dir() else {
-        println!("skipping: JVT vectors not found (set DAEDALUS_VECTORS) — NOT a pass");
-        return;
-    };
-    if !have_ffmpeg() {
-        println!("skipping: ffmpeg CLI not found — NOT a pass");
+    if jvt_with_ffmpeg().is_none() {
         return;
     }
     let (compared, idrs, total) = check_stream("BA_MW_D.264");
@@ -212,14 +206,9 @@ fn ba_mw_d_dpb_matches_ffmpeg() {
 
 #[test]
 fn all_jvt_dpbs_match_ffmpeg() {
-    let Some(dir) = vectors_dir() else {
-        println!("skipping: JVT vectors not found (set DAEDALUS_VECTORS) — NOT a pass");
+    let Some(dir) = jvt_with_ffmpeg() else {
         return;
     };
-    if !have_ffmpeg() {
-        println!("skipping: ffmpeg CLI not found — NOT a pass");
-        return;
-    }
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -241,14 +230,12 @@ fn all_jvt_dpbs_match_ffmpeg() {
 /// matrices, 2 slices per picture; and an MBAFF interlaced stream.
 #[test]
 fn x264_streams_dpb_match_ffmpeg() {
-    if !have_ffmpeg() {
-        println!("skipping: ffmpeg CLI not found — NOT a pass");
+    if !ffmpeg_or_skip() {
         return;
     }
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     // (file, frames per ffprobe -count_frames, IDR pictures)
     for (name, frames, idrs) in [("x264_high_bframes.264", 24, 2), ("x264_mbaff.264", 12, 1)] {
-        let (c, i, n) = check_path(&data.join(name));
+        let (c, i, n) = check_path(&data_path(name));
         println!("{name}: {c} pictures' DPB equal to FFmpeg's ({i} IDR skipped)");
         assert_eq!((c + i, i, n), (frames, idrs, frames), "{name}");
     }

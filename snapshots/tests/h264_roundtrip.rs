@@ -7,14 +7,14 @@
 //! - Display order: FFmpeg's output order (ffprobe frame pkt_pos -> picture)
 //!   equals `display_order()` (by (epoch, POC)).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use ctrls::build::annexb;
 use ctrls::build::h264::{display_order, H264Builder, H264Picture};
 
 mod common;
-use common::{have_ffmpeg, vectors_dir};
+use common::{data_path, ffmpeg_or_skip, jvt_with_ffmpeg};
 
 /// Parameter sets of the original stream interleaved with the builder's
 /// OUTPUT buffers.
@@ -100,14 +100,9 @@ fn ffmpeg_order(path: &Path, pics: &[H264Picture]) -> Vec<u64> {
 
 #[test]
 fn jvt_output_bytes_decode_to_reference_md5_and_order_matches() {
-    let Some(dir) = vectors_dir() else {
-        println!("skipping: JVT vectors not found (set DAEDALUS_VECTORS) — NOT a pass");
+    let Some(dir) = jvt_with_ffmpeg() else {
         return;
     };
-    if !have_ffmpeg() {
-        println!("skipping: ffmpeg CLI not found — NOT a pass");
-        return;
-    }
     let md5s = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut checked = 0;
     for line in md5s.lines() {
@@ -144,13 +139,11 @@ fn jvt_output_bytes_decode_to_reference_md5_and_order_matches() {
 
 #[test]
 fn x264_output_bytes_decode_like_original() {
-    if !have_ffmpeg() {
-        println!("skipping: ffmpeg CLI not found — NOT a pass");
+    if !ffmpeg_or_skip() {
         return;
     }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     for name in ["x264_high_bframes.264", "x264_mbaff.264"] {
-        let path = dir.join(name);
+        let path = data_path(name);
         let data = std::fs::read(&path).unwrap();
         let pics = H264Builder::build_stream(&data).unwrap();
         assert_eq!(

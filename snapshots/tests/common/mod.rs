@@ -31,6 +31,25 @@ pub fn have_ffmpeg() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// `have_ffmpeg()`, saying so when not (the test is skipped, NOT passed).
+pub fn ffmpeg_or_skip() -> bool {
+    let have = have_ffmpeg();
+    if !have {
+        println!("skipping: ffmpeg CLI not found — NOT a pass");
+    }
+    have
+}
+
+/// The JVT vectors directory when it and the ffmpeg CLI are both there;
+/// otherwise says which is missing (the test is skipped, NOT passed).
+pub fn jvt_with_ffmpeg() -> Option<PathBuf> {
+    let Some(dir) = vectors_dir() else {
+        println!("skipping: JVT vectors not found (set DAEDALUS_VECTORS) — NOT a pass");
+        return None;
+    };
+    ffmpeg_or_skip().then_some(dir)
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
