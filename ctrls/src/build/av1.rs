@@ -31,7 +31,7 @@ use cros_codecs::codec::av1::parser::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::ivf::{self, IvfError};
+use super::ivf::{self, guarded, IvfBuildError};
 use crate::av1::{
     FilmGrain, FilmGrainFlags, Frame, FrameFlags, GlobalMotionFlags, LoopFilterFlags,
     LoopRestorationFlags, QuantizationFlags, SegmentationFlags, Sequence, SequenceFlags,
@@ -39,41 +39,7 @@ use crate::av1::{
 };
 
 /// Errors, each with the byte offset in the IVF file where it was found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Av1BuildError {
-    /// Malformed IVF container.
-    #[error(transparent)]
-    Ivf(#[from] IvfError),
-    /// An OBU could not be parsed (truncated, corrupt, missing sequence header).
-    #[error("byte {offset}: IVF frame {ivf_index}: {msg}")]
-    Parse {
-        /// Offset of the OBU (or of the IVF frame payload).
-        offset: usize,
-        /// IVF frame index.
-        ivf_index: usize,
-        /// What the parser said.
-        msg: String,
-    },
-    /// Stream-level inconsistency (tile group without frame header, frame
-    /// left incomplete, reference to an empty slot, too many tiles).
-    #[error("byte {offset}: {msg}")]
-    Stream {
-        /// Offset of the OBU.
-        offset: usize,
-        /// Description.
-        msg: String,
-    },
-}
-
-impl Av1BuildError {
-    /// Byte offset of the problem in the file.
-    pub fn offset(&self) -> usize {
-        match self {
-            Av1BuildError::Ivf(e) => e.offset(),
-            Av1BuildError::Parse { offset, .. } | Av1BuildError::Stream { offset, .. } => *offset,
-        }
-    }
-}
+pub type Av1BuildError = IvfBuildError;
 
 /// What a player needs to present the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,13 +129,6 @@ pub struct Av1Builder {
 impl Default for Av1Builder {
     fn default() -> Self {
         Self::new(1000, 1000)
-    }
-}
-
-fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(_) => Err("parser panicked".into()),
     }
 }
 
@@ -484,12 +443,8 @@ impl Av1Builder {
 
     /// Build every event of a whole IVF file.
     pub fn build_ivf(data: &[u8]) -> Result<Vec<Av1Event>, Av1BuildError> {
-        let (_, frames) = ivf::parse(data)?;
         let mut b = Self::default();
-        let mut out = Vec::new();
-        for f in &frames {
-            out.extend(b.push(f.data, f.offset, f.index)?);
-        }
+        let out = ivf::build_all(data, |d, offset, index| b.push(d, offset, index))?;
         b.finish(data.len())?;
         Ok(out)
     }

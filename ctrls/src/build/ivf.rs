@@ -169,6 +169,68 @@ pub fn parse(data: &[u8]) -> Result<(IvfHeader, Vec<IvfFrame<'_>>), IvfError> {
     Ok((header, frames))
 }
 
+/// Errors of the IVF stream builders (VP9, AV1), each with the byte offset
+/// in the IVF file where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IvfBuildError {
+    /// Malformed IVF container.
+    #[error(transparent)]
+    Ivf(#[from] IvfError),
+    /// An IVF frame, or a frame / OBU inside it, could not be parsed
+    /// (truncated, corrupt, AV1 frame before its sequence header).
+    #[error("byte {offset}: IVF frame {ivf_index}: {msg}")]
+    Parse {
+        /// Offset of the OBU or frame (or of the IVF frame payload).
+        offset: usize,
+        /// IVF frame index.
+        ivf_index: usize,
+        /// What the parser said.
+        msg: String,
+    },
+    /// Stream-level inconsistency (inter frame before any key frame, tile
+    /// group without frame header, frame left incomplete, reference to an
+    /// empty slot, too many tiles).
+    #[error("byte {offset}: {msg}")]
+    Stream {
+        /// Offset of the OBU or IVF frame payload.
+        offset: usize,
+        /// Description.
+        msg: String,
+    },
+}
+
+impl IvfBuildError {
+    /// Byte offset of the problem in the file.
+    pub fn offset(&self) -> usize {
+        match self {
+            IvfBuildError::Ivf(e) => e.offset(),
+            IvfBuildError::Parse { offset, .. } | IvfBuildError::Stream { offset, .. } => *offset,
+        }
+    }
+}
+
+/// Feeds every frame of a whole IVF file to `push` (payload, payload offset,
+/// frame index) and collects the events it returns.
+pub(crate) fn build_all<E>(
+    data: &[u8],
+    mut push: impl FnMut(&[u8], usize, usize) -> Result<Vec<E>, IvfBuildError>,
+) -> Result<Vec<E>, IvfBuildError> {
+    let (_, frames) = parse(data)?;
+    let mut out = Vec::new();
+    for f in frames {
+        out.extend(push(f.data, f.offset, f.index)?);
+    }
+    Ok(out)
+}
+
+/// Runs a cros-codecs parser call so that a panic in it is an error.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err("parser panicked".into()),
+    }
+}
+
 /// Test-stream writer: a 64x64, 30/1 fps IVF file of `fourcc` holding
 /// `frames`, frame `i` stamped with pts `i`.
 #[cfg(test)]

@@ -30,46 +30,13 @@ use cros_codecs::codec::vp9::parser::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::ivf::{self, IvfError};
+use super::ivf::{self, guarded, IvfBuildError};
 use crate::vp9::{
     CompressedHdr, Frame, FrameFlags, LoopFilterFlags, SegmentFeatures, SegmentationFlags, SignBias,
 };
 
 /// Errors, each with the byte offset in the IVF file where it was found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Vp9BuildError {
-    /// Malformed IVF container.
-    #[error(transparent)]
-    Ivf(#[from] IvfError),
-    /// An IVF frame (superframe) or a frame inside it could not be parsed.
-    #[error("byte {offset}: IVF frame {ivf_index}: {msg}")]
-    Parse {
-        /// Offset of the IVF frame payload.
-        offset: usize,
-        /// IVF frame index.
-        ivf_index: usize,
-        /// What the parser said.
-        msg: String,
-    },
-    /// Stream-level inconsistency (inter frame before any key frame, ...).
-    #[error("byte {offset}: {msg}")]
-    Stream {
-        /// Offset of the IVF frame payload.
-        offset: usize,
-        /// Description.
-        msg: String,
-    },
-}
-
-impl Vp9BuildError {
-    /// Byte offset of the problem in the file.
-    pub fn offset(&self) -> usize {
-        match self {
-            Vp9BuildError::Ivf(e) => e.offset(),
-            Vp9BuildError::Parse { offset, .. } | Vp9BuildError::Stream { offset, .. } => *offset,
-        }
-    }
-}
+pub type Vp9BuildError = IvfBuildError;
 
 /// What a player needs to present the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,13 +114,6 @@ impl Default for Vp9Builder {
     }
 }
 
-fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(_) => Err("parser panicked".into()),
-    }
-}
-
 impl Vp9Builder {
     /// Timestamps start at `base` and grow by `step` per request.
     pub fn new(base: u64, step: u64) -> Self {
@@ -168,13 +128,8 @@ impl Vp9Builder {
 
     /// Build every event of a whole IVF file.
     pub fn build_ivf(data: &[u8]) -> Result<Vec<Vp9Event>, Vp9BuildError> {
-        let (_, frames) = ivf::parse(data)?;
         let mut b = Self::default();
-        let mut out = Vec::new();
-        for f in frames {
-            out.extend(b.push(f.data, f.offset, f.index)?);
-        }
-        Ok(out)
+        ivf::build_all(data, |d, offset, index| b.push(d, offset, index))
     }
 
     /// Feed one IVF frame (a frame or a superframe) found at `offset`.
