@@ -19,7 +19,9 @@ use crate::bookkeeping::{CaptureSlots, DisplayQueue, InFlight, RequestPool, Slot
 use crate::controls::ext_control_array;
 use crate::dmabuf::{DmaBufError, DmaBufFd, DmaBufMap, DmaHeap, SYNC_READ};
 use crate::media::{self, RequestFd};
-use crate::picture::{Codec, CodedPicture, FieldRole, PictureSource, SourceError, StreamInfo};
+use crate::picture::{
+    Codec, CodedPicture, ControlPayload, FieldRole, PictureSource, SourceError, StreamInfo,
+};
 use crate::topology::{devname_from_uevent, Topology};
 use crate::yuv::{Layout, LayoutError, PixFmt};
 
@@ -852,15 +854,7 @@ fn negotiate(
         .cloned()
         .collect();
     if !seq.is_empty() {
-        let mut arr = ext_control_array(&mut seq);
-        let ids: Vec<u32> = arr.as_slice().iter().map(|c| c.id).collect();
-        arr.set(&*video, CtrlWhich::Current)
-            .map_err(|e| Error::Controls {
-                frame,
-                index: e.error_idx,
-                id: ids.get(e.error_idx as usize).copied().unwrap_or(0),
-                errno: e.into(),
-            })?;
+        set_controls(&*video, &mut seq, CtrlWhich::Current, frame)?;
     }
     // CAPTURE: the first format we can read, in order of preference.
     let offered: Vec<[u8; 4]> = FormatIterator::new(&*video, cap_q)
@@ -988,16 +982,12 @@ impl Session {
         let rfd = self.requests[req].raw();
 
         // Controls into the request.
-        let ids: Vec<u32> = pic.controls.iter().map(|c| c.id).collect();
-        let mut arr = ext_control_array(&mut pic.controls);
-        arr.set(&self.video, CtrlWhich::Request(rfd))
-            .map_err(|e| Error::Controls {
-                frame,
-                index: e.error_idx,
-                id: ids.get(e.error_idx as usize).copied().unwrap_or(0),
-                errno: e.into(),
-            })?;
-        drop(arr);
+        set_controls(
+            &self.video,
+            &mut pic.controls,
+            CtrlWhich::Request(rfd),
+            frame,
+        )?;
 
         let sec = (pic.timestamp / 1_000_000_000) as nix::libc::time_t;
         let usec = ((pic.timestamp % 1_000_000_000) / 1000) as nix::libc::suseconds_t;
@@ -1283,4 +1273,23 @@ fn queue_buffer(video: &File, a: QueueArgs<'_>) -> Result<(), Error> {
             send::<MmapHandle>(video, &a, planes)
         }
     }
+}
+
+/// `VIDIOC_S_EXT_CTRLS` of `controls` with `which`; an error names the
+/// control the driver refused.
+fn set_controls(
+    video: &impl std::os::fd::AsRawFd,
+    controls: &mut [ControlPayload],
+    which: CtrlWhich,
+    frame: u64,
+) -> Result<(), Error> {
+    let ids: Vec<u32> = controls.iter().map(|c| c.id).collect();
+    ext_control_array(controls)
+        .set(video, which)
+        .map_err(|e| Error::Controls {
+            frame,
+            index: e.error_idx,
+            id: ids.get(e.error_idx as usize).copied().unwrap_or(0),
+            errno: e.into(),
+        })
 }
