@@ -189,3 +189,24 @@ pub fn ffprobe_frames(path: &Path) -> Vec<String> {
     .map(str::to_string)
     .collect()
 }
+
+/// One of our frame header records for [`assert_trace_headers`], started as
+/// FFmpeg prints it: `show_existing_frame`, then (for a decoded frame,
+/// `Some(show_frame)`) `show_frame`.
+pub fn header_record(shown: Option<bool>) -> Vec<(String, i64)> {
+    match shown {
+        None => vec![("show_existing_frame".into(), 1)],
+        Some(shown) => vec![
+            ("show_existing_frame".into(), 0),
+            ("show_frame".into(), i64::from(shown)),
+        ],
+    }
+}
+
+/// Our frame header records of stream `name` must equal [`trace_headers`]'
+/// for `wanted`.
+pub fn assert_trace_headers(name: &str, wanted: &[&str], ours: Vec<Vec<(String, i64)>>) {
+    let theirs = trace_headers(&data_path(name), wanted);
+    assert_eq!(ours.len(), theirs.len(), "{name}: frame count");
+    assert_eq!(ours, theirs, "{name}");
+}
