@@ -9,10 +9,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use request_api::av1::Av1Source;
+use request_api::av1::{Av1, Av1Source};
 use request_api::bookkeeping::{CaptureSlots, DisplayQueue};
+use request_api::ivf_source::{IvfCodec, IvfSource};
 use request_api::picture::PictureSource;
-use request_api::vp9::Vp9Source;
+use request_api::vp9::Vp9;
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -81,45 +82,41 @@ fn drive(src: &mut dyn PictureSource) -> Run {
     }
 }
 
+/// Drives the source of IVF file `name` (VP9 or AV1): it displays exactly
+/// FFmpeg's frames, has hidden frames, and every displayed frame is a shown
+/// request or a show_existing_frame.
+fn check_stream<C: IvfCodec>(name: &str) -> Run {
+    let path = data(name);
+    let bytes = std::fs::read(&path).unwrap();
+    let mut src = IvfSource::<C>::new(&bytes).unwrap();
+    let frames = src.frames();
+    let run = drive(&mut src);
+    assert_eq!(run.displayed, frames, "{name}");
+    assert_eq!(frames, ffprobe_frames(&path), "{name}");
+    assert!(run.hidden > 0, "{name}: no hidden frame");
+    assert_eq!(
+        run.requests + run.shown_existing - run.hidden,
+        run.displayed,
+        "{name}"
+    );
+    run
+}
+
 #[test]
 fn vp9_alt_ref_streams_display_ffmpegs_frames() {
+    // Two-pass libvpx with alt-refs: hidden frames (in superframes), never
+    // shown on their own (no show_existing_frame in these two).
     for name in ["vp9_64x64_arf.ivf", "vp9_352x288_arf.ivf"] {
-        let path = data(name);
-        let bytes = std::fs::read(&path).unwrap();
-        let mut src = Vp9Source::new(&bytes).unwrap();
-        let frames = src.frames();
-        let run = drive(&mut src);
-        assert_eq!(run.displayed, frames, "{name}");
-        assert_eq!(frames, ffprobe_frames(&path), "{name}");
-        // Two-pass libvpx with alt-refs: hidden frames (in superframes),
-        // never shown on their own (no show_existing_frame in these two).
-        assert!(run.hidden > 0, "{name}: no hidden frame");
-        assert_eq!(
-            run.requests + run.shown_existing - run.hidden,
-            run.displayed,
-            "{name}"
-        );
+        check_stream::<Vp9>(name);
     }
 }
 
 #[test]
 fn av1_streams_display_ffmpegs_frames() {
+    // libaom's alt-ref: a hidden frame shown later by show_existing_frame.
     for name in ["av1_64x64.ivf", "av1_352x288_tiles.ivf"] {
-        let path = data(name);
-        let bytes = std::fs::read(&path).unwrap();
-        let mut src = Av1Source::new(&bytes).unwrap();
-        let frames = src.frames();
-        let run = drive(&mut src);
-        assert_eq!(run.displayed, frames, "{name}");
-        assert_eq!(frames, ffprobe_frames(&path), "{name}");
-        // libaom's alt-ref: a hidden frame shown later by show_existing_frame.
-        assert!(run.hidden > 0, "{name}: no hidden frame");
+        let run = check_stream::<Av1>(name);
         assert!(run.shown_existing > 0, "{name}: no show_existing_frame");
-        assert_eq!(
-            run.requests + run.shown_existing - run.hidden,
-            run.displayed,
-            "{name}"
-        );
     }
 }
 
