@@ -44,6 +44,8 @@ gst_chain() {
 
 # gst_start LOG: starts the pipeline on the chroot's /tmp/in.264 in the
 # background; GST_PID is the pid of the chroot process (gst-launch after exec).
+# A queue after the decoder lets conversion and hashing run in their own
+# thread, as a player's pipeline would, instead of inside the decoder's.
 # GST_PARSE / GST_RAW (gst_chain) choose the codec; H.264 8-bit by default.
 gst_start() {
 	local log=$1
@@ -51,7 +53,7 @@ gst_start() {
 	chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
 		GST_REGISTRY=/results/gst-registry.bin GST_DEBUG='v4l2codecs*:3' \
 		gst-launch-1.0 -m filesrc location=/tmp/in.264 ! ${GST_PARSE:-h264parse ! v4l2slh264dec} ! \
-		videoconvert dither=none ! video/x-raw,format=${GST_RAW:-I420} ! ${GST_SINK:-$GST_SINK_DEFAULT} \
+		queue ! videoconvert dither=none ! video/x-raw,format=${GST_RAW:-I420} ! ${GST_SINK:-$GST_SINK_DEFAULT} \
 		>"$log" 2>&1 &
 	GST_PID=$!
 }
