@@ -2,8 +2,6 @@
 //! stream is strict-clean (jvt.rs), and a wrong TopFieldOrderCnt / BottomFieldOrderCnt in
 //! DECODE_PARAMS is reported with the value the slice header and the SPS imply.
 
-use std::path::PathBuf;
-
 use ctrls::build::h264::H264Builder;
 use libdaedalus::replay::h264_controls;
 use libdaedalus::{
@@ -11,20 +9,12 @@ use libdaedalus::{
     Request,
 };
 
-fn vectors() -> Option<PathBuf> {
-    let dir = std::env::var_os("DAEDALUS_VECTORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt")
-        });
-    dir.join("md5.txt").exists().then_some(dir)
-}
+mod common;
 
 /// Decodes `name` strictly; at picture `pick(pics)` shifts the order counts and expects the
 /// precise mismatches.
 fn check(name: &str, want_non_ref: bool) {
-    let Some(dir) = vectors() else {
-        eprintln!("SKIPPED: no JVT vectors (set DAEDALUS_VECTORS to the h264-jvt folder)");
+    let Some(dir) = common::jvt_vectors() else {
         return;
     };
     let data = std::fs::read(dir.join(name)).unwrap();

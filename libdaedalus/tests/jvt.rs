@@ -2,24 +2,14 @@
 //! MD5 of the whole cropped I420 output against the published md5.txt, with no failed
 //! request (no decoding error reported by FFmpeg) and no control/bitstream warning.
 
-use std::path::PathBuf;
-
 use libdaedalus::replay::{replay_h264, ReplayOptions};
 use md5::{Digest, Md5};
 
-fn vectors() -> Option<PathBuf> {
-    let dir = std::env::var_os("DAEDALUS_VECTORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt")
-        });
-    dir.join("md5.txt").exists().then_some(dir)
-}
+mod common;
 
 #[test]
 fn jvt_streams_match_published_md5() {
-    let Some(dir) = vectors() else {
-        eprintln!("SKIPPED: no JVT vectors (set DAEDALUS_VECTORS to the h264-jvt folder)");
+    let Some(dir) = common::jvt_vectors() else {
         return;
     };
     let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();

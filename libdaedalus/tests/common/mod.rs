@@ -8,6 +8,25 @@ use std::process::{Command, Stdio};
 
 use md5::{Digest, Md5};
 
+/// The JVT folder (DAEDALUS_VECTORS, else ../shared/vectors/h264-jvt), or None after
+/// saying the test did not run.
+pub fn jvt_vectors() -> Option<PathBuf> {
+    let dir = std::env::var_os("DAEDALUS_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt")
+        });
+    if dir.join("md5.txt").exists() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: no JVT vectors in {} (set DAEDALUS_VECTORS to the h264-jvt folder): NOT a pass",
+            dir.display()
+        );
+        None
+    }
+}
+
 /// A temp folder for this test process.
 pub fn tmpdir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
