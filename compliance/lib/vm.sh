@@ -6,9 +6,9 @@
 # cache is passed explicitly (read-only). RESULTS_DIR is writable in the
 # guest. Returns the guest command's status
 # (124 when the host-side timeout fired; pipefail carries it through the
-# pipe). The console goes through a pipe: when our stdout is a regular file,
-# virtme/QEMU reopen it by path with O_TRUNC and wipe everything logged
-# before the VM started.
+# pipe). vng's stdout and stderr go through a pipe: when they are a regular
+# file, vng/QEMU reopen it with truncation, which wiped everything logged
+# before each VM start (checked: "echo X; vng ... 2>&1" to a file loses X).
 vm_run() {
 	local results=$1 tmo=$2 cmd=$3 kimg
 	kimg=/boot/vmlinuz-$(guest_kver)
@@ -20,5 +20,5 @@ vm_run() {
 		--rodir "$DAEDALUS_CACHE" --rwdir "$results" \
 		--cwd "$DAEDALUS_ROOT" \
 		--append "sysctl.kernel.hung_task_timeout_secs=20" \
-		-- "$cmd" </dev/null | cat
+		-- "$cmd" </dev/null 2>&1 | cat
 }
