@@ -89,13 +89,18 @@ fault_corrupt() {
 	local fsz want got n lines0 pic out rc log=$RESULTS/gst-fault-corrupt.log
 	local w=${FAULT_SIZE%x*} h=${FAULT_SIZE#*x} tail_frames=$((FAULT_FRAMES - FAULT_GOP))
 	fsz=$((w * h * 3 / 2))
+	# frames_and_tail FILE: n = whole I420 frames in FILE, got = MD5 of its
+	# last tail_frames frames (those from the next IDR on).
+	frames_and_tail() {
+		n=$(($(stat -c %s "$1" 2>/dev/null || echo 0) / fsz))
+		got=$(tail -c $((tail_frames * fsz)) "$1" 2>/dev/null | md5sum | cut -d' ' -f1)
+	}
 	want=$(cat "$STREAMS_DIR/fault-tail.md5")
 	pic=$(cat "$STREAMS_DIR/fault-corrupt.264.picture")
 	lines0=$(wc -l <"$RESULTS/daemon.log")
 	info "corruption: $(cat "$STREAMS_DIR/fault.txt")"
 	GST_SINK="filesink location=/tmp/out.yuv" gst_decode "$STREAMS_DIR/fault-corrupt.264" "$log" 150
-	n=$(($(stat -c %s "$TRIXIE/tmp/out.yuv" 2>/dev/null || echo 0) / fsz))
-	got=$(tail -c $((tail_frames * fsz)) "$TRIXIE/tmp/out.yuv" 2>/dev/null | md5sum | cut -d' ' -f1)
+	frames_and_tail "$TRIXIE/tmp/out.yuv"
 	rm -f "$TRIXIE/tmp/out.yuv"
 	if [ "$GST_RC" = 0 ] && grep -q 'Got EOS' "$log" && [ "$n" = "$FAULT_FRAMES" ] && [ "$got" = "$want" ]; then
 		pass "fault: corrupted slice, GStreamer carries on to EOS, the $tail_frames frames from the next IDR on are bit-exact"
@@ -115,8 +120,7 @@ fault_corrupt() {
 		timeout -k 5 150 "$DECODE" "$STREAMS_DIR/fault-corrupt.264" --device "$DAEDALUS_MEDIA" \
 			--format i420 --output "$out" >"$RESULTS/decode-fault.log" 2>&1
 		rc=$?
-		n=$(($(stat -c %s "$out" 2>/dev/null || echo 0) / fsz))
-		got=$(tail -c $((tail_frames * fsz)) "$out" 2>/dev/null | md5sum | cut -d' ' -f1)
+		frames_and_tail "$out"
 		rm -f "$out"
 		if [ "$rc" != 0 ] && grep -q "V4L2_BUF_FLAG_ERROR (decode order: \[$pic\]" "$RESULTS/decode-fault.log" &&
 			[ "$n" = "$FAULT_FRAMES" ] && [ "$got" = "$want" ]; then
