@@ -52,7 +52,7 @@ gst_start() {
 	# shellcheck disable=SC2086 # the chain is a gst-launch word list
 	chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
 		GST_REGISTRY=/results/gst-registry.bin GST_DEBUG='v4l2codecs*:3' \
-		gst-launch-1.0 -m filesrc location=/tmp/in.264 ! ${GST_PARSE:-h264parse ! v4l2slh264dec} ! \
+		gst-launch-1.0 -m --no-fault filesrc location=/tmp/in.264 ! ${GST_PARSE:-h264parse ! v4l2slh264dec} ! \
 		queue ! videoconvert dither=none ! video/x-raw,format=${GST_RAW:-I420} ! ${GST_SINK:-$GST_SINK_DEFAULT} \
 		>"$log" 2>&1 &
 	GST_PID=$!
@@ -106,4 +106,17 @@ daemon_alive_or_restart() {
 		DAEMON_PID=
 		start_daemon || info "daemon restart failed"
 	fi
+}
+
+# run_decode LOGNAME TIMEOUT_S ARGS...: daedalus-decode --md5 ARGS. Sets
+# RC, GOT (the MD5 line), SUMMARY (its "frames: ..." line), SECS (wall).
+run_decode() {
+	local log=$RESULTS/decode-$1.err tmo=$2 t0
+	shift 2
+	t0=$(date +%s.%N)
+	GOT=$(timeout -k 5 "$tmo" "$DECODE" --md5 "$@" 2>"$log")
+	RC=$?
+	SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	SUMMARY=$(grep -E '^frames: ' "$log" | tail -1)
+	LAST=$(grep -v '^frame [0-9]*$' "$log" | tail -1 | cut -c1-200)
 }

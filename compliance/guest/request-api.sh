@@ -31,19 +31,6 @@ load_daedalus || { fail "setup: load daedalus"; exit 1; }
 start_daemon || { fail "setup: daemon"; exit 1; }
 info "job_timeout_ms=$JOB_TIMEOUT_MS; DMA heaps: $(ls /dev/dma_heap 2>/dev/null | tr '\n' ' ')"
 
-# run_decode LOGNAME TIMEOUT_S ARGS...: daedalus-decode --md5 ARGS. Sets
-# RC, GOT (the MD5 line), SUMMARY (its "frames: ..." line), SECS (wall).
-run_decode() {
-	local log=$RESULTS/decode-$1.err tmo=$2 t0
-	shift 2
-	t0=$(date +%s.%N)
-	GOT=$(timeout -k 5 "$tmo" "$DECODE" --md5 "$@" 2>"$log")
-	RC=$?
-	SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-	SUMMARY=$(grep -E '^frames: ' "$log" | tail -1)
-	LAST=$(grep -v '^frame [0-9]*$' "$log" | tail -1 | cut -c1-200)
-}
-
 # md5_test NAME LOGNAME WANT ARGS...: PASS iff exit 0 and the MD5 matches.
 md5_test() {
 	local name=$1 logname=$2 want=$3

@@ -104,44 +104,48 @@ _streams_build() {
 		md5sum | cut -d' ' -f1 >"$dir/fault-tail.md5" || return 1
 }
 
-# VP9 and AV1 streams (IVF) for the GStreamer suite, in their own cache
-# folder: name|size|frames|encoder options (testsrc2 at 25 fps, one thread).
-_ivf_streams_list() {
-	cat <<'LIST'
-vp9-352x288-altref|352x288|30|-c:v libvpx-vp9 -pix_fmt yuv420p -auto-alt-ref 1 -lag-in-frames 16 -g 15 -b:v 400k
-vp9-64x64|64x64|20|-c:v libvpx-vp9 -pix_fmt yuv420p -g 10 -b:v 100k
-vp9-640x360-10bit|640x360|15|-c:v libvpx-vp9 -pix_fmt yuv420p10le -profile:v 2 -g 10 -b:v 600k
-vp9-1280x720-tiles|1280x720|10|-c:v libvpx-vp9 -pix_fmt yuv420p -tile-columns 2 -g 10 -b:v 1500k
-vp9-1920x1080|1920x1080|8|-c:v libvpx-vp9 -pix_fmt yuv420p -g 8 -b:v 3000k
-av1-352x288|352x288|20|-c:v libaom-av1 -pix_fmt yuv420p -lag-in-frames 0 -g 10 -b:v 300k
-av1-352x288-hidden|352x288|20|-c:v libaom-av1 -pix_fmt yuv420p -lag-in-frames 16 -g 20 -b:v 300k
-av1-640x360-10bit|640x360|10|-c:v libaom-av1 -pix_fmt yuv420p10le -g 10 -b:v 500k
-av1-352x288-grain|352x288|10|-c:v libaom-av1 -pix_fmt yuv420p -denoise-noise-level 20 -g 10 -b:v 300k
-av1-1280x720-tiles|1280x720|6|-c:v libaom-av1 -pix_fmt yuv420p -tile-columns 1 -tile-rows 1 -g 6 -b:v 1000k
-LIST
-}
-
-_ivf_encode() {
-	local out=$1 size=$2 frames=$3 opts=$4
-	# shellcheck disable=SC2086 # opts is a word list
-	ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=$size:rate=25" -frames:v "$frames" \
-		$opts -threads 1 -row-mt 0 -cpu-used 8 -f ivf "$out"
-}
+# VP9 and AV1 streams (IVF) for the GStreamer suite: exactly the streams the
+# host tests generate and check (libdaedalus/tests/vp9.rs streams_match_ffmpeg
+# and tests/av1.rs: libvpx, libaom, SVT-AV1, rav1e, aomenc; 64x64 to
+# 3840x2160). The tests export every stream they verified bit-exact against
+# the host FFmpeg when DAEDALUS_EXPORT_STREAMS names a folder (see
+# export_stream in libdaedalus/tests/common/mod.rs); list.txt then holds
+# "MD5  FILE  BITS" per stream. A host failure stops the build: the VM never
+# runs a list with holes in it.
+IVF_TEST_SOURCES="libdaedalus/tests/vp9.rs libdaedalus/tests/av1.rs libdaedalus/tests/common/mod.rs"
+IVF_MIN_PER_CODEC=20
 
 _ivf_streams_build() {
-	local dir=$1 name size frames opts
-	while IFS='|' read -r name size frames opts; do
-		log "  encoding $name ($size, $frames frames)"
-		_ivf_encode "$dir/$name.ivf" "$size" "$frames" "$opts" || return 1
-		echo "$(ref_md5 "$dir/$name.ivf")  $name.ivf" >>"$dir/md5.txt" || return 1
-	done < <(_ivf_streams_list)
+	local dir=$1 codec n
+	log "  cargo test -p libdaedalus --test vp9 / --test av1 (exporting to $dir, log in $dir/cargo-test.log)"
+	if ! (
+		cd "$DAEDALUS_ROOT" &&
+			DAEDALUS_EXPORT_STREAMS=$dir cargo test -p libdaedalus --test vp9 -- streams_match_ffmpeg &&
+			DAEDALUS_EXPORT_STREAMS=$dir cargo test -p libdaedalus --test av1
+	) >"$dir/cargo-test.log" 2>&1; then
+		log "the host stream tests failed:"
+		grep -E 'MISMATCH|panicked|FAILED|NOT run|error' "$dir/cargo-test.log" | head -20 >&2
+		return 1
+	fi
+	cat "$dir"/*.ivf.ref | sort -k2 >"$dir/list.txt"
+	rm -f "$dir"/*.ivf.ref
+	for codec in vp9 av1; do
+		n=$(grep -c " $codec-" "$dir/list.txt")
+		if [ "$n" -lt "$IVF_MIN_PER_CODEC" ]; then
+			log "only $n $codec streams exported (at least $IVF_MIN_PER_CODEC expected): an encoder or tool is missing?"
+			grep -E 'NOT run|NOT tested' "$dir/cargo-test.log" >&2
+			return 1
+		fi
+	done
 }
 
 ivf_streams_dir() {
 	local key
 	key=$({
-		declare -f _ivf_streams_list _ivf_encode _ivf_streams_build ref_md5
+		declare -f _ivf_streams_build ref_md5
+		(cd "$DAEDALUS_ROOT" && cat $IVF_TEST_SOURCES) # word list
 		ffmpeg -version 2>/dev/null | head -1
+		dpkg-query -W -f '${Package} ${Version}\n' vpx-tools aom-tools 2>/dev/null
 	} | sha256sum | cut -c1-16)
 	echo "$DAEDALUS_CACHE/streams/ivf-$key"
 }
@@ -163,8 +167,8 @@ _build_cached() {
 _ensure_ivf_streams_locked() {
 	local dir
 	dir=$(ivf_streams_dir)
-	[ -f "$dir/md5.txt" ] && return 0
-	log "generating VP9/AV1 test streams in $dir (host ffmpeg, libvpx-vp9, libaom-av1, 1 thread)"
+	[ -f "$dir/list.txt" ] && return 0
+	log "generating the VP9/AV1 test streams in $dir (the host tests' streams)"
 	_build_cached "$dir" _ivf_streams_build
 }
 

@@ -266,12 +266,64 @@ fn run(tag: &str, cases: &[Case]) {
             s.failed.first().map(|f| f.1.as_str()).unwrap_or("")
         );
         eprintln!("    uses {feats:?}");
-        if !ok {
+        if ok {
+            export(c, &f, &data, &want, mono);
+        } else {
             bad.push(c.name);
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(bad.is_empty(), "{tag}: mismatching streams: {bad:?}");
+}
+
+/// Frames shown before the first non-key frame whose output size (upscaled width, height)
+/// differs from the frame decoded before it, or None.
+fn shown_before_nonkey_resize(data: &[u8]) -> Option<usize> {
+    let mut shown = 0;
+    let mut last = None;
+    for ev in Av1Builder::build_ivf(data).expect("build controls") {
+        let r = match ev {
+            Av1Event::ShowExisting { .. } => {
+                shown += 1;
+                continue;
+            }
+            Av1Event::Decode(r) => r,
+        };
+        let f = &r.frame;
+        let size = (f.upscaled_width, f.frame_height_minus_1);
+        if f.frame_type != 0 && last.is_some_and(|l| l != size) {
+            return Some(shown);
+        }
+        last = Some(size);
+        if f.flags.contains(FrameFlags::SHOW_FRAME) {
+            shown += 1;
+        }
+    }
+    None
+}
+
+/// Exports a verified stream for the VM suites. A GStreamer client gets 4:2:0 pictures, so
+/// the reference of a monochrome stream is FFmpeg's luma (`gray`) with neutral chroma
+/// (128: the AV1 spec's output for mono_chrome, what libdav1d's 4:0:0 means).
+fn export(c: &Case, file: &Path, data: &[u8], md5: &str, mono: bool) {
+    let bits = if c.ten_bit { 10 } else { 8 };
+    let resize = shown_before_nonkey_resize(data);
+    let mut md5 = md5.to_string();
+    if mono {
+        assert!(
+            !c.ten_bit && resize.is_none(),
+            "mono export: 8-bit, one size"
+        );
+        let (w, h) = (c.w as usize, c.h as usize);
+        let chroma = w.div_ceil(2) * h.div_ceil(2) * 2;
+        let mut i420 = Md5::new();
+        for y in ffmpeg_raw(file, "gray").chunks(w * h) {
+            i420.update(y);
+            i420.update(vec![128u8; chroma]);
+        }
+        md5 = format!("{:x}", i420.finalize());
+    }
+    export_stream("av1", c.name, file, &md5, bits, (c.w, c.h), resize);
 }
 
 macro_rules! case {

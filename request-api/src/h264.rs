@@ -152,6 +152,7 @@ impl PictureSource for H264Source {
             timestamp: p.timestamp,
             field,
             info: stream_info(p),
+            picture_rect: None,
             references,
             display: self.schedule[i]
                 .iter()

@@ -5,7 +5,7 @@
 //! 8 reference slots that each decoded frame refreshes per
 //! `refresh_frame_flags`. A codec module turns its builder's events into
 //! [`SlotEvent`]s ([`IvfCodec`]); [`IvfSource`] does the rest: display
-//! bookkeeping, reference retention, the non-key size-change check.
+//! bookkeeping, reference retention, non-key size changes (reference scaling).
 
 use std::marker::PhantomData;
 
@@ -124,19 +124,37 @@ impl<C: IvfCodec> IvfSource<C> {
                 }
             };
             let plan = plans.next().unwrap_or_default();
-            if last_info.is_some_and(|l| l != f.info) && !f.key_frame {
-                return Err(SourceError(format!(
-                    "{} frame {} (IVF frame {}, byte {}): {}x{} size change on a non-key frame \
-                     (reference scaling) is not supported",
-                    C::CODEC.name().to_ascii_uppercase(),
-                    f.decode_index,
-                    f.ivf_index,
-                    f.stream_offset,
-                    f.info.coded_width,
-                    f.info.coded_height
-                )));
+            // A size change on a non-key frame (reference scaling): the
+            // frame is decoded into the buffers of the last key frame's size
+            // and fills its top-left corner.
+            let mut info = f.info;
+            let mut picture_rect = None;
+            match last_info {
+                Some(l) if l != f.info && !f.key_frame => {
+                    if f.info.coded_width > l.coded_width
+                        || f.info.coded_height > l.coded_height
+                        || f.info.bit_depth != l.bit_depth
+                    {
+                        return Err(SourceError(format!(
+                            "{} frame {} (IVF frame {}, byte {}): {}x{} {}-bit on a non-key \
+                             frame does not fit the {}x{} {}-bit buffers of the last key frame",
+                            C::CODEC.name().to_ascii_uppercase(),
+                            f.decode_index,
+                            f.ivf_index,
+                            f.stream_offset,
+                            f.info.coded_width,
+                            f.info.coded_height,
+                            f.info.bit_depth,
+                            l.coded_width,
+                            l.coded_height,
+                            l.bit_depth
+                        )));
+                    }
+                    info = l;
+                    picture_rect = Some(f.info.visible);
+                }
+                _ => last_info = Some(f.info),
             }
-            last_info = Some(f.info);
             // Buffers to keep: the slots before (what it reads) and after it.
             let mut references: Vec<u64> = slots.iter().copied().filter(|&t| t != 0).collect();
             for (i, s) in slots.iter_mut().enumerate() {
@@ -151,7 +169,8 @@ impl<C: IvfCodec> IvfSource<C> {
                 controls: f.controls,
                 timestamp: f.timestamp,
                 field: FieldRole::Frame,
-                info: f.info,
+                info,
+                picture_rect,
                 references,
                 display: plan.display,
                 displays: plan.displays,

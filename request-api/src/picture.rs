@@ -122,6 +122,11 @@ pub struct CodedPicture {
     pub timestamp: u64,
     pub field: FieldRole,
     pub info: StreamInfo,
+    /// The picture's own visible rectangle when it is not `info.visible`: a
+    /// VP9/AV1 frame coded at another size than the key frame the buffers
+    /// were allocated for (reference scaling) fills only this part of its
+    /// CAPTURE buffer, as on hardware decoders.
+    pub picture_rect: Option<Rect>,
     /// Timestamps of every picture the decoder state still refers to after
     /// this one is queued (the DPB's reference entries): their CAPTURE buffers
     /// must not be reused.

@@ -1,5 +1,6 @@
 //! Device discovery and the decode loop of a stateless decoder session.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -20,7 +21,7 @@ use crate::controls::ext_control_array;
 use crate::dmabuf::{DmaBufError, DmaBufFd, DmaBufMap, DmaHeap, SYNC_READ};
 use crate::media::{self, RequestFd};
 use crate::picture::{
-    Codec, CodedPicture, ControlPayload, FieldRole, PictureSource, SourceError, StreamInfo,
+    Codec, CodedPicture, ControlPayload, FieldRole, PictureSource, Rect, SourceError, StreamInfo,
 };
 use crate::topology::{devname_from_uevent, Topology};
 use crate::yuv::{Layout, LayoutError, PixFmt};
@@ -474,6 +475,9 @@ pub struct Session {
     display: DisplayQueue,
     /// Error flags of decoded buffers, by timestamp.
     errored: Vec<u64>,
+    /// Visible rectangles of the pictures in CAPTURE buffers that are not the
+    /// stream's ([`CodedPicture::picture_rect`]), by timestamp.
+    picture_rects: HashMap<u64, Rect>,
     cfg: Option<Configured>,
     frame: u64,
     pub stats: Stats,
@@ -499,6 +503,7 @@ impl Session {
             slots: CaptureSlots::new(0),
             display: DisplayQueue::default(),
             errored: Vec::new(),
+            picture_rects: HashMap::new(),
             cfg: None,
             frame: 0,
             stats: Stats::default(),
@@ -968,6 +973,10 @@ impl Session {
                 self.complete_oldest(sink)?;
             }
         };
+        match pic.picture_rect {
+            Some(r) => self.picture_rects.insert(pic.timestamp, r),
+            None => self.picture_rects.remove(&pic.timestamp),
+        };
         let cfg = self.cfg.as_mut().expect("configured before submit");
         let out = &mut cfg.outputs[req];
         if pic.bitstream.len() > out.len() {
@@ -1165,7 +1174,11 @@ impl Session {
                     m.begin_read()?;
                 }
                 let planes: Vec<&[u8]> = mems.iter().map(PlaneMem::as_slice).collect();
-                let crop = cfg.info.visible;
+                let crop = self
+                    .picture_rects
+                    .get(&ts)
+                    .copied()
+                    .unwrap_or(cfg.info.visible);
                 let i420 = cfg.layout.to_i420(&planes, crop);
                 for m in mems {
                     m.end_read()?;
@@ -1188,6 +1201,8 @@ impl Session {
             self.errored.retain(|&t| t != ts);
             self.slots.displayed(ts)?;
         }
+        let slots = &self.slots;
+        self.picture_rects.retain(|&t, _| slots.find(t).is_some());
         Ok(())
     }
 

@@ -100,9 +100,20 @@ pub fn x264(
 
 /// FFmpeg's own single-threaded decode of `file`: every frame, planar `pix_fmt`.
 pub fn ffmpeg_raw(file: &Path, pix_fmt: &str) -> Vec<u8> {
+    ffmpeg_raw_frames(file, pix_fmt, usize::MAX)
+}
+
+/// The first `frames` frames of [`ffmpeg_raw`].
+pub fn ffmpeg_raw_frames(file: &Path, pix_fmt: &str, frames: usize) -> Vec<u8> {
+    let limit = if frames == usize::MAX {
+        Vec::new()
+    } else {
+        vec!["-frames:v".to_string(), frames.to_string()]
+    };
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-threads", "1", "-i"])
         .arg(file)
+        .args(limit)
         .args(["-fps_mode", "passthrough", "-noautoscale", "-f", "rawvideo"])
         .args(["-pix_fmt", pix_fmt, "-"])
         .stderr(Stdio::inherit())
@@ -116,4 +127,44 @@ pub fn ffmpeg_raw(file: &Path, pix_fmt: &str) -> Vec<u8> {
 pub fn ffmpeg_md5(file: &Path, pix_fmt: &str) -> (String, usize) {
     let raw = ffmpeg_raw(file, pix_fmt);
     (format!("{:x}", Md5::digest(&raw)), raw.len())
+}
+
+/// Leaves a stream a test has just verified bit-exact, with its reference MD5, for the VM
+/// suites (`compliance/run gstreamer` runs the same streams through GStreamer): when
+/// DAEDALUS_EXPORT_STREAMS names a folder, copies `file` there as `CODEC-NAME.ivf` and
+/// writes `CODEC-NAME.ivf.ref`: `MD5  CODEC-NAME.ivf  BITS  WxH  RESIZE`. BITS: 8 → I420,
+/// 10 → I420_10LE; WxH: the first frame's size; RESIZE: `-`, or `N:MD5` when the size
+/// changes on a non-key frame (reference scaling), N frames being shown before that, and
+/// MD5 that of FFmpeg's first N frames (what a client that stops there shows). Does
+/// nothing otherwise.
+pub fn export_stream(
+    codec: &str,
+    name: &str,
+    file: &Path,
+    md5: &str,
+    bits: u8,
+    size: (u32, u32),
+    shown_before_resize: Option<usize>,
+) {
+    let Some(dir) = std::env::var_os("DAEDALUS_EXPORT_STREAMS") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("create the export folder");
+    let f = format!("{codec}-{name}.ivf");
+    let resize = match shown_before_resize {
+        None => "-".to_string(),
+        Some(n) => {
+            let pix = if bits > 8 { "yuv420p10le" } else { "yuv420p" };
+            let raw = ffmpeg_raw_frames(file, pix, n);
+            format!("{n}:{:x}", Md5::digest(&raw))
+        }
+    };
+    let (w, h) = size;
+    std::fs::copy(file, dir.join(&f)).expect("export the stream");
+    std::fs::write(
+        dir.join(format!("{f}.ref")),
+        format!("{md5}  {f}  {bits}  {w}x{h}  {resize}\n"),
+    )
+    .expect("export its reference");
 }
