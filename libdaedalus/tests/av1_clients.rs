@@ -1,14 +1,15 @@
 //! AV1 controls as other clients fill them decode to the same pictures: CDEF secondary
 //! strengths sent as the coded value (3) instead of the strength (4), lr_unit_shift /
 //! lr_uv_shift left 0 (derived from loop_restoration_size), upscaled_width and
-//! superres_denom 0 without superres. Reference: FFmpeg decoding the untouched file.
+//! superres_denom 0 without superres; film grain with update_grain = 0. Reference: FFmpeg
+//! decoding the untouched file.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
-use ctrls::av1::{FrameFlags, LoopRestorationFlags};
+use ctrls::av1::{FilmGrain, FilmGrainFlags, FrameFlags, LoopRestorationFlags};
 use ctrls::build::av1::{Av1Builder, Av1Event};
 use libdaedalus::codec::av1::replay::replay_events_with;
 use libdaedalus::codec::av1::Av1Controls;
@@ -23,7 +24,7 @@ fn encode(dir: &Path, name: &str, src: &str, args: &[&str]) -> PathBuf {
 }
 
 /// Replays with every request's controls passed through `mutate`; compares with FFmpeg.
-fn check(file: &Path, mutate: impl FnMut(&mut Av1Controls)) {
+fn check(file: &Path, mutate: impl FnMut(u32, &mut Av1Controls)) {
     let data = std::fs::read(file).unwrap();
     let events = Av1Builder::build_ivf(&data).unwrap();
     let (want, _) = ffmpeg_md5(file, "yuv420p");
@@ -38,7 +39,7 @@ fn check(file: &Path, mutate: impl FnMut(&mut Av1Controls)) {
         &mut engine,
         &events,
         &opts,
-        |_, c, _| mutate(c),
+        |i, c, _| mutate(i, c),
         |f| {
             md5.update(f);
             Ok(())
@@ -96,7 +97,7 @@ fn cdef_lr_superres_fields_as_other_clients_send_them() {
     eprintln!("CDEF secondary strength 4 present: {sec4}");
     assert!(sec4, "no CDEF secondary strength 4 in the stream");
     assert!(lr, "no loop restoration in the stream");
-    check(&f, |c| {
+    check(&f, |_, c| {
         let cd = &mut c.frame.cdef;
         for v in cd
             .y_sec_strength
@@ -112,6 +113,107 @@ fn cdef_lr_superres_fields_as_other_clients_send_them() {
         if !c.frame.flags.contains(FrameFlags::USE_SUPERRES) {
             c.frame.upscaled_width = 0;
             c.frame.superres_denom = 0;
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The film grain parameters without what update_grain = 0 keeps from the frame itself.
+fn grain_params(g: &FilmGrain) -> FilmGrain {
+    FilmGrain {
+        grain_seed: 0,
+        film_grain_params_ref_idx: 0,
+        flags: g.flags - FilmGrainFlags::UPDATE_GRAIN,
+        ..*g
+    }
+}
+
+/// update_grain = 0 (load_grain_params from a reference slot), which no encoder here
+/// writes (libaom 3.6 asserts on it): a real film grain stream whose inter frames repeat
+/// the parameters of a frame they reference gets those frames' FILM_GRAIN controls
+/// rewritten as update_grain = 0 + film_grain_params_ref_idx, every other parameter
+/// zeroed. The engine must load them from its own slot mirror: same pictures as FFmpeg.
+#[test]
+fn film_grain_update_grain_0_loads_the_reference_slot() {
+    if std::process::Command::new("aomenc")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
+        eprintln!("aomenc (aom-tools) not found: update_grain = 0 test NOT run (NOT a pass)");
+        return;
+    }
+    let Some(dir) = ffmpeg_tmpdir("AV1 update_grain test", "av1-grain0") else {
+        return;
+    };
+    let y4m = dir.join("src.y4m");
+    ffmpeg_lavfi(
+        "testsrc2=size=176x144:rate=25",
+        [
+            "-frames:v",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "yuv4mpegpipe",
+        ],
+        &y4m,
+    );
+    let f = dir.join("grain.ivf");
+    let o = std::process::Command::new("aomenc")
+        .args(["--quiet", "--cpu-used=8", "--threads=1", "--ivf"])
+        .args(["--lag-in-frames=0", "--film-grain-test=1", "-o"])
+        .arg(&f)
+        .arg(&y4m)
+        .output()
+        .expect("run aomenc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Which inter frames can load their parameters from a slot they reference.
+    let data = std::fs::read(&f).unwrap();
+    let mut slots: [Option<FilmGrain>; 8] = [None; 8];
+    let mut load_from = std::collections::HashMap::new();
+    for ev in Av1Builder::build_ivf(&data).unwrap() {
+        let Av1Event::Decode(r) = ev else { continue };
+        let Some(g) = r
+            .film_grain
+            .filter(|g| g.flags.contains(FilmGrainFlags::APPLY_GRAIN))
+        else {
+            continue;
+        };
+        if r.frame.frame_type == 1 {
+            let slot = r
+                .frame
+                .ref_frame_idx
+                .iter()
+                .map(|&i| i as usize)
+                .find(|&i| slots[i].is_some_and(|s| grain_params(&s) == grain_params(&g)));
+            if let Some(i) = slot {
+                load_from.insert(r.decode_index, i as u8);
+            }
+        }
+        for (i, s) in slots.iter_mut().enumerate() {
+            if r.frame.refresh_frame_flags & (1 << i) != 0 {
+                *s = Some(g);
+            }
+        }
+    }
+    eprintln!(
+        "{} inter frames rewritten as update_grain = 0",
+        load_from.len()
+    );
+    assert!(
+        load_from.len() >= 5,
+        "the stream should repeat its grain parameters"
+    );
+    check(&f, |index, c| {
+        if let (Some(&i), Some(g)) = (load_from.get(&index), c.film_grain.as_mut()) {
+            *g = FilmGrain {
+                flags: FilmGrainFlags::APPLY_GRAIN,
+                grain_seed: g.grain_seed,
+                film_grain_params_ref_idx: i,
+                ..Default::default()
+            };
         }
     });
     let _ = std::fs::remove_dir_all(&dir);
