@@ -142,3 +142,97 @@ fn av1_request_controls_are_sequence_frame_tiles() {
         std::mem::size_of::<b::v4l2_ctrl_av1_frame>()
     );
 }
+
+/// A size change on a non-key frame (aomenc's fixed resize mode: key frames at
+/// 176x144, the others at 3/4 of that, predicted from scaled references) is
+/// not a resolution change: every picture keeps the key frame's buffers, and
+/// each smaller frame carries its own visible rectangle, the frame size the
+/// builder read from its header. Needs aomenc (aom-tools) and ffmpeg.
+#[test]
+fn av1_non_key_size_change_keeps_the_key_frame_buffers() {
+    let have = |tool: &str| Command::new(tool).arg("--help").output().is_ok();
+    if !have("aomenc") || !have("ffmpeg") {
+        eprintln!("aomenc or ffmpeg not found: reference scaling source test NOT run (NOT a pass)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("request-api-resize-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (y4m, ivf) = (dir.join("src.y4m"), dir.join("resize.ivf"));
+    let st = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=176x144:rate=25",
+        ])
+        .args([
+            "-frames:v",
+            "6",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "yuv4mpegpipe",
+        ])
+        .arg(&y4m)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = Command::new("aomenc")
+        .args([
+            "--quiet",
+            "--cpu-used=8",
+            "--threads=1",
+            "--ivf",
+            "--lag-in-frames=0",
+        ])
+        .args([
+            "--resize-mode=1",
+            "--resize-denominator=12",
+            "--resize-kf-denominator=8",
+        ])
+        .arg("-o")
+        .arg(&ivf)
+        .arg(&y4m)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let bytes = std::fs::read(&ivf).unwrap();
+    // The frame sizes, from the builder.
+    let sizes: HashMap<u64, (u32, u32)> = ctrls::build::av1::Av1Builder::build_ivf(&bytes)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e {
+            ctrls::build::av1::Av1Event::Decode(r) => {
+                Some((r.timestamp, (r.display.width, r.display.height)))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut src = Av1Source::new(&bytes).unwrap();
+    let frames = src.frames();
+    let mut infos = Vec::new();
+    let mut smaller = 0;
+    while let Some(p) = src.next_picture().unwrap() {
+        let (w, h) = sizes[&p.timestamp];
+        match p.picture_rect {
+            Some(r) => {
+                assert_eq!((r.left, r.top, r.width, r.height), (0, 0, w, h));
+                assert!(w < p.info.coded_width && h < p.info.coded_height);
+                smaller += 1;
+            }
+            None => assert_eq!((w, h), (p.info.coded_width, p.info.coded_height)),
+        }
+        infos.push(p.info);
+    }
+    infos.dedup();
+    assert_eq!(infos.len(), 1, "a resolution change: {infos:?}");
+    assert_eq!((infos[0].coded_width, infos[0].coded_height), (176, 144));
+    assert!(smaller > 0, "aomenc made no smaller frame");
+    assert_eq!(frames, ffprobe_frames(&ivf));
+    let mut src = Av1Source::new(&bytes).unwrap();
+    assert_eq!(drive(&mut src).displayed, frames);
+    let _ = std::fs::remove_dir_all(&dir);
+}
