@@ -2,12 +2,13 @@
 # Host-side test streams for the decode suites (gstreamer, decode). Sourced by
 # compliance/run, not executed.
 #
-# ensure_streams RESULTS: makes the libx264 test streams with the host ffmpeg
-# (single-threaded, so deterministic), with their reference MD5s by the host
-# FFmpeg (whole I420 output, display order), cached under
+# ensure_streams RESULTS [--h264-only]: makes the libx264 test streams with
+# the host ffmpeg (single-threaded, so deterministic), with their reference
+# MD5s by the host FFmpeg (whole I420 output, display order), cached under
 # $DAEDALUS_CACHE/streams/<hash of the generation commands and the ffmpeg
-# version>. Writes RESULTS/streams.env for the guest (STREAMS_DIR, VECTORS_DIR,
-# LONG_STREAM, LONG_FRAMES, FAULT_*).
+# version>, and (unless --h264-only) the VP9/AV1 streams of the host tests.
+# Writes RESULTS/streams.env for the guest (STREAMS_DIR, IVF_STREAMS_DIR,
+# VECTORS_DIR, LONG_STREAM, LONG_FRAMES, FAULT_*).
 
 # The reference: FFmpeg's decode, no frame dropping/duplication, no scaling;
 # I420, or yuv420p10le (16-bit little-endian samples) for >8-bit streams.
@@ -193,7 +194,9 @@ _ensure_streams_locked() {
 ensure_streams() {
 	local results=$1 vectors
 	with_cache_lock _ensure_streams_locked || return 1
-	with_cache_lock _ensure_ivf_streams_locked || return 1
+	if [ "${2:-}" != --h264-only ]; then
+		with_cache_lock _ensure_ivf_streams_locked || return 1
+	fi
 	vectors=${DAEDALUS_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/h264-jvt}
 	cat >"$results/streams.env" <<EOT
 STREAMS_DIR='$(streams_dir)'
