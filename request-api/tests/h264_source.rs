@@ -2,6 +2,8 @@
 //! count for a JVT vector, and FFmpeg's display order for an x264 stream with
 //! B-pyramids.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -71,31 +73,26 @@ fn x264_b_pyramid_display_order_matches_ffprobe() {
         tool("ffmpeg") && tool("ffprobe"),
         "this test needs ffmpeg and ffprobe (installed by scripts/setup-host)"
     );
-    let dir = std::env::temp_dir().join(format!("request-api-bpyr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("bpyr");
     let file = dir.join("bpyr.264");
-    let st = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x48:rate=25",
+    common::ffmpeg_lavfi(
+        "testsrc=size=64x48:rate=25",
+        &[
             "-frames:v",
             "40",
-        ])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-threads", "1"])
-        .args([
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-threads",
+            "1",
             "-x264-params",
             "bframes=3:b-pyramid=normal:keyint=20:ref=3:scenecut=0",
-        ])
-        .args(["-f", "h264"])
-        .arg(&file)
-        .status()
-        .unwrap();
-    assert!(st.success(), "ffmpeg could not encode the test stream");
+            "-f",
+            "h264",
+        ],
+        &file,
+    );
     let probe = Command::new("ffprobe")
         .args([
             "-v",

@@ -5,6 +5,8 @@
 //! pictures. Streams: the committed IVF files of snapshots/tests/data (made
 //! by libvpx-vp9 two-pass with alt-refs, and libaom-av1).
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -155,31 +157,20 @@ fn av1_non_key_size_change_keeps_the_key_frame_buffers() {
         eprintln!("aomenc or ffmpeg not found: reference scaling source test NOT run (NOT a pass)");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("request-api-resize-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("resize");
     let (y4m, ivf) = (dir.join("src.y4m"), dir.join("resize.ivf"));
-    let st = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=176x144:rate=25",
-        ])
-        .args([
+    common::ffmpeg_lavfi(
+        "testsrc2=size=176x144:rate=25",
+        &[
             "-frames:v",
             "6",
             "-pix_fmt",
             "yuv420p",
             "-f",
             "yuv4mpegpipe",
-        ])
-        .arg(&y4m)
-        .status()
-        .unwrap();
-    assert!(st.success());
+        ],
+        &y4m,
+    );
     let st = Command::new("aomenc")
         .args([
             "--quiet",

@@ -1,4 +1,6 @@
-//! Helpers shared by the request-api integration tests.
+//! Helpers shared by the request-api integration tests (each test uses some).
+
+#![allow(dead_code)]
 
 use std::process::Command;
 
@@ -22,4 +24,22 @@ pub fn c_probe_output(tag: &str, program: &str, what: &str) -> String {
     let out = Command::new(&exe).output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A fresh temporary directory for this test process, named after `tag`.
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("request-api-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `ffmpeg -v error -y -f lavfi -i SOURCE ARGS... OUT`; panics if it fails.
+pub fn ffmpeg_lavfi(source: &str, args: &[&str], out: &std::path::Path) {
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
+        .args(args)
+        .arg(out)
+        .status()
+        .expect("run ffmpeg (installed by scripts/setup-host)");
+    assert!(st.success(), "ffmpeg could not make {}", out.display());
 }
