@@ -128,11 +128,44 @@ fn grain_params(g: &FilmGrain) -> FilmGrain {
     }
 }
 
+/// An aomenc film grain table: luma grain A for frames 0-4, B for 5-9, A again from 10 on
+/// (time in 1/10,000,000 s, 25 frames/s), so that a frame can reuse the parameters of an
+/// older reference and not those of the frame decoded just before it.
+const GRAIN_TABLE: &str = "filmgrn1
+E 0 2000000 1 1234 1
+\tp 3 7 0 11 0 1 128 192 256 128 192 256
+\tsY 2  0 20 255 20
+\tsCb 0
+\tsCr 0
+\tcY 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+\tcCb 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+\tcCr 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+E 2000000 4000000 1 2345 1
+\tp 3 7 0 11 0 1 128 192 256 128 192 256
+\tsY 2  0 40 255 60
+\tsCb 0
+\tsCr 0
+\tcY 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+\tcCb 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+\tcCr 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+E 4000000 99999999999 1 3456 1
+\tp 3 7 0 11 0 1 128 192 256 128 192 256
+\tsY 2  0 20 255 20
+\tsCb 0
+\tsCr 0
+\tcY 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+\tcCb 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+\tcCr 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+";
+
 /// update_grain = 0 (load_grain_params from a reference slot), which no encoder here
-/// writes (libaom 3.6 asserts on it): a real film grain stream whose inter frames repeat
-/// the parameters of a frame they reference gets those frames' FILM_GRAIN controls
-/// rewritten as update_grain = 0 + film_grain_params_ref_idx, every other parameter
-/// zeroed. The engine must load them from its own slot mirror: same pictures as FFmpeg.
+/// writes (libaom 3.6 asserts on it): a real film grain stream (aomenc, grain A, B, then A
+/// again) gets the FILM_GRAIN control of every inter frame whose parameters are those of a
+/// slot it references rewritten as update_grain = 0 + film_grain_params_ref_idx, every
+/// other parameter zeroed. The engine must load them from its own slot mirror: same
+/// pictures as FFmpeg. The stream must have rewritten frames whose parameters differ from
+/// the frame decoded before them and from another slot they reference, so that loading
+/// the previous frame's or another slot's parameters would change the pictures.
 #[test]
 fn film_grain_update_grain_0_loads_the_reference_slot() {
     if std::process::Command::new("aomenc")
@@ -151,7 +184,7 @@ fn film_grain_update_grain_0_loads_the_reference_slot() {
         "testsrc2=size=176x144:rate=25",
         [
             "-frames:v",
-            "10",
+            "15",
             "-pix_fmt",
             "yuv420p",
             "-f",
@@ -159,10 +192,14 @@ fn film_grain_update_grain_0_loads_the_reference_slot() {
         ],
         &y4m,
     );
+    let table = dir.join("grain.tbl");
+    std::fs::write(&table, GRAIN_TABLE).unwrap();
     let f = dir.join("grain.ivf");
     let o = std::process::Command::new("aomenc")
         .args(["--quiet", "--cpu-used=8", "--threads=1", "--ivf"])
-        .args(["--lag-in-frames=0", "--film-grain-test=1", "-o"])
+        .arg("--lag-in-frames=0")
+        .arg(format!("--film-grain-table={}", table.display()))
+        .arg("-o")
         .arg(&f)
         .arg(&y4m)
         .output()
@@ -172,39 +209,38 @@ fn film_grain_update_grain_0_loads_the_reference_slot() {
     // Which inter frames can load their parameters from a slot they reference.
     let data = std::fs::read(&f).unwrap();
     let mut slots: [Option<FilmGrain>; 8] = [None; 8];
+    let mut previous: Option<FilmGrain> = None;
     let mut load_from = std::collections::HashMap::new();
+    let (mut not_previous, mut not_other_slot) = (0, 0);
     for ev in Av1Builder::build_ivf(&data).unwrap() {
         let Av1Event::Decode(r) = ev else { continue };
-        let Some(g) = r
+        let g = r
             .film_grain
             .filter(|g| g.flags.contains(FilmGrainFlags::APPLY_GRAIN))
-        else {
-            continue;
-        };
-        if r.frame.frame_type == 1 {
-            let slot = r
-                .frame
-                .ref_frame_idx
-                .iter()
-                .map(|&i| i as usize)
-                .find(|&i| slots[i].is_some_and(|s| grain_params(&s) == grain_params(&g)));
-            if let Some(i) = slot {
+            .map(|g| grain_params(&g));
+        if let (Some(g), 1) = (g, r.frame.frame_type) {
+            let refs: Vec<usize> = r.frame.ref_frame_idx.iter().map(|&i| i as usize).collect();
+            if let Some(&i) = refs.iter().find(|&&i| slots[i] == Some(g)) {
                 load_from.insert(r.decode_index, i as u8);
+                not_previous += usize::from(previous != Some(g));
+                not_other_slot += usize::from(refs.iter().any(|&j| slots[j] != Some(g)));
             }
         }
         for (i, s) in slots.iter_mut().enumerate() {
             if r.frame.refresh_frame_flags & (1 << i) != 0 {
-                *s = Some(g);
+                *s = g;
             }
         }
+        previous = g;
     }
     eprintln!(
-        "{} inter frames rewritten as update_grain = 0",
+        "{} inter frames rewritten as update_grain = 0 ({not_previous} with other parameters \
+         than the frame before, {not_other_slot} referencing a slot with other parameters)",
         load_from.len()
     );
     assert!(
-        load_from.len() >= 5,
-        "the stream should repeat its grain parameters"
+        not_previous > 0 && not_other_slot > 0,
+        "the stream does not tell the right slot from the previous frame or another slot"
     );
     check(&f, |index, c| {
         if let (Some(&i), Some(g)) = (load_from.get(&index), c.film_grain.as_mut()) {
