@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use std::collections::BTreeMap;
 
@@ -68,36 +67,13 @@ fn encode(dir: &Path, c: &Case) -> PathBuf {
     let out = dir.join(format!("{}.ivf", c.name));
     let frames = c.frames.to_string();
     if c.enc == Enc::AomCli {
-        let y4m = dir.join(format!("{}.y4m", c.name));
-        let args = ["-frames:v", &frames, "-pix_fmt", c.pix_fmt()];
-        let y4m_args = ["-strict", "-1", "-f", "yuv4mpegpipe"];
-        ffmpeg_lavfi(&c.source(), args.iter().chain(&y4m_args), &y4m);
-        let o = Command::new("aomenc")
-            .args([
-                "--quiet",
-                "--cpu-used=8",
-                "--threads=1",
-                "--row-mt=0",
-                "--ivf",
-            ])
-            .args(if c.ten_bit {
-                &["--bit-depth=10", "--input-bit-depth=10"][..]
-            } else {
-                &[][..]
-            })
-            .args(c.args)
-            .arg("-o")
-            .arg(&out)
-            .arg(&y4m)
-            .output()
-            .expect("run aomenc");
-        assert!(
-            o.status.success(),
-            "aomenc failed to encode {}: {}",
-            c.name,
-            String::from_utf8_lossy(&o.stderr)
-        );
-        return out;
+        let bits: &[&str] = if c.ten_bit {
+            &["--bit-depth=10", "--input-bit-depth=10"]
+        } else {
+            &[]
+        };
+        let args: Vec<&str> = bits.iter().chain(c.args).copied().collect();
+        return common::aomenc(dir, c.name, &c.source(), c.frames, c.pix_fmt(), &args);
     }
     let mut args = vec!["-frames:v", &frames];
     if !c.vf.is_empty() && !c.vf.starts_with("src:") {
@@ -266,10 +242,10 @@ fn run(tag: &str, cases: &[Case]) {
             s.failed.first().map(|f| f.1.as_str()).unwrap_or("")
         );
         eprintln!("    uses {feats:?}");
-        if ok {
-            export(c, &f, &data, &want, mono);
-        } else {
+        if !ok {
             bad.push(c.name);
+        } else if let Some(dir) = export_dir() {
+            export(&dir, c, &f, &data, &want, mono);
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -305,7 +281,7 @@ fn shown_before_nonkey_resize(data: &[u8]) -> Option<usize> {
 /// Exports a verified stream for the VM suites. A GStreamer client gets 4:2:0 pictures, so
 /// the reference of a monochrome stream is FFmpeg's luma (`gray`) with neutral chroma
 /// (128: the AV1 spec's output for mono_chrome, what libdav1d's 4:0:0 means).
-fn export(c: &Case, file: &Path, data: &[u8], md5: &str, mono: bool) {
+fn export(dir: &Path, c: &Case, file: &Path, data: &[u8], md5: &str, mono: bool) {
     let bits = if c.ten_bit { 10 } else { 8 };
     let resize = shown_before_nonkey_resize(data);
     let mut md5 = md5.to_string();
@@ -323,7 +299,7 @@ fn export(c: &Case, file: &Path, data: &[u8], md5: &str, mono: bool) {
         }
         md5 = format!("{:x}", i420.finalize());
     }
-    export_stream("av1", c.name, file, &md5, bits, (c.w, c.h), resize);
+    export_stream(dir, "av1", c.name, file, &md5, bits, (c.w, c.h), resize);
 }
 
 macro_rules! case {
@@ -734,7 +710,7 @@ fn rav1e_and_mono() {
 /// switch frame here; the hidden-key-frame catch-up is tested in av1_strict.rs.)
 #[test]
 fn aomenc() {
-    if Command::new("aomenc").arg("--help").output().is_err() {
+    if !have_tool("aomenc") {
         eprintln!("aomenc (aom-tools) not found: AV1 aomenc streams NOT run (NOT a pass)");
         return;
     }

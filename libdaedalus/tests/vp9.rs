@@ -433,11 +433,13 @@ fn streams_match_ffmpeg() {
             "{name}: {} requests, {} frames ({hidden} hidden), {} bytes, ffmpeg {want} ours {got}",
             sum.requests, sum.frames, want_len
         );
-        let bits = if *ten_bit { 10 } else { 8 };
         if got == want && sum.failed.is_empty() && sum.warnings == 0 {
-            let size = frame_sizes(&data)[0];
-            let resize = shown_before_nonkey_resize(&data);
-            common::export_stream("vp9", name, path, &want, bits, size, resize);
+            if let Some(dir) = common::export_dir() {
+                let bits = if *ten_bit { 10 } else { 8 };
+                let size = frame_sizes(&data)[0];
+                let resize = shown_before_nonkey_resize(&data);
+                common::export_stream(&dir, "vp9", name, path, &want, bits, size, resize);
+            }
         } else {
             bad.push(format!(
                 "{name}: md5 {got} vs ffmpeg {want}, failed {:?}, warnings {}",

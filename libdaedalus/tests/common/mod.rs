@@ -100,20 +100,20 @@ pub fn x264(
 
 /// FFmpeg's own single-threaded decode of `file`: every frame, planar `pix_fmt`.
 pub fn ffmpeg_raw(file: &Path, pix_fmt: &str) -> Vec<u8> {
-    ffmpeg_raw_frames(file, pix_fmt, usize::MAX)
+    ffmpeg_decode(file, pix_fmt, None)
 }
 
 /// The first `frames` frames of [`ffmpeg_raw`].
 pub fn ffmpeg_raw_frames(file: &Path, pix_fmt: &str, frames: usize) -> Vec<u8> {
-    let limit = if frames == usize::MAX {
-        Vec::new()
-    } else {
-        vec!["-frames:v".to_string(), frames.to_string()]
-    };
+    ffmpeg_decode(file, pix_fmt, Some(frames))
+}
+
+fn ffmpeg_decode(file: &Path, pix_fmt: &str, frames: Option<usize>) -> Vec<u8> {
+    let limit = frames.map(|n| ["-frames:v".to_string(), n.to_string()]);
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-threads", "1", "-i"])
         .arg(file)
-        .args(limit)
+        .args(limit.iter().flatten())
         .args(["-fps_mode", "passthrough", "-noautoscale", "-f", "rawvideo"])
         .args(["-pix_fmt", pix_fmt, "-"])
         .stderr(Stdio::inherit())
@@ -129,15 +129,71 @@ pub fn ffmpeg_md5(file: &Path, pix_fmt: &str) -> (String, usize) {
     (format!("{:x}", Md5::digest(&raw)), raw.len())
 }
 
-/// Leaves a stream a test has just verified bit-exact, with its reference MD5, for the VM
-/// suites (`compliance/run gstreamer` runs the same streams through GStreamer): when
-/// DAEDALUS_EXPORT_STREAMS names a folder, copies `file` there as `CODEC-NAME.ivf` and
-/// writes `CODEC-NAME.ivf.ref`: `MD5  CODEC-NAME.ivf  BITS  WxH  RESIZE`. BITS: 8 → I420,
+/// Whether `tool` can be started (`tool --help`).
+pub fn have_tool(tool: &str) -> bool {
+    Command::new(tool).arg("--help").output().is_ok()
+}
+
+/// Encodes `frames` frames of the lavfi `source` with the aomenc CLI (aom-tools:
+/// libaom options FFmpeg's wrapper does not expose), single-threaded so deterministic,
+/// into `dir/name.ivf`; `args` are more aomenc options. Panics with aomenc's messages if
+/// it fails.
+pub fn aomenc(
+    dir: &Path,
+    name: &str,
+    source: &str,
+    frames: u32,
+    pix_fmt: &str,
+    args: &[&str],
+) -> PathBuf {
+    let (y4m, out) = (
+        dir.join(format!("{name}.y4m")),
+        dir.join(format!("{name}.ivf")),
+    );
+    let frames = frames.to_string();
+    let y4m_args = ["-frames:v", &frames, "-pix_fmt", pix_fmt];
+    let y4m_fmt = ["-strict", "-1", "-f", "yuv4mpegpipe"];
+    ffmpeg_lavfi(source, y4m_args.iter().chain(&y4m_fmt), &y4m);
+    let o = Command::new("aomenc")
+        .args([
+            "--quiet",
+            "--cpu-used=8",
+            "--threads=1",
+            "--row-mt=0",
+            "--ivf",
+        ])
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .arg(&y4m)
+        .output()
+        .expect("run aomenc");
+    assert!(
+        o.status.success(),
+        "aomenc failed to encode {name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+/// The folder the stream tests leave their verified streams in for the VM suites
+/// (`compliance/run gstreamer` runs the same streams through GStreamer): DAEDALUS_EXPORT_STREAMS,
+/// or None (then nothing is exported, nor computed for it).
+pub fn export_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("DAEDALUS_EXPORT_STREAMS")?);
+    std::fs::create_dir_all(&dir).expect("create the export folder");
+    Some(dir)
+}
+
+/// Leaves a stream a test has just verified bit-exact, with its reference MD5, in `dir`
+/// ([`export_dir`]): copies `file` there as `CODEC-NAME.ivf` and writes
+/// `CODEC-NAME.ivf.ref`: `MD5  CODEC-NAME.ivf  BITS  WxH  RESIZE`. BITS: 8 → I420,
 /// 10 → I420_10LE; WxH: the first frame's size; RESIZE: `-`, or `N:MD5` when the size
 /// changes on a non-key frame (reference scaling), N frames being shown before that, and
-/// MD5 that of FFmpeg's first N frames (what a client that stops there shows). Does
-/// nothing otherwise.
+/// MD5 that of FFmpeg's first N frames (what a client that stops there shows).
+#[allow(clippy::too_many_arguments)]
 pub fn export_stream(
+    dir: &Path,
     codec: &str,
     name: &str,
     file: &Path,
@@ -146,11 +202,6 @@ pub fn export_stream(
     size: (u32, u32),
     shown_before_resize: Option<usize>,
 ) {
-    let Some(dir) = std::env::var_os("DAEDALUS_EXPORT_STREAMS") else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).expect("create the export folder");
     let f = format!("{codec}-{name}.ivf");
     let resize = match shown_before_resize {
         None => "-".to_string(),
