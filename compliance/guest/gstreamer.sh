@@ -151,7 +151,6 @@ fault_corrupt() {
 		fail "fault: corrupted slice, V4L2_BUF_FLAG_ERROR on that picture only (daedalus-decode)" "no daedalus-decode binary"
 	fi
 }
-if part faults; then fault_corrupt; fi
 
 # 3b. The daemon is killed during playback: the module ends the job in flight
 #     and every later one with V4L2_BUF_FLAG_ERROR (kmod-stress checks the
@@ -205,7 +204,10 @@ fault_kill() {
 	md5=$(awk -v f="$f" '$2 == f { print $1 }' "$STREAMS_DIR/md5.txt")
 	stream_test "fault: restarted daemon, new pipeline bit-exact (${f%.264})" "$STREAMS_DIR/$f" "$md5"
 }
-if part faults; then fault_kill; fi
+if part faults; then
+	fault_corrupt
+	fault_kill
+fi
 
 # 4. VP9 and AV1 (IVF): every stream the host tests generate and verify
 #    (libdaedalus/tests/vp9.rs and av1.rs, exported by the harness; list.txt:

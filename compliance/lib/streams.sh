@@ -150,7 +150,7 @@ _ivf_streams_build() {
 ivf_streams_dir() {
 	local key
 	key=$({
-		declare -f _ivf_streams_build ref_md5
+		declare -f _ivf_streams_build
 		(cd "$DAEDALUS_ROOT" && cat $IVF_TEST_SOURCES) # word list
 		ffmpeg -version 2>/dev/null | head -1
 		dpkg-query -W -f '${Package} ${Version}\n' vpx-tools aom-tools 2>/dev/null
