@@ -1043,3 +1043,44 @@ impl Control for FilmGrain {
         }
     }
 }
+
+/// The current values of the AV1 stateless controls of a request.
+#[derive(Debug, Clone, Default)]
+pub struct Av1Controls {
+    pub sequence: Sequence,
+    pub frame: Frame,
+    /// TILE_GROUP_ENTRY (dynamic array: one entry per tile of the request).
+    pub tile_group_entries: Vec<TileGroupEntry>,
+    /// FILM_GRAIN (absent when the client did not set it).
+    pub film_grain: Option<FilmGrain>,
+}
+
+impl Av1Controls {
+    /// The set from a request's control list (TILE_GROUP_ENTRY is required).
+    pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
+        let tile_group_entries = c.array()?;
+        if tile_group_entries.is_empty() {
+            return Err(crate::set::SetError::Missing(TileGroupEntry::NAME));
+        }
+        Ok(Av1Controls {
+            sequence: c.get()?,
+            frame: c.get()?,
+            tile_group_entries,
+            film_grain: c.opt()?,
+        })
+    }
+
+    /// The control list a client sets for this request.
+    pub fn to_payloads(&self) -> Vec<crate::set::Payload> {
+        use crate::set::Payload;
+        let mut v = vec![
+            Payload::of(&self.sequence),
+            Payload::of(&self.frame),
+            Payload::of_array(&self.tile_group_entries),
+        ];
+        if let Some(g) = &self.film_grain {
+            v.push(Payload::of(g));
+        }
+        v
+    }
+}

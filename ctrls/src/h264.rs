@@ -837,3 +837,92 @@ impl Control for DecodeParams {
         );
     }
 }
+
+/// The current values of every H.264 stateless control of a request.
+#[derive(Debug, Clone)]
+pub struct H264Controls {
+    pub sps: Sps,
+    pub pps: Pps,
+    pub scaling_matrix: ScalingMatrix,
+    pub decode_params: DecodeParams,
+    /// SLICE_PARAMS (slice-based mode; empty in frame-based mode, where the
+    /// slice headers come from the bitstream).
+    pub slice_params: Vec<SliceParams>,
+    pub pred_weights: Option<PredWeights>,
+    pub decode_mode: DecodeMode,
+    pub start_code: StartCode,
+}
+
+impl Default for H264Controls {
+    fn default() -> Self {
+        H264Controls {
+            sps: Sps::default(),
+            pps: Pps::default(),
+            scaling_matrix: ScalingMatrix::default(),
+            decode_params: DecodeParams::default(),
+            slice_params: Vec::new(),
+            pred_weights: None,
+            decode_mode: DecodeMode::FrameBased,
+            start_code: StartCode::AnnexB,
+        }
+    }
+}
+
+impl H264Controls {
+    /// The set from a request's control list. DECODE_MODE and START_CODE
+    /// default to what a frame-based Annex B decoder assumes when absent.
+    pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
+        let decode_mode =
+            c.menu_enum(CID_DECODE_MODE, "H264_DECODE_MODE", DecodeMode::FrameBased)?;
+        let start_code = c.menu_enum(CID_START_CODE, "H264_START_CODE", StartCode::AnnexB)?;
+        Ok(H264Controls {
+            sps: c.get()?,
+            pps: c.get()?,
+            scaling_matrix: c.get()?,
+            decode_params: c.get()?,
+            slice_params: if decode_mode == DecodeMode::SliceBased {
+                c.array()?
+            } else {
+                Vec::new()
+            },
+            pred_weights: c.opt()?,
+            decode_mode,
+            start_code,
+        })
+    }
+
+    /// The control list a client sets for this request, menus first.
+    pub fn to_payloads(&self) -> Vec<crate::set::Payload> {
+        use crate::set::Payload;
+        let mut v = vec![
+            Payload::menu(CID_DECODE_MODE, self.decode_mode as i32),
+            Payload::menu(CID_START_CODE, self.start_code as i32),
+            Payload::of(&self.sps),
+            Payload::of(&self.pps),
+            Payload::of(&self.scaling_matrix),
+            Payload::of(&self.decode_params),
+        ];
+        if !self.slice_params.is_empty() {
+            v.push(Payload::of_array(&self.slice_params));
+        }
+        if let Some(w) = &self.pred_weights {
+            v.push(Payload::of(w));
+        }
+        v
+    }
+
+    /// Coded picture size in pixels (whole macroblocks; what the CAPTURE buffer holds).
+    pub fn coded_size(&self) -> (u32, u32) {
+        self.sps.coded_size()
+    }
+}
+
+impl Sps {
+    /// Coded picture size in pixels (whole macroblocks, both fields of a frame).
+    pub fn coded_size(&self) -> (u32, u32) {
+        let w = (self.pic_width_in_mbs_minus1 as u32 + 1) * 16;
+        let frame_mbs_only = self.flags.contains(SpsFlags::FRAME_MBS_ONLY);
+        let h = (self.pic_height_in_map_units_minus1 as u32 + 1) * 16 * (2 - frame_mbs_only as u32);
+        (w, h)
+    }
+}

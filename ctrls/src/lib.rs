@@ -6,8 +6,10 @@
 //! viewed without `unsafe` (zerocopy); typed access (bitflags, enums) and
 //! [`Control::validate`] turn those bits into checked values.
 
+pub mod codec;
 pub mod control;
 pub mod error;
+pub mod set;
 
 pub mod av1;
 pub mod h264;
@@ -19,5 +21,7 @@ pub mod vp9;
 /// Stream -> controls builders: what a stateless client does.
 pub mod build;
 
+pub use codec::{CaptureFormat, Codec, UnknownCodec};
 pub use control::Control;
 pub use error::{CtrlError, Violation};
+pub use set::{ControlSet, Controls, Payload, RawControl, SetError};

@@ -541,3 +541,31 @@ impl Control for CompressedHdr {
     /// probability delta byte is valid.
     fn violations(&self, _out: &mut Vec<Violation>) {}
 }
+
+/// The current values of the VP9 stateless controls of a request.
+#[derive(Debug, Clone, Default)]
+pub struct Vp9Controls {
+    pub frame: Frame,
+    /// COMPRESSED_HDR (absent when the client did not set it).
+    pub compressed_hdr: Option<CompressedHdr>,
+}
+
+impl Vp9Controls {
+    /// The set from a request's control list.
+    pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
+        Ok(Vp9Controls {
+            frame: c.get()?,
+            compressed_hdr: c.opt()?,
+        })
+    }
+
+    /// The control list a client sets for this request.
+    pub fn to_payloads(&self) -> Vec<crate::set::Payload> {
+        use crate::set::Payload;
+        let mut v = vec![Payload::of(&self.frame)];
+        if let Some(h) = &self.compressed_hdr {
+            v.push(Payload::of(h));
+        }
+        v
+    }
+}
