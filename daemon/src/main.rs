@@ -5,9 +5,7 @@
 //!   them through the same engine on the host (no kernel).
 
 use clap::{Parser, Subcommand};
-
-mod replay;
-mod serve;
+use daemon::{replay, serve};
 
 #[derive(Parser)]
 #[command(
@@ -23,7 +21,7 @@ without the kernel."
 )]
 struct Cli {
     /// Log level filter: error, warn, info, debug, trace, or a tracing directive
-    /// such as "info,daedalusd::serve=debug". Default: $RUST_LOG, else info.
+    /// such as "info,daemon::serve=debug". Default: $RUST_LOG, else info.
     #[arg(long, global = true, value_name = "FILTER")]
     log_level: Option<String>,
     #[command(subcommand)]

@@ -1,11 +1,13 @@
 //! Kernel<->daemon protocol: mirror of `kmod/include/uapi/daedalus.h`.
 //!
 //! Every struct is `#[repr(C)]` with the header's field names, types and
-//! explicit padding; `tests/proto_layout.rs` compiles a C program against the
-//! header and checks every size, offset, constant and ioctl number against
-//! this file. Messages are parsed without `unsafe` through zerocopy; the
-//! ioctls live in the small [`sys`] module.
+//! explicit padding; `daemon/tests/proto_layout.rs` compiles a C program
+//! against the header and checks every size, offset, constant and ioctl
+//! number against this file (and `ctrls::Codec::proto_id` against the
+//! `DAEDALUS_CODEC_*` ids). Messages are parsed and encoded without `unsafe`
+//! through zerocopy; the ioctls live in the small [`sys`] module.
 
+use ctrls::{Codec, RawControl};
 use thiserror::Error;
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
@@ -27,18 +29,21 @@ pub const MSG_JOB: u32 = 1;
 /// `DAEDALUS_MSG_CTX_CLOSED`.
 pub const MSG_CTX_CLOSED: u32 = 2;
 
+/// `DAEDALUS_CODEC_*`: the ids are `ctrls::Codec::proto_id`'s, named here so the
+/// layout test checks them against the header.
+///
 /// `DAEDALUS_CODEC_H264`.
-pub const CODEC_H264: u32 = 1;
+pub const CODEC_H264: u32 = Codec::H264.proto_id();
 /// `DAEDALUS_CODEC_HEVC`.
-pub const CODEC_HEVC: u32 = 2;
+pub const CODEC_HEVC: u32 = Codec::Hevc.proto_id();
 /// `DAEDALUS_CODEC_VP8`.
-pub const CODEC_VP8: u32 = 3;
+pub const CODEC_VP8: u32 = Codec::Vp8.proto_id();
 /// `DAEDALUS_CODEC_VP9`.
-pub const CODEC_VP9: u32 = 4;
+pub const CODEC_VP9: u32 = Codec::Vp9.proto_id();
 /// `DAEDALUS_CODEC_AV1`.
-pub const CODEC_AV1: u32 = 5;
+pub const CODEC_AV1: u32 = Codec::Av1.proto_id();
 /// `DAEDALUS_CODEC_MPEG2`.
-pub const CODEC_MPEG2: u32 = 6;
+pub const CODEC_MPEG2: u32 = Codec::Mpeg2.proto_id();
 
 /// `DAEDALUS_JOB_FL_HOLD_CAPTURE_BUF`: more slices of this picture follow.
 pub const JOB_FL_HOLD_CAPTURE_BUF: u32 = 1 << 0;
@@ -251,6 +256,21 @@ impl<'a> JobMsg<'a> {
         self.ctrls().find(|c| c.desc.id == id)
     }
 
+    /// The job's controls as the list `ctrls::ControlSet::parse` takes.
+    pub fn raw_controls(&self) -> Vec<RawControl<'a>> {
+        self.ctrls()
+            .map(|c| RawControl {
+                id: c.desc.id,
+                bytes: c.data,
+            })
+            .collect()
+    }
+
+    /// The codec of the job's context, `None` for an id this daemon does not know.
+    pub fn codec(&self) -> Option<Codec> {
+        Codec::from_proto_id(self.job.codec)
+    }
+
     /// The CAPTURE memory planes of the destination.
     pub fn dst_planes(&self) -> &[Plane] {
         &self.job.dst_planes[..self.job.dst_num_planes as usize]
@@ -325,6 +345,49 @@ fn parse_job(bytes: &[u8]) -> Result<JobMsg<'_>, ProtoError> {
         }
     }
     Ok(JobMsg { job, bytes })
+}
+
+/// Encodes a job message as the module writes it: the fixed part (its
+/// `hdr.kind`, `hdr.size`, `hdr.version`, `num_ctrls` and `ctrls` filled in
+/// here) followed by the control payloads, each 8-byte aligned. For tools and
+/// tests that play the module's part.
+pub fn encode_job(mut job: Job, ctrls: &[RawControl<'_>]) -> Result<Vec<u8>, ProtoError> {
+    check_count("control", ctrls.len() as u32, MAX_CTRLS)?;
+    let mut payload = Vec::new();
+    let mut offset = core::mem::size_of::<Job>();
+    for (i, c) in ctrls.iter().enumerate() {
+        job.ctrls[i] = Ctrl {
+            id: c.id,
+            offset: offset as u32,
+            size: c.bytes.len() as u32,
+            elems: 1,
+            elem_size: c.bytes.len() as u32,
+            flags: 0,
+        };
+        payload.extend_from_slice(c.bytes);
+        let pad = (8 - c.bytes.len() % 8) % 8;
+        payload.extend(std::iter::repeat_n(0u8, pad));
+        offset += c.bytes.len() + pad;
+    }
+    job.num_ctrls = ctrls.len() as u32;
+    job.hdr.kind = MSG_JOB;
+    job.hdr.size = offset as u32;
+    job.hdr.version = PROTO_VERSION;
+    let mut bytes = job.as_bytes().to_vec();
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Encodes a CTX_CLOSED message.
+pub fn encode_ctx_closed(ctx_id: u32) -> Vec<u8> {
+    MsgHeader {
+        kind: MSG_CTX_CLOSED,
+        size: core::mem::size_of::<MsgHeader>() as u32,
+        version: PROTO_VERSION,
+        ctx_id,
+    }
+    .as_bytes()
+    .to_vec()
 }
 
 impl JobResult {

@@ -7,16 +7,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use ctrls::{CaptureFormat, Codec};
 use libdaedalus::replay::{replay_h264, ReplayOptions};
-use libdaedalus::{EngineOptions, PixelFormat};
+use libdaedalus::EngineOptions;
 use md5::{Digest, Md5};
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum CodecArg {
-    H264,
-    Vp9,
-    Av1,
-}
+use tracing::{info, warn};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum FormatArg {
@@ -31,9 +26,9 @@ pub enum FormatArg {
 pub struct Args {
     /// Input stream (H.264: Annex B elementary stream; VP9, AV1: IVF).
     pub input: PathBuf,
-    /// Codec of the input.
-    #[arg(long, value_enum, default_value = "h264")]
-    pub codec: CodecArg,
+    /// Codec of the input: h264, vp9 or av1 (hevc, vp8, mpeg2: no engine yet).
+    #[arg(long, default_value = "h264")]
+    pub codec: Codec,
     /// Write the decoded frames (planar I420 / yuv420p10le, display order, cropped) here.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -53,10 +48,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
     let opts = ReplayOptions {
         format: args.format.map(|f| match f {
-            FormatArg::I420 => PixelFormat::Yuv420,
-            FormatArg::Nv12 => PixelFormat::Nv12,
-            FormatArg::Nv12m => PixelFormat::Nv12m,
-            FormatArg::P010 => PixelFormat::P010,
+            FormatArg::I420 => CaptureFormat::Yuv420,
+            FormatArg::Nv12 => CaptureFormat::Nv12,
+            FormatArg::Nv12m => CaptureFormat::Nv12m,
+            FormatArg::P010 => CaptureFormat::P010,
         }),
         engine: EngineOptions {
             strict: args.strict,
@@ -79,15 +74,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Ok(())
     };
-    let summary = match args.codec {
-        CodecArg::H264 => replay_h264(&data, &opts, sink)?,
-        CodecArg::Vp9 => libdaedalus::codec::vp9::replay::replay_ivf(&data, &opts, sink)?,
-        CodecArg::Av1 => libdaedalus::codec::av1::replay::replay_ivf(&data, &opts, sink)?,
-    };
+    let summary = libdaedalus::replay::replay(args.codec, &data, &opts, sink)?;
     if let Some(mut o) = out {
         o.flush()?;
     }
-    tracing::info!(
+    info!(
         requests = summary.requests,
         frames = summary.frames,
         failed = summary.failed.len(),
@@ -107,4 +98,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A 64x64, 5-frame libx264 stream (High profile, CABAC, B-frames, weighted
+/// prediction, 8x8 transform; made with the host ffmpeg from testsrc2).
+const WARMUP_STREAM: &[u8] = include_bytes!("warmup.264");
+
+/// Decodes [`WARMUP_STREAM`] through the engine before attaching, so a
+/// context's first jobs do not pay for the first touch of the engine's and
+/// FFmpeg's code and tables (page-ins of the binary and libavcodec, static
+/// table set-up). Under TCG with the libraries read over 9p, that cost made
+/// the first job of the first context take 1.3 s, past GStreamer's 1 s wait
+/// for a request. Failure only logs: the real jobs will say what is wrong.
+pub fn warm_up() {
+    let started = std::time::Instant::now();
+    let opts = ReplayOptions::default();
+    match replay_h264(WARMUP_STREAM, &opts, |_| Ok(())) {
+        Ok(s) => info!(
+            frames = s.frames,
+            failed = s.failed.len(),
+            ms = format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
+            "warm-up decode done"
+        ),
+        Err(e) => warn!("warm-up decode failed: {e}"),
+    }
 }

@@ -1,8 +1,8 @@
-//! Checks `libdaedalus::proto` against `kmod/include/uapi/daedalus.h`: a C
+//! Checks `daemon::proto` against `kmod/include/uapi/daedalus.h`: a C
 //! program built with the host `cc` prints the header's sizes, field offsets,
 //! constants and ioctl numbers, and each must equal the Rust side's value.
 
-use libdaedalus::proto::*;
+use daemon::proto::*;
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
 use std::path::PathBuf;

@@ -18,7 +18,7 @@ use common::{demux, ffmpeg_decode, timed};
 use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
 use ffmpeg_next as ffn;
 use libdaedalus::codec::av1::replay::av1_controls;
-use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, PixelFormat, Request};
+use libdaedalus::{CaptureFormat, Codec, ControlSet, Engine, OwnedBuffer, Request};
 
 mod common;
 
@@ -41,11 +41,14 @@ fn encode(path: &Path) {
 
 fn engine_run(reqs: &[&Av1Request], bufs: &mut [OwnedBuffer]) -> (usize, f64) {
     let mut engine = Engine::new(Codec::Av1).unwrap();
-    let controls: Vec<_> = reqs.iter().map(|r| av1_controls(r)).collect();
+    let controls: Vec<_> = reqs
+        .iter()
+        .map(|r| ControlSet::Av1(Box::new(av1_controls(r))))
+        .collect();
     let ((), secs, _) = timed(|| {
         for (i, r) in reqs.iter().enumerate() {
             let req = Request {
-                controls: CodecControls::Av1(&controls[i]),
+                controls: &controls[i],
                 bitstream: &r.bitstream,
                 timestamp: r.timestamp,
                 hold_capture: false,
@@ -118,10 +121,10 @@ fn main() {
     let tus: Vec<Vec<u8>> = ivf_frames.iter().map(|f| f.data.to_vec()).collect();
     let (params, packets) = demux(&path);
     let mut bufs: Vec<OwnedBuffer> = (0..8)
-        .map(|_| OwnedBuffer::new(PixelFormat::Nv12, W, H))
+        .map(|_| OwnedBuffer::new(CaptureFormat::Nv12, W, H))
         .collect();
     let mut bufs420: Vec<OwnedBuffer> = (0..8)
-        .map(|_| OwnedBuffer::new(PixelFormat::Yuv420, W, H))
+        .map(|_| OwnedBuffer::new(CaptureFormat::Yuv420, W, H))
         .collect();
 
     // Frames/s counts the stream's displayed frames (one per temporal unit) for all

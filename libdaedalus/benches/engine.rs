@@ -25,7 +25,7 @@ use ffmpeg_next as ffn;
 use libdaedalus::codec::h264::check::Checker;
 use libdaedalus::codec::h264::H264Controls;
 use libdaedalus::dst::{write_picture, SrcPicture};
-use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, PixelFormat, Request};
+use libdaedalus::{CaptureFormat, Codec, ControlSet, Engine, OwnedBuffer, Request};
 
 mod common;
 
@@ -125,7 +125,7 @@ struct EngineRun {
 
 /// `pool`: CAPTURE-like buffers, already touched (as a client's mapped buffers are).
 fn engine_path(pics: &[H264Picture], pool: &mut [OwnedBuffer]) -> EngineRun {
-    let mut controls = H264Controls::default();
+    let mut set = ControlSet::H264(Box::default());
     let mut engine = Engine::new(Codec::H264).unwrap();
     let warmup = 10.min(pics.len() / 2);
     let mut run = EngineRun {
@@ -141,12 +141,15 @@ fn engine_path(pics: &[H264Picture], pool: &mut [OwnedBuffer]) -> EngineRun {
     let n = pool.len();
     let (t, c) = (Instant::now(), cpu_ns());
     for (i, p) in pics.iter().enumerate() {
+        let ControlSet::H264(controls) = &mut set else {
+            unreachable!("an H.264 set")
+        };
         controls.sps = p.sps;
         controls.pps = p.pps;
         controls.scaling_matrix = p.scaling_matrix;
         controls.decode_params = p.decode_params;
         let req = Request {
-            controls: CodecControls::H264(&controls),
+            controls: &set,
             bitstream: &p.bitstream,
             timestamp: p.timestamp,
             hold_capture: false,
@@ -262,7 +265,7 @@ fn main() {
         );
         let mut pool: Vec<OwnedBuffer> = (0..8)
             .map(|_| {
-                let mut b = OwnedBuffer::new(PixelFormat::Nv12, cw, ch);
+                let mut b = OwnedBuffer::new(CaptureFormat::Nv12, cw, ch);
                 for (_, p) in &mut b.planes {
                     p.fill(16);
                 }

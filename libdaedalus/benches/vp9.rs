@@ -21,7 +21,7 @@ use common::{demux, ffmpeg_decode, timed};
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 use libdaedalus::codec::vp9::replay::{replay_ivf, vp9_controls};
 use libdaedalus::replay::ReplayOptions;
-use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, PixelFormat, Request};
+use libdaedalus::{CaptureFormat, Codec, ControlSet, Engine, OwnedBuffer, Request};
 
 mod common;
 
@@ -57,7 +57,7 @@ fn generate(path: &Path) {
 /// (shown frames, requests, wall seconds, CPU seconds)
 fn engine_path(events: &[Vp9Event]) -> (usize, usize, f64, Option<f64>) {
     let mut pool: Vec<OwnedBuffer> = (0..10)
-        .map(|_| OwnedBuffer::new(PixelFormat::Nv12, 1920, 1080))
+        .map(|_| OwnedBuffer::new(CaptureFormat::Nv12, 1920, 1080))
         .collect();
     let mut engine = Engine::new(Codec::Vp9).unwrap();
     let (mut shown, mut requests) = (0, 0);
@@ -67,9 +67,9 @@ fn engine_path(events: &[Vp9Event]) -> (usize, usize, f64, Option<f64>) {
                 shown += 1;
                 continue;
             };
-            let c = vp9_controls(r);
+            let c = ControlSet::Vp9(Box::new(vp9_controls(r)));
             let req = Request {
-                controls: CodecControls::Vp9(&c),
+                controls: &c,
                 bitstream: &r.bitstream,
                 timestamp: r.timestamp,
                 hold_capture: false,

@@ -7,64 +7,7 @@
 
 use thiserror::Error;
 
-/// CAPTURE pixel formats the engine writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PixelFormat {
-    /// `NV12`: one memory plane, Y then interleaved CbCr (stride = Y stride).
-    Nv12,
-    /// `NM12`: two memory planes, Y and interleaved CbCr.
-    Nv12m,
-    /// `YU12`: one memory plane, Y then Cb then Cr (chroma stride = Y stride / 2).
-    Yuv420,
-    /// `P010`: one memory plane, 16-bit little-endian samples, value in the high 10 bits,
-    /// Y then interleaved CbCr (stride = Y stride).
-    P010,
-}
-
-impl PixelFormat {
-    /// The V4L2 fourcc code.
-    pub fn fourcc(self) -> [u8; 4] {
-        match self {
-            PixelFormat::Nv12 => *b"NV12",
-            PixelFormat::Nv12m => *b"NM12",
-            PixelFormat::Yuv420 => *b"YU12",
-            PixelFormat::P010 => *b"P010",
-        }
-    }
-
-    /// Number of memory planes (V4L2 `num_planes` of the multi-planar format).
-    pub fn mem_planes(self) -> usize {
-        match self {
-            PixelFormat::Nv12m => 2,
-            _ => 1,
-        }
-    }
-
-    /// Bytes per sample.
-    pub fn sample_bytes(self) -> usize {
-        match self {
-            PixelFormat::P010 => 2,
-            _ => 1,
-        }
-    }
-
-    /// Minimum stride and size of each memory plane for `width` x `height`
-    /// (both rounded up to even), with the given luma stride.
-    pub fn plane_layout(self, _width: u32, height: u32, stride: usize) -> Vec<(usize, usize)> {
-        let h = (height as usize + 1) & !1;
-        let y = stride * h;
-        match self {
-            PixelFormat::Nv12 | PixelFormat::P010 => vec![(stride, y + y / 2)],
-            PixelFormat::Nv12m => vec![(stride, y), (stride, y / 2)],
-            PixelFormat::Yuv420 => vec![(stride, y + y / 2)],
-        }
-    }
-
-    /// Smallest luma stride for `width`.
-    pub fn min_stride(self, width: u32) -> usize {
-        ((width as usize + 1) & !1) * self.sample_bytes()
-    }
-}
+pub use ctrls::CaptureFormat;
 
 /// One memory plane of a destination buffer.
 #[derive(Debug)]
@@ -78,7 +21,7 @@ pub struct DstPlane<'a> {
 /// A destination CAPTURE buffer.
 #[derive(Debug)]
 pub struct Dst<'a> {
-    pub format: PixelFormat,
+    pub format: CaptureFormat,
     /// Format width and height (the coded size the client configured).
     pub width: u32,
     pub height: u32,
@@ -91,7 +34,7 @@ pub struct Dst<'a> {
 pub enum DstError {
     #[error("destination has {got} memory planes, format {format:?} needs {need}")]
     PlaneCount {
-        format: PixelFormat,
+        format: CaptureFormat,
         need: usize,
         got: usize,
     },
@@ -226,8 +169,10 @@ pub fn write_rows(
     // Where each destination component lives: (mem plane, byte offset, stride).
     let dh = ((dst.height as usize) + 1) & !1;
     let (y_at, c_at, cr_at) = match fmt {
-        PixelFormat::Nv12 | PixelFormat::P010 => ((0, 0, stride), (0, stride * dh, stride), None),
-        PixelFormat::Nv12m => {
+        CaptureFormat::Nv12 | CaptureFormat::P010 => {
+            ((0, 0, stride), (0, stride * dh, stride), None)
+        }
+        CaptureFormat::Nv12m => {
             let s1 = dst.planes[1].stride;
             if s1 < min {
                 return Err(DstError::Stride {
@@ -238,11 +183,29 @@ pub fn write_rows(
             }
             ((0, 0, stride), (1, 0, s1), None)
         }
-        PixelFormat::Yuv420 => {
+        CaptureFormat::Yuv420 => {
             let cs = stride / 2;
             let cb = stride * dh;
             let cr = cb + cs * (dh / 2);
             ((0, 0, stride), (0, cb, cs), Some((0, cr, cs)))
+        }
+        CaptureFormat::Yuv420m => {
+            let cmin = min.div_ceil(2);
+            for plane in [1, 2] {
+                let s = dst.planes[plane].stride;
+                if s < cmin {
+                    return Err(DstError::Stride {
+                        plane,
+                        stride: s,
+                        min: cmin,
+                    });
+                }
+            }
+            (
+                (0, 0, stride),
+                (1, 0, dst.planes[1].stride),
+                Some((2, 0, dst.planes[2].stride)),
+            )
         }
     };
     // Size checks: the last byte each component touches.
@@ -253,8 +216,8 @@ pub fn write_rows(
             at.1 + (rows - 1) * at.2 + row_bytes
         }
     };
-    // At most 2 memory planes (checked above against the format).
-    let mut needs = [0usize; 2];
+    // At most 3 memory planes (checked above against the format).
+    let mut needs = [0usize; 3];
     let mut bump = |at: (usize, usize, usize), n: usize| needs[at.0] = needs[at.0].max(n);
     bump(y_at, need(y_at, h, w * bps));
     match cr_at {
@@ -398,14 +361,14 @@ fn put(d: &mut [u8], x: usize, bps: usize, v: u16) {
 /// client would for `format` at `width` x `height` with the minimal stride.
 #[derive(Debug, Clone)]
 pub struct OwnedBuffer {
-    pub format: PixelFormat,
+    pub format: CaptureFormat,
     pub width: u32,
     pub height: u32,
     pub planes: Vec<(usize, Vec<u8>)>,
 }
 
 impl OwnedBuffer {
-    pub fn new(format: PixelFormat, width: u32, height: u32) -> Self {
+    pub fn new(format: CaptureFormat, width: u32, height: u32) -> Self {
         let stride = format.min_stride(width);
         let planes = format
             .plane_layout(width, height, stride)
@@ -459,7 +422,7 @@ impl OwnedBuffer {
             }
         }
         match self.format {
-            PixelFormat::Yuv420 => {
+            CaptureFormat::Yuv420 => {
                 let cs = s0 / 2;
                 for base in [s0 * dh, s0 * dh + cs * (dh / 2)] {
                     for row in cy..cy + ch {
@@ -467,8 +430,15 @@ impl OwnedBuffer {
                     }
                 }
             }
+            CaptureFormat::Yuv420m => {
+                for (cs, plane) in &self.planes[1..3] {
+                    for row in cy..cy + ch {
+                        out.extend_from_slice(&plane[row * cs + cx..][..cw]);
+                    }
+                }
+            }
             _ => {
-                let (cplane, base, cs) = if self.format == PixelFormat::Nv12m {
+                let (cplane, base, cs) = if self.format == CaptureFormat::Nv12m {
                     (&self.planes[1].1, 0, self.planes[1].0)
                 } else {
                     (luma, s0 * dh, s0)
@@ -650,7 +620,7 @@ mod tests {
             let mut p0 = vec![0u8; 40 * 6 + shift];
             let mut p1 = vec![0u8; 40 * 3 + shift];
             let mut dst = Dst {
-                format: PixelFormat::Nv12m,
+                format: CaptureFormat::Nv12m,
                 width: w,
                 height: h,
                 planes: vec![

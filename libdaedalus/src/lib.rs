@@ -19,16 +19,15 @@
 //! which would make it drop B-frames from its output). The delay only postpones FFmpeg's
 //! own output, which we never use.
 
-pub mod proto;
-
 pub mod codec;
 pub mod dst;
 pub mod engine;
 mod ffdec;
 pub mod replay;
+pub mod request;
 
-pub use dst::{Dst, DstError, DstPlane, OwnedBuffer, PixelFormat};
-pub use engine::{
-    Codec, CodecControls, DecodeReport, Engine, EngineError, EngineOptions, Mismatch, Request,
-};
+pub use ctrls::{CaptureFormat, Codec, ControlSet};
+pub use dst::{Dst, DstError, DstPlane, OwnedBuffer};
+pub use engine::Engine;
 pub use ffdec::{route_ffmpeg_log, FfError};
+pub use request::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};

@@ -8,14 +8,16 @@ use std::collections::HashMap;
 use ctrls::build::h264::{display_order, H264Builder, H264Picture};
 
 use crate::codec::h264::H264Controls;
-use crate::dst::{OwnedBuffer, PixelFormat};
-use crate::engine::{Codec, CodecControls, Engine, EngineError, EngineOptions, Request};
+use crate::dst::{CaptureFormat, OwnedBuffer};
+use crate::engine::Engine;
+use crate::request::{EngineError, EngineOptions, Request};
+use ctrls::{Codec, ControlSet};
 
 /// Replay settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReplayOptions {
     /// CAPTURE format; `None`: NV12 for 8-bit streams, P010 for deeper ones.
-    pub format: Option<PixelFormat>,
+    pub format: Option<CaptureFormat>,
     pub engine: EngineOptions,
 }
 
@@ -91,9 +93,9 @@ pub fn replay_h264_pictures(
 
     for (i, p) in pics.iter().enumerate() {
         let fmt = opts.format.unwrap_or(if p.display.bit_depth_luma > 8 {
-            PixelFormat::P010
+            CaptureFormat::P010
         } else {
-            PixelFormat::Nv12
+            CaptureFormat::Nv12
         });
         let (w, h) = (p.display.width_mbs * 16, p.display.height_mbs * 16);
         let buf = pool
@@ -112,7 +114,7 @@ pub fn replay_h264_pictures(
         controls.slice_params.clone_from(&p.slice_params);
         controls.pred_weights = p.pred_weights;
         let req = Request {
-            controls: CodecControls::H264(&controls),
+            controls: &ControlSet::H264(Box::new(controls.clone())),
             bitstream: &p.bitstream,
             timestamp: p.timestamp,
             hold_capture: p.hold_capture,
@@ -143,4 +145,21 @@ pub fn replay_h264_pictures(
         }
     }
     Ok(summary)
+}
+
+/// Replays a whole stream of `codec` (H.264: Annex B; VP9, AV1: IVF).
+pub fn replay(
+    codec: Codec,
+    data: &[u8],
+    opts: &ReplayOptions,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    match codec {
+        Codec::H264 => replay_h264(data, opts, sink),
+        Codec::Vp9 => crate::codec::vp9::replay::replay_ivf(data, opts, sink),
+        Codec::Av1 => crate::codec::av1::replay::replay_ivf(data, opts, sink),
+        Codec::Hevc | Codec::Vp8 | Codec::Mpeg2 => {
+            Err(ReplayError::Engine(EngineError::NoEngine(codec)))
+        }
+    }
 }

@@ -13,7 +13,7 @@ use ctrls::build::av1::{Av1Builder, Av1Event};
 use libdaedalus::codec::av1::replay::replay_events_with;
 use libdaedalus::codec::av1::Av1Controls;
 use libdaedalus::replay::{ReplayOptions, ReplaySummary};
-use libdaedalus::{Codec, Engine, EngineOptions, PixelFormat};
+use libdaedalus::{CaptureFormat, Codec, Engine, EngineOptions};
 use md5::{Digest, Md5};
 
 const W: u32 = 320;
@@ -103,7 +103,7 @@ fn run(
 fn run_fmt(
     s: &Setup,
     strict: bool,
-    format: Option<PixelFormat>,
+    format: Option<CaptureFormat>,
     target: u32,
     mut mutate: impl FnMut(&mut Av1Controls, &mut Vec<u8>),
 ) -> (ReplaySummary, Vec<String>) {
@@ -348,7 +348,11 @@ fn random_corruption_never_panics_and_key_frame_recovers() {
 #[test]
 fn every_8bit_capture_format_is_exact() {
     let Some(s) = setup() else { return };
-    for fmt in [PixelFormat::Nv12, PixelFormat::Nv12m, PixelFormat::Yuv420] {
+    for fmt in [
+        CaptureFormat::Nv12,
+        CaptureFormat::Nv12m,
+        CaptureFormat::Yuv420,
+    ] {
         let (sum, frames) = run_fmt(&s, true, Some(fmt), u32::MAX, |_, _| {});
         assert!(sum.failed.is_empty(), "{fmt:?}: {:?}", sum.failed);
         assert_eq!(frames, s.reference, "{fmt:?}");

@@ -5,7 +5,7 @@
 use ctrls::build::h264::H264Builder;
 use libdaedalus::replay::h264_controls;
 use libdaedalus::{
-    Codec, CodecControls, Engine, EngineError, EngineOptions, Mismatch, OwnedBuffer, PixelFormat,
+    CaptureFormat, Codec, ControlSet, Engine, EngineError, EngineOptions, Mismatch, OwnedBuffer,
     Request,
 };
 
@@ -28,7 +28,7 @@ fn check(name: &str, want_non_ref: bool) {
         .expect("a picture of the wanted kind");
     let mut e = Engine::with_options(Codec::H264, EngineOptions { strict: true }).unwrap();
     let mut buf = OwnedBuffer::new(
-        PixelFormat::Nv12,
+        CaptureFormat::Nv12,
         pics[0].display.width_mbs * 16,
         pics[0].display.height_mbs * 16,
     );
@@ -39,7 +39,7 @@ fn check(name: &str, want_non_ref: bool) {
             c.decode_params.bottom_field_order_cnt -= 4;
         }
         let req = Request {
-            controls: CodecControls::H264(&c),
+            controls: &ControlSet::H264(Box::new(c.clone())),
             bitstream: &p.bitstream,
             timestamp: p.timestamp,
             hold_capture: false,

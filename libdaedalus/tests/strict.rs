@@ -10,8 +10,8 @@ use ctrls::h264::DpbEntryFlags;
 use libdaedalus::codec::h264::H264Controls;
 use libdaedalus::replay::{h264_controls, replay_h264_pictures, ReplayOptions};
 use libdaedalus::{
-    Codec, CodecControls, DstError, Engine, EngineError, EngineOptions, Mismatch, OwnedBuffer,
-    PixelFormat, Request,
+    CaptureFormat, Codec, ControlSet, DstError, Engine, EngineError, EngineOptions, Mismatch,
+    OwnedBuffer, Request,
 };
 use md5::{Digest, Md5};
 
@@ -45,7 +45,7 @@ fn decode(
     buf: &mut OwnedBuffer,
 ) -> Result<libdaedalus::DecodeReport, EngineError> {
     let req = Request {
-        controls: CodecControls::H264(c),
+        controls: &ControlSet::H264(Box::new(c.clone())),
         bitstream,
         timestamp: p.timestamp,
         hold_capture: false,
@@ -55,7 +55,7 @@ fn decode(
 
 fn buffer(p: &H264Picture) -> OwnedBuffer {
     OwnedBuffer::new(
-        PixelFormat::Nv12,
+        CaptureFormat::Nv12,
         p.display.width_mbs * 16,
         p.display.height_mbs * 16,
     )
@@ -211,7 +211,7 @@ fn bad_requests_fail_alone_and_the_engine_recovers() {
     );
     assert!(matches!(r, Err(EngineError::Mismatch(_))), "{r:?}");
     // Destination too small (resolution change without new buffers).
-    let mut small = OwnedBuffer::new(PixelFormat::Nv12, 64, 64);
+    let mut small = OwnedBuffer::new(CaptureFormat::Nv12, 64, 64);
     let r = decode(&mut e, &c0, p0, &p0.bitstream, &mut small);
     assert!(
         matches!(r, Err(EngineError::Dst(DstError::TooSmall { .. }))),

@@ -21,7 +21,7 @@ use ctrls::vp9::{FrameFlags, LoopFilterFlags, SegmentationFlags};
 use libdaedalus::codec::vp9::replay::{replay_ivf, vp9_controls};
 use libdaedalus::replay::ReplayOptions;
 use libdaedalus::{
-    Codec, CodecControls, Engine, EngineError, EngineOptions, OwnedBuffer, PixelFormat, Request,
+    CaptureFormat, Codec, ControlSet, Engine, EngineError, EngineOptions, OwnedBuffer, Request,
 };
 use md5::{Digest, Md5};
 
@@ -45,7 +45,7 @@ struct Spec {
     /// Two-pass encode (libvpx only makes alt-ref / hidden frames in two-pass mode).
     two_pass: bool,
     args: &'static [&'static str],
-    format: Option<PixelFormat>,
+    format: Option<CaptureFormat>,
 }
 
 const fn s(
@@ -118,7 +118,7 @@ fn specs() -> Vec<Spec> {
                 30,
                 &["-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8"],
             ),
-            PixelFormat::Yuv420,
+            CaptureFormat::Yuv420,
         ),
         fmt(
             s(
@@ -127,7 +127,7 @@ fn specs() -> Vec<Spec> {
                 20,
                 &["-b:v", "800k", "-g", "5"],
             ),
-            PixelFormat::Nv12m,
+            CaptureFormat::Nv12m,
         ),
         arf(s(
             "p0_640x360_frameparallel_sharp",
@@ -393,7 +393,7 @@ fn streams_match_ffmpeg() {
     let Some(dir) = common::ffmpeg_tmpdir("VP9 stream test", "vp9-streams") else {
         return;
     };
-    let mut files: Vec<(String, PathBuf, bool, Option<PixelFormat>)> = specs()
+    let mut files: Vec<(String, PathBuf, bool, Option<CaptureFormat>)> = specs()
         .iter()
         .map(|sp| (sp.name.to_string(), gen(&dir, sp), sp.ten_bit, sp.format))
         .collect();
@@ -484,9 +484,9 @@ fn requests(events: &[Vp9Event]) -> Vec<&Vp9Request> {
 
 fn buffer_for(r: &Vp9Request) -> OwnedBuffer {
     let fmt = if r.display.bit_depth > 8 {
-        PixelFormat::P010
+        CaptureFormat::P010
     } else {
-        PixelFormat::Nv12
+        CaptureFormat::Nv12
     };
     OwnedBuffer::new(fmt, r.display.width, r.display.height)
 }
@@ -499,7 +499,7 @@ fn decode(
     buf: &mut OwnedBuffer,
 ) -> Result<libdaedalus::DecodeReport, EngineError> {
     let req = Request {
-        controls: CodecControls::Vp9(c),
+        controls: &ControlSet::Vp9(Box::new(c.clone())),
         bitstream,
         timestamp: r.timestamp,
         hold_capture: false,

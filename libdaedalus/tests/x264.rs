@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use libdaedalus::replay::{replay_h264, ReplayOptions, ReplaySummary};
-use libdaedalus::{EngineOptions, PixelFormat};
+use libdaedalus::{CaptureFormat, EngineOptions};
 use md5::{Digest, Md5};
 
 fn replay_md5(data: &[u8], opts: &ReplayOptions) -> (String, usize, ReplaySummary) {
@@ -152,7 +152,11 @@ fn every_capture_format_gives_the_same_pixels() {
     let f = x264(&dir, "fmt", 176, 144, 6, "yuv420p", &[], "bframes=2");
     let (want, _) = ffmpeg_md5(&f, "yuv420p");
     let data = std::fs::read(&f).unwrap();
-    for fmt in [PixelFormat::Nv12, PixelFormat::Nv12m, PixelFormat::Yuv420] {
+    for fmt in [
+        CaptureFormat::Nv12,
+        CaptureFormat::Nv12m,
+        CaptureFormat::Yuv420,
+    ] {
         let opts = ReplayOptions {
             format: Some(fmt),
             ..Default::default()
@@ -184,7 +188,7 @@ fn high10_decodes_to_p010_bit_exact() {
     let (want, _) = ffmpeg_md5(&f, "yuv420p10le");
     let data = std::fs::read(&f).unwrap();
     let opts = ReplayOptions {
-        format: Some(PixelFormat::P010),
+        format: Some(CaptureFormat::P010),
         ..Default::default()
     };
     let (got, len, s) = replay_md5(&data, &opts);
@@ -200,7 +204,7 @@ fn slice_based_mode_one_request_per_slice_bit_exact() {
     use ctrls::build::h264::{display_order, H264Builder};
     use ctrls::h264::{DecodeMode, StartCode};
     use libdaedalus::replay::h264_controls;
-    use libdaedalus::{Codec, CodecControls, Engine, OwnedBuffer, Request};
+    use libdaedalus::{Codec, ControlSet, Engine, OwnedBuffer, Request};
     use std::collections::HashMap;
 
     if !have_ffmpeg() {
@@ -231,7 +235,7 @@ fn slice_based_mode_one_request_per_slice_bit_exact() {
         c.start_code = StartCode::None;
         let buf = pool.entry(p.timestamp).or_insert_with(|| {
             OwnedBuffer::new(
-                PixelFormat::Nv12,
+                CaptureFormat::Nv12,
                 p.display.width_mbs * 16,
                 p.display.height_mbs * 16,
             )
@@ -241,7 +245,7 @@ fn slice_based_mode_one_request_per_slice_bit_exact() {
         for (i, n) in nals.iter().enumerate() {
             let last = i + 1 == nals.len();
             let req = Request {
-                controls: CodecControls::H264(&c),
+                controls: &ControlSet::H264(Box::new(c.clone())),
                 bitstream: n.data,
                 timestamp: p.timestamp,
                 hold_capture: !last,

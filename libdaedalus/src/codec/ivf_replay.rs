@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 
-use crate::dst::{OwnedBuffer, PixelFormat};
-use crate::engine::{Engine, Request};
+use crate::dst::{CaptureFormat, OwnedBuffer};
+use crate::engine::Engine;
 use crate::replay::{ReplayOptions, ReplaySummary};
+use crate::request::Request;
 
 /// The display-order output of a replay: buffers by timestamp, the reference slots that
 /// keep them, the frame sink and the summary.
@@ -67,9 +68,9 @@ impl<S: FnMut(&[u8]) -> std::io::Result<()>> FrameOutput<S> {
         height: u32,
     ) -> OwnedBuffer {
         let fmt = opts.format.unwrap_or(if bit_depth > 8 {
-            PixelFormat::P010
+            CaptureFormat::P010
         } else {
-            PixelFormat::Nv12
+            CaptureFormat::Nv12
         });
         match self
             .free

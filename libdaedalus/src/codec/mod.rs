@@ -9,7 +9,7 @@ pub(crate) mod ivf_replay;
 pub mod vp9;
 
 use crate::dst::{Dst, DstError};
-use crate::engine::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};
+use crate::request::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};
 
 /// A per-context decoder for one codec.
 pub trait CodecBackend: Send {

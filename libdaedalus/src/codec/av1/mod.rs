@@ -9,24 +9,16 @@
 pub mod replay;
 pub mod synth;
 
-use ctrls::av1::{FilmGrain, Frame, FrameFlags, FrameType, Sequence, TileGroupEntry};
+use ctrls::av1::{FrameFlags, FrameType, Sequence};
 use ctrls::Control;
 
 use crate::codec::{check_fits, strict_or_warn, CodecBackend};
 use crate::dst::{write_picture, Dst, SrcPicture};
-use crate::engine::{CodecControls, DecodeReport, EngineError, EngineOptions, Request};
+use crate::request::{DecodeReport, EngineError, EngineOptions, Request};
+use ctrls::ControlSet;
 use synth::{Ctx, Slots};
 
-/// The current values of the AV1 stateless controls of a context.
-#[derive(Debug, Clone, Default)]
-pub struct Av1Controls {
-    pub sequence: Sequence,
-    pub frame: Frame,
-    /// TILE_GROUP_ENTRY (dynamic array: one entry per tile of the request).
-    pub tile_group_entries: Vec<TileGroupEntry>,
-    /// FILM_GRAIN (absent when the client did not set it).
-    pub film_grain: Option<FilmGrain>,
-}
+pub use ctrls::av1::Av1Controls;
 
 /// The AV1 codec backend.
 pub struct Av1Backend {
@@ -152,7 +144,7 @@ impl CodecBackend for Av1Backend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        let CodecControls::Av1(c) = req.controls else {
+        let ControlSet::Av1(c) = req.controls else {
             return Err(EngineError::Unsupported(
                 "AV1 backend given non-AV1 controls".into(),
             ));

@@ -8,8 +8,10 @@ use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
 
 use super::Av1Controls;
 use crate::codec::ivf_replay::FrameOutput;
-use crate::engine::{Codec, CodecControls, Engine, Request};
+use crate::engine::Engine;
 use crate::replay::{ReplayError, ReplayOptions, ReplaySummary};
+use crate::request::Request;
+use ctrls::{Codec, ControlSet};
 
 /// Replays an AV1 IVF file; `sink` receives each shown frame's planar bytes (I420, or
 /// yuv420p10le for 10-bit streams) in display order.
@@ -63,7 +65,7 @@ pub fn replay_events_with(
                 let mut bitstream = r.bitstream.clone();
                 mutate(r.decode_index, &mut controls, &mut bitstream);
                 let req = Request {
-                    controls: CodecControls::Av1(&controls),
+                    controls: &ControlSet::Av1(Box::new(controls.clone())),
                     bitstream: &bitstream,
                     timestamp: r.timestamp,
                     hold_capture: false,

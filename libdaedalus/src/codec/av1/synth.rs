@@ -15,7 +15,7 @@ use ctrls::av1::{
 };
 
 use crate::codec::bitwriter::BitWriter;
-use crate::engine::{EngineError, Mismatch};
+use crate::request::{EngineError, Mismatch};
 
 const OBU_SEQUENCE_HEADER: u8 = 1;
 const OBU_TEMPORAL_DELIMITER: u8 = 2;

@@ -12,7 +12,7 @@ use ctrls::h264::{DecodeFlags, DecodeParams, DpbEntryFlags, Fields, PpsFlags, Sp
 
 use super::slice::{self, SliceHeader};
 use super::H264Controls;
-use crate::engine::Mismatch;
+use crate::request::Mismatch;
 
 /// What the first slice header of a request says about its picture.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,60 +5,15 @@ pub mod check;
 pub mod slice;
 pub mod synth;
 
-use ctrls::h264::{
-    DecodeFlags, DecodeMode, DecodeParams, Pps, PpsFlags, PredWeights, ScalingMatrix, SliceParams,
-    Sps, SpsFlags, StartCode,
-};
+use ctrls::h264::{DecodeFlags, DecodeMode, Pps, PpsFlags, ScalingMatrix, Sps, StartCode};
 use ctrls::Control;
 
 use crate::codec::CodecBackend;
 use crate::dst::{write_picture, write_rows, Dst, SrcPicture};
-use crate::engine::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};
 use crate::ffdec::{FfCodec, FfDecoder};
+use crate::request::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};
 
-/// The current values of every H.264 stateless control of a context.
-#[derive(Debug, Clone)]
-pub struct H264Controls {
-    pub sps: Sps,
-    pub pps: Pps,
-    pub scaling_matrix: ScalingMatrix,
-    pub decode_params: DecodeParams,
-    /// SLICE_PARAMS (slice-based mode; may be empty in frame-based mode).
-    pub slice_params: Vec<SliceParams>,
-    pub pred_weights: Option<PredWeights>,
-    pub decode_mode: DecodeMode,
-    pub start_code: StartCode,
-}
-
-impl Default for H264Controls {
-    fn default() -> Self {
-        H264Controls {
-            sps: Sps::default(),
-            pps: Pps::default(),
-            scaling_matrix: ScalingMatrix::default(),
-            decode_params: DecodeParams::default(),
-            slice_params: Vec::new(),
-            pred_weights: None,
-            decode_mode: DecodeMode::FrameBased,
-            start_code: StartCode::AnnexB,
-        }
-    }
-}
-
-impl H264Controls {
-    /// Coded picture size in pixels (whole macroblocks; what the CAPTURE buffer holds).
-    pub fn coded_size(&self) -> (u32, u32) {
-        coded_size(&self.sps)
-    }
-}
-
-/// Coded picture size of an SPS control.
-pub fn coded_size(sps: &Sps) -> (u32, u32) {
-    let w = (sps.pic_width_in_mbs_minus1 as u32 + 1) * 16;
-    let frame_mbs_only = sps.flags.contains(SpsFlags::FRAME_MBS_ONLY);
-    let h = (sps.pic_height_in_map_units_minus1 as u32 + 1) * 16 * (2 - frame_mbs_only as u32);
-    (w, h)
-}
+pub use ctrls::h264::H264Controls;
 
 /// Progress of copying a picture into the destination band by band during decoding.
 #[derive(Debug, Default)]
@@ -267,9 +222,9 @@ impl CodecBackend for H264Backend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        let crate::engine::CodecControls::H264(c) = req.controls else {
+        let ctrls::ControlSet::H264(c) = req.controls else {
             return Err(EngineError::WrongCodec {
-                engine: crate::engine::Codec::H264,
+                engine: ctrls::Codec::H264,
                 got: req.controls.codec(),
             });
         };

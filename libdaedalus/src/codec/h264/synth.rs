@@ -38,6 +38,12 @@ pub enum SynthError {
     SliceGroups(u8),
 }
 
+impl From<SynthError> for crate::request::EngineError {
+    fn from(e: SynthError) -> Self {
+        crate::request::EngineError::Synth(e.to_string())
+    }
+}
+
 fn high_profile(profile_idc: u8) -> bool {
     matches!(
         profile_idc,

@@ -17,7 +17,7 @@ use ctrls::vp9::{
 };
 use ctrls::Control;
 
-use crate::engine::Mismatch;
+use crate::request::Mismatch;
 
 /// At most this many mismatches are listed per request (one corrupted control can differ
 /// in hundreds of probability bytes); the last entry then says how many were left out.

@@ -37,21 +37,16 @@ pub mod replay;
 
 use cros_codecs::codec::vp9::parser::{FrameType, Parser};
 use ctrls::build::vp9::{frame_controls, parse_chunk, FrameControlsError};
-use ctrls::vp9::{CompressedHdr, Frame};
+use ctrls::vp9::Frame;
 use ctrls::Control;
 
 use crate::codec::{check_fits, strict_or_warn, CodecBackend};
 use crate::dst::{write_picture, Dst};
-use crate::engine::{Codec, CodecControls, DecodeReport, EngineError, EngineOptions, Request};
 use crate::ffdec::{FfCodec, FfDecoder};
+use crate::request::{DecodeReport, EngineError, EngineOptions, Request};
+use ctrls::{Codec, ControlSet};
 
-/// The current values of the VP9 stateless controls of a context.
-#[derive(Debug, Clone, Default)]
-pub struct Vp9Controls {
-    pub frame: Frame,
-    /// COMPRESSED_HDR (absent when the client did not set it).
-    pub compressed_hdr: Option<CompressedHdr>,
-}
+pub use ctrls::vp9::Vp9Controls;
 
 /// The VP9 codec backend.
 pub struct Vp9Backend {
@@ -221,7 +216,7 @@ impl CodecBackend for Vp9Backend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        let CodecControls::Vp9(c) = req.controls else {
+        let ControlSet::Vp9(c) = req.controls else {
             return Err(EngineError::WrongCodec {
                 engine: Codec::Vp9,
                 got: req.controls.codec(),

@@ -7,8 +7,10 @@ use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 
 use super::Vp9Controls;
 use crate::codec::ivf_replay::FrameOutput;
-use crate::engine::{Codec, CodecControls, Engine, Request};
+use crate::engine::Engine;
 use crate::replay::{ReplayError, ReplayOptions, ReplaySummary};
+use crate::request::Request;
+use ctrls::{Codec, ControlSet};
 
 /// Replays a VP9 IVF file; `sink` receives each shown frame's planar bytes (I420, or
 /// yuv420p10le for 10-bit streams) in display order.
@@ -47,7 +49,7 @@ pub fn replay_events(
                 controls.frame = r.frame;
                 controls.compressed_hdr = Some(r.compressed_hdr);
                 let req = Request {
-                    controls: CodecControls::Vp9(&controls),
+                    controls: &ControlSet::Vp9(Box::new(controls.clone())),
                     bitstream: &r.bitstream,
                     timestamp: r.timestamp,
                     hold_capture: false,
