@@ -160,6 +160,23 @@ pub trait Device {
     fn job_done(&self, result: &JobResult) -> nix::Result<()>;
 }
 
+impl<T: Device + ?Sized> Device for &T {
+    fn expbuf(
+        &self,
+        ctx: u32,
+        queue: u32,
+        index: u32,
+        plane: u32,
+        flags: i32,
+    ) -> nix::Result<(OwnedFd, u64)> {
+        (**self).expbuf(ctx, queue, index, plane, flags)
+    }
+
+    fn job_done(&self, result: &JobResult) -> nix::Result<()> {
+        (**self).job_done(result)
+    }
+}
+
 impl Device for File {
     fn expbuf(
         &self,
