@@ -7,7 +7,6 @@
 //! - [`serve`]: the job loop: message -> `ctrls::ControlSet` -> engine -> answer. It names
 //!   no codec.
 //! - [`replay`]: a stream through the engine on the host, as a client would drive it.
-#![deny(unsafe_code)]
 
 pub mod dmabuf;
 pub mod proto;

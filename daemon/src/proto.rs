@@ -420,7 +420,8 @@ impl JobResult {
 
 /// The ioctls of /dev/daedalus.
 ///
-/// This is the only `unsafe` of the protocol. Invariants: each ioctl is called
+/// The only `unsafe` of the protocol (the daemon's other `unsafe` module is
+/// [`crate::dmabuf`]). Invariants: each ioctl is called
 /// with the struct type the header declares for its number (the macros encode
 /// the size; `tests/proto_layout.rs` checks the numbers against the header),
 /// on a pointer to a live, properly aligned value of that type; the fd

@@ -16,6 +16,7 @@ use ctrls::build::h264::{display_order, H264Builder, H264Picture};
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 use ctrls::h264::{DecodeMode, H264Controls};
 use ctrls::{CaptureFormat, Codec, Payload, RawControl};
+use daemon::dmabuf::PlaneKey;
 use daemon::proto::{self, Job, JobResult};
 use daemon::serve::{Device, EngineDecoder, Server};
 use libdaedalus::OwnedBuffer;
@@ -25,7 +26,7 @@ use zerocopy::FromZeros;
 /// A fake module: plane files by (ctx, queue, index, plane) with their
 /// buffer id, and every JOB_DONE answer.
 struct FakeDevice {
-    planes: RefCell<HashMap<(u32, u32, u32, u32), (File, u64)>>,
+    planes: RefCell<HashMap<PlaneKey, (File, u64)>>,
     answers: RefCell<Vec<JobResult>>,
     dir: PathBuf,
 }

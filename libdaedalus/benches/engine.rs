@@ -42,20 +42,25 @@ fn count(l: &Layout) {
 
 // SAFETY: every call is forwarded unchanged to `System`, which upholds the GlobalAlloc
 // contract; the counters are relaxed atomics with no effect on the allocation.
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         count(&l);
+        // SAFETY: the caller's GlobalAlloc contract, passed on to `System` unchanged.
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: the caller's GlobalAlloc contract, passed on to `System` unchanged.
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
         count(&l);
+        // SAFETY: the caller's GlobalAlloc contract, passed on to `System` unchanged.
         unsafe { System.alloc_zeroed(l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         count(&l);
+        // SAFETY: the caller's GlobalAlloc contract, passed on to `System` unchanged.
         unsafe { System.realloc(p, l, n) }
     }
 }

@@ -474,6 +474,7 @@ impl OwnedBuffer {
 /// the scalar head loop establishes (`align_offset`); SSE2 is part of the x86_64 baseline,
 /// so the intrinsics are always available. [`fence`] (`sfence`) orders the streaming stores
 /// before whatever follows (the job's completion), as they are weakly ordered.
+#[allow(unsafe_code)]
 mod stream {
     #[cfg(target_arch = "x86_64")]
     use std::arch::x86_64::{

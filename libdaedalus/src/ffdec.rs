@@ -1,4 +1,5 @@
-//! The only `unsafe` code of the engine: a thin owner of one FFmpeg decoder context.
+//! A thin owner of one FFmpeg decoder context: one of the engine's two modules with
+//! `unsafe` (the other is [`crate::dst`]'s streaming-store `stream` module).
 //!
 //! Invariants (what makes the `unsafe` blocks below sound):
 //! - `FfDecoder` exclusively owns `ctx`, `pkt`, `drain`, `inbuf` and the boxed
@@ -24,6 +25,7 @@
 //! - The log callback only reads its C arguments and formats into a stack buffer through
 //!   `av_log_format_line2` (which NUL-terminates and truncates); the per-thread capture
 //!   of decoding errors is plain thread-local state.
+#![allow(unsafe_code)]
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_void, CStr};

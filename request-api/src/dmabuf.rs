@@ -2,7 +2,7 @@
 //! (`/dev/dma_heap/system`), CPU mappings (memmap2) and `DMA_BUF_IOCTL_SYNC`
 //! around CPU access.
 //!
-//! Besides [`crate::media`], this is the crate's only module with `unsafe`.
+//! One of the crate's two modules with `unsafe` (the other is [`crate::media`]).
 //! The invariants are:
 //!
 //! * [`DmaHeapAllocationData`] and [`DmaBufSync`] have exactly the size and
@@ -20,6 +20,7 @@
 //!   and only writes an OUTPUT mapping before its QBUF, bracketing each
 //!   access with `DMA_BUF_IOCTL_SYNC` START/END (the same discipline as the
 //!   MMAP mappings v4l2r hands out).
+#![allow(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

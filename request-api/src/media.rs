@@ -1,6 +1,7 @@
 //! Media controller ioctls that v4l2r 0.0.8 lacks, plus the request fd.
 //!
-//! This is the only module of the crate with `unsafe`. The invariants are:
+//! One of the crate's two modules with `unsafe` (the other is [`crate::dmabuf`]).
+//! The invariants are:
 //!
 //! * Every `#[repr(C, packed)]` mirror below has exactly the size and field
 //!   offsets of its `<linux/media.h>` (6.12) counterpart; `tests/media_layout.rs`
@@ -16,6 +17,7 @@
 //! `poll` polls the *video* fd and it exposes no `AsFd`; a stateless client
 //! needs to poll the request fd itself, so the three request ioctls live here
 //! next to the allocation, on an `OwnedFd`.
+#![allow(unsafe_code)]
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
