@@ -1,10 +1,31 @@
 //! Daedalus engine.
 //!
-//! - [`proto`]: the kernel<->daemon protocol (mirror of kmod/include/uapi/daedalus.h).
-//! - [`engine`]: the codec-neutral decoding engine ([`engine::Engine`]).
-//! - [`codec`]: one backend per codec (H.264 today).
-//! - [`dst`]: CAPTURE buffer layouts and picture writers.
+//! - [`request`]: the vocabulary: [`Request`] (a `ctrls::ControlSet` + OUTPUT bytes),
+//!   [`DecodeReport`], [`Mismatch`], [`EngineError`]. Backends import only this,
+//!   [`dst`] and `ctrls`.
+//! - [`engine`]: the dispatcher ([`Engine`], one per context), the one place that lists
+//!   the backends.
+//! - [`codec`]: one backend per codec: H.264, VP9, AV1 (HEVC, VP8, MPEG-2: none yet, their
+//!   requests fail with "no engine").
+//! - [`dst`]: CAPTURE buffer layouts (`ctrls::CaptureFormat`) and picture writers.
 //! - [`replay`]: stream -> controls (ctrls builder) -> engine -> display-order frames.
+//!
+//! The kernel<->daemon protocol is the daemon's (`daemon::proto`), not the engine's.
+//!
+//! # Adding a codec
+//! Every file that changes, one place per layer:
+//! 1. `ctrls/src/<codec>.rs`: the payloads (exists for all six) and the request's control
+//!    set `<Codec>Controls` with `from_controls` / `to_payloads`; one arm in
+//!    `ctrls/src/set.rs` (`ControlSet` variant, `parse`, `codec`, `bit_depth`).
+//! 2. `ctrls/src/build/<codec>.rs`: stream -> per-request controls, as a client fills them.
+//! 3. `request-api/src/<codec>.rs`: the client's picture source over that builder.
+//! 4. `libdaedalus/src/codec/<codec>/`: the backend ([`codec::CodecBackend`]), and its
+//!    replay; one arm in [`Engine::with_options`] / [`Engine::supports`] and in
+//!    [`replay::replay`].
+//! 5. `kmod/daedalus-ctrls.c`: a row in the coded-format table (fourcc, `DAEDALUS_CODEC_*`,
+//!    controls) — all six rows exist.
+//!
+//! `ctrls::Codec`, the daemon's serve loop and the kernel protocol do not change.
 //!
 //! How a request completes in decode order: every request is one FFmpeg packet (the
 //! synthesized SPS/PPS when they changed, then the request's slice NAL units). FFmpeg runs

@@ -1,6 +1,6 @@
-//! Codec backends. One module per codec; each implements [`CodecBackend`]. Adding a codec
-//! means a new module, a [`crate::engine::Codec`] variant and a
-//! [`crate::engine::CodecControls`] variant: nothing in the other backends changes.
+//! Codec backends. One module per codec; each implements [`CodecBackend`] over
+//! `ctrls::ControlSet` and [`crate::request`]. Adding a codec: see the crate doc's list;
+//! nothing in the other backends changes.
 
 pub mod av1;
 pub mod bitwriter;
