@@ -7,9 +7,11 @@ use ctrls::h264::DpbEntryFlags;
 use v4l2r::bindings as b;
 
 use crate::bookkeeping::display_schedule;
+use ctrls::set::Payload;
+use ctrls::Codec;
+
 use crate::picture::{
-    Codec, CodedPicture, ControlPayload, FieldRole, ModeControl, PictureSource, Rect, SourceError,
-    StreamInfo,
+    CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SourceError, StreamInfo,
 };
 
 /// CAPTURE buffers reserved for the H.264 DPB: 16 frames plus the current one
@@ -21,12 +23,12 @@ pub const H264_DPB_SIZE: u32 = 17;
 /// has none, so a stale matrix never lingers), DECODE_PARAMS. Frame-based
 /// decoders read slice headers from the bitstream; SLICE_PARAMS and
 /// PRED_WEIGHTS are for slice-based ones.
-pub fn h264_controls(p: &H264Picture) -> Vec<ControlPayload> {
+pub fn h264_controls(p: &H264Picture) -> Vec<Payload> {
     vec![
-        ControlPayload::of(&p.sps),
-        ControlPayload::of(&p.pps),
-        ControlPayload::of(&p.scaling_matrix),
-        ControlPayload::of(&p.decode_params),
+        Payload::of(&p.sps),
+        Payload::of(&p.pps),
+        Payload::of(&p.scaling_matrix),
+        Payload::of(&p.decode_params),
     ]
 }
 

@@ -27,5 +27,6 @@ pub mod topology;
 pub mod vp9;
 pub mod yuv;
 
-pub use picture::{Codec, CodedPicture, PictureSource};
+pub use ctrls::Codec;
+pub use picture::{CodedPicture, PictureSource};
 pub use session::{DecodedFrame, DecoderDevice, DmaBufOrigin, Error, MemoryKind, Options, Session};

@@ -2,76 +2,8 @@
 
 use serde::Serialize;
 
-/// Codecs the client knows how to route to a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Codec {
-    H264,
-    Hevc,
-    Vp8,
-    Vp9,
-    Av1,
-    Mpeg2,
-}
-
-impl Codec {
-    /// The stateless OUTPUT fourcc (`V4L2_PIX_FMT_*_SLICE` / `*_FRAME`).
-    pub fn fourcc(self) -> [u8; 4] {
-        match self {
-            Codec::H264 => *b"S264",
-            Codec::Hevc => *b"S265",
-            Codec::Vp8 => *b"VP8F",
-            Codec::Vp9 => *b"VP9F",
-            Codec::Av1 => *b"AV1F",
-            Codec::Mpeg2 => *b"MG2S",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::H264 => "h264",
-            Codec::Hevc => "hevc",
-            Codec::Vp8 => "vp8",
-            Codec::Vp9 => "vp9",
-            Codec::Av1 => "av1",
-            Codec::Mpeg2 => "mpeg2",
-        }
-    }
-}
-
-impl std::fmt::Display for Codec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// One control of a request: `V4L2_CID_*` and its payload bytes (the kernel
-/// struct, or an array of them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlPayload {
-    pub id: u32,
-    pub bytes: Vec<u8>,
-}
-
-impl ControlPayload {
-    /// From a typed `ctrls` payload.
-    pub fn of<C: ctrls::Control>(c: &C) -> Self {
-        Self {
-            id: C::ID,
-            bytes: c.to_bytes().to_vec(),
-        }
-    }
-
-    /// From a slice of typed payloads (array controls, e.g. H.264 slice params).
-    pub fn of_array<C: ctrls::Control>(cs: &[C]) -> Self {
-        Self {
-            id: C::ID,
-            bytes: cs
-                .iter()
-                .flat_map(|c| c.to_bytes().iter().copied())
-                .collect(),
-        }
-    }
-}
+use ctrls::set::Payload;
+use ctrls::Codec;
 
 /// How a picture uses its CAPTURE buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,7 +46,7 @@ pub struct StreamInfo {
 #[derive(Debug, Clone)]
 pub struct CodedPicture {
     /// Controls set in the request, in this order.
-    pub controls: Vec<ControlPayload>,
+    pub controls: Vec<Payload>,
     /// OUTPUT buffer contents.
     pub bitstream: Vec<u8>,
     /// Timestamp in ns (a multiple of 1000: v4l2 carries a timeval). Both

@@ -16,15 +16,16 @@ use v4l2r::ioctl::{
 use v4l2r::memory::{DmaBufHandle, MemoryType, MmapHandle, PlaneHandle};
 use v4l2r::{Format, PixelFormat, PlaneLayout, QueueType};
 
+use ctrls::set::Payload;
+use ctrls::{CaptureFormat, Codec};
+
 use crate::bookkeeping::{CaptureSlots, DisplayQueue, InFlight, RequestPool, SlotError};
 use crate::controls::ext_control_array;
 use crate::dmabuf::{DmaBufError, DmaBufFd, DmaBufMap, DmaHeap, SYNC_READ};
 use crate::media::{self, RequestFd};
-use crate::picture::{
-    Codec, CodedPicture, ControlPayload, FieldRole, PictureSource, Rect, SourceError, StreamInfo,
-};
+use crate::picture::{CodedPicture, FieldRole, PictureSource, Rect, SourceError, StreamInfo};
 use crate::topology::{devname_from_uevent, Topology};
-use crate::yuv::{Layout, LayoutError, PixFmt};
+use crate::yuv::{Layout, LayoutError};
 
 /// Errors of discovery and decoding.
 #[derive(Debug, thiserror::Error)]
@@ -865,7 +866,7 @@ fn negotiate(
     let offered: Vec<[u8; 4]> = FormatIterator::new(&*video, cap_q)
         .map(|d: FmtDesc| d.pixelformat.to_fourcc())
         .collect();
-    let prefs = PixFmt::preference(info.bit_depth);
+    let prefs = CaptureFormat::preference(info.bit_depth);
     let fmt = prefs
         .iter()
         .copied()
@@ -1294,7 +1295,7 @@ fn queue_buffer(video: &File, a: QueueArgs<'_>) -> Result<(), Error> {
 /// control the driver refused.
 fn set_controls(
     video: &impl std::os::fd::AsRawFd,
-    controls: &mut [ControlPayload],
+    controls: &mut [Payload],
     which: CtrlWhich,
     frame: u64,
 ) -> Result<(), Error> {

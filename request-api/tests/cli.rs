@@ -116,3 +116,13 @@ fn zero_requests_is_a_usage_error() {
     let (code, _, stderr) = run(&[s.to_str().unwrap(), "--requests", "0"]);
     assert_eq!(code, 2, "stderr: {stderr}");
 }
+
+#[test]
+fn codec_without_a_builder_is_a_usage_error() {
+    let s = stream("codec_without_a_builder_is_a_usage_error");
+    for codec in ["hevc", "mjpeg"] {
+        let (code, _, stderr) = run(&[s.to_str().unwrap(), "--codec", codec]);
+        assert_eq!(code, 2, "--codec {codec}: stderr: {stderr}");
+        assert!(stderr.contains("h264, vp9, av1"), "stderr: {stderr}");
+    }
+}

@@ -19,20 +19,26 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use md5::{Digest, Md5};
 
+use ctrls::Codec;
 use request_api::av1::Av1Source;
 use request_api::h264::H264Source;
-use request_api::picture::{Codec, PictureSource};
+use request_api::picture::PictureSource;
 use request_api::session::{
     find_decoder, DecodedFrame, DmaBufOrigin, MemoryKind, Options, Session,
 };
 use request_api::vp9::Vp9Source;
 use request_api::yuv::{write_frame, y4m_header, OutputKind};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum CodecArg {
-    H264,
-    Vp9,
-    Av1,
+/// Codecs daedalus-decode has a stream builder for.
+const CODECS: [Codec; 3] = [Codec::H264, Codec::Vp9, Codec::Av1];
+
+/// `--codec`: a [`Codec`] name (through its `FromStr`) with a stream builder.
+fn parse_codec(s: &str) -> Result<Codec, String> {
+    match s.parse::<Codec>() {
+        Ok(c) if CODECS.contains(&c) => Ok(c),
+        Ok(c) => Err(format!("no {c} stream builder (one of h264, vp9, av1)")),
+        Err(e) => Err(format!("{e}; daedalus-decode decodes h264, vp9, av1")),
+    }
 }
 
 /// Buffer memory of the two queues.
@@ -77,9 +83,10 @@ struct Args {
     /// decoder offers the codec).
     #[arg(long)]
     device: Option<PathBuf>,
-    /// Codec (default: from the file extension; h264 otherwise).
-    #[arg(long, value_enum)]
-    codec: Option<CodecArg>,
+    /// Codec: h264, vp9 or av1 (default: from the file extension and the
+    /// IVF header; h264 otherwise).
+    #[arg(long, value_parser = parse_codec)]
+    codec: Option<Codec>,
     /// Write frames to this file: .y4m (YUV4MPEG2, I420) or raw (.yuv).
     #[arg(long)]
     output: Option<PathBuf>,
@@ -111,9 +118,7 @@ struct Args {
 
 fn codec_of(args: &Args) -> Codec {
     match args.codec {
-        Some(CodecArg::H264) => Codec::H264,
-        Some(CodecArg::Vp9) => Codec::Vp9,
-        Some(CodecArg::Av1) => Codec::Av1,
+        Some(c) => c,
         None => match args
             .file
             .extension()
