@@ -171,6 +171,7 @@ impl<C: IvfCodec> IvfSource<C> {
                 controls: f.controls,
                 timestamp: f.timestamp,
                 field: FieldRole::Frame,
+                slice: None,
                 info,
                 picture_rect,
                 references,

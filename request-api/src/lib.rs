@@ -8,7 +8,8 @@
 //! - [`controls`]: codec controls -> `v4l2_ext_control` arrays.
 //! - [`session`]: device selection and the decode loop.
 //! - [`picture`]: what stream builders hand the client ([`picture::PictureSource`]).
-//! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (frame-based, Annex B).
+//! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (Annex B;
+//!   frame-based, or slice-based: one request per slice).
 //! - [`vp9`], [`av1`]: the VP9 / AV1 sources over `ctrls::build::vp9::Vp9Builder`
 //!   and `ctrls::build::av1::Av1Builder` (IVF; show-existing frames), both
 //!   [`ivf_source::IvfSource`]s.

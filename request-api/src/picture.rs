@@ -17,6 +17,26 @@ pub enum FieldRole {
     SecondField,
 }
 
+/// Which slice of its picture a request carries (slice-based decoding: one
+/// request per slice, all decoding into one CAPTURE buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SliceOf {
+    /// From 0, in bitstream order.
+    pub index: u32,
+    /// Slices of the picture (of the field, for a field picture).
+    pub count: u32,
+}
+
+impl SliceOf {
+    pub fn is_first(self) -> bool {
+        self.index == 0
+    }
+
+    pub fn is_last(self) -> bool {
+        self.index + 1 >= self.count
+    }
+}
+
 /// Visible rectangle inside the coded picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Rect {
@@ -42,7 +62,8 @@ pub struct StreamInfo {
     pub dpb_size: u32,
 }
 
-/// One picture to decode: one request.
+/// One request: a whole picture (frame-based decoding), or one slice of it
+/// ([`CodedPicture::slice`]).
 #[derive(Debug, Clone)]
 pub struct CodedPicture {
     /// Controls set in the request, in this order.
@@ -53,6 +74,12 @@ pub struct CodedPicture {
     /// fields of a pair share it; reference controls name CAPTURE buffers by it.
     pub timestamp: u64,
     pub field: FieldRole,
+    /// The slice of the picture this request carries, in slice-based mode
+    /// (`None`: the whole picture). Every slice but the last holds the
+    /// CAPTURE buffer; every slice but the first decodes into the held one.
+    /// The other fields are the picture's, the same on each of its slices,
+    /// except `display` which only its last slice announces.
+    pub slice: Option<SliceOf>,
     pub info: StreamInfo,
     /// The picture's own visible rectangle when it is not `info.visible`: a
     /// VP9/AV1 frame coded at another size than the key frame the buffers
@@ -74,12 +101,31 @@ pub struct CodedPicture {
     pub displays: u32,
 }
 
+impl CodedPicture {
+    /// Queued with `V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF`: a later request
+    /// (the second field, or the next slice) decodes into the same CAPTURE
+    /// buffer, which the driver keeps until that request completes.
+    pub fn holds_capture(&self) -> bool {
+        self.field == FieldRole::FirstField || self.slice.is_some_and(|s| !s.is_last())
+    }
+
+    /// Decodes into the CAPTURE buffer an earlier request held (a second
+    /// field, or a slice after the first): queues no CAPTURE buffer.
+    pub fn continues_capture(&self) -> bool {
+        self.field == FieldRole::SecondField || self.slice.is_some_and(|s| !s.is_first())
+    }
+}
+
 /// Device-level (non-request) controls a source needs, e.g. the H.264
 /// DECODE_MODE and START_CODE menus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeControl {
     pub id: u32,
     pub value: i32,
+    /// The control's and the value's names, for errors
+    /// (`H264_DECODE_MODE`, `SLICE_BASED`).
+    pub name: &'static str,
+    pub value_name: &'static str,
 }
 
 /// Error a picture source reports.

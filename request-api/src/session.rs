@@ -23,7 +23,7 @@ use crate::bookkeeping::{CaptureSlots, DisplayQueue, InFlight, RequestPool, Slot
 use crate::controls::ext_control_array;
 use crate::dmabuf::{DmaBufError, DmaBufFd, DmaBufMap, DmaHeap, SYNC_READ};
 use crate::media::{self, RequestFd};
-use crate::picture::{CodedPicture, FieldRole, PictureSource, Rect, SourceError, StreamInfo};
+use crate::picture::{CodedPicture, PictureSource, Rect, SourceError, StreamInfo};
 use crate::topology::{devname_from_uevent, Topology};
 use crate::yuv::{Layout, LayoutError};
 
@@ -63,7 +63,7 @@ pub enum Error {
     },
     #[error("{video}: OUTPUT queue does not support requests")]
     NoRequests { video: PathBuf },
-    #[error("{video}: OUTPUT queue cannot hold CAPTURE buffers (needed for field pairs)")]
+    #[error("{video}: OUTPUT queue cannot hold CAPTURE buffers (needed for field pairs and slice-based decoding)")]
     NoHoldCapture { video: PathBuf },
     #[error("frame {frame} (timestamp {timestamp} ns): request timed out after {timeout_ms} ms")]
     Timeout {
@@ -96,8 +96,8 @@ pub enum Error {
     TimestampMismatch { frame: u64, want: u64, got: u64 },
     #[error("{video}: VIDIOC_DQBUF returned an unusable buffer: {detail}")]
     BadBuffer { video: PathBuf, detail: String },
-    #[error("frame {frame}: second field without a held first field")]
-    LoneSecondField { frame: u64 },
+    #[error("frame {frame}: second field or slice without a held CAPTURE buffer")]
+    NoHeldCapture { frame: u64 },
     #[error("writing frame: {0}")]
     Sink(std::io::Error),
     #[error("stream source: {0}")]
@@ -110,6 +110,14 @@ pub enum Error {
     DmaBuf(#[from] DmaBufError),
     #[error("DMABUF exporter ({video}): {why}")]
     Exporter { video: PathBuf, why: String },
+    #[error("{video}: {name} does not offer {value_name} ({value}): VIDIOC_QUERYMENU: {errno}")]
+    ModeNotOffered {
+        video: PathBuf,
+        name: &'static str,
+        value_name: &'static str,
+        value: i32,
+        errno: nix::errno::Errno,
+    },
     #[error("setting mode control {id:#x} = {value}: {errno}")]
     ModeControl {
         id: u32,
@@ -535,6 +543,18 @@ impl Session {
             };
             if !modes_set {
                 for m in source.mode_controls() {
+                    // The menu must offer the value (a decoder may support
+                    // only one of frame- and slice-based decoding).
+                    let _: bindings::v4l2_querymenu =
+                        ioctl::querymenu(&self.video, m.id, m.value as u32).map_err(|e| {
+                            Error::ModeNotOffered {
+                                video: self.video_path(),
+                                name: m.name,
+                                value_name: m.value_name,
+                                value: m.value,
+                                errno: e.into(),
+                            }
+                        })?;
                     ioctl::s_ctrl(&self.video, m.id, m.value).map_err(|e| Error::ModeControl {
                         id: m.id,
                         value: m.value,
@@ -938,7 +958,7 @@ impl Session {
                 timestamp: pic.timestamp,
             });
         }
-        if pic.field == FieldRole::FirstField && !self.hold_capture {
+        if pic.holds_capture() && !self.hold_capture {
             return Err(Error::NoHoldCapture {
                 video: self.video_path(),
             });
@@ -950,13 +970,14 @@ impl Session {
             }
             self.complete_oldest(sink)?;
         };
-        // A CAPTURE buffer, unless this is the second field of a held one.
-        let capture = if pic.field == FieldRole::SecondField {
+        // A CAPTURE buffer, unless this request continues a held one (a
+        // second field, or a slice after the first).
+        let capture = if pic.continues_capture() {
             match self.slots.find(pic.timestamp) {
                 Some(_) => None,
                 None => {
                     self.pool.give_back(req);
-                    return Err(Error::LoneSecondField { frame });
+                    return Err(Error::NoHeldCapture { frame });
                 }
             }
         } else {
@@ -1004,7 +1025,7 @@ impl Session {
         let p = self.video_path();
         // OUTPUT buffer with the request.
         let cfg = self.cfg.as_ref().expect("configured before submit");
-        let flags = if pic.field == FieldRole::FirstField {
+        let flags = if pic.holds_capture() {
             BufferFlags::from_bits_retain(bindings::V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF)
         } else {
             BufferFlags::empty()
@@ -1052,7 +1073,7 @@ impl Session {
             frame,
             timestamp: pic.timestamp,
             output: req,
-            returns_capture: pic.field != FieldRole::FirstField,
+            returns_capture: !pic.holds_capture(),
         });
         self.slots.set_references(&pic.references);
         self.display.push(pic.display.iter().copied());

@@ -19,6 +19,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use md5::{Digest, Md5};
 
+use ctrls::h264::DecodeMode;
 use ctrls::Codec;
 use request_api::av1::Av1Source;
 use request_api::h264::H264Source;
@@ -65,6 +66,16 @@ enum DmabufFromArg {
     Expbuf,
 }
 
+/// How the stream is cut into requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DecodeModeArg {
+    /// One request per picture (DECODE_MODE = FRAME_BASED).
+    Frame,
+    /// H.264 only: one request per slice, with its SLICE_PARAMS; every slice
+    /// but a picture's last holds the CAPTURE buffer (DECODE_MODE = SLICE_BASED).
+    Slice,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
     Nv12,
@@ -87,6 +98,9 @@ struct Args {
     /// IVF header; h264 otherwise).
     #[arg(long, value_parser = parse_codec)]
     codec: Option<Codec>,
+    /// Frame-based or slice-based decoding (H.264 only).
+    #[arg(long, value_enum, default_value = "frame")]
+    decode_mode: DecodeModeArg,
     /// Write frames to this file: .y4m (YUV4MPEG2, I420) or raw (.yuv).
     #[arg(long)]
     output: Option<PathBuf>,
@@ -142,11 +156,20 @@ fn ivf_codec(path: &Path) -> Option<Codec> {
     }
 }
 
-fn source_for(codec: Codec, data: &[u8]) -> Result<Box<dyn PictureSource>> {
+fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn PictureSource>> {
+    if mode == DecodeModeArg::Slice && codec != Codec::H264 {
+        bail!("--decode-mode slice is for H.264 only ({codec} is decoded frame by frame)");
+    }
     match codec {
-        Codec::H264 => Ok(Box::new(
-            H264Source::new(data).context("parsing the H.264 stream")?,
-        )),
+        Codec::H264 => {
+            let mode = match mode {
+                DecodeModeArg::Frame => DecodeMode::FrameBased,
+                DecodeModeArg::Slice => DecodeMode::SliceBased,
+            };
+            Ok(Box::new(
+                H264Source::with_mode(data, mode).context("parsing the H.264 stream")?,
+            ))
+        }
         Codec::Vp9 => Ok(Box::new(
             Vp9Source::new(data).context("parsing the VP9 IVF stream")?,
         )),
@@ -179,7 +202,7 @@ fn run(args: &Args) -> Result<()> {
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let t_parse = std::time::Instant::now();
-    let mut source = source_for(codec, &data)?;
+    let mut source = source_for(codec, &data, args.decode_mode)?;
     let parse_secs = t_parse.elapsed().as_secs_f64();
 
     let mut out = match &args.output {
@@ -212,6 +235,9 @@ fn run(args: &Args) -> Result<()> {
         dev.entity,
         dev.media.display()
     );
+    if args.decode_mode == DecodeModeArg::Slice {
+        eprintln!("daedalus-decode: slice-based decoding, one request per slice");
+    }
     let (output_memory, capture_memory) = match args.memory {
         MemoryArg::Mmap => (MemoryKind::Mmap, MemoryKind::Mmap),
         MemoryArg::Dmabuf => (MemoryKind::DmaBuf, MemoryKind::DmaBuf),
