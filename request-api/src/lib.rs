@@ -6,7 +6,8 @@
 //! - [`topology`]: finding decoder entities and their video nodes (pure).
 //! - [`bookkeeping`]: CAPTURE buffer retention, request reuse, display order (pure).
 //! - [`controls`]: codec controls -> `v4l2_ext_control` arrays.
-//! - [`session`]: device selection and the decode loop.
+//! - [`session`]: device discovery, format negotiation, buffer memory,
+//!   queueing and the decode loop (one module each).
 //! - [`picture`]: what stream builders hand the client ([`picture::PictureSource`]).
 //! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (Annex B;
 //!   frame-based, or slice-based: one request per slice).
