@@ -13,21 +13,24 @@ use ctrls::av1::FrameType;
 use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
 
 use crate::ivf_source::{frame_info, IvfCodec, IvfSource, SlotEvent, SlotFrame};
-use crate::picture::{Codec, ControlPayload, SourceError};
+use ctrls::set::Payload;
+use ctrls::Codec;
+
+use crate::picture::SourceError;
 
 /// CAPTURE buffers the AV1 reference state needs: 8 slots and the frame
 /// being decoded.
 pub const AV1_DPB_SIZE: u32 = 9;
 
 /// The controls of one AV1 request, in the order they are set.
-pub fn av1_controls(r: &Av1Request) -> Vec<ControlPayload> {
+pub fn av1_controls(r: &Av1Request) -> Vec<Payload> {
     let mut v = vec![
-        ControlPayload::of(&r.sequence),
-        ControlPayload::of(&r.frame),
-        ControlPayload::of_array(&r.tiles),
+        Payload::of(&r.sequence),
+        Payload::of(&r.frame),
+        Payload::of_array(&r.tiles),
     ];
     if let Some(g) = &r.film_grain {
-        v.push(ControlPayload::of(g));
+        v.push(Payload::of(g));
     }
     v
 }

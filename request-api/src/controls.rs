@@ -1,4 +1,4 @@
-//! Request controls: `ControlPayload`s -> the `v4l2_ext_control` array of
+//! Request controls: `Payload`s -> the `v4l2_ext_control` array of
 //! `VIDIOC_S_EXT_CTRLS` with `which = V4L2_CTRL_WHICH_REQUEST_VAL`.
 
 use std::os::fd::RawFd;
@@ -7,7 +7,7 @@ use serde::Serialize;
 use v4l2r::bindings::{v4l2_ext_control, v4l2_ext_control__bindgen_ty_1};
 use v4l2r::ioctl::{s_ext_ctrls, CtrlWhich, ExtControlError};
 
-use crate::picture::ControlPayload;
+use ctrls::set::Payload;
 
 /// `V4L2_CTRL_WHICH_REQUEST_VAL`.
 pub const WHICH_REQUEST_VAL: u32 = v4l2r::bindings::V4L2_CTRL_WHICH_REQUEST_VAL;
@@ -21,7 +21,7 @@ pub struct ControlEntry {
 }
 
 /// The `(id, size)` list the client sets for a picture, in order.
-pub fn entries(payloads: &[ControlPayload]) -> Vec<ControlEntry> {
+pub fn entries(payloads: &[Payload]) -> Vec<ControlEntry> {
     payloads
         .iter()
         .map(|p| ControlEntry {
@@ -36,7 +36,7 @@ pub fn entries(payloads: &[ControlPayload]) -> Vec<ControlEntry> {
 /// The kernel copies the new values back into the payloads after a
 /// successful S_EXT_CTRLS, so the pointers are made from `&mut` borrows: the
 /// returned array borrows `payloads` mutably for as long as it lives.
-pub fn ext_control_array(payloads: &mut [ControlPayload]) -> ExtControlArray<'_> {
+pub fn ext_control_array(payloads: &mut [Payload]) -> ExtControlArray<'_> {
     let ctrls = payloads
         .iter_mut()
         .map(|p| v4l2_ext_control {
@@ -57,7 +57,7 @@ pub fn ext_control_array(payloads: &mut [ControlPayload]) -> ExtControlArray<'_>
 /// A `v4l2_ext_control` array whose pointers stay valid while it lives.
 pub struct ExtControlArray<'a> {
     ctrls: Vec<v4l2_ext_control>,
-    _payloads: std::marker::PhantomData<&'a mut [ControlPayload]>,
+    _payloads: std::marker::PhantomData<&'a mut [Payload]>,
 }
 
 impl ExtControlArray<'_> {
@@ -91,8 +91,8 @@ impl ExtControlArray<'_> {
 mod tests {
     use super::*;
 
-    fn zeroed(id: u32, size: usize) -> ControlPayload {
-        ControlPayload {
+    fn zeroed(id: u32, size: usize) -> Payload {
+        Payload {
             id,
             bytes: vec![0; size],
         }

@@ -1,15 +1,19 @@
 //! H.264 through the picture-source interface: `ctrls::build::H264Builder`
-//! pictures -> requests (frame-based decoding, Annex B start codes).
+//! pictures -> requests, Annex B start codes; frame-based decoding (one
+//! request per picture) or slice-based (one request per slice).
 
 use ctrls::build::h264::{display_order, Field, H264Picture};
 use ctrls::build::H264Builder;
-use ctrls::h264::DpbEntryFlags;
+use ctrls::control::RawEnum;
+use ctrls::h264::{DecodeMode, DpbEntryFlags, StartCode};
 use v4l2r::bindings as b;
 
 use crate::bookkeeping::display_schedule;
+use ctrls::set::Payload;
+use ctrls::Codec;
+
 use crate::picture::{
-    Codec, CodedPicture, ControlPayload, FieldRole, ModeControl, PictureSource, Rect, SourceError,
-    StreamInfo,
+    CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SliceOf, SourceError, StreamInfo,
 };
 
 /// CAPTURE buffers reserved for the H.264 DPB: 16 frames plus the current one
@@ -21,13 +25,47 @@ pub const H264_DPB_SIZE: u32 = 17;
 /// has none, so a stale matrix never lingers), DECODE_PARAMS. Frame-based
 /// decoders read slice headers from the bitstream; SLICE_PARAMS and
 /// PRED_WEIGHTS are for slice-based ones.
-pub fn h264_controls(p: &H264Picture) -> Vec<ControlPayload> {
+pub fn h264_controls(p: &H264Picture) -> Vec<Payload> {
     vec![
-        ControlPayload::of(&p.sps),
-        ControlPayload::of(&p.pps),
-        ControlPayload::of(&p.scaling_matrix),
-        ControlPayload::of(&p.decode_params),
+        Payload::of(&p.sps),
+        Payload::of(&p.pps),
+        Payload::of(&p.scaling_matrix),
+        Payload::of(&p.decode_params),
     ]
+}
+
+/// The controls of slice `i` of a picture in slice-based mode: those of
+/// [`h264_controls`], then that slice's SLICE_PARAMS (one element) and the
+/// picture's PRED_WEIGHTS when it has explicit weights.
+///
+/// The builder keeps the prediction weights of a picture's first slice only;
+/// they go with every slice (a request without PRED_WEIGHTS would inherit the
+/// previous request's value anyway). Decoders that parse the slice header
+/// from the bitstream, as daedalus does, do not depend on it.
+pub fn h264_slice_controls(p: &H264Picture, i: usize) -> Vec<Payload> {
+    let mut v = h264_controls(p);
+    v.push(Payload::of_array(std::slice::from_ref(&p.slice_params[i])));
+    if let Some(w) = &p.pred_weights {
+        v.push(Payload::of(w));
+    }
+    v
+}
+
+/// The slice NAL units of a picture's Annex B bitstream, each with its start
+/// code (the builder writes `00 00 01` before every slice; emulation
+/// prevention keeps the pattern out of NAL payloads).
+pub fn split_slices(bitstream: &[u8]) -> Vec<&[u8]> {
+    let starts: Vec<usize> = bitstream
+        .windows(3)
+        .enumerate()
+        .filter(|(_, w)| *w == [0, 0, 1])
+        .map(|(i, _)| i)
+        .collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &a)| &bitstream[a..starts.get(k + 1).copied().unwrap_or(bitstream.len())])
+        .collect()
 }
 
 /// Timestamps of the valid DPB entries of a picture.
@@ -60,14 +98,22 @@ fn stream_info(p: &H264Picture) -> StreamInfo {
 pub struct H264Source {
     pics: Vec<H264Picture>,
     schedule: Vec<Vec<usize>>,
+    mode: DecodeMode,
+    /// Next picture, and in slice-based mode its next slice.
     next: usize,
+    next_slice: usize,
 }
 
 impl H264Source {
-    /// Parses the whole Annex B stream.
+    /// Parses the whole Annex B stream (frame-based decoding).
     pub fn new(stream: &[u8]) -> Result<Self, SourceError> {
+        Self::with_mode(stream, DecodeMode::FrameBased)
+    }
+
+    /// Parses the whole Annex B stream, for decoding in `mode`.
+    pub fn with_mode(stream: &[u8], mode: DecodeMode) -> Result<Self, SourceError> {
         let pics = H264Builder::build_stream(stream).map_err(|e| SourceError(e.to_string()))?;
-        Ok(Self::from_pictures(pics))
+        Ok(Self::from_pictures(pics).decode_mode(mode))
     }
 
     pub fn from_pictures(pics: Vec<H264Picture>) -> Self {
@@ -76,7 +122,23 @@ impl H264Source {
         Self {
             pics,
             schedule,
+            mode: DecodeMode::FrameBased,
             next: 0,
+            next_slice: 0,
+        }
+    }
+
+    /// The same source in `mode` (before the first picture is taken).
+    pub fn decode_mode(mut self, mode: DecodeMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Requests the stream takes in the source's mode.
+    pub fn requests(&self) -> usize {
+        match self.mode {
+            DecodeMode::FrameBased => self.pics.len(),
+            DecodeMode::SliceBased => self.pics.iter().map(|p| p.slice_params.len()).sum(),
         }
     }
 
@@ -107,14 +169,15 @@ impl PictureSource for H264Source {
         vec![
             ModeControl {
                 id: b::V4L2_CID_STATELESS_H264_DECODE_MODE,
-                value:
-                    b::v4l2_stateless_h264_decode_mode_V4L2_STATELESS_H264_DECODE_MODE_FRAME_BASED
-                        as i32,
+                value: self.mode as i32,
+                name: "H264_DECODE_MODE",
+                value_name: self.mode.name(),
             },
             ModeControl {
                 id: b::V4L2_CID_STATELESS_H264_START_CODE,
-                value: b::v4l2_stateless_h264_start_code_V4L2_STATELESS_H264_START_CODE_ANNEX_B
-                    as i32,
+                value: StartCode::AnnexB as i32,
+                name: "H264_START_CODE",
+                value_name: StartCode::AnnexB.name(),
             },
         ]
     }
@@ -124,7 +187,32 @@ impl PictureSource for H264Source {
         let Some(p) = self.pics.get(i) else {
             return Ok(None);
         };
-        self.next += 1;
+        // The request: the whole picture, or its next slice.
+        let (slice, controls, bitstream) = match self.mode {
+            DecodeMode::FrameBased => (None, h264_controls(p), p.bitstream.clone()),
+            DecodeMode::SliceBased => {
+                let slices = split_slices(&p.bitstream);
+                if slices.len() != p.slice_params.len() {
+                    return Err(SourceError(format!(
+                        "picture {i}: {} slice NAL units in the bitstream, {} SLICE_PARAMS",
+                        slices.len(),
+                        p.slice_params.len()
+                    )));
+                }
+                let j = self.next_slice;
+                let of = SliceOf {
+                    index: j as u32,
+                    count: slices.len() as u32,
+                };
+                (Some(of), h264_slice_controls(p, j), slices[j].to_vec())
+            }
+        };
+        if slice.is_none_or(SliceOf::is_last) {
+            self.next += 1;
+            self.next_slice = 0;
+        } else {
+            self.next_slice += 1;
+        }
         // Buffers to keep: what this picture reads, and what the DPB holds
         // after it (which includes it when it is a reference).
         let mut references = dpb_timestamps(p);
@@ -146,18 +234,25 @@ impl PictureSource for H264Source {
                 }
             }
         };
+        // The picture's display announcements go with its last request.
+        let display = if slice.is_none_or(SliceOf::is_last) {
+            self.schedule[i]
+                .iter()
+                .map(|&d| self.pics[d].timestamp)
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Some(CodedPicture {
-            controls: h264_controls(p),
-            bitstream: p.bitstream.clone(),
+            controls,
+            bitstream,
             timestamp: p.timestamp,
             field,
+            slice,
             info: stream_info(p),
             picture_rect: None,
             references,
-            display: self.schedule[i]
-                .iter()
-                .map(|&d| self.pics[d].timestamp)
-                .collect(),
+            display,
             displays: 1,
         }))
     }
@@ -165,5 +260,20 @@ impl PictureSource for H264Source {
     fn flush(&mut self) -> Vec<u64> {
         // Every picture is announced by the schedule; nothing is left.
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slice followed by trailing zero bytes, then a slice with an
+    /// emulation prevention byte: cut at the second start code, zeros left
+    /// with the first slice.
+    #[test]
+    fn split_slices_keeps_start_codes_and_trailing_zeros() {
+        let bs = [0, 0, 1, 0x65, 7, 0, 0, 0, 0, 1, 0x41, 0, 0, 3, 1, 9];
+        assert_eq!(split_slices(&bs), vec![&bs[..7], &bs[7..]]);
+        assert!(split_slices(&[]).is_empty());
     }
 }

@@ -10,9 +10,11 @@
 use std::marker::PhantomData;
 
 use crate::bookkeeping::{shown_schedule, ShownEvent};
+use ctrls::set::Payload;
+use ctrls::Codec;
+
 use crate::picture::{
-    Codec, CodedPicture, ControlPayload, FieldRole, ModeControl, PictureSource, Rect, SourceError,
-    StreamInfo,
+    CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SourceError, StreamInfo,
 };
 
 /// One builder event, codec-neutral.
@@ -38,7 +40,7 @@ pub struct SlotFrame {
     pub refresh_frame_flags: u8,
     pub info: StreamInfo,
     /// The request's controls, in the order they are set.
-    pub controls: Vec<ControlPayload>,
+    pub controls: Vec<Payload>,
     /// OUTPUT buffer contents.
     pub bitstream: Vec<u8>,
     /// Where it is, for errors: decode index, IVF frame index, byte offset.
@@ -169,6 +171,7 @@ impl<C: IvfCodec> IvfSource<C> {
                 controls: f.controls,
                 timestamp: f.timestamp,
                 field: FieldRole::Frame,
+                slice: None,
                 info,
                 picture_rect,
                 references,

@@ -6,9 +6,11 @@
 //! - [`topology`]: finding decoder entities and their video nodes (pure).
 //! - [`bookkeeping`]: CAPTURE buffer retention, request reuse, display order (pure).
 //! - [`controls`]: codec controls -> `v4l2_ext_control` arrays.
-//! - [`session`]: device selection and the decode loop.
+//! - [`session`]: device discovery, format negotiation, buffer memory,
+//!   queueing and the decode loop (one module each).
 //! - [`picture`]: what stream builders hand the client ([`picture::PictureSource`]).
-//! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (frame-based, Annex B).
+//! - [`h264`]: the H.264 source over `ctrls::build::H264Builder` (Annex B;
+//!   frame-based, or slice-based: one request per slice).
 //! - [`vp9`], [`av1`]: the VP9 / AV1 sources over `ctrls::build::vp9::Vp9Builder`
 //!   and `ctrls::build::av1::Av1Builder` (IVF; show-existing frames), both
 //!   [`ivf_source::IvfSource`]s.
@@ -27,5 +29,6 @@ pub mod topology;
 pub mod vp9;
 pub mod yuv;
 
-pub use picture::{Codec, CodedPicture, PictureSource};
+pub use ctrls::Codec;
+pub use picture::{CodedPicture, PictureSource};
 pub use session::{DecodedFrame, DecoderDevice, DmaBufOrigin, Error, MemoryKind, Options, Session};

@@ -2,76 +2,8 @@
 
 use serde::Serialize;
 
-/// Codecs the client knows how to route to a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Codec {
-    H264,
-    Hevc,
-    Vp8,
-    Vp9,
-    Av1,
-    Mpeg2,
-}
-
-impl Codec {
-    /// The stateless OUTPUT fourcc (`V4L2_PIX_FMT_*_SLICE` / `*_FRAME`).
-    pub fn fourcc(self) -> [u8; 4] {
-        match self {
-            Codec::H264 => *b"S264",
-            Codec::Hevc => *b"S265",
-            Codec::Vp8 => *b"VP8F",
-            Codec::Vp9 => *b"VP9F",
-            Codec::Av1 => *b"AV1F",
-            Codec::Mpeg2 => *b"MG2S",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::H264 => "h264",
-            Codec::Hevc => "hevc",
-            Codec::Vp8 => "vp8",
-            Codec::Vp9 => "vp9",
-            Codec::Av1 => "av1",
-            Codec::Mpeg2 => "mpeg2",
-        }
-    }
-}
-
-impl std::fmt::Display for Codec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// One control of a request: `V4L2_CID_*` and its payload bytes (the kernel
-/// struct, or an array of them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlPayload {
-    pub id: u32,
-    pub bytes: Vec<u8>,
-}
-
-impl ControlPayload {
-    /// From a typed `ctrls` payload.
-    pub fn of<C: ctrls::Control>(c: &C) -> Self {
-        Self {
-            id: C::ID,
-            bytes: c.to_bytes().to_vec(),
-        }
-    }
-
-    /// From a slice of typed payloads (array controls, e.g. H.264 slice params).
-    pub fn of_array<C: ctrls::Control>(cs: &[C]) -> Self {
-        Self {
-            id: C::ID,
-            bytes: cs
-                .iter()
-                .flat_map(|c| c.to_bytes().iter().copied())
-                .collect(),
-        }
-    }
-}
+use ctrls::set::Payload;
+use ctrls::Codec;
 
 /// How a picture uses its CAPTURE buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,6 +15,26 @@ pub enum FieldRole {
     FirstField,
     /// Second field: same timestamp as the first, decodes into the held buffer.
     SecondField,
+}
+
+/// Which slice of its picture a request carries (slice-based decoding: one
+/// request per slice, all decoding into one CAPTURE buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SliceOf {
+    /// From 0, in bitstream order.
+    pub index: u32,
+    /// Slices of the picture (of the field, for a field picture).
+    pub count: u32,
+}
+
+impl SliceOf {
+    pub fn is_first(self) -> bool {
+        self.index == 0
+    }
+
+    pub fn is_last(self) -> bool {
+        self.index + 1 >= self.count
+    }
 }
 
 /// Visible rectangle inside the coded picture.
@@ -110,17 +62,24 @@ pub struct StreamInfo {
     pub dpb_size: u32,
 }
 
-/// One picture to decode: one request.
+/// One request: a whole picture (frame-based decoding), or one slice of it
+/// ([`CodedPicture::slice`]).
 #[derive(Debug, Clone)]
 pub struct CodedPicture {
     /// Controls set in the request, in this order.
-    pub controls: Vec<ControlPayload>,
+    pub controls: Vec<Payload>,
     /// OUTPUT buffer contents.
     pub bitstream: Vec<u8>,
     /// Timestamp in ns (a multiple of 1000: v4l2 carries a timeval). Both
     /// fields of a pair share it; reference controls name CAPTURE buffers by it.
     pub timestamp: u64,
     pub field: FieldRole,
+    /// The slice of the picture this request carries, in slice-based mode
+    /// (`None`: the whole picture). Every slice but the last holds the
+    /// CAPTURE buffer; every slice but the first decodes into the held one.
+    /// The other fields are the picture's, the same on each of its slices,
+    /// except `display` which only its last slice announces.
+    pub slice: Option<SliceOf>,
     pub info: StreamInfo,
     /// The picture's own visible rectangle when it is not `info.visible`: a
     /// VP9/AV1 frame coded at another size than the key frame the buffers
@@ -142,12 +101,31 @@ pub struct CodedPicture {
     pub displays: u32,
 }
 
+impl CodedPicture {
+    /// Queued with `V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF`: a later request
+    /// (the second field, or the next slice) decodes into the same CAPTURE
+    /// buffer, which the driver keeps until that request completes.
+    pub fn holds_capture(&self) -> bool {
+        self.field == FieldRole::FirstField || self.slice.is_some_and(|s| !s.is_last())
+    }
+
+    /// Decodes into the CAPTURE buffer an earlier request held (a second
+    /// field, or a slice after the first): queues no CAPTURE buffer.
+    pub fn continues_capture(&self) -> bool {
+        self.field == FieldRole::SecondField || self.slice.is_some_and(|s| !s.is_first())
+    }
+}
+
 /// Device-level (non-request) controls a source needs, e.g. the H.264
 /// DECODE_MODE and START_CODE menus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeControl {
     pub id: u32,
     pub value: i32,
+    /// The control's and the value's names, for errors
+    /// (`H264_DECODE_MODE`, `SLICE_BASED`).
+    pub name: &'static str,
+    pub value_name: &'static str,
 }
 
 /// Error a picture source reports.

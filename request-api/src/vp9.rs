@@ -11,18 +11,18 @@ use ctrls::build::vp9::{Vp9Builder, Vp9Event, Vp9Request};
 use ctrls::vp9::FrameFlags;
 
 use crate::ivf_source::{frame_info, IvfCodec, IvfSource, SlotEvent, SlotFrame};
-use crate::picture::{Codec, ControlPayload, SourceError};
+use ctrls::set::Payload;
+use ctrls::Codec;
+
+use crate::picture::SourceError;
 
 /// CAPTURE buffers the VP9 reference state needs: 8 slots and the frame
 /// being decoded.
 pub const VP9_DPB_SIZE: u32 = 9;
 
 /// The controls of one VP9 request, in the order they are set.
-pub fn vp9_controls(r: &Vp9Request) -> Vec<ControlPayload> {
-    vec![
-        ControlPayload::of(&r.frame),
-        ControlPayload::of(&r.compressed_hdr),
-    ]
+pub fn vp9_controls(r: &Vp9Request) -> Vec<Payload> {
+    vec![Payload::of(&r.frame), Payload::of(&r.compressed_hdr)]
 }
 
 /// VP9 as an [`IvfCodec`].

@@ -3,78 +3,14 @@
 
 use std::io::Write;
 
+use ctrls::CaptureFormat;
+
 use crate::picture::Rect;
-
-/// CAPTURE pixel formats the client can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PixFmt {
-    /// `NV12`: one plane, Y then interleaved CbCr.
-    Nv12,
-    /// `NM12`: Y plane, CbCr plane.
-    Nv12M,
-    /// `YU12`: one plane, Y then Cb then Cr.
-    Yuv420,
-    /// `YM12`: three planes.
-    Yuv420M,
-    /// `P010`: one plane, 16-bit samples (10 bits in the high bits), Y then CbCr.
-    P010,
-}
-
-impl PixFmt {
-    pub fn fourcc(self) -> [u8; 4] {
-        match self {
-            PixFmt::Nv12 => *b"NV12",
-            PixFmt::Nv12M => *b"NM12",
-            PixFmt::Yuv420 => *b"YU12",
-            PixFmt::Yuv420M => *b"YM12",
-            PixFmt::P010 => *b"P010",
-        }
-    }
-
-    pub fn from_fourcc(f: [u8; 4]) -> Option<Self> {
-        [
-            Self::Nv12,
-            Self::Nv12M,
-            Self::Yuv420,
-            Self::Yuv420M,
-            Self::P010,
-        ]
-        .into_iter()
-        .find(|p| p.fourcc() == f)
-    }
-
-    /// Bytes per sample of the I420-style output.
-    pub fn sample_bytes(self) -> usize {
-        if self == PixFmt::P010 {
-            2
-        } else {
-            1
-        }
-    }
-
-    /// Planes of the format's buffer (memory planes).
-    pub fn mem_planes(self) -> usize {
-        match self {
-            PixFmt::Nv12 | PixFmt::Yuv420 | PixFmt::P010 => 1,
-            PixFmt::Nv12M => 2,
-            PixFmt::Yuv420M => 3,
-        }
-    }
-
-    /// Preference order when the device offers several.
-    pub fn preference(bit_depth: u8) -> &'static [PixFmt] {
-        if bit_depth > 8 {
-            &[PixFmt::P010]
-        } else {
-            &[PixFmt::Nv12, PixFmt::Yuv420, PixFmt::Nv12M, PixFmt::Yuv420M]
-        }
-    }
-}
 
 /// Geometry of a CAPTURE buffer as S_FMT/G_FMT reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    pub fmt: PixFmt,
+    pub fmt: CaptureFormat,
     pub width: u32,
     pub height: u32,
     /// `bytesperline` of each memory plane (one entry for single-plane formats).
@@ -85,7 +21,7 @@ pub struct Layout {
 pub enum LayoutError {
     #[error("{fmt:?} needs {want} memory planes, got {got}")]
     PlaneCount {
-        fmt: PixFmt,
+        fmt: CaptureFormat,
         want: usize,
         got: usize,
     },
@@ -150,23 +86,23 @@ impl Layout {
         };
         let y = view(0, 0, s0, 1);
         let (cb, cr) = match self.fmt {
-            PixFmt::Nv12 | PixFmt::P010 => {
+            CaptureFormat::Nv12 | CaptureFormat::P010 => {
                 check("luma+chroma", planes[0], s0 * h + s0 * ch)?;
                 let sb = self.fmt.sample_bytes();
                 (view(0, s0 * h, s0, 2), view(0, s0 * h + sb, s0, 2))
             }
-            PixFmt::Nv12M => {
+            CaptureFormat::Nv12m => {
                 let s1 = self.bytesperline[1] as usize;
                 check("luma", planes[0], s0 * h)?;
                 check("chroma", planes[1], s1 * ch)?;
                 (view(1, 0, s1, 2), view(1, 1, s1, 2))
             }
-            PixFmt::Yuv420 => {
+            CaptureFormat::Yuv420 => {
                 let sc = s0 / 2;
                 check("luma+chroma", planes[0], s0 * h + 2 * sc * ch)?;
                 (view(0, s0 * h, sc, 1), view(0, s0 * h + sc * ch, sc, 1))
             }
-            PixFmt::Yuv420M => {
+            CaptureFormat::Yuv420m => {
                 let (s1, s2) = (self.bytesperline[1] as usize, self.bytesperline[2] as usize);
                 check("luma", planes[0], s0 * h)?;
                 check("cb", planes[1], s1 * ch)?;
@@ -285,7 +221,7 @@ pub enum OutputKind {
 mod tests {
     use super::*;
 
-    fn layout(fmt: PixFmt, width: u32, height: u32, bytesperline: &[u32]) -> Layout {
+    fn layout(fmt: CaptureFormat, width: u32, height: u32, bytesperline: &[u32]) -> Layout {
         Layout {
             fmt,
             width,
@@ -314,7 +250,7 @@ mod tests {
             // CbCr row (stride 6): (Cb,Cr) pairs
             100, 200, 101, 201, 0, 0,
         ];
-        let l = layout(PixFmt::Nv12, 4, 2, &[6]);
+        let l = layout(CaptureFormat::Nv12, 4, 2, &[6]);
         let crop = rect(2, 0, 2, 2);
         assert_eq!(
             l.to_i420(&[&buf], crop).unwrap(),
@@ -331,11 +267,11 @@ mod tests {
     fn yuv420m_and_nv12m_read_their_planes() {
         let y = [1u8, 2, 3, 4];
         let (u, v) = ([5u8], [6u8]);
-        let l = layout(PixFmt::Yuv420M, 2, 2, &[2, 1, 1]);
+        let l = layout(CaptureFormat::Yuv420m, 2, 2, &[2, 1, 1]);
         let r = rect(0, 0, 2, 2);
         assert_eq!(l.to_i420(&[&y, &u, &v], r).unwrap(), vec![1, 2, 3, 4, 5, 6]);
         let uv = [7u8, 8];
-        let l = layout(PixFmt::Nv12M, 2, 2, &[2, 2]);
+        let l = layout(CaptureFormat::Nv12m, 2, 2, &[2, 2]);
         assert_eq!(l.to_i420(&[&y, &uv], r).unwrap(), vec![1, 2, 3, 4, 7, 8]);
     }
 
@@ -343,7 +279,7 @@ mod tests {
     fn yuv420_single_plane_uses_half_stride_chroma() {
         // 4x2, stride 4: Y 8 bytes, Cb 2x1 (stride 2), Cr 2x1.
         let buf = [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-        let l = layout(PixFmt::Yuv420, 4, 2, &[4]);
+        let l = layout(CaptureFormat::Yuv420, 4, 2, &[4]);
         let r = rect(0, 0, 4, 2);
         assert_eq!(l.to_i420(&[&buf], r).unwrap(), buf.to_vec());
     }
@@ -356,7 +292,7 @@ mod tests {
         for v in [1023u16, 1, 2, 3, 512, 64] {
             buf.extend_from_slice(&w(v));
         }
-        let l = layout(PixFmt::P010, 2, 2, &[4]);
+        let l = layout(CaptureFormat::P010, 2, 2, &[4]);
         let r = rect(0, 0, 2, 2);
         let got = l.to_i420(&[&buf], r).unwrap();
         let want: Vec<u8> = [1023u16, 1, 2, 3, 512, 64]
@@ -368,7 +304,7 @@ mod tests {
 
     #[test]
     fn short_buffer_and_bad_crop_are_errors() {
-        let l = layout(PixFmt::Nv12, 4, 2, &[4]);
+        let l = layout(CaptureFormat::Nv12, 4, 2, &[4]);
         let r = rect(0, 0, 4, 2);
         assert!(matches!(
             l.to_i420(&[&[0u8; 5]], r),

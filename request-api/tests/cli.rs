@@ -116,3 +116,36 @@ fn zero_requests_is_a_usage_error() {
     let (code, _, stderr) = run(&[s.to_str().unwrap(), "--requests", "0"]);
     assert_eq!(code, 2, "stderr: {stderr}");
 }
+
+#[test]
+fn codec_without_a_builder_is_a_usage_error() {
+    let s = stream("codec_without_a_builder_is_a_usage_error");
+    for codec in ["hevc", "mjpeg"] {
+        let (code, _, stderr) = run(&[s.to_str().unwrap(), "--codec", codec]);
+        assert_eq!(code, 2, "--codec {codec}: stderr: {stderr}");
+        assert!(stderr.contains("h264, vp9, av1"), "stderr: {stderr}");
+    }
+}
+
+#[test]
+fn slice_mode_is_for_h264_only() {
+    let s = stream("slice_mode_is_for_h264_only");
+    for codec in ["vp9", "av1"] {
+        let (code, stdout, stderr) = run(&[
+            s.to_str().unwrap(),
+            "--codec",
+            codec,
+            "--decode-mode",
+            "slice",
+            "--md5",
+        ]);
+        assert_eq!(code, 1, "stderr: {stderr}");
+        assert!(stdout.is_empty(), "no MD5 line on failure: {stdout}");
+        assert!(
+            stderr.contains("--decode-mode slice is for H.264 only"),
+            "stderr: {stderr}"
+        );
+    }
+    let (code, _, stderr) = run(&[s.to_str().unwrap(), "--decode-mode", "field"]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+}

@@ -6,10 +6,11 @@
 use std::path::PathBuf;
 
 use ctrls::h264::{DecodeParams, Pps, ScalingMatrix, Sps};
+use ctrls::set::Payload as Sent;
 use ctrls::Control;
 use request_api::controls::{entries, WHICH_REQUEST_VAL};
 use request_api::h264::H264Source;
-use request_api::picture::{ControlPayload, PictureSource};
+use request_api::picture::PictureSource;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -40,7 +41,7 @@ struct Request {
     controls: Vec<Entry>,
 }
 
-fn typed(c: &ControlPayload) -> (&'static str, Payload) {
+fn typed(c: &Sent) -> (&'static str, Payload) {
     use Payload as P;
     match c.id {
         Sps::ID => ("H264_SPS", P::Sps(Box::new(Sps::parse(&c.bytes).unwrap()))),

@@ -19,20 +19,27 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use md5::{Digest, Md5};
 
+use ctrls::h264::DecodeMode;
+use ctrls::Codec;
 use request_api::av1::Av1Source;
 use request_api::h264::H264Source;
-use request_api::picture::{Codec, PictureSource};
+use request_api::picture::PictureSource;
 use request_api::session::{
     find_decoder, DecodedFrame, DmaBufOrigin, MemoryKind, Options, Session,
 };
 use request_api::vp9::Vp9Source;
 use request_api::yuv::{write_frame, y4m_header, OutputKind};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum CodecArg {
-    H264,
-    Vp9,
-    Av1,
+/// Codecs daedalus-decode has a stream builder for.
+const CODECS: [Codec; 3] = [Codec::H264, Codec::Vp9, Codec::Av1];
+
+/// `--codec`: a [`Codec`] name (through its `FromStr`) with a stream builder.
+fn parse_codec(s: &str) -> Result<Codec, String> {
+    match s.parse::<Codec>() {
+        Ok(c) if CODECS.contains(&c) => Ok(c),
+        Ok(c) => Err(format!("no {c} stream builder (one of h264, vp9, av1)")),
+        Err(e) => Err(format!("{e}; daedalus-decode decodes h264, vp9, av1")),
+    }
 }
 
 /// Buffer memory of the two queues.
@@ -59,6 +66,16 @@ enum DmabufFromArg {
     Expbuf,
 }
 
+/// How the stream is cut into requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DecodeModeArg {
+    /// One request per picture (DECODE_MODE = FRAME_BASED).
+    Frame,
+    /// H.264 only: one request per slice, with its SLICE_PARAMS; every slice
+    /// but a picture's last holds the CAPTURE buffer (DECODE_MODE = SLICE_BASED).
+    Slice,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
     Nv12,
@@ -77,9 +94,13 @@ struct Args {
     /// decoder offers the codec).
     #[arg(long)]
     device: Option<PathBuf>,
-    /// Codec (default: from the file extension; h264 otherwise).
-    #[arg(long, value_enum)]
-    codec: Option<CodecArg>,
+    /// Codec: h264, vp9 or av1 (default: from the file extension and the
+    /// IVF header; h264 otherwise).
+    #[arg(long, value_parser = parse_codec)]
+    codec: Option<Codec>,
+    /// Frame-based or slice-based decoding (H.264 only).
+    #[arg(long, value_enum, default_value = "frame")]
+    decode_mode: DecodeModeArg,
     /// Write frames to this file: .y4m (YUV4MPEG2, I420) or raw (.yuv).
     #[arg(long)]
     output: Option<PathBuf>,
@@ -111,9 +132,7 @@ struct Args {
 
 fn codec_of(args: &Args) -> Codec {
     match args.codec {
-        Some(CodecArg::H264) => Codec::H264,
-        Some(CodecArg::Vp9) => Codec::Vp9,
-        Some(CodecArg::Av1) => Codec::Av1,
+        Some(c) => c,
         None => match args
             .file
             .extension()
@@ -137,11 +156,20 @@ fn ivf_codec(path: &Path) -> Option<Codec> {
     }
 }
 
-fn source_for(codec: Codec, data: &[u8]) -> Result<Box<dyn PictureSource>> {
+fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn PictureSource>> {
+    if mode == DecodeModeArg::Slice && codec != Codec::H264 {
+        bail!("--decode-mode slice is for H.264 only ({codec} is decoded frame by frame)");
+    }
     match codec {
-        Codec::H264 => Ok(Box::new(
-            H264Source::new(data).context("parsing the H.264 stream")?,
-        )),
+        Codec::H264 => {
+            let mode = match mode {
+                DecodeModeArg::Frame => DecodeMode::FrameBased,
+                DecodeModeArg::Slice => DecodeMode::SliceBased,
+            };
+            Ok(Box::new(
+                H264Source::with_mode(data, mode).context("parsing the H.264 stream")?,
+            ))
+        }
         Codec::Vp9 => Ok(Box::new(
             Vp9Source::new(data).context("parsing the VP9 IVF stream")?,
         )),
@@ -174,7 +202,7 @@ fn run(args: &Args) -> Result<()> {
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let t_parse = std::time::Instant::now();
-    let mut source = source_for(codec, &data)?;
+    let mut source = source_for(codec, &data, args.decode_mode)?;
     let parse_secs = t_parse.elapsed().as_secs_f64();
 
     let mut out = match &args.output {
@@ -207,6 +235,9 @@ fn run(args: &Args) -> Result<()> {
         dev.entity,
         dev.media.display()
     );
+    if args.decode_mode == DecodeModeArg::Slice {
+        eprintln!("daedalus-decode: slice-based decoding, one request per slice");
+    }
     let (output_memory, capture_memory) = match args.memory {
         MemoryArg::Mmap => (MemoryKind::Mmap, MemoryKind::Mmap),
         MemoryArg::Dmabuf => (MemoryKind::DmaBuf, MemoryKind::DmaBuf),
