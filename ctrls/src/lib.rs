@@ -20,6 +20,8 @@ pub mod vp9;
 
 /// Stream -> controls builders: what a stateless client does.
 pub mod build;
+/// Streams as the requests a client queues (over the builders).
+pub mod source;
 
 pub use codec::{CaptureFormat, Codec, UnknownCodec};
 pub use control::Control;

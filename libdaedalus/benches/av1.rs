@@ -16,8 +16,8 @@ use std::process::Command;
 
 use common::{demux, ffmpeg_decode, timed};
 use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
+use ctrls::source::av1::av1_set as av1_controls;
 use ffmpeg_next as ffn;
-use libdaedalus::codec::av1::replay::av1_controls;
 use libdaedalus::{CaptureFormat, Codec, ControlSet, Engine, OwnedBuffer, Request};
 
 mod common;

@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use common::{demux, ffmpeg_decode, timed};
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
-use libdaedalus::codec::vp9::replay::{replay_ivf, vp9_controls};
+use ctrls::source::vp9::vp9_set as vp9_controls;
+use libdaedalus::replay::replay_vp9_ivf as replay_ivf;
 use libdaedalus::replay::ReplayOptions;
 use libdaedalus::{CaptureFormat, Codec, ControlSet, Engine, OwnedBuffer, Request};
 

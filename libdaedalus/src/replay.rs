@@ -1,17 +1,30 @@
-//! Replay: build the controls from a stream exactly as a stateless client would (the
-//! `ctrls::build` builders), run every request through the [`Engine`] into its own
-//! CAPTURE-like buffer, and emit the frames in display order, cropped, as planar 4:2:0
-//! (I420, or yuv420p10le for >8-bit streams).
+//! Replay: a stream through the [`Engine`] on the host, exactly as a stateless client
+//! drives a device. The requests come from the client's own stream sources
+//! (`ctrls::source`, what `daedalus-decode` queues); their controls are kept sticky as
+//! the kernel keeps them (a control not set in a request keeps its last value; the
+//! source's mode controls are set once first) and parsed into a `ctrls::ControlSet` by
+//! the same parser the daemon uses on a job. Each CAPTURE buffer is an
+//! [`OwnedBuffer`] held by timestamp while the source says the decoder refers to it or
+//! it has displays left; frames are written out in the order the source announces,
+//! cropped to the picture's rectangle, as planar 4:2:0 (I420, or yuv420p10le for
+//! >8-bit streams).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use ctrls::build::h264::{display_order, H264Builder, H264Picture};
+use ctrls::build::av1::Av1Event;
+use ctrls::build::h264::H264Picture;
+use ctrls::build::vp9::Vp9Event;
+use ctrls::source::av1::Av1Source;
+use ctrls::source::h264::H264Source;
+use ctrls::source::vp9::Vp9Source;
+use ctrls::source::{CodedPicture, PictureSource, Rect};
+use ctrls::{Codec, ControlSet, Payload};
 
+use crate::codec::av1::Av1Controls;
 use crate::codec::h264::H264Controls;
 use crate::dst::{CaptureFormat, OwnedBuffer};
 use crate::engine::Engine;
 use crate::request::{EngineError, EngineOptions, Request};
-use ctrls::{Codec, ControlSet};
 
 /// Replay settings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,11 +37,12 @@ pub struct ReplayOptions {
 /// What a replay did.
 #[derive(Debug, Default, Clone)]
 pub struct ReplaySummary {
-    /// Requests (pictures or fields) submitted.
+    /// Requests (pictures, fields or slices) submitted.
     pub requests: usize,
     /// Frames written.
     pub frames: usize,
-    /// Requests that failed (their CAPTURE buffer is still output, as a client would).
+    /// Requests that failed, by request index from 0 (their CAPTURE buffer is still
+    /// output, as a client would).
     pub failed: Vec<(u32, String)>,
     /// Control/bitstream disagreements reported (non-strict mode).
     pub warnings: usize,
@@ -41,11 +55,188 @@ pub enum ReplayError {
     Build(String),
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
+    #[error("request {index}: controls: {err}")]
+    Controls { index: u32, err: ctrls::SetError },
+    #[error("request {index}: decodes into a CAPTURE buffer no earlier request holds")]
+    NoHeldBuffer { index: u32 },
     #[error("output: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Controls of one builder picture, as a client would set them.
+/// One CAPTURE buffer the replay holds.
+struct Held {
+    buf: OwnedBuffer,
+    /// The picture's rectangle inside it.
+    rect: Rect,
+    /// Times it is still to be written out.
+    displays_left: u32,
+}
+
+/// The controls a client has set so far, as the kernel keeps them per control.
+#[derive(Default)]
+struct Sticky(BTreeMap<u32, Vec<u8>>);
+
+impl Sticky {
+    fn set(&mut self, list: &[Payload]) {
+        for p in list {
+            self.0.insert(p.id, p.bytes.clone());
+        }
+    }
+
+    fn parse(&self, codec: Codec) -> Result<ControlSet, ctrls::SetError> {
+        let raw: Vec<ctrls::RawControl<'_>> = self
+            .0
+            .iter()
+            .map(|(&id, bytes)| ctrls::RawControl { id, bytes })
+            .collect();
+        ControlSet::parse(codec, &raw)
+    }
+}
+
+/// Runs every request of `src` through `engine`; `sink` receives each output frame's
+/// planar bytes in display order.
+pub fn replay_source(
+    engine: &mut Engine,
+    src: &mut dyn PictureSource,
+    opts: &ReplayOptions,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    replay_source_with(engine, src, opts, |_, _, _| {}, sink)
+}
+
+/// [`replay_source`] with a hook that may change a request's parsed controls and its
+/// OUTPUT bytes before the engine sees them (arguments: request index, controls,
+/// bitstream); tests use it to play a client that sends something else.
+pub fn replay_source_with(
+    engine: &mut Engine,
+    src: &mut dyn PictureSource,
+    opts: &ReplayOptions,
+    mut mutate: impl FnMut(u32, &mut ControlSet, &mut Vec<u8>),
+    mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    let codec = src.codec();
+    let mut sticky = Sticky::default();
+    let modes: Vec<Payload> = src
+        .mode_controls()
+        .iter()
+        .map(|m| Payload::menu(m.id, m.value))
+        .collect();
+    sticky.set(&modes);
+    let mut held: HashMap<u64, Held> = HashMap::new();
+    let mut summary = ReplaySummary::default();
+    let mut frame = Vec::new();
+    let mut emit = |held: &mut HashMap<u64, Held>, ts: u64, summary: &mut ReplaySummary| {
+        let Some(h) = held.get_mut(&ts) else {
+            return Ok(());
+        };
+        let r = h.rect;
+        frame.clear();
+        h.buf
+            .append_planar(r.left, r.top, r.width, r.height, &mut frame);
+        h.displays_left = h.displays_left.saturating_sub(1);
+        summary.frames += 1;
+        sink(&frame)
+    };
+
+    while let Some(p) = src.next_picture().map_err(|e| ReplayError::Build(e.0))? {
+        let index = summary.requests as u32;
+        summary.requests += 1;
+        sticky.set(&p.controls);
+        let mut set = sticky
+            .parse(codec)
+            .map_err(|err| ReplayError::Controls { index, err })?;
+        let mut bitstream = p.bitstream.clone();
+        mutate(index, &mut set, &mut bitstream);
+        if !p.continues_capture() {
+            held.insert(p.timestamp, new_capture(&p, opts));
+        }
+        let h = held
+            .get_mut(&p.timestamp)
+            .ok_or(ReplayError::NoHeldBuffer { index })?;
+        let req = Request {
+            controls: &set,
+            bitstream: &bitstream,
+            timestamp: p.timestamp,
+            hold_capture: p.holds_capture(),
+        };
+        match engine.decode(&req, &mut h.buf.as_dst()) {
+            Ok(r) => summary.warnings += r.warnings.len(),
+            Err(e) => {
+                tracing::warn!(request = index, "request failed: {e}");
+                summary.failed.push((index, e.to_string()));
+            }
+        }
+        for &ts in &p.display {
+            emit(&mut held, ts, &mut summary)?;
+        }
+        // A buffer no reference names and with nothing left to show is free again.
+        if !p.holds_capture() {
+            held.retain(|ts, h| h.displays_left > 0 || p.references.contains(ts));
+        }
+    }
+    for ts in src.flush() {
+        emit(&mut held, ts, &mut summary)?;
+    }
+    Ok(summary)
+}
+
+/// The CAPTURE buffer a client queues for `p`: the stream's coded size, in the format
+/// `opts` names or the default for its bit depth.
+fn new_capture(p: &CodedPicture, opts: &ReplayOptions) -> Held {
+    let i = &p.info;
+    let format = opts
+        .format
+        .unwrap_or(CaptureFormat::default_for(i.bit_depth));
+    Held {
+        buf: OwnedBuffer::new(format, i.coded_width, i.coded_height),
+        rect: p.picture_rect.unwrap_or(i.visible),
+        displays_left: p.displays,
+    }
+}
+
+/// Replays a whole stream of `codec` (H.264: Annex B; VP9, AV1: IVF).
+pub fn replay(
+    codec: Codec,
+    data: &[u8],
+    opts: &ReplayOptions,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    let build = |e: ctrls::source::SourceError| ReplayError::Build(e.0);
+    let mut src: Box<dyn PictureSource> = match codec {
+        Codec::H264 => Box::new(H264Source::new(data).map_err(build)?),
+        Codec::Vp9 => Box::new(Vp9Source::new(data).map_err(build)?),
+        Codec::Av1 => Box::new(Av1Source::new(data).map_err(build)?),
+        Codec::Hevc | Codec::Vp8 | Codec::Mpeg2 => {
+            return Err(ReplayError::Engine(EngineError::NoEngine(codec)))
+        }
+    };
+    let mut engine = Engine::with_options(codec, opts.engine)?;
+    replay_source(&mut engine, src.as_mut(), opts, sink)
+}
+
+/// Replays an H.264 Annex B stream (frame-based, as GStreamer's v4l2slh264dec sends it).
+pub fn replay_h264(
+    data: &[u8],
+    opts: &ReplayOptions,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    replay(Codec::H264, data, opts, sink)
+}
+
+/// Runs already built (possibly altered) H.264 pictures through `engine`, which may have
+/// decoded other requests before.
+pub fn replay_h264_pictures(
+    engine: &mut Engine,
+    pics: &[H264Picture],
+    opts: &ReplayOptions,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    let mut src = H264Source::from_pictures(pics.to_vec());
+    replay_source(engine, &mut src, opts, sink)
+}
+
+/// The typed controls of one builder picture, every field the builder fills (slice
+/// parameters and prediction weights included: what a slice-based client sends).
 pub fn h264_controls(p: &H264Picture) -> H264Controls {
     H264Controls {
         sps: p.sps,
@@ -58,108 +249,54 @@ pub fn h264_controls(p: &H264Picture) -> H264Controls {
     }
 }
 
-/// Replays an H.264 Annex B stream; `sink` receives each output frame's planar bytes in
-/// display order.
-pub fn replay_h264(
+/// Replays a VP9 IVF file.
+pub fn replay_vp9_ivf(
     data: &[u8],
     opts: &ReplayOptions,
     sink: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
-    let pics = H264Builder::build_stream(data).map_err(|e| ReplayError::Build(e.to_string()))?;
-    let mut engine = Engine::with_options(Codec::H264, opts.engine)?;
-    replay_h264_pictures(&mut engine, &pics, opts, sink)
+    replay(Codec::Vp9, data, opts, sink)
 }
 
-/// Runs already built pictures through `engine` (which may have decoded other requests
-/// before); `sink` receives each output frame in display order.
-pub fn replay_h264_pictures(
+/// Replays an AV1 IVF file.
+pub fn replay_av1_ivf(
+    data: &[u8],
+    opts: &ReplayOptions,
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    replay(Codec::Av1, data, opts, sink)
+}
+
+/// Runs built VP9 events through `engine`.
+pub fn replay_vp9_events(
     engine: &mut Engine,
-    pics: &[H264Picture],
-    opts: &ReplayOptions,
-    mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
-) -> Result<ReplaySummary, ReplayError> {
-    let order = display_order(pics);
-    // Position of each picture index in display order.
-    let mut rank = vec![usize::MAX; pics.len()];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i] = r;
-    }
-    let mut pool: HashMap<u64, OwnedBuffer> = HashMap::new();
-    let mut done: Vec<bool> = vec![false; order.len()];
-    let mut next_out = 0usize;
-    let mut summary = ReplaySummary::default();
-    let mut frame = Vec::new();
-    let mut controls = H264Controls::default();
-
-    for (i, p) in pics.iter().enumerate() {
-        let fmt = opts.format.unwrap_or(if p.display.bit_depth_luma > 8 {
-            CaptureFormat::P010
-        } else {
-            CaptureFormat::Nv12
-        });
-        let (w, h) = (p.display.width_mbs * 16, p.display.height_mbs * 16);
-        let buf = pool
-            .entry(p.timestamp)
-            .or_insert_with(|| OwnedBuffer::new(fmt, w, h));
-        if buf.width != w || buf.height != h || buf.format != fmt {
-            *buf = OwnedBuffer::new(fmt, w, h);
-        }
-        // Sticky controls: the client updates what the picture carries.
-        controls.sps = p.sps;
-        controls.pps = p.pps;
-        if p.scaling_matrix_present {
-            controls.scaling_matrix = p.scaling_matrix;
-        }
-        controls.decode_params = p.decode_params;
-        controls.slice_params.clone_from(&p.slice_params);
-        controls.pred_weights = p.pred_weights;
-        let req = Request {
-            controls: &ControlSet::H264(Box::new(controls.clone())),
-            bitstream: &p.bitstream,
-            timestamp: p.timestamp,
-            hold_capture: p.hold_capture,
-        };
-        summary.requests += 1;
-        match engine.decode(&req, &mut buf.as_dst()) {
-            Ok(r) => summary.warnings += r.warnings.len(),
-            Err(e) => {
-                tracing::warn!(request = p.decode_index, "request failed: {e}");
-                summary.failed.push((p.decode_index, e.to_string()));
-            }
-        }
-        if rank[i] != usize::MAX {
-            done[rank[i]] = true;
-        }
-        // Emit every frame whose turn has come (all frames before it in display order
-        // are decoded) — a display-order queue bounded by the reorder depth.
-        while next_out < order.len() && done[next_out] {
-            let q = &pics[order[next_out]];
-            if let Some(b) = pool.remove(&q.timestamp) {
-                let c = q.display.crop;
-                frame.clear();
-                b.append_planar(c.left, c.top, c.width, c.height, &mut frame);
-                sink(&frame)?;
-                summary.frames += 1;
-            }
-            next_out += 1;
-        }
-    }
-    Ok(summary)
-}
-
-/// Replays a whole stream of `codec` (H.264: Annex B; VP9, AV1: IVF).
-pub fn replay(
-    codec: Codec,
-    data: &[u8],
+    events: &[Vp9Event],
     opts: &ReplayOptions,
     sink: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
-    match codec {
-        Codec::H264 => replay_h264(data, opts, sink),
-        Codec::Vp9 => crate::codec::vp9::replay::replay_ivf(data, opts, sink),
-        Codec::Av1 => crate::codec::av1::replay::replay_ivf(data, opts, sink),
-        Codec::Hevc | Codec::Vp8 | Codec::Mpeg2 => {
-            Err(ReplayError::Engine(EngineError::NoEngine(codec)))
-        }
-    }
+    let mut src = Vp9Source::from_events(events.to_vec()).map_err(|e| ReplayError::Build(e.0))?;
+    replay_source(engine, &mut src, opts, sink)
+}
+
+/// Runs built AV1 events through `engine`, with `mutate` applied to each request's
+/// controls and OUTPUT bytes first (arguments: request index, controls, bitstream).
+pub fn replay_av1_events_with(
+    engine: &mut Engine,
+    events: &[Av1Event],
+    opts: &ReplayOptions,
+    mut mutate: impl FnMut(u32, &mut Av1Controls, &mut Vec<u8>),
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    let mut src = Av1Source::from_events(events.to_vec()).map_err(|e| ReplayError::Build(e.0))?;
+    replay_source_with(
+        engine,
+        &mut src,
+        opts,
+        |i, set, bits| {
+            if let ControlSet::Av1(c) = set {
+                mutate(i, c, bits)
+            }
+        },
+        sink,
+    )
 }

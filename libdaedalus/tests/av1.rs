@@ -15,7 +15,7 @@ use ctrls::av1::{
     SequenceFlags,
 };
 use ctrls::build::av1::{Av1Builder, Av1Event};
-use libdaedalus::codec::av1::replay::replay_ivf;
+use libdaedalus::replay::replay_av1_ivf as replay_ivf;
 use libdaedalus::replay::{ReplayOptions, ReplaySummary};
 use libdaedalus::EngineOptions;
 use md5::{Digest, Md5};

@@ -10,11 +10,11 @@ mod common;
 use std::collections::HashMap;
 
 use ctrls::h264::{DecodeMode, CID_DECODE_MODE};
+use ctrls::source::h264::H264Source;
+use ctrls::source::PictureSource;
 use ctrls::{Codec, ControlSet, Payload};
 use libdaedalus::{CaptureFormat, Engine, EngineOptions, OwnedBuffer, Request};
 use md5::{Digest, Md5};
-use request_api::h264::H264Source;
-use request_api::picture::PictureSource;
 
 /// What decoding the source's requests gave.
 struct Run {
@@ -28,7 +28,7 @@ struct Run {
 fn client_decode(data: &[u8], mode: DecodeMode) -> Run {
     let mut src = H264Source::with_mode(data, mode).expect("stream builds");
     let mut engine = Engine::with_options(Codec::H264, EngineOptions::default()).unwrap();
-    let mut captures: HashMap<u64, (OwnedBuffer, request_api::picture::Rect)> = HashMap::new();
+    let mut captures: HashMap<u64, (OwnedBuffer, ctrls::source::Rect)> = HashMap::new();
     let mut md5 = Md5::new();
     let mut run = Run {
         md5: String::new(),
@@ -37,15 +37,14 @@ fn client_decode(data: &[u8], mode: DecodeMode) -> Run {
         failed: Vec::new(),
         warnings: 0,
     };
-    let mut emit = |captures: &HashMap<_, (OwnedBuffer, request_api::picture::Rect)>,
-                    ts: u64,
-                    frames: &mut usize| {
-        let (b, c) = &captures[&ts];
-        let mut frame = Vec::new();
-        b.append_planar(c.left, c.top, c.width, c.height, &mut frame);
-        md5.update(&frame);
-        *frames += 1;
-    };
+    let mut emit =
+        |captures: &HashMap<_, (OwnedBuffer, ctrls::source::Rect)>, ts: u64, frames: &mut usize| {
+            let (b, c) = &captures[&ts];
+            let mut frame = Vec::new();
+            b.append_planar(c.left, c.top, c.width, c.height, &mut frame);
+            md5.update(&frame);
+            *frames += 1;
+        };
     while let Some(p) = src.next_picture().unwrap() {
         // DECODE_MODE is set on the device; the kernel hands the daemon its
         // value with the request's own controls.

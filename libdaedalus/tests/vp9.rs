@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use ctrls::build::vp9::{Vp9Builder, Vp9Event, Vp9Request};
+use ctrls::source::vp9::vp9_set as vp9_controls;
 use ctrls::vp9::{FrameFlags, LoopFilterFlags, SegmentationFlags};
-use libdaedalus::codec::vp9::replay::{replay_ivf, vp9_controls};
+use libdaedalus::replay::replay_vp9_ivf as replay_ivf;
 use libdaedalus::replay::ReplayOptions;
 use libdaedalus::{
     CaptureFormat, Codec, ControlSet, Engine, EngineError, EngineOptions, OwnedBuffer, Request,

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use ctrls::CaptureFormat;
 
-use crate::picture::Rect;
+use ctrls::source::Rect;
 
 /// Geometry of a CAPTURE buffer as S_FMT/G_FMT reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]

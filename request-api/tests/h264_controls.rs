@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use ctrls::h264::{DecodeParams, Pps, ScalingMatrix, Sps};
 use ctrls::set::Payload as Sent;
+use ctrls::source::h264::H264Source;
+use ctrls::source::PictureSource;
 use ctrls::Control;
 use request_api::controls::{entries, WHICH_REQUEST_VAL};
-use request_api::h264::H264Source;
-use request_api::picture::PictureSource;
 use serde::Serialize;
 
 #[derive(Serialize)]

@@ -7,8 +7,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use request_api::h264::H264Source;
-use request_api::picture::{FieldRole, PictureSource};
+use ctrls::source::h264::H264Source;
+use ctrls::source::{FieldRole, PictureSource};
 
 struct Run {
     /// Decode index of each displayed frame, in display order.

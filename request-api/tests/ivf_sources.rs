@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use request_api::av1::{Av1, Av1Source};
+use ctrls::source::av1::{Av1, Av1Source};
+use ctrls::source::ivf::{IvfCodec, IvfSource};
+use ctrls::source::vp9::Vp9;
+use ctrls::source::PictureSource;
 use request_api::bookkeeping::{CaptureSlots, DisplayQueue};
-use request_api::ivf_source::{IvfCodec, IvfSource};
-use request_api::picture::PictureSource;
-use request_api::vp9::Vp9;
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -5,7 +5,6 @@
 pub mod av1;
 pub mod bitwriter;
 pub mod h264;
-pub(crate) mod ivf_replay;
 pub mod vp9;
 
 use crate::dst::{Dst, DstError};

@@ -20,14 +20,14 @@ use clap::{Parser, ValueEnum};
 use md5::{Digest, Md5};
 
 use ctrls::h264::DecodeMode;
+use ctrls::source::av1::Av1Source;
+use ctrls::source::h264::H264Source;
+use ctrls::source::vp9::Vp9Source;
+use ctrls::source::PictureSource;
 use ctrls::Codec;
-use request_api::av1::Av1Source;
-use request_api::h264::H264Source;
-use request_api::picture::PictureSource;
 use request_api::session::{
     find_decoder, DecodedFrame, DmaBufOrigin, MemoryKind, Options, Session,
 };
-use request_api::vp9::Vp9Source;
 use request_api::yuv::{write_frame, y4m_header, OutputKind};
 
 /// Codecs daedalus-decode has a stream builder for.

@@ -3,7 +3,7 @@
 use v4l2r::bindings;
 use v4l2r::ioctl;
 
-use crate::picture::PictureSource;
+use ctrls::source::PictureSource;
 
 use super::{DecodedFrame, Error, PlaneMem, Session};
 

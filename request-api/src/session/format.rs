@@ -9,8 +9,8 @@ use v4l2r::{Format, PixelFormat, PlaneLayout};
 
 use ctrls::{CaptureFormat, Codec};
 
-use crate::picture::CodedPicture;
 use crate::yuv::Layout;
+use ctrls::source::CodedPicture;
 
 use super::queue::set_controls;
 

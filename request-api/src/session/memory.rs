@@ -14,7 +14,7 @@ use v4l2r::QueueType;
 use crate::bookkeeping::RequestPool;
 use crate::dmabuf::{DmaBufError, DmaBufFd, DmaBufMap, DmaHeap, SYNC_READ};
 use crate::media::RequestFd;
-use crate::picture::CodedPicture;
+use ctrls::source::CodedPicture;
 
 use super::format::{negotiate, Negotiated};
 

@@ -23,8 +23,8 @@ use ctrls::Codec;
 use crate::bookkeeping::{CaptureSlots, DisplayQueue, RequestPool, SlotError};
 use crate::dmabuf::DmaBufError;
 use crate::media::RequestFd;
-use crate::picture::{Rect, SourceError, StreamInfo};
 use crate::yuv::{Layout, LayoutError};
+use ctrls::source::{Rect, SourceError, StreamInfo};
 
 use discovery::queues;
 pub use discovery::{find_decoder, media_nodes, probe_media, DecoderDevice};

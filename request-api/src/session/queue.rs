@@ -19,7 +19,7 @@ use ctrls::set::Payload;
 use crate::bookkeeping::InFlight;
 use crate::controls::ext_control_array;
 use crate::dmabuf::DmaBufFd;
-use crate::picture::CodedPicture;
+use ctrls::source::CodedPicture;
 
 use super::{errno_of, DecodedFrame, Error, PlaneMem, Session};
 

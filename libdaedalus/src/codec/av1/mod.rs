@@ -6,7 +6,6 @@
 //! libdav1d is used through the `dav1d` crate (safe API; its `-sys` crate builds against
 //! the system's dav1d >= 1.0): this module has no `unsafe`.
 
-pub mod replay;
 pub mod synth;
 
 use ctrls::av1::{FrameFlags, FrameType, Sequence};

@@ -33,7 +33,6 @@
 //! check could then report differences in those fields (the pixels follow FFmpeg).
 
 mod check;
-pub mod replay;
 
 use cros_codecs::codec::vp9::parser::{FrameType, Parser};
 use ctrls::build::vp9::{frame_controls, parse_chunk, FrameControlsError};

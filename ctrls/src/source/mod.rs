@@ -1,9 +1,23 @@
-//! What a stream builder hands the client for each picture, codec-neutral.
+//! The client's stream sources: a file turned into requests exactly as a
+//! stateless client sends them (controls, OUTPUT bytes, timestamps, CAPTURE
+//! buffer holding, display order), codec-neutral. `daedalus-decode` queues
+//! them on a device; the host replay feeds them to the engine, so the two
+//! cannot drift.
+//!
+//! - [`h264`]: the H.264 source over `crate::build::H264Builder` (Annex B;
+//!   frame-based, or slice-based: one request per slice).
+//! - [`vp9`], [`av1`]: the VP9 / AV1 sources over the IVF builders
+//!   (show-existing frames), both [`ivf::IvfSource`]s.
 
 use serde::Serialize;
 
-use ctrls::set::Payload;
-use ctrls::Codec;
+pub mod av1;
+pub mod h264;
+pub mod ivf;
+pub mod vp9;
+
+use crate::set::Payload;
+use crate::Codec;
 
 /// How a picture uses its CAPTURE buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,4 +156,135 @@ pub trait PictureSource {
     fn next_picture(&mut self) -> Result<Option<CodedPicture>, SourceError>;
     /// At end of stream: timestamps still waiting for display, in order.
     fn flush(&mut self) -> Vec<u64>;
+}
+
+/// When each picture may be announced for display, given the whole stream's
+/// display order: `order` lists decode indices in display order; the result
+/// has, for each decode index `i`, the pictures (decode indices, in display
+/// order) that become displayable once pictures `0..=i` are decoded. A
+/// picture is displayable when it and every picture displayed before it are
+/// decoded.
+pub fn display_schedule(order: &[usize], decoded: usize) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); decoded];
+    let mut max = 0;
+    for &i in order {
+        max = max.max(i);
+        if let Some(slot) = out.get_mut(max) {
+            slot.push(i);
+        }
+    }
+    out
+}
+
+/// A VP9/AV1 stream event, reduced to what display needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownEvent {
+    /// A decoded frame (one request); `shown` = show_frame.
+    Decoded { timestamp: u64, shown: bool },
+    /// show_existing_frame of the frame with this timestamp.
+    ShowExisting { timestamp: u64 },
+}
+
+/// Display plan of one decoded frame of a VP9/AV1 stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ShownPlan {
+    /// Timestamps to write out once this frame is decoded: itself when
+    /// shown, then every show_existing_frame up to the next decoded frame.
+    pub display: Vec<u64>,
+    /// How many times this frame is written out in the whole stream.
+    pub displays: u32,
+}
+
+/// VP9/AV1 output order is the stream order of shown frames and
+/// show_existing_frame events: returns one plan per `Decoded` event.
+/// A show_existing_frame before any decoded frame is ignored (the builders
+/// reject it: its slot would be empty).
+pub fn shown_schedule(events: &[ShownEvent]) -> Vec<ShownPlan> {
+    let mut plans: Vec<ShownPlan> = Vec::new();
+    let mut index_of = std::collections::HashMap::new();
+    for e in events {
+        match *e {
+            ShownEvent::Decoded { timestamp, shown } => {
+                index_of.insert(timestamp, plans.len());
+                plans.push(ShownPlan {
+                    display: if shown { vec![timestamp] } else { Vec::new() },
+                    displays: u32::from(shown),
+                });
+            }
+            ShownEvent::ShowExisting { timestamp } => {
+                let Some(last) = plans.last_mut() else {
+                    continue;
+                };
+                last.display.push(timestamp);
+                if let Some(&i) = index_of.get(&timestamp) {
+                    plans[i].displays += 1;
+                }
+            }
+        }
+    }
+    plans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_of_an_ibbp_stream() {
+        // Decode order I0 P1 B2 B3 P4 B5; display order I0 B2 B3 P1 B5 P4.
+        let order = [0, 2, 3, 1, 5, 4];
+        assert_eq!(
+            display_schedule(&order, 6),
+            vec![vec![0], vec![], vec![2], vec![3, 1], vec![], vec![5, 4]]
+        );
+    }
+
+    #[test]
+    fn schedule_in_decode_order_is_immediate() {
+        assert_eq!(
+            display_schedule(&[0, 1, 2], 3),
+            vec![vec![0], vec![1], vec![2]]
+        );
+    }
+
+    #[test]
+    fn shown_schedule_of_a_hidden_altref_shown_later() {
+        // VP9/AV1: key (shown), alt-ref (hidden), inter (shown), then
+        // show_existing of the alt-ref, twice.
+        use ShownEvent::*;
+        let ev = [
+            Decoded {
+                timestamp: 1000,
+                shown: true,
+            },
+            Decoded {
+                timestamp: 2000,
+                shown: false,
+            },
+            Decoded {
+                timestamp: 3000,
+                shown: true,
+            },
+            ShowExisting { timestamp: 2000 },
+            ShowExisting { timestamp: 2000 },
+        ];
+        let plans = shown_schedule(&ev);
+        assert_eq!(
+            plans,
+            vec![
+                ShownPlan {
+                    display: vec![1000],
+                    displays: 1
+                },
+                ShownPlan {
+                    display: vec![],
+                    displays: 2
+                },
+                ShownPlan {
+                    display: vec![3000, 2000, 2000],
+                    displays: 1
+                },
+            ]
+        );
+    }
 }

@@ -1,18 +1,17 @@
-//! H.264 through the picture-source interface: `ctrls::build::H264Builder`
+//! H.264 through the picture-source interface: `crate::build::H264Builder`
 //! pictures -> requests, Annex B start codes; frame-based decoding (one
 //! request per picture) or slice-based (one request per slice).
 
-use ctrls::build::h264::{display_order, Field, H264Picture};
-use ctrls::build::H264Builder;
-use ctrls::control::RawEnum;
-use ctrls::h264::{DecodeMode, DpbEntryFlags, StartCode};
-use v4l2r::bindings as b;
+use crate::build::h264::{display_order, Field, H264Picture};
+use crate::build::H264Builder;
+use crate::control::RawEnum;
+use crate::h264::{DecodeMode, DpbEntryFlags, StartCode};
 
-use crate::bookkeeping::display_schedule;
-use ctrls::set::Payload;
-use ctrls::Codec;
+use super::display_schedule;
+use crate::set::Payload;
+use crate::Codec;
 
-use crate::picture::{
+use super::{
     CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SliceOf, SourceError, StreamInfo,
 };
 
@@ -168,13 +167,13 @@ impl PictureSource for H264Source {
     fn mode_controls(&self) -> Vec<ModeControl> {
         vec![
             ModeControl {
-                id: b::V4L2_CID_STATELESS_H264_DECODE_MODE,
+                id: crate::h264::CID_DECODE_MODE,
                 value: self.mode as i32,
                 name: "H264_DECODE_MODE",
                 value_name: self.mode.name(),
             },
             ModeControl {
-                id: b::V4L2_CID_STATELESS_H264_START_CODE,
+                id: crate::h264::CID_START_CODE,
                 value: StartCode::AnnexB as i32,
                 name: "H264_START_CODE",
                 value_name: StartCode::AnnexB.name(),

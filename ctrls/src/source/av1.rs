@@ -1,4 +1,4 @@
-//! AV1 through the picture-source interface: `ctrls::build::av1::Av1Builder`
+//! AV1 through the picture-source interface: `crate::build::av1::Av1Builder`
 //! events (IVF, low-overhead OBUs) -> requests.
 //!
 //! Each frame (header + all its tile groups) is one request with
@@ -7,32 +7,35 @@
 //! holds the tile group payloads. A `show_existing_frame` gives no request:
 //! the frame it names is written out again (and, for a key frame, fills
 //! every reference slot). References are the 8 slots the builder mirrors
-//! (see [`crate::ivf_source`]).
+//! (see [`super::ivf`]).
 
-use ctrls::av1::FrameType;
-use ctrls::build::av1::{Av1Builder, Av1Event, Av1Request};
+use crate::av1::{Av1Controls, FrameType};
+use crate::build::av1::{Av1Builder, Av1Event, Av1Request};
 
-use crate::ivf_source::{frame_info, IvfCodec, IvfSource, SlotEvent, SlotFrame};
-use ctrls::set::Payload;
-use ctrls::Codec;
+use super::ivf::{frame_info, IvfCodec, IvfSource, SlotEvent, SlotFrame};
+use crate::set::Payload;
+use crate::Codec;
 
-use crate::picture::SourceError;
+use super::SourceError;
 
 /// CAPTURE buffers the AV1 reference state needs: 8 slots and the frame
 /// being decoded.
 pub const AV1_DPB_SIZE: u32 = 9;
 
+/// The control set of one AV1 request (FILM_GRAIN only for sequences with
+/// film grain parameters).
+pub fn av1_set(r: &Av1Request) -> Av1Controls {
+    Av1Controls {
+        sequence: r.sequence,
+        frame: r.frame,
+        tile_group_entries: r.tiles.clone(),
+        film_grain: r.film_grain,
+    }
+}
+
 /// The controls of one AV1 request, in the order they are set.
 pub fn av1_controls(r: &Av1Request) -> Vec<Payload> {
-    let mut v = vec![
-        Payload::of(&r.sequence),
-        Payload::of(&r.frame),
-        Payload::of_array(&r.tiles),
-    ];
-    if let Some(g) = &r.film_grain {
-        v.push(Payload::of(g));
-    }
-    v
+    av1_set(r).to_payloads()
 }
 
 /// AV1 as an [`IvfCodec`].

@@ -1,28 +1,36 @@
-//! VP9 through the picture-source interface: `ctrls::build::vp9::Vp9Builder`
+//! VP9 through the picture-source interface: `crate::build::vp9::Vp9Builder`
 //! events (IVF) -> requests.
 //!
 //! Each coded frame (hidden alt-refs included) is one request with the
 //! `VP9_FRAME` and `VP9_COMPRESSED_HDR` controls and the whole frame as
 //! OUTPUT bytes. A `show_existing_frame` gives no request: the frame it names
 //! is written out again. References are the 8 slots the builder mirrors
-//! (see [`crate::ivf_source`]).
+//! (see [`super::ivf`]).
 
-use ctrls::build::vp9::{Vp9Builder, Vp9Event, Vp9Request};
-use ctrls::vp9::FrameFlags;
+use crate::build::vp9::{Vp9Builder, Vp9Event, Vp9Request};
+use crate::vp9::{FrameFlags, Vp9Controls};
 
-use crate::ivf_source::{frame_info, IvfCodec, IvfSource, SlotEvent, SlotFrame};
-use ctrls::set::Payload;
-use ctrls::Codec;
+use super::ivf::{frame_info, IvfCodec, IvfSource, SlotEvent, SlotFrame};
+use crate::set::Payload;
+use crate::Codec;
 
-use crate::picture::SourceError;
+use super::SourceError;
 
 /// CAPTURE buffers the VP9 reference state needs: 8 slots and the frame
 /// being decoded.
 pub const VP9_DPB_SIZE: u32 = 9;
 
+/// The control set of one VP9 request.
+pub fn vp9_set(r: &Vp9Request) -> Vp9Controls {
+    Vp9Controls {
+        frame: r.frame,
+        compressed_hdr: Some(r.compressed_hdr),
+    }
+}
+
 /// The controls of one VP9 request, in the order they are set.
 pub fn vp9_controls(r: &Vp9Request) -> Vec<Payload> {
-    vec![Payload::of(&r.frame), Payload::of(&r.compressed_hdr)]
+    vp9_set(r).to_payloads()
 }
 
 /// VP9 as an [`IvfCodec`].

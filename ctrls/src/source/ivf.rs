@@ -9,13 +9,11 @@
 
 use std::marker::PhantomData;
 
-use crate::bookkeeping::{shown_schedule, ShownEvent};
-use ctrls::set::Payload;
-use ctrls::Codec;
+use super::{shown_schedule, ShownEvent};
+use crate::set::Payload;
+use crate::Codec;
 
-use crate::picture::{
-    CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SourceError, StreamInfo,
-};
+use super::{CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SourceError, StreamInfo};
 
 /// One builder event, codec-neutral.
 pub enum SlotEvent {
