@@ -159,17 +159,16 @@ fault_corrupt() {
 #     A restarted daemon then serves a new pipeline bit-exactly.
 fault_kill() {
 	local log=$RESULTS/gst-fault-kill.log pid rc t_kill dt bound=$((JOB_TIMEOUT_MS / 1000 + 20))
-	local i
 	# A stream the VM decodes in well under a second per frame, ten times over
 	# (each copy starts with an IDR: ~300 frames, tens of seconds); the kill
 	# comes once the pipeline is PLAYING and the daemon has served jobs.
 	: >"$TRIXIE/tmp/in.264"
-	for i in $(seq 1 10); do
+	for _ in $(seq 1 10); do
 		cat "$STREAMS_DIR/x264-high-bframes-wp-8x8-cabac-352x288.264" >>"$TRIXIE/tmp/in.264"
 	done
 	gst_start "$log"
 	pid=$GST_PID
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		grep -q 'Setting pipeline to PLAYING' "$log" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
