@@ -4,7 +4,9 @@
 # videocodectestsink) is compared with the published JVT MD5 or the host
 # FFmpeg's. One PASS/FAIL per stream, then the 1080p speed next to FFmpeg in
 # this VM, then fault cases (corrupted slice, daemon killed mid-stream), dmesg.
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=compliance/guest/decode-lib.sh
 . "$(dirname "$0")/decode-lib.sh"
 # shellcheck source=/dev/null
 . "$RESULTS/streams.env"
