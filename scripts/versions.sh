@@ -3,6 +3,7 @@
 KERNEL_SERIES=6.12
 # Guest kernel: image, headers and linux-source must be the same version.
 KERNEL_PIN=6.12.117
+# shellcheck disable=SC2034 # read by scripts/setup-host, which sources this
 VIRTME_NG_VERSION=1.42
 
 # Prints the guest kernel's uname -r (e.g. 6.12.117+deb12-amd64). Falls back to the

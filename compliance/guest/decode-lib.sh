@@ -22,7 +22,8 @@ decode_setup() {
 # it in the cache between runs) and checks that v4l2codecs registered an H.264
 # stateless decoder for the daedalus node (the only one in this VM).
 gst_prepare() {
-	local t0=$(date +%s)
+	local t0
+	t0=$(date +%s)
 	timeout -k 5 1200 chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
 		GST_REGISTRY=/results/gst-registry.bin gst-inspect-1.0 v4l2slh264dec \
 		>"$RESULTS/gst-inspect.log" 2>&1
@@ -61,8 +62,9 @@ gst_start() {
 # gst_decode FILE LOG TIMEOUT_S: decodes FILE (copied into the chroot's
 # tmpfs first). Sets GST_RC, GST_MD5 (empty when none), GST_SECS (wall),
 # GST_SAW_DEV=1 when gst-launch had the daedalus video node open.
+# shellcheck disable=SC2034 # the GST_* outputs are read by the suites
 gst_decode() {
-	local f=$1 log=$2 tmo=$3 t0 start fd
+	local f=$1 log=$2 tmo=$3 t0 start
 	cp "$f" "$TRIXIE/tmp/in.264" || return 1
 	GST_SAW_DEV=0
 	GST_RC=
@@ -110,6 +112,7 @@ daemon_alive_or_restart() {
 
 # run_decode LOGNAME TIMEOUT_S ARGS...: daedalus-decode --md5 ARGS. Sets
 # RC, GOT (the MD5 line), SUMMARY (its "frames: ..." line), SECS (wall).
+# shellcheck disable=SC2034 # the outputs are read by the suites
 run_decode() {
 	local log=$RESULTS/decode-$1.err tmo=$2 t0
 	shift 2

@@ -2,7 +2,9 @@
 # Guest side of `compliance/run decode FILE [--codec h264|vp9|av1]`: decodes FILE with
 # GStreamer (v4l2sl{h264,vp9,av1}dec -> daedalus module -> daemon) and prints the MD5
 # of the I420 output beside the host FFmpeg's (decode.env, made on the host).
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=compliance/guest/decode-lib.sh
 . "$(dirname "$0")/decode-lib.sh"
 # shellcheck source=/dev/null
 . "$RESULTS/decode.env"

@@ -4,6 +4,7 @@
 # root, then runs CMD with bash (or an interactive shell). The variables of
 # env.sh (TRIXIE, KMODS, DAEDALUS_KO, DAEMON, STRESS, ...) are exported, as are
 # in_chroot and the other helpers of lib.sh.
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 rm -f "$RESULTS/results.txt"
 setup_chroot || echo "exec: chroot mounts failed"

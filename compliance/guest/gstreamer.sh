@@ -4,7 +4,9 @@
 # videocodectestsink) is compared with the published JVT MD5 or the host
 # FFmpeg's. One PASS/FAIL per stream, then the 1080p speed next to FFmpeg in
 # this VM, then fault cases (corrupted slice, daemon killed mid-stream), dmesg.
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=compliance/guest/decode-lib.sh
 . "$(dirname "$0")/decode-lib.sh"
 # shellcheck source=/dev/null
 . "$RESULTS/streams.env"
@@ -159,17 +161,16 @@ fault_corrupt() {
 #     A restarted daemon then serves a new pipeline bit-exactly.
 fault_kill() {
 	local log=$RESULTS/gst-fault-kill.log pid rc t_kill dt bound=$((JOB_TIMEOUT_MS / 1000 + 20))
-	local i
 	# A stream the VM decodes in well under a second per frame, ten times over
 	# (each copy starts with an IDR: ~300 frames, tens of seconds); the kill
 	# comes once the pipeline is PLAYING and the daemon has served jobs.
 	: >"$TRIXIE/tmp/in.264"
-	for i in $(seq 1 10); do
+	for _ in $(seq 1 10); do
 		cat "$STREAMS_DIR/x264-high-bframes-wp-8x8-cabac-352x288.264" >>"$TRIXIE/tmp/in.264"
 	done
 	gst_start "$log"
 	pid=$GST_PID
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		grep -q 'Setting pipeline to PLAYING' "$log" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1

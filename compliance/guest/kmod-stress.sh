@@ -2,6 +2,7 @@
 # Guest side of `compliance/run kmod-stress`: the daedalus module under
 # stress with compliance/tools/stress.c. Each scenario is one PASS/FAIL;
 # the kernel log is checked at the end (BUG/WARNING/oops/lockdep/hung task).
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # Fails the scenario when a stress run outlives this many seconds.

@@ -174,9 +174,8 @@ start_daemon() {
 	RUST_LOG=${RUST_LOG:-info} nice -n -10 "$DAEMON" serve >>"$RESULTS/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	# Attached when it holds /dev/daedalus open.
-	local i
-	for i in $(seq 1 50); do
-		if ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -q /dev/daedalus; then
+	for _ in $(seq 1 50); do
+		if find "/proc/$DAEMON_PID/fd" -lname '*/dev/daedalus*' 2>/dev/null | grep -q .; then
 			info "daemon $DAEMON_PID attached"
 			return 0
 		fi
@@ -191,7 +190,6 @@ start_daemon() {
 # stop_daemon: SIGTERM, then waits up to 10 s. Fails if it had died already
 # or does not stop.
 stop_daemon() {
-	local i
 	[ -n "$DAEMON_PID" ] || return 0
 	if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
 		info "daemon $DAEMON_PID had exited"
@@ -200,7 +198,7 @@ stop_daemon() {
 		return 1
 	fi
 	kill -TERM "$DAEMON_PID"
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.2
 	done

@@ -22,7 +22,9 @@
 # $DECODE is the daedalus-decode binary, $VECTORS_DIR the JVT folder,
 # $IVF_DIR the VP9/AV1 streams (list.txt: NAME CODEC BITS FRAMES MD5),
 # $STREAMS_DIR/$LONG_STREAM the 1080p stream (streams.env).
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=compliance/guest/decode-lib.sh
 . "$(dirname "$0")/decode-lib.sh"
 # shellcheck source=/dev/null
 . "$RESULTS/request-api.env"

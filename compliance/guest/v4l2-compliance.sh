@@ -7,6 +7,7 @@
 #   3. no daemon attached: jobs must fail cleanly and nothing may hang
 # Each run passes iff 0 failed, 0 warnings, >= 68 tests. Then dmesg.
 # Optional arguments: a subset of the formats to run (default: all six).
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 FORMATS=${*:-S264 S265 VP8F VP9F AV1F MG2S}

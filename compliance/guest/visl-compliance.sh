@@ -4,6 +4,7 @@
 # vivid as DMABUF exporter: 68/68, 0 warnings. Arguments (optional): coded
 # formats (e.g. VP9F) to run again with setfmt-preload.so, to check the shim
 # that the v4l2-compliance suite uses per format.
+# shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 setup_chroot || { fail "setup: chroot mounts"; exit 1; }

@@ -8,6 +8,13 @@ TRIXIE_PKGS=v4l-utils,gstreamer1.0-tools,gstreamer1.0-plugins-bad,gstreamer1.0-p
 trixie_root() { echo "$DAEDALUS_CACHE/trixie-root"; }
 kmods_dir() { echo "$DAEDALUS_CACHE/kmods/$(guest_kver)"; }
 gst_registry() { echo "$DAEDALUS_CACHE/gst-registry.bin"; }
+linux_source_tarball() { echo "/usr/src/linux-source-${KERNEL_SERIES}.tar.xz"; }
+# Keyed on the linux-source package version, so an upgrade re-extracts.
+checkpatch_dir() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' "linux-source-${KERNEL_SERIES}" 2>/dev/null) || v=unknown
+	echo "$DAEDALUS_CACHE/checkpatch/${v:-unknown}"
+}
 
 _build_trixie_root() {
 	local final tmp
@@ -60,7 +67,7 @@ _build_kmods() {
 		log "no kernel build dir $kd"
 		return 1
 	}
-	src=/usr/src/linux-source-${KERNEL_SERIES}.tar.xz
+	src=$(linux_source_tarball)
 	[ -f "$src" ] || {
 		log "missing $src"
 		return 1
@@ -101,3 +108,40 @@ EOF
 	log "kmods ready in $final"
 }
 ensure_kmods() { with_cache_lock _build_kmods; }
+
+# Extracts scripts/checkpatch.pl with the spelling.txt and
+# const_structs.checkpatch it reads from beside itself.
+_extract_checkpatch() {
+	local final tmp src f
+	final=$(checkpatch_dir)
+	[ -x "$final/scripts/checkpatch.pl" ] && return 0
+	src=$(linux_source_tarball)
+	[ -f "$src" ] || {
+		log "missing $src (scripts/setup-host --vm installs it)"
+		return 1
+	}
+	mkdir -p "$(dirname "$final")"
+	tmp=$(mktemp -d "$final.partial.XXXXXX")
+	log "extracting checkpatch.pl from $src"
+	tar -xJf "$src" -C "$tmp" --strip-components=1 \
+		"linux-source-${KERNEL_SERIES}/scripts/checkpatch.pl" \
+		"linux-source-${KERNEL_SERIES}/scripts/spelling.txt" \
+		"linux-source-${KERNEL_SERIES}/scripts/const_structs.checkpatch" || {
+		rm -rf "$tmp"
+		return 1
+	}
+	for f in checkpatch.pl spelling.txt const_structs.checkpatch; do
+		[ -f "$tmp/scripts/$f" ] || {
+			log "linux-source has no scripts/$f"
+			rm -rf "$tmp"
+			return 1
+		}
+	done
+	rm -rf "$final"
+	mv "$tmp" "$final"
+}
+# Prints the path of checkpatch.pl.
+ensure_checkpatch() {
+	with_cache_lock _extract_checkpatch || return 1
+	echo "$(checkpatch_dir)/scripts/checkpatch.pl"
+}

@@ -6,6 +6,7 @@ DAEDALUS_CACHE=${DAEDALUS_CACHE:-/var/cache/daedalus}
 # The harness itself (run, lib/, guest/, tools/): where this file lives, so a
 # copy of compliance/ can drive another checkout (DAEDALUS_ROOT) while that
 # checkout's compliance/ is being edited.
+# shellcheck disable=SC2034 # read by the files sourced after this one
 COMPLIANCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/versions.sh
 . "$DAEDALUS_ROOT/scripts/versions.sh"

@@ -11,7 +11,7 @@ VEC=${JVT_DIR:-/work/shared/vectors/h264-jvt}
 RUST_LOG=warn "$DAEMON" serve >/tmp/daemon.log 2>&1 &
 DP=$!
 for _ in $(seq 1 100); do
-	ls -l "/proc/$DP/fd" 2>/dev/null | grep -q /dev/daedalus && break
+	find "/proc/$DP/fd" -lname '*/dev/daedalus*' 2>/dev/null | grep -q . && break
 	sleep 0.2
 done
 # Holding /dev/daedalus open comes slightly before serving jobs: settle.
