@@ -894,6 +894,33 @@ mod vp9_tests {
             ],
         );
     }
+
+    /// Reserved fields the kernel clears and tile_rows_log2 > 2 are soft;
+    /// undefined frame flag bits (validate_vp9_frame) stay hard.
+    #[test]
+    fn hard_and_soft_rules() {
+        let mut f = frame();
+        f.quant.reserved[3] = 1;
+        f.tile_rows_log2 = 3;
+        let soft = |field: &str, value: &str, allowed: &str| Violation {
+            control: "VP9_FRAME",
+            field: field.into(),
+            value: value.into(),
+            allowed: allowed.into(),
+        };
+        assert_eq!(
+            f.validate_lenient(),
+            Ok(vec![
+                soft("quant.reserved", "non-zero", "0 (reserved)"),
+                soft("tile_rows_log2", "3", "<= 2"),
+            ])
+        );
+        f.flags = FrameFlags::from_bits_retain(0x400);
+        assert_eq!(
+            f.validate_lenient(),
+            Err(reserved_bits("VP9_FRAME", "flags", 0x400))
+        );
+    }
 }
 
 mod av1_tests {
