@@ -281,6 +281,22 @@ impl Control for Sequence {
         reserved_zero(Self::NAME, "reserved", &self.reserved)
     }
 
+    /// Hard: the flag bits (validate_av1_sequence); `reserved` is soft.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        self.flags.check(Self::NAME, "flags")
+    }
+
+    /// Soft: a non-zero `reserved` (the kernel does not look at it).
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        Rules::new(Self::NAME, out).structural(reserved_zero(
+            Self::NAME,
+            "reserved",
+            &self.reserved,
+        ));
+    }
+
+    /// Hard, all of them: the kernel's, and what the synthesized sequence
+    /// header codes (bit depth, order hint bits, subsampling per profile).
     fn violations(&self, out: &mut Vec<Violation>) {
         let mut r = Rules::new(Self::NAME, out);
         // Kernel: seq_profile <= 2, no monochrome in profile 1.
@@ -734,6 +750,59 @@ impl Control for Frame {
         reserved_zero(n, "reserved", &self.reserved)
     }
 
+    /// Hard: the flag bits validate_av1_frame checks, and the enums (the
+    /// synthesized frame header codes them). The flags of tile_info,
+    /// loop_restoration and global_motion (not looked at by the kernel; the
+    /// synthesis reads defined bits only) and the reserved fields are soft.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        let n = Self::NAME;
+        self.quantization.flags.check(n, "quantization.flags")?;
+        self.segmentation.flags.check(n, "segmentation.flags")?;
+        self.loop_filter.flags.check(n, "loop_filter.flags")?;
+        for p in 0..NUM_PLANES_MAX {
+            self.frame_restoration_type(p)?;
+        }
+        for i in 0..TOTAL_REFS_PER_FRAME {
+            self.warp_model(i)?;
+        }
+        self.flags.check(n, "flags")?;
+        self.frame_type()?;
+        self.interpolation_filter()?;
+        self.tx_mode()?;
+        Ok(())
+    }
+
+    /// Soft: what [`Control::check`] finds beyond [`Control::hard_check`].
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        let n = Self::NAME;
+        let mut r = Rules::new(n, out);
+        r.structural(self.tile_info.flags.check(n, "tile_info.flags"));
+        r.structural(reserved_zero(
+            n,
+            "tile_info.reserved",
+            &self.tile_info.reserved,
+        ));
+        r.structural(
+            self.loop_restoration
+                .flags
+                .check(n, "loop_restoration.flags"),
+        );
+        r.structural(reserved_zero(
+            n,
+            "loop_restoration.reserved",
+            &self.loop_restoration.reserved,
+        ));
+        for i in 0..TOTAL_REFS_PER_FRAME {
+            r.structural(self.global_motion.flags[i].check(n, "global_motion.flags"));
+        }
+        r.structural(reserved_zero(
+            n,
+            "global_motion.reserved",
+            &self.global_motion.reserved,
+        ));
+        r.structural(reserved_zero(n, "reserved", &self.reserved));
+    }
+
     fn violations(&self, out: &mut Vec<Violation>) {
         let mut r = Rules::new(Self::NAME, out);
         // Tile info (validate_av1_tile_info) + AV1 5.9.15 / 6.8.14.
@@ -993,6 +1062,22 @@ impl Control for FilmGrain {
         reserved_zero(Self::NAME, "reserved", &self.reserved)
     }
 
+    /// Hard: the flag bits (validate_av1_film_grain); `reserved` is soft.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        self.flags.check(Self::NAME, "flags")
+    }
+
+    /// Soft: a non-zero `reserved` (the kernel does not look at it).
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        Rules::new(Self::NAME, out).structural(reserved_zero(
+            Self::NAME,
+            "reserved",
+            &self.reserved,
+        ));
+    }
+
+    /// Hard, all of them: the kernel's, and what the synthesized film grain
+    /// params code (num_cr_points <= 10, offsets f(9)).
     fn violations(&self, out: &mut Vec<Violation>) {
         let mut r = Rules::new(Self::NAME, out);
         // validate_av1_film_grain; num_cr_points uses the spec's 10 (5.9.30),

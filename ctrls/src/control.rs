@@ -10,6 +10,22 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// `unsafe`. Semantic checks live in [`Control::check`] (enums, reserved bits:
 /// what parsing rejects) and [`Control::validate`] (the kernel's
 /// std_validate_compound plus the spec's range rules).
+///
+/// # Hard and soft rules
+///
+/// Every rule is one of two kinds:
+///
+/// - **hard** ([`Control::hard_check`], [`Control::violations`]): what the
+///   kernel's std_validate_compound (6.12) rejects, and what makes decoding
+///   impossible or unsafe (sizes, references into nothing, values the
+///   synthesized headers or FFmpeg cannot carry). A decoder fails the request.
+/// - **soft** ([`Control::soft_violations`]): everything else the spec rules
+///   out but hardware decoders ignore (level_idc 0, an unknown profile_idc,
+///   undefined flag bits the kernel does not look at, ...). A lenient decoder
+///   warns, naming the field; a strict one fails.
+///
+/// [`Control::validate`] applies both kinds (strict); [`Control::validate_lenient`]
+/// fails on the hard ones only and hands back the soft ones.
 pub trait Control: FromBytes + IntoBytes + KnownLayout + Immutable + Copy + 'static {
     /// `V4L2_CID_STATELESS_*`.
     const ID: u32;
@@ -25,19 +41,50 @@ pub trait Control: FromBytes + IntoBytes + KnownLayout + Immutable + Copy + 'sta
     /// bug shows up instead of being silently masked.
     fn check(&self) -> Result<(), CtrlError>;
 
-    /// Range rules. Appends every violation found (does not stop at the first).
+    /// Hard range rules (kernel-rejected or undecodable values). Appends every
+    /// violation found (does not stop at the first).
     fn violations(&self, out: &mut Vec<Violation>);
 
-    /// All rules: [`Control::check`] then [`Control::violations`].
+    /// The part of [`Control::check`] that is hard: by default all of it.
+    /// Controls whose structural checks go beyond the kernel (it does not look
+    /// at H.264 flag bits and clears reserved fields) override this and report
+    /// the rest from [`Control::soft_violations`] instead.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        self.check()
+    }
+
+    /// Soft rules: spec violations that hardware decoders ignore. Appends every
+    /// violation found. None by default.
+    fn soft_violations(&self, _out: &mut Vec<Violation>) {}
+
+    /// All rules, hard and soft: [`Control::check`], then [`Control::violations`]
+    /// and [`Control::soft_violations`] (in that order) as one
+    /// [`CtrlError::Invalid`].
     fn validate(&self) -> Result<(), CtrlError> {
         self.check()?;
         let mut v = Vec::new();
         self.violations(&mut v);
+        self.soft_violations(&mut v);
         if v.is_empty() {
             Ok(())
         } else {
             Err(CtrlError::Invalid(v))
         }
+    }
+
+    /// Hard rules only: fails like [`Control::validate`] on a [`Control::hard_check`]
+    /// error or a [`Control::violations`] entry; otherwise returns the soft
+    /// violations (empty when the control is fully valid) for the caller to warn
+    /// about.
+    fn validate_lenient(&self) -> Result<Vec<Violation>, CtrlError> {
+        self.hard_check()?;
+        let mut v = Vec::new();
+        self.violations(&mut v);
+        if !v.is_empty() {
+            return Err(CtrlError::Invalid(v));
+        }
+        self.soft_violations(&mut v);
+        Ok(v)
     }
 
     /// Zero-copy view of exactly `size_of::<Self>()` kernel bytes, checked.
@@ -204,6 +251,26 @@ impl<'a> Rules<'a> {
         if !set.contains(&v) {
             let s = set.iter().map(|x| x.to_string()).collect::<Vec<_>>();
             self.push(field, v, format!("one of {}", s.join(", ")));
+        }
+    }
+
+    /// Records a failed structural check (see [`crate::Control::hard_check`]) as a
+    /// violation: for controls whose undefined bits / reserved fields / unknown
+    /// enum values are soft rules.
+    pub fn structural(&mut self, r: Result<(), CtrlError>) {
+        match r {
+            Ok(()) => {}
+            Err(CtrlError::ReservedBits { field, bits, .. }) => {
+                self.push(field, format_args!("{bits:#x}"), "no undefined bits")
+            }
+            Err(CtrlError::ReservedNonZero { field, .. }) => {
+                self.push(field, "non-zero", "0 (reserved)")
+            }
+            Err(CtrlError::UnknownEnum { field, value, .. }) => {
+                self.push(field, value, "a value of the UAPI enum")
+            }
+            Err(CtrlError::Invalid(v)) => self.out.extend(v),
+            Err(e) => self.push("", e, "a well-formed payload"),
         }
     }
 

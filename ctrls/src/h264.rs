@@ -2,6 +2,17 @@
 //!
 //! Range rules: the kernel's `std_validate_compound` (6.12) plus syntax
 //! element ranges from ITU-T H.264 section 7.4.
+//!
+//! Hard and soft (see [`crate::Control`]): the kernel's rules, and what breaks
+//! the synthesized SPS/PPS or FFmpeg (seq_parameter_set_id > 31, DPB indices
+//! past 15), are hard ([`Control::violations`]). The kernel does not look at
+//! H.264 flag bits and clears reserved fields, so here undefined bits, non-zero
+//! reserved fields and unknown SLICE_PARAMS.slice_type are soft
+//! ([`Control::soft_violations`]; [`Control::hard_check`] passes), like
+//! profile_idc / level_idc outside Table A-1, weights outside -128..=127,
+//! redundant_pic_cnt > 127, scaling list entries of 0 (the lists the PPS
+//! codes are checked hard when it is synthesized) and the DECODE_PARAMS
+//! flag/nal_ref_idc consistency rules.
 
 use crate::control::serde_helpers as sh;
 use crate::control::{enum_field, reserved_zero, Normalize, Rules};
@@ -275,11 +286,16 @@ impl Control for Sps {
         self.flags.check(Self::NAME, "flags")
     }
 
+    /// The kernel does not look at the flag bits.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        Ok(())
+    }
+
+    /// Hard: the kernel's rules, and seq_parameter_set_id <= 31 (FFmpeg drops an
+    /// SPS with a larger id).
     fn violations(&self, out: &mut Vec<Violation>) {
         let s = self.normalized();
         let mut r = Rules::new(Self::NAME, out);
-        r.one_of("profile_idc", s.profile_idc, KNOWN_PROFILE_IDC);
-        r.one_of("level_idc", s.level_idc, KNOWN_LEVEL_IDC);
         r.max("seq_parameter_set_id", s.seq_parameter_set_id, 31);
         r.max("chroma_format_idc", s.chroma_format_idc, 3);
         r.rule(
@@ -308,6 +324,19 @@ impl Control for Sps {
             s.max_num_ref_frames,
             REF_LIST_LEN as u8,
         );
+    }
+
+    /// Soft: undefined flag bits, profile_idc / level_idc not defined by H.264
+    /// (clients leave them 0; the engine then picks values the other fields allow).
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        let mut r = Rules::new(Self::NAME, out);
+        r.structural(
+            self.constraint_set_flags
+                .check(Self::NAME, "constraint_set_flags"),
+        );
+        r.structural(self.flags.check(Self::NAME, "flags"));
+        r.one_of("profile_idc", self.profile_idc, KNOWN_PROFILE_IDC);
+        r.one_of("level_idc", self.level_idc, KNOWN_LEVEL_IDC);
     }
 }
 
@@ -349,6 +378,17 @@ impl Control for Pps {
         self.flags.check(Self::NAME, "flags")
     }
 
+    /// The kernel does not look at the flag bits.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        Ok(())
+    }
+
+    /// Soft: undefined flag bits.
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        Rules::new(Self::NAME, out).structural(self.flags.check(Self::NAME, "flags"));
+    }
+
+    /// Hard, all of them: the kernel's rules and seq_parameter_set_id <= 31 (FFmpeg).
     fn violations(&self, out: &mut Vec<Violation>) {
         let max_ref = (REF_LIST_LEN - 1) as u8;
         let mut r = Rules::new(Self::NAME, out);
@@ -434,11 +474,15 @@ impl Control for ScalingMatrix {
         Ok(())
     }
 
-    /// H.264 7.4.2.1.1.1: scaling list entries are 1..=255 (a delta_scale
+    /// No hard rule: the kernel checks nothing, and the lists a synthesized
+    /// PPS codes are checked when it is written.
+    fn violations(&self, _out: &mut Vec<Violation>) {}
+
+    /// Soft: H.264 7.4.2.1.1.1: scaling list entries are 1..=255 (a delta_scale
     /// chain never produces 0). An all-zero payload means "not set" (as
     /// some clients send when the stream has no scaling matrix) and is
     /// accepted.
-    fn violations(&self, out: &mut Vec<Violation>) {
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
         if self.as_bytes().iter().all(|&b| b == 0) {
             return;
         }
@@ -537,12 +581,16 @@ impl Control for PredWeights {
         Ok(())
     }
 
-    /// Kernel: denominators <= 7. H.264 7.4.3.2: weights and offsets in
-    /// -128..=127.
+    /// Hard (kernel): denominators <= 7.
     fn violations(&self, out: &mut Vec<Violation>) {
         let mut r = Rules::new(Self::NAME, out);
         r.max("luma_log2_weight_denom", self.luma_log2_weight_denom, 7);
         r.max("chroma_log2_weight_denom", self.chroma_log2_weight_denom, 7);
+    }
+
+    /// Soft: H.264 7.4.3.2: weights and offsets in -128..=127.
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        let mut r = Rules::new(Self::NAME, out);
         for (l, wf) in self.weight_factors.iter().enumerate() {
             for i in 0..32 {
                 let p = format!("weight_factors[{l}]");
@@ -681,12 +729,24 @@ impl Control for SliceParams {
         self.flags.check(Self::NAME, "flags")
     }
 
+    /// The kernel checks neither slice_type nor flag bits and clears `reserved`.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        Ok(())
+    }
+
+    /// Soft: what [`Control::check`] finds, and redundant_pic_cnt <= 127.
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        let mut r = Rules::new(Self::NAME, out);
+        r.structural(self.check());
+        r.max("redundant_pic_cnt", self.redundant_pic_cnt, 127);
+    }
+
+    /// Hard: the kernel's rules, and list entries a decoder reads point into the DPB.
     fn violations(&self, out: &mut Vec<Violation>) {
         let s = self.normalized();
         let max_ref = (REF_LIST_LEN - 1) as u8;
         let mut r = Rules::new(Self::NAME, out);
         r.max("colour_plane_id", s.colour_plane_id, 2);
-        r.max("redundant_pic_cnt", s.redundant_pic_cnt, 127);
         r.max("cabac_init_idc", s.cabac_init_idc, 2);
         r.max(
             "disable_deblocking_filter_idc",
@@ -817,9 +877,20 @@ impl Control for DecodeParams {
         self.flags.check(Self::NAME, "flags")
     }
 
+    /// The kernel does not look at the flag bits and clears the reserved fields.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        Ok(())
+    }
+
+    /// Hard (kernel): nal_ref_idc <= 3.
     fn violations(&self, out: &mut Vec<Violation>) {
+        Rules::new(Self::NAME, out).max("nal_ref_idc", self.nal_ref_idc, 3);
+    }
+
+    /// Soft: what [`Control::check`] finds, and the flags / nal_ref_idc rules of 7.4.
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
         let mut r = Rules::new(Self::NAME, out);
-        r.max("nal_ref_idc", self.nal_ref_idc, 3);
+        r.structural(self.check());
         // H.264 7.4.3: a BOTTOM_FIELD picture is a field picture.
         r.rule(
             !self.flags.contains(DecodeFlags::BOTTOM_FIELD)

@@ -319,6 +319,38 @@ impl Control for Frame {
         reserved_zero(n, "reserved", &self.reserved)
     }
 
+    /// Hard: what validate_vp9_frame rejects (flag bits, enum ranges). The
+    /// reserved fields it clears and ref_frame_sign_bias (not looked at) are
+    /// soft.
+    fn hard_check(&self) -> Result<(), CtrlError> {
+        let n = Self::NAME;
+        self.lf.flags.check(n, "lf.flags")?;
+        self.seg.flags.check(n, "seg.flags")?;
+        for f in &self.seg.feature_enabled {
+            f.check(n, "seg.feature_enabled")?;
+        }
+        self.flags.check(n, "flags")?;
+        self.reset_frame_context()?;
+        self.interpolation_filter()?;
+        self.reference_mode()?;
+        Ok(())
+    }
+
+    /// Soft: non-zero reserved fields, undefined ref_frame_sign_bias bits,
+    /// tile_rows_log2 > 2 (VP9 6.2.14; the frame header cannot code more, and
+    /// FFmpeg reads it from there).
+    fn soft_violations(&self, out: &mut Vec<Violation>) {
+        let n = Self::NAME;
+        let mut r = Rules::new(n, out);
+        r.structural(reserved_zero(n, "lf.reserved", &self.lf.reserved));
+        r.structural(reserved_zero(n, "quant.reserved", &self.quant.reserved));
+        r.structural(reserved_zero(n, "seg.reserved", &self.seg.reserved));
+        r.structural(self.ref_frame_sign_bias.check(n, "ref_frame_sign_bias"));
+        r.structural(reserved_zero(n, "reserved", &self.reserved));
+        r.max("tile_rows_log2", self.tile_rows_log2, 2);
+    }
+
+    /// Hard, all of them: validate_vp9_frame's rules.
     fn violations(&self, out: &mut Vec<Violation>) {
         let mut r = Rules::new(Self::NAME, out);
         // Loop filter (validate_vp9_lf_params).
@@ -384,8 +416,6 @@ impl Control for Frame {
             );
         }
         r.max("tile_cols_log2", self.tile_cols_log2, 6);
-        // VP9 6.2.14: tile_rows_log2 is at most 2.
-        r.max("tile_rows_log2", self.tile_rows_log2, 2);
     }
 }
 

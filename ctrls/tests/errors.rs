@@ -212,11 +212,12 @@ mod h264_tests {
         let mut s = sps();
         s.log2_max_frame_num_minus4 = 13;
         s.profile_idc = 99;
+        // Hard rules first, then the soft ones (profile_idc is soft).
         invalid(
             &s,
             &[
-                ("profile_idc", "99", "one of 44, 66, 77, 83, 86, 88, 100, 110, 118, 122, 128, 134, 135, 138, 139, 244"),
                 ("log2_max_frame_num_minus4", "13", "<= 12"),
+                ("profile_idc", "99", "one of 44, 66, 77, 83, 86, 88, 100, 110, 118, 122, 128, 134, 135, 138, 139, 244"),
             ],
         );
         // 4:4:4 needs profile_idc >= 244 (kernel rule).
@@ -245,6 +246,105 @@ mod h264_tests {
         let mut s = sps();
         s.pic_order_cnt_type = 3;
         invalid(&s, &[("pic_order_cnt_type", "3", "<= 2")]);
+    }
+
+    fn soft(control: &'static str, field: &str, value: &str, allowed: &str) -> Violation {
+        Violation {
+            control,
+            field: field.into(),
+            value: value.into(),
+            allowed: allowed.into(),
+        }
+    }
+
+    /// `validate_lenient()`: kernel-rejected values fail as `validate()` does;
+    /// what only the spec rules out (or the kernel does not look at) comes back
+    /// as soft violations; `validate()` still fails on both.
+    #[test]
+    fn hard_and_soft_rules() {
+        assert_eq!(sps().validate_lenient(), Ok(vec![]));
+        // What libva-v4l2-request sends: level_idc 0, profile_idc 0.
+        let mut s = sps();
+        s.level_idc = 0;
+        s.profile_idc = 0;
+        s.constraint_set_flags = ConstraintSetFlags::from_bits_retain(0xc1);
+        let want = vec![
+            soft("H264_SPS", "constraint_set_flags", "0xc0", "no undefined bits"),
+            soft(
+                "H264_SPS",
+                "profile_idc",
+                "0",
+                "one of 44, 66, 77, 83, 86, 88, 100, 110, 118, 122, 128, 134, 135, 138, 139, 244",
+            ),
+            soft(
+                "H264_SPS",
+                "level_idc",
+                "0",
+                "one of 9, 10, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51, 52, 60, 61, 62",
+            ),
+        ];
+        assert_eq!(s.validate_lenient(), Ok(want));
+        assert_eq!(
+            s.validate(),
+            Err(reserved_bits("H264_SPS", "constraint_set_flags", 0xc0))
+        );
+        // A kernel rule still fails, with only the hard violations.
+        s.bit_depth_luma_minus8 = 7;
+        s.profile_idc = 110;
+        assert_eq!(
+            s.validate_lenient(),
+            Err(CtrlError::Invalid(vec![soft(
+                "H264_SPS",
+                "bit_depth_luma_minus8",
+                "7",
+                "<= 6"
+            )]))
+        );
+        // Reserved fields the kernel clears, undefined bits it ignores: soft.
+        let mut d = decode();
+        d.reserved = 9;
+        d.flags = DecodeFlags::from_bits_retain(0x20);
+        assert_eq!(
+            d.validate_lenient(),
+            Ok(vec![soft(
+                "H264_DECODE_PARAMS",
+                "reserved",
+                "non-zero",
+                "0 (reserved)"
+            )])
+        );
+        d.nal_ref_idc = 4;
+        assert_eq!(
+            d.validate_lenient(),
+            Err(CtrlError::Invalid(vec![soft(
+                "H264_DECODE_PARAMS",
+                "nal_ref_idc",
+                "4",
+                "<= 3"
+            )]))
+        );
+        let mut p = pps();
+        p.flags = PpsFlags::from_bits_retain(0x100);
+        assert_eq!(
+            p.validate_lenient(),
+            Ok(vec![soft(
+                "H264_PPS",
+                "flags",
+                "0x100",
+                "no undefined bits"
+            )])
+        );
+        let mut w = weights();
+        w.weight_factors[0].luma_weight[2] = 200;
+        assert_eq!(
+            w.validate_lenient(),
+            Ok(vec![soft(
+                "H264_PRED_WEIGHTS",
+                "weight_factors[0].luma_weight[2]",
+                "200",
+                "-128..=127"
+            )])
+        );
     }
 
     #[test]
@@ -792,6 +892,33 @@ mod vp9_tests {
                 ),
                 ("frame_context_idx", "4", "<= 3"),
             ],
+        );
+    }
+
+    /// Reserved fields the kernel clears and tile_rows_log2 > 2 are soft;
+    /// undefined frame flag bits (validate_vp9_frame) stay hard.
+    #[test]
+    fn hard_and_soft_rules() {
+        let mut f = frame();
+        f.quant.reserved[3] = 1;
+        f.tile_rows_log2 = 3;
+        let soft = |field: &str, value: &str, allowed: &str| Violation {
+            control: "VP9_FRAME",
+            field: field.into(),
+            value: value.into(),
+            allowed: allowed.into(),
+        };
+        assert_eq!(
+            f.validate_lenient(),
+            Ok(vec![
+                soft("quant.reserved", "non-zero", "0 (reserved)"),
+                soft("tile_rows_log2", "3", "<= 2"),
+            ])
+        );
+        f.flags = FrameFlags::from_bits_retain(0x400);
+        assert_eq!(
+            f.validate_lenient(),
+            Err(reserved_bits("VP9_FRAME", "flags", 0x400))
         );
     }
 }

@@ -27,8 +27,8 @@ pub trait CodecBackend: Send {
 }
 
 /// Control disagreements of request `ts`: in strict mode they fail the request; otherwise
-/// each is logged (`against`: what the controls were checked against) and they are given
-/// back for the request's report.
+/// each is logged (`against`: what the controls were checked against; rate-limited per
+/// field, see [`should_log`]) and they are given back for the request's report.
 pub(crate) fn strict_or_warn(
     mismatches: Vec<Mismatch>,
     opts: &EngineOptions,
@@ -39,15 +39,71 @@ pub(crate) fn strict_or_warn(
         return Err(EngineError::Mismatch(mismatches));
     }
     for m in &mismatches {
-        tracing::warn!(
-            ts,
-            field = %m.field,
-            expected = %m.expected,
-            got = %m.got,
-            "control disagrees with {against}"
-        );
+        if let Some(seen) = should_log(&m.field) {
+            tracing::warn!(
+                ts,
+                field = %m.field,
+                expected = %m.expected,
+                got = %m.got,
+                seen,
+                "control disagrees with {against}"
+            );
+        }
     }
     Ok(mismatches)
+}
+
+/// Validates one control by the engine's rule: what the kernel rejects or what makes
+/// decoding impossible (the control's hard rules) fails the request in both modes; in
+/// strict mode every other rule does too (the whole [`ctrls::Control::validate`]),
+/// otherwise each soft violation becomes a [`Mismatch`] named `CONTROL.field` in `out`
+/// (expected: the allowed values), for [`strict_or_warn`] to log and report.
+pub(crate) fn validate_control<C: ctrls::Control>(
+    c: &C,
+    opts: &EngineOptions,
+    out: &mut Vec<Mismatch>,
+) -> Result<(), EngineError> {
+    if opts.strict {
+        c.validate()?;
+        return Ok(());
+    }
+    for v in c.validate_lenient()? {
+        out.push(Mismatch {
+            field: format!("{}.{}", v.control, v.field),
+            expected: v.allowed,
+            got: v.value,
+        });
+    }
+    Ok(())
+}
+
+/// Rate limit of the mismatch log, per field (array indices ignored: `dpb[3].frame_num`
+/// counts as `dpb[].frame_num`), process-wide: the 1st, 2nd, 4th, 8th, ... occurrence is
+/// logged. Returns how many times the field was seen when this one is to be logged.
+fn should_log(field: &str) -> Option<u64> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+    let mut key = String::with_capacity(field.len());
+    let mut in_index = false;
+    for ch in field.chars() {
+        match ch {
+            '[' => {
+                in_index = true;
+                key.push(ch);
+            }
+            ']' => {
+                in_index = false;
+                key.push(ch);
+            }
+            _ if in_index => {}
+            _ => key.push(ch),
+        }
+    }
+    let mut g = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let n = g.get_or_insert_with(HashMap::new).entry(key).or_insert(0);
+    *n += 1;
+    n.is_power_of_two().then_some(*n)
 }
 
 /// Refuses to decode a `width`x`height` picture that `dst` cannot hold.

@@ -9,7 +9,6 @@
 pub mod synth;
 
 use ctrls::av1::{FrameFlags, FrameType, Sequence};
-use ctrls::Control;
 
 use crate::codec::{check_fits, strict_or_warn, CodecBackend};
 use crate::dst::{write_picture, Dst, SrcPicture};
@@ -88,16 +87,22 @@ impl Av1Backend {
         Ok(())
     }
 
-    fn validate(c: &Av1Controls) -> Result<(), EngineError> {
-        c.sequence.validate()?;
-        c.frame.validate()?;
+    /// Hard rules fail; the soft violations are returned as mismatches (strict mode: they
+    /// fail too).
+    fn validate(
+        c: &Av1Controls,
+        opts: &EngineOptions,
+    ) -> Result<Vec<crate::request::Mismatch>, EngineError> {
+        let mut soft = Vec::new();
+        crate::codec::validate_control(&c.sequence, opts, &mut soft)?;
+        crate::codec::validate_control(&c.frame, opts, &mut soft)?;
         if let Some(g) = &c.film_grain {
-            g.validate()?;
+            crate::codec::validate_control(g, opts, &mut soft)?;
         }
         for e in &c.tile_group_entries {
-            e.validate()?;
+            crate::codec::validate_control(e, opts, &mut soft)?;
         }
-        Ok(())
+        Ok(soft)
     }
 
     /// Sends one temporal unit and returns the picture it produces.
@@ -180,7 +185,7 @@ impl Av1Backend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        Self::validate(c)?;
+        let soft = Self::validate(c, opts)?;
         if self.sequence.is_some_and(|s| s != c.sequence) {
             self.slots = [None; 8];
         }
@@ -197,6 +202,7 @@ impl Av1Backend {
             warnings: Vec::new(),
         };
         let tu = ctx.build()?;
+        ctx.warnings.splice(0..0, soft);
         // The CAPTURE buffer bounds the picture: never decode one it cannot hold.
         check_fits(dst, tu.slot.upscaled_width, tu.slot.frame_height)?;
         let warnings = strict_or_warn(

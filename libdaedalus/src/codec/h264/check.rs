@@ -4,6 +4,14 @@
 //! Slice headers are read by our own allocation-free reader ([`super::slice`]) with the
 //! SPS/PPS controls — the values the synthesized parameter sets carry, so a header that
 //! reads is also proof they fit it.
+//!
+//! Order counts: our DPB tracking keeps the counts 8.2.1 gives (from the slice headers),
+//! not the control values, so a client's wrong counts are reported where it sends them
+//! and never change what later requests are checked against. Clients through FFmpeg's
+//! hwaccel (VAAPI -> libva-v4l2-request) send counts offset by 2^16 (65536 where the
+//! stream says 0): FFmpeg's own POC state starts its MSB at 1 << 16. Decoding does not
+//! use the control counts (FFmpeg reads the bitstream), so such a count is a soft
+//! mismatch like any other, said to be equal modulo 2^16.
 
 use std::collections::VecDeque;
 
@@ -26,6 +34,9 @@ pub struct SliceSummary {
     pub mmco5: bool,
     /// POC decoding state after this picture (committed by [`Checker::record`]).
     pub poc_next: PocState,
+    /// TopFieldOrderCnt / BottomFieldOrderCnt of the picture (8.2.1; the one of a field
+    /// picture's other field is meaningless), what [`Checker::record`] tracks.
+    pub poc: (i32, i32),
 }
 
 /// What 8.2.1 carries from picture to picture.
@@ -73,6 +84,19 @@ fn cmp<T: PartialEq + ToString>(out: &mut Vec<Mismatch>, field: &str, expected: 
     if expected != got {
         push(out, field, expected, got);
     }
+}
+
+/// Like [`cmp`] for an order count: a count equal modulo 2^16 (a wrapped one) says so.
+fn cmp_poc(out: &mut Vec<Mismatch>, field: impl FnOnce() -> String, expected: i32, got: i32) {
+    if expected == got {
+        return;
+    }
+    let expected = if (expected as i64 - got as i64).rem_euclid(1 << 16) == 0 {
+        format!("{expected} (equal modulo 2^16: a wrapped order count)")
+    } else {
+        expected.to_string()
+    };
+    push(out, &field(), expected, got);
 }
 
 /// Like [`cmp`] for a DPB entry field; the name is only formatted on mismatch.
@@ -302,9 +326,9 @@ impl Checker {
         let dp = &c.decode_params;
         if !h.bottom_field {
             if let Some(t) = top {
-                cmp(
+                cmp_poc(
                     out,
-                    "H264_DECODE_PARAMS.top_field_order_cnt",
+                    || "H264_DECODE_PARAMS.top_field_order_cnt".into(),
                     t,
                     dp.top_field_order_cnt,
                 );
@@ -312,9 +336,9 @@ impl Checker {
         }
         if !h.field_pic || h.bottom_field {
             if let Some(b) = bottom {
-                cmp(
+                cmp_poc(
                     out,
-                    "H264_DECODE_PARAMS.bottom_field_order_cnt",
+                    || "H264_DECODE_PARAMS.bottom_field_order_cnt".into(),
                     b,
                     dp.bottom_field_order_cnt,
                 );
@@ -328,6 +352,10 @@ impl Checker {
             bottom_field: h.bottom_field,
             mmco5: h.mmco5,
             poc_next,
+            poc: (
+                top.unwrap_or(dp.top_field_order_cnt),
+                bottom.unwrap_or(dp.bottom_field_order_cnt),
+            ),
         })
     }
 
@@ -371,19 +399,17 @@ impl Checker {
             }
             let used = e.fields.bits() & p.fields;
             if used & Fields::TOP_FIELD.bits() != 0 {
-                cmp_dpb(
+                cmp_poc(
                     out,
-                    i,
-                    "top_field_order_cnt",
+                    || name("top_field_order_cnt"),
                     p.top_poc,
                     e.top_field_order_cnt,
                 );
             }
             if used & Fields::BOTTOM_FIELD.bits() != 0 {
-                cmp_dpb(
+                cmp_poc(
                     out,
-                    i,
-                    "bottom_field_order_cnt",
+                    || name("bottom_field_order_cnt"),
                     p.bottom_poc,
                     e.bottom_field_order_cnt,
                 );
@@ -392,13 +418,14 @@ impl Checker {
     }
 
     /// Records a decoded picture, or (`second_field`) the second field of the picture
-    /// decoded under `picture_ts`.
+    /// decoded under `picture_ts`. Its order counts are the ones of `s` (the bitstream's),
+    /// not the controls' `_dp` (kept in the signature for callers).
     pub fn record(
         &mut self,
         ts: u64,
         picture_ts: u64,
         second_field: bool,
-        dp: &DecodeParams,
+        _dp: &DecodeParams,
         s: &SliceSummary,
     ) {
         self.poc = s.poc_next;
@@ -418,8 +445,8 @@ impl Checker {
         };
         let mut info = PicInfo {
             frame_num: s.frame_num,
-            top_poc: dp.top_field_order_cnt,
-            bottom_poc: dp.bottom_field_order_cnt,
+            top_poc: s.poc.0,
+            bottom_poc: s.poc.1,
             fields: field_bits,
             reference: s.nal_ref_idc != 0,
         };
@@ -434,9 +461,9 @@ impl Checker {
             {
                 first.fields |= field_bits;
                 if s.bottom_field {
-                    first.bottom_poc = dp.bottom_field_order_cnt;
+                    first.bottom_poc = s.poc.1;
                 } else {
-                    first.top_poc = dp.top_field_order_cnt;
+                    first.top_poc = s.poc.0;
                 }
                 first.reference |= info.reference;
                 info = *first;

@@ -6,7 +6,6 @@ pub mod slice;
 pub mod synth;
 
 use ctrls::h264::{DecodeFlags, DecodeMode, Pps, PpsFlags, ScalingMatrix, Sps, StartCode};
-use ctrls::Control;
 
 use crate::codec::CodecBackend;
 use crate::dst::{write_picture, write_rows, Dst, SrcPicture};
@@ -101,8 +100,10 @@ impl H264Backend {
             return Err(EngineError::Bitstream("empty OUTPUT buffer".into()));
         }
 
-        // Parameter sets, only when they changed.
-        let sps_changed = self.sent_sps.as_ref() != Some(&c.sps);
+        // Parameter sets, only when they changed. The SPS as synthesized: an undefined
+        // profile_idc / level_idc (a soft violation) replaced by what the controls allow.
+        let sps = synth::effective_sps(&c.sps, &c.pps);
+        let sps_changed = self.sent_sps.as_ref() != Some(&sps);
         let sm = c
             .pps
             .flags
@@ -110,24 +111,25 @@ impl H264Backend {
             .then_some(c.scaling_matrix);
         let pps_key = (c.pps, sm);
         let pps_changed = sps_changed || self.sent_pps.as_ref() != Some(&pps_key);
-        // Validate (kernel + spec range rules) only what changed: sticky controls that
-        // passed once need no second look.
+        // Validate only what changed: sticky controls that passed once need no second
+        // look (so a soft violation is reported once per parameter set change). Hard
+        // rules fail here; soft ones join the mismatches (strict mode: fail here too).
+        let mut mismatches = Vec::new();
         if sps_changed {
-            c.sps.validate()?;
+            crate::codec::validate_control(&c.sps, opts, &mut mismatches)?;
         }
         if pps_changed {
-            c.pps.validate()?;
+            crate::codec::validate_control(&c.pps, opts, &mut mismatches)?;
         }
         let mut ps = Vec::new();
         if sps_changed {
-            synth::write_sps(&c.sps, &mut ps);
+            synth::write_sps(&sps, &mut ps);
         }
         if pps_changed {
-            synth::write_pps(&c.pps, &c.sps, &c.scaling_matrix, &mut ps)?;
+            synth::write_pps(&c.pps, &sps, &c.scaling_matrix, &mut ps)?;
         }
 
         // Cross-check the controls against the slice headers and the tracked DPB.
-        let mut mismatches = Vec::new();
         let slice = self
             .checker
             .check_slices(bitstream, c, &mut mismatches)
@@ -138,7 +140,7 @@ impl H264Backend {
             crate::codec::strict_or_warn(mismatches, opts, req.timestamp, "bitstream/DPB")?;
 
         // From here on FFmpeg holds the parameter sets we sent, even if decoding fails.
-        self.sent_sps = Some(c.sps);
+        self.sent_sps = Some(sps);
         self.sent_pps = Some(pps_key);
 
         let field_pic = c.decode_params.flags.contains(DecodeFlags::FIELD_PIC);

@@ -10,8 +10,20 @@
 //! field macroblocks alike (the field scan applies to coefficients, not scaling lists).
 //! We always code every list explicitly in the PPS (pic_scaling_matrix_present_flag = 1,
 //! every pic_scaling_list_present_flag = 1), so no fall-back rule applies.
+//!
+//! profile_idc / level_idc: clients leave them 0 (libva-v4l2-request does), which hardware
+//! ignores. [`effective_sps`] replaces a value H.264 does not define: the profile by the
+//! smallest one whose syntax the controls use (the SPS codes chroma_format_idc, bit depths
+//! and the PPS its 8x8/scaling/second chroma offset tail only for the high profiles), the
+//! level by 6.2. FFmpeg uses the level only for its output delay (VUI-less SPS):
+//! min(MaxDpbMbs / PicSizeInMbs, 15) = 15 for any picture up to 46420 macroblocks with
+//! 6.2's MaxDpbMbs of 696320, never 0 for a picture within 6.2's MaxFS, the largest of all
+//! levels: the delay stays as deep as it gets (and only postpones output we drop).
 
-use ctrls::h264::{ConstraintSetFlags, Pps, PpsFlags, ScalingMatrix, Sps, SpsFlags};
+use ctrls::h264::{
+    ConstraintSetFlags, Pps, PpsFlags, ScalingMatrix, Sps, SpsFlags, KNOWN_LEVEL_IDC,
+    KNOWN_PROFILE_IDC,
+};
 
 use crate::codec::bitwriter::{push_nal, BitWriter};
 
@@ -49,6 +61,56 @@ fn high_profile(profile_idc: u8) -> bool {
         profile_idc,
         100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
     )
+}
+
+/// The level written for a level_idc H.264 does not define (6.2).
+pub const FALLBACK_LEVEL_IDC: u8 = 62;
+
+/// The smallest profile whose syntax `sps` and `pps` use (for a profile_idc H.264 does not
+/// define): High 4:4:4 Predictive for 4:4:4, more than 10 bits or lossless
+/// (qpprime_y_zero_transform_bypass), High 4:2:2 for 4:2:2, High 10 for 9/10 bits, High for
+/// monochrome or a PPS with transform_8x8_mode / a scaling matrix / its own second chroma
+/// QP offset, Main for CABAC, weighted prediction or field coding, Baseline otherwise.
+pub fn fallback_profile_idc(sps: &Sps, pps: &Pps) -> u8 {
+    let depth = sps.bit_depth_luma_minus8.max(sps.bit_depth_chroma_minus8);
+    let f = pps.flags;
+    if sps.chroma_format_idc >= 3
+        || depth > 2
+        || sps
+            .flags
+            .contains(SpsFlags::QPPRIME_Y_ZERO_TRANSFORM_BYPASS)
+    {
+        244
+    } else if sps.chroma_format_idc == 2 {
+        122
+    } else if depth > 0 {
+        110
+    } else if sps.chroma_format_idc == 0
+        || f.intersects(PpsFlags::TRANSFORM_8X8_MODE | PpsFlags::SCALING_MATRIX_PRESENT)
+        || pps.second_chroma_qp_index_offset != pps.chroma_qp_index_offset
+    {
+        100
+    } else if f.intersects(PpsFlags::ENTROPY_CODING_MODE | PpsFlags::WEIGHTED_PRED)
+        || pps.weighted_bipred_idc != 0
+        || !sps.flags.contains(SpsFlags::FRAME_MBS_ONLY)
+    {
+        77
+    } else {
+        66
+    }
+}
+
+/// The SPS control as synthesized: `sps` with a profile_idc / level_idc that H.264 does
+/// not define replaced (see the module doc); anything else unchanged.
+pub fn effective_sps(sps: &Sps, pps: &Pps) -> Sps {
+    let mut s = *sps;
+    if !KNOWN_PROFILE_IDC.contains(&s.profile_idc) {
+        s.profile_idc = fallback_profile_idc(sps, pps);
+    }
+    if !KNOWN_LEVEL_IDC.contains(&s.level_idc) {
+        s.level_idc = FALLBACK_LEVEL_IDC;
+    }
+    s
 }
 
 /// Appends an Annex B SPS NAL unit (nal_ref_idc 3) built from `sps`.
@@ -226,6 +288,39 @@ mod tests {
             flags: SpsFlags::DIRECT_8X8_INFERENCE,
             ..Sps::default()
         }
+    }
+
+    /// Unknown profile_idc / level_idc: the smallest profile the controls need, level 6.2;
+    /// known values stay.
+    #[test]
+    fn effective_sps_fills_in_profile_and_level() {
+        let mut s = sps();
+        s.profile_idc = 0;
+        s.level_idc = 0;
+        s.flags |= SpsFlags::FRAME_MBS_ONLY;
+        let mut p = Pps::default();
+        let prof = |s: &Sps, p: &Pps| effective_sps(s, p).profile_idc;
+        assert_eq!(effective_sps(&s, &p).level_idc, 62);
+        assert_eq!(prof(&s, &p), 66);
+        p.flags = PpsFlags::ENTROPY_CODING_MODE;
+        assert_eq!(prof(&s, &p), 77);
+        p.flags = PpsFlags::default();
+        s.flags.remove(SpsFlags::FRAME_MBS_ONLY);
+        assert_eq!(prof(&s, &p), 77);
+        p.flags = PpsFlags::TRANSFORM_8X8_MODE;
+        assert_eq!(prof(&s, &p), 100);
+        p.flags = PpsFlags::default();
+        p.second_chroma_qp_index_offset = 1;
+        assert_eq!(prof(&s, &p), 100);
+        s.bit_depth_luma_minus8 = 2;
+        assert_eq!(prof(&s, &p), 110);
+        s.chroma_format_idc = 2;
+        assert_eq!(prof(&s, &p), 122);
+        s.chroma_format_idc = 3;
+        assert_eq!(prof(&s, &p), 244);
+        s.profile_idc = 77;
+        s.level_idc = 9;
+        assert_eq!(effective_sps(&s, &p), s);
     }
 
     /// Synthesized SPS/PPS parsed back by cros-codecs' parser (an independent reader)

@@ -37,7 +37,6 @@ mod check;
 use cros_codecs::codec::vp9::parser::{FrameType, Parser};
 use ctrls::build::vp9::{frame_controls, parse_chunk, FrameControlsError};
 use ctrls::vp9::Frame;
-use ctrls::Control;
 
 use crate::codec::{check_fits, strict_or_warn, CodecBackend};
 use crate::dst::{write_picture, Dst};
@@ -72,9 +71,11 @@ impl Vp9Backend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        c.frame.validate()?;
+        // Hard rules fail here; soft ones join the mismatches below.
+        let mut soft = Vec::new();
+        crate::codec::validate_control(&c.frame, opts, &mut soft)?;
         if let Some(ch) = &c.compressed_hdr {
-            ch.validate()?;
+            crate::codec::validate_control(ch, opts, &mut soft)?;
         }
         let data = req.bitstream;
         if data.is_empty() {
@@ -121,7 +122,7 @@ impl Vp9Backend {
         check_tiles(frame, &exp_frame)?;
 
         // 2. The controls against it.
-        let mut mismatches = Vec::new();
+        let mut mismatches = soft;
         let facts = check::FrameFacts {
             ref_frame_idx: h.ref_frame_idx,
         };
