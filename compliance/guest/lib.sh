@@ -163,6 +163,8 @@ run_compliance() {
 }
 
 DAEMON_PID=
+# start_daemon [SERVE_ARGS...]: starts `daedalusd serve SERVE_ARGS` and waits
+# until it holds /dev/daedalus.
 start_daemon() {
 	[ -x "$DAEMON" ] || {
 		info "no daemon binary at $DAEMON"
@@ -171,7 +173,7 @@ start_daemon() {
 	# The daemon plays the hardware: clients wait on it with deadlines
 	# (GStreamer: 1 s per request), so it runs ahead of them for the CPU, as
 	# daemon/systemd/daedalusd.service sets it.
-	RUST_LOG=${RUST_LOG:-info} nice -n -10 "$DAEMON" serve >>"$RESULTS/daemon.log" 2>&1 &
+	RUST_LOG=${RUST_LOG:-info} nice -n -10 "$DAEMON" serve "$@" >>"$RESULTS/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	# Attached when it holds /dev/daedalus open.
 	for _ in $(seq 1 50); do

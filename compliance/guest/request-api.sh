@@ -10,6 +10,9 @@
 #      HOLD_CAPTURE_BUF on all but a picture's last) of the 4-slice x264
 #      stream and of the JVT streams with several slices per picture, same
 #      MD5s;
+#    * controls filled as libva-v4l2-request does (--emulate libva): bit-exact
+#      in the daemon's default mode with the fields named in its log, failed
+#      requests naming them under --strict;
 #    * the 300-frame 1080p x264 stream: MD5 against the host FFmpeg's, and
 #      the frames/s next to GStreamer's v4l2slh264dec on the same stream
 #      (informational);
@@ -113,6 +116,43 @@ for f in BASQP1_Sony_C.jsv SVA_Base_B.264 SVA_FM1_E.264 SVA_CL1_E.264 CVFC1_Sony
 done
 info "slice-based decodes: $(($(date +%s) - t0)) s"
 daemon_alive_or_restart "slice-based decodes"
+
+# 3b. Controls as libva-v4l2-request fills them (daedalus-decode --emulate
+#     libva: SPS profile_idc = level_idc = 0, every order count + 65536).
+#     Hardware decodes that: the daemon's default mode must too, bit-exact,
+#     naming the fields in its log; under --strict the same requests fail
+#     with the field named in the job's reason.
+lenient_test() {
+	local file=$1 want lines0
+	want=$(jvt_md5 "$file")
+	lines0=$(wc -l <"$RESULTS/daemon.log")
+	md5_test "libva controls (default mode) ${file%.*}: bit-exact" "libva-${file%.*}" "$want" \
+		"$VECTORS_DIR/$file" --device "$DAEDALUS_MEDIA" --emulate libva
+	if tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -q 'H264_SPS.level_idc'; then
+		pass "libva controls (default mode) ${file%.*}: the daemon names H264_SPS.level_idc"
+	else
+		fail "libva controls (default mode) ${file%.*}: the daemon names H264_SPS.level_idc" \
+			"no H264_SPS.level_idc in daemon.log"
+	fi
+}
+lenient_test BA_MW_D.264
+lenient_test MR1_BT_A.h264
+if stop_daemon && start_daemon --strict; then
+	lines0=$(wc -l <"$RESULTS/daemon.log")
+	run_decode libva-strict 120 "$VECTORS_DIR/BA_MW_D.264" --device "$DAEDALUS_MEDIA" --emulate libva
+	if [ "$RC" != 0 ] && tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" |
+		grep 'job failed' | grep -q 'level_idc'; then
+		pass "libva controls (--strict): requests fail, the reason names level_idc"
+		tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -m1 'job failed' | cut -c1-200 | sed 's/^/    /'
+	else
+		fail "libva controls (--strict): requests fail, the reason names level_idc" "exit $RC; $LAST"
+	fi
+	stop_daemon || true
+	start_daemon || fail "setup: daemon restart after --strict"
+else
+	fail "libva controls (--strict)" "could not restart the daemon with --strict"
+	start_daemon || true
+fi
 
 # 4. The 300-frame 1080p stream: MD5 (pass/fail) and frames/s, next to
 #    GStreamer's v4l2slh264dec on the same stream through the same daemon

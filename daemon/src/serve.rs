@@ -350,11 +350,14 @@ impl<V: Device, D: Decoder> Server<V, D> {
             "job"
         );
         let started = std::time::Instant::now();
-        let result = match self.run_job(msg) {
-            Ok(Ok(bytesused)) => JobResult::new(job, 0, bytesused, ""),
-            Ok(Err(reason)) => {
-                JobResult::new(job, -(Errno::EIO as i32), [0; proto::MAX_PLANES], &reason)
-            }
+        // The full reason goes to the log; the answer carries what fits
+        // (DAEDALUS_REASON_LEN).
+        let (result, reason) = match self.run_job(msg) {
+            Ok(Ok(bytesused)) => (JobResult::new(job, 0, bytesused, ""), String::new()),
+            Ok(Err(reason)) => (
+                JobResult::new(job, -(Errno::EIO as i32), [0; proto::MAX_PLANES], &reason),
+                reason,
+            ),
             Err(e) if self.strict => {
                 let r = JobResult::new(
                     job,
@@ -366,12 +369,10 @@ impl<V: Device, D: Decoder> Server<V, D> {
                 return Err(e);
             }
             Err(e) => {
-                warn!(job = job.job_id, "{e:#}");
-                JobResult::new(
-                    job,
-                    -(Errno::EIO as i32),
-                    [0; proto::MAX_PLANES],
-                    &format!("{e:#}"),
+                let reason = format!("{e:#}");
+                (
+                    JobResult::new(job, -(Errno::EIO as i32), [0; proto::MAX_PLANES], &reason),
+                    reason,
                 )
             }
         };
@@ -397,8 +398,7 @@ impl<V: Device, D: Decoder> Server<V, D> {
                     job = job.job_id,
                     ctx = job.hdr.ctx_id,
                     failed = self.stats.failed,
-                    "job failed: {}",
-                    result.reason_str()
+                    "job failed: {reason}"
                 );
             }
         }

@@ -289,3 +289,46 @@ fn reserved_constraint_bits_are_a_warning() {
         other => panic!("strict: {other:?}"),
     }
 }
+
+/// The same libva rewrite as daedalus-decode's `--emulate libva` plays it through the
+/// device (`ctrls::source::quirks`), through the replay: default mode bit-exact with the
+/// fields named, strict mode failing the first request.
+#[test]
+fn libva_quirk_source_decodes_bit_exact_and_strict_names_the_fields() {
+    use ctrls::source::h264::H264Source;
+    use ctrls::source::quirks::{ClientQuirk, WithQuirk};
+    use libdaedalus::replay::replay_source;
+
+    let Some(dir) = common::jvt_vectors() else {
+        return;
+    };
+    for name in ["BA_MW_D.264", "MR1_BT_A.h264"] {
+        let want = published_md5(&dir, name);
+        let data = std::fs::read(dir.join(name)).unwrap();
+        for strict in [false, true] {
+            let src = Box::new(H264Source::new(&data).unwrap());
+            let mut src = WithQuirk::new(src, ClientQuirk::LibvaH264).unwrap();
+            let opts = ReplayOptions {
+                format: None,
+                engine: EngineOptions { strict },
+            };
+            let mut engine = Engine::with_options(Codec::H264, opts.engine).unwrap();
+            let mut md5 = Md5::new();
+            let s = replay_source(&mut engine, &mut src, &opts, |f| {
+                md5.update(f);
+                Ok(())
+            })
+            .unwrap();
+            if strict {
+                let (first, why) = &s.failed[0];
+                assert_eq!(*first, 0, "{name}: the first request fails");
+                assert!(why.contains("level_idc"), "{name}: {why}");
+                assert!(why.contains("profile_idc"), "{name}: {why}");
+            } else {
+                assert!(s.failed.is_empty(), "{name}: {:?}", s.failed);
+                assert!(s.warnings >= s.requests, "{name}: every request warns");
+                assert_eq!(format!("{:x}", md5.finalize()), want, "{name}");
+            }
+        }
+    }
+}

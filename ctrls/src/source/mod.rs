@@ -14,6 +14,7 @@ use serde::Serialize;
 pub mod av1;
 pub mod h264;
 pub mod ivf;
+pub mod quirks;
 pub mod vp9;
 
 use crate::set::Payload;

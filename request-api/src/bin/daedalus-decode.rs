@@ -22,6 +22,7 @@ use md5::{Digest, Md5};
 use ctrls::h264::DecodeMode;
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
+use ctrls::source::quirks::{ClientQuirk, WithQuirk};
 use ctrls::source::vp9::Vp9Source;
 use ctrls::source::PictureSource;
 use ctrls::Codec;
@@ -66,6 +67,14 @@ enum DmabufFromArg {
     Expbuf,
 }
 
+/// A known client whose control filling to imitate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EmulateArg {
+    /// libva-v4l2-request on H.264: SPS profile_idc and level_idc 0, every
+    /// picture order count 65536 above the stream's (hardware decodes it).
+    Libva,
+}
+
 /// How the stream is cut into requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum DecodeModeArg {
@@ -101,6 +110,10 @@ struct Args {
     /// Frame-based or slice-based decoding (H.264 only).
     #[arg(long, value_enum, default_value = "frame")]
     decode_mode: DecodeModeArg,
+    /// Fill the controls as this client does instead of from the stream alone
+    /// (for testing what a decoder makes of it).
+    #[arg(long, value_enum)]
+    emulate: Option<EmulateArg>,
     /// Write frames to this file: .y4m (YUV4MPEG2, I420) or raw (.yuv).
     #[arg(long)]
     output: Option<PathBuf>,
@@ -203,6 +216,10 @@ fn run(args: &Args) -> Result<()> {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let t_parse = std::time::Instant::now();
     let mut source = source_for(codec, &data, args.decode_mode)?;
+    if let Some(EmulateArg::Libva) = args.emulate {
+        source = Box::new(WithQuirk::new(source, ClientQuirk::LibvaH264)?);
+        eprintln!("daedalus-decode: controls filled as libva-v4l2-request does (H.264)");
+    }
     let parse_secs = t_parse.elapsed().as_secs_f64();
 
     let mut out = match &args.output {
