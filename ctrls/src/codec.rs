@@ -219,6 +219,37 @@ impl CaptureFormat {
     }
 }
 
+/// A name that is no CAPTURE format's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown CAPTURE format {0:?} (one of nv12, nv12m, yuv420/i420, yuv420m, p010, or a fourcc)"
+)]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for CaptureFormat {
+    type Err = UnknownFormat;
+
+    /// The fourcc (`NV12`, `NM12`, `YU12`, `YM12`, `P010`) or a name
+    /// (`nv12`, `nv12m`, `yuv420` / `i420`, `yuv420m`, `p010`), any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let l = s.to_ascii_lowercase();
+        let by_name = match l.as_str() {
+            "nv12" => Some(CaptureFormat::Nv12),
+            "nv12m" => Some(CaptureFormat::Nv12m),
+            "yuv420" | "i420" => Some(CaptureFormat::Yuv420),
+            "yuv420m" => Some(CaptureFormat::Yuv420m),
+            "p010" => Some(CaptureFormat::P010),
+            _ => None,
+        };
+        by_name
+            .or_else(|| {
+                let f: [u8; 4] = s.to_ascii_uppercase().as_bytes().try_into().ok()?;
+                Self::from_fourcc(f)
+            })
+            .ok_or(UnknownFormat(s.to_owned()))
+    }
+}
+
 impl fmt::Display for CaptureFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(std::str::from_utf8(&self.fourcc()).unwrap_or("????"))
@@ -253,5 +284,9 @@ mod tests {
             vec![(1920, 3_110_400)]
         );
         assert_eq!(CaptureFormat::P010.min_stride(641), 1284);
+        assert_eq!("i420".parse(), Ok(CaptureFormat::Yuv420));
+        assert_eq!("NM12".parse(), Ok(CaptureFormat::Nv12m));
+        assert_eq!("ym12".parse(), Ok(CaptureFormat::Yuv420m));
+        assert!("rgb".parse::<CaptureFormat>().is_err());
     }
 }

@@ -23,7 +23,7 @@ pub mod build;
 /// Streams as the requests a client queues (over the builders).
 pub mod source;
 
-pub use codec::{CaptureFormat, Codec, UnknownCodec};
+pub use codec::{CaptureFormat, Codec, UnknownCodec, UnknownFormat};
 pub use control::Control;
 pub use error::{CtrlError, Violation};
 pub use set::{ControlSet, Controls, Payload, RawControl, SetError};

@@ -13,14 +13,6 @@ use libdaedalus::EngineOptions;
 use md5::{Digest, Md5};
 use tracing::{info, warn};
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum FormatArg {
-    I420,
-    Nv12,
-    Nv12m,
-    P010,
-}
-
 /// Arguments of `daedalusd replay`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,9 +24,10 @@ pub struct Args {
     /// Write the decoded frames (planar I420 / yuv420p10le, display order, cropped) here.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// CAPTURE buffer format the engine writes (default: nv12, p010 for 10-bit streams).
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    /// CAPTURE buffer format the engine writes: nv12, nv12m, i420, yuv420m, p010 or a
+    /// fourcc (default: nv12, p010 for 10-bit streams).
+    #[arg(long)]
+    pub format: Option<CaptureFormat>,
     /// Print the MD5 of the whole output (`md5  INPUT`, like md5sum).
     #[arg(long)]
     pub md5: bool,
@@ -47,12 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let data =
         std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
     let opts = ReplayOptions {
-        format: args.format.map(|f| match f {
-            FormatArg::I420 => CaptureFormat::Yuv420,
-            FormatArg::Nv12 => CaptureFormat::Nv12,
-            FormatArg::Nv12m => CaptureFormat::Nv12m,
-            FormatArg::P010 => CaptureFormat::P010,
-        }),
+        format: args.format,
         engine: EngineOptions {
             strict: args.strict,
         },

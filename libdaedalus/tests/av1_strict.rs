@@ -352,6 +352,7 @@ fn every_8bit_capture_format_is_exact() {
         CaptureFormat::Nv12,
         CaptureFormat::Nv12m,
         CaptureFormat::Yuv420,
+        CaptureFormat::Yuv420m,
     ] {
         let (sum, frames) = run_fmt(&s, true, Some(fmt), u32::MAX, |_, _| {});
         assert!(sum.failed.is_empty(), "{fmt:?}: {:?}", sum.failed);

@@ -156,6 +156,7 @@ fn every_capture_format_gives_the_same_pixels() {
         CaptureFormat::Nv12,
         CaptureFormat::Nv12m,
         CaptureFormat::Yuv420,
+        CaptureFormat::Yuv420m,
     ] {
         let opts = ReplayOptions {
             format: Some(fmt),
