@@ -229,8 +229,15 @@ fn slice_mode_sends_one_request_per_slice() {
                 std::mem::size_of::<SliceParams>()
             );
             assert!(ids[5..].iter().all(|&id| id == c::CID_PRED_WEIGHTS));
-            let want_sp = &sliced.pictures()[pictures].slice_params[i as usize];
+            let built = &sliced.pictures()[pictures];
+            let want_sp = &built.slice_params[i as usize];
             assert_eq!(s.controls[4], Payload::of(want_sp));
+            // This slice's own prediction weights (the builder keeps one per slice).
+            assert_eq!(built.slice_pred_weights.len(), built.slice_params.len());
+            match &built.slice_pred_weights[i as usize] {
+                Some(w) => assert_eq!(s.controls[5..], [Payload::of(w)]),
+                None => assert_eq!(ids.len(), 5),
+            }
 
             // What the daemon parses from this request (DECODE_MODE is a
             // device control the kernel hands it with the request's).

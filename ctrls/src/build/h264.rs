@@ -184,6 +184,9 @@ pub struct H264Picture {
     /// `V4L2_CID_STATELESS_H264_PRED_WEIGHTS` of the first slice, when explicit
     /// weighted prediction applies to it.
     pub pred_weights: Option<PredWeights>,
+    /// PRED_WEIGHTS of each slice (index as `slice_params`): what a slice-based
+    /// client sends with that slice's request.
+    pub slice_pred_weights: Vec<Option<PredWeights>>,
     /// OUTPUT buffer bytes (Annex B, `00 00 01` per slice).
     pub bitstream: Vec<u8>,
     /// Timestamp (ns) of the CAPTURE buffer this picture decodes into.
@@ -485,6 +488,9 @@ impl H264Builder {
             append_slice(&mut c.pic, nal.data);
             let sp = slice_params(&slice, &c.lists, &sps, offset)?;
             c.pic.slice_params.push(sp);
+            c.pic
+                .slice_pred_weights
+                .push(pred_weights(&slice, &sps, &pps));
             return Ok(());
         }
 
@@ -675,6 +681,7 @@ impl H264Builder {
             decode_params: dp,
             slice_params: vec![first_sp],
             pred_weights,
+            slice_pred_weights: vec![pred_weights],
             bitstream: Vec::new(),
             timestamp: ts,
             field: match structure {

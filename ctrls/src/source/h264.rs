@@ -34,17 +34,13 @@ pub fn h264_controls(p: &H264Picture) -> Vec<Payload> {
 }
 
 /// The controls of slice `i` of a picture in slice-based mode: those of
-/// [`h264_controls`], then that slice's SLICE_PARAMS (one element) and the
-/// picture's PRED_WEIGHTS when it has explicit weights.
-///
-/// The builder keeps the prediction weights of a picture's first slice only;
-/// they go with every slice (a request without PRED_WEIGHTS would inherit the
-/// previous request's value anyway). Decoders that parse the slice header
-/// from the bitstream, as daedalus does, do not depend on it.
+/// [`h264_controls`], then that slice's SLICE_PARAMS (one element) and that
+/// slice's PRED_WEIGHTS when it has explicit weights (a slice without them
+/// sets none: its decoder does not read the control).
 pub fn h264_slice_controls(p: &H264Picture, i: usize) -> Vec<Payload> {
     let mut v = h264_controls(p);
     v.push(Payload::of_array(std::slice::from_ref(&p.slice_params[i])));
-    if let Some(w) = &p.pred_weights {
+    if let Some(Some(w)) = p.slice_pred_weights.get(i) {
         v.push(Payload::of(w));
     }
     v
