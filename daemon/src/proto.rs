@@ -423,7 +423,7 @@ impl JobResult {
 /// The only `unsafe` of the protocol (the daemon's other `unsafe` module is
 /// [`crate::dmabuf`]). Invariants: each ioctl is called
 /// with the struct type the header declares for its number (the macros encode
-/// the size; `tests/proto_layout.rs` checks the numbers against the header),
+/// the size; `daemon/tests/proto_layout.rs` checks the numbers against the header),
 /// on a pointer to a live, properly aligned value of that type; the fd
 /// returned by `DAEDALUS_IOC_EXPBUF` is a new descriptor owned by the caller.
 #[allow(unsafe_code)]
