@@ -6,7 +6,8 @@
 # the host ffmpeg (single-threaded, so deterministic), with their reference
 # MD5s by the host FFmpeg (whole I420 output, display order), cached under
 # $DAEDALUS_CACHE/streams/<hash of the generation commands and the ffmpeg
-# version>, and (unless --h264-only) the VP9/AV1 streams of the host tests.
+# version>, and (unless --h264-only) the VP9/AV1 streams of the host tests
+# (ivf_streams_dir).
 # Writes RESULTS/streams.env for the guest (STREAMS_DIR, IVF_STREAMS_DIR,
 # VECTORS_DIR, LONG_STREAM, LONG_FRAMES, FAULT_*).
 
@@ -105,57 +106,100 @@ _streams_build() {
 		md5sum | cut -d' ' -f1 >"$dir/fault-tail.md5" || return 1
 }
 
-# VP9 and AV1 streams (IVF) for the GStreamer suite: exactly the streams the
-# host tests generate and check (libdaedalus/tests/vp9.rs streams_match_ffmpeg
-# and tests/av1.rs: libvpx, vpxenc, libaom, aomenc, SVT-AV1, rav1e; 64x64 to
-# 3840x2160). The tests export every stream they verified bit-exact against
-# the host FFmpeg when DAEDALUS_EXPORT_STREAMS names a folder (see
-# export_stream in libdaedalus/tests/common/mod.rs); list.txt then holds
-# "MD5  FILE  BITS  WxH  RESIZE" per stream. A host failure, or a stream the
-# tests could not make (their "NOT run" / "NOT tested" lines: an encoder
-# missing), stops the build: the VM never runs a list with holes in it. The
-# cargo output is kept beside the folder (ivf-KEY.cargo-test.log).
-IVF_TEST_SOURCES="libdaedalus/tests/vp9.rs libdaedalus/tests/av1.rs libdaedalus/tests/common/mod.rs"
+# VP9 and AV1 streams (IVF) for the GStreamer suite: the shared test streams
+# the host tests check (libdaedalus/tests/common/fixtures.rs: libvpx, vpxenc,
+# libaom, aomenc, SVT-AV1, rav1e; 64x64 to 3840x2160), made once by their one
+# generator (cargo run --example fixtures) into $DAEDALUS_FIXTURES (default
+# $DAEDALUS_CACHE/fixtures), in a folder keyed by the list and the encoder
+# versions. Its list.txt holds "MD5  FILE  BITS  WxH  RESIZE" per stream of
+# the VM set. An encoder missing stops the build: the VM never runs a list
+# with holes in it. The generator's output is kept in fixtures.log there.
 IVF_MIN_PER_CODEC=20
 
-_ivf_streams_build() {
-	local dir=$1 codec n cargo_log="${1%.partial.*}.cargo-test.log"
-	log "  cargo test -p libdaedalus --test vp9 / --test av1 (exporting to $dir, log in $cargo_log)"
-	if ! (
-		cd "$DAEDALUS_ROOT" &&
-			env -u AV1_CASE DAEDALUS_EXPORT_STREAMS="$dir" \
-				cargo test -p libdaedalus --test vp9 -- --nocapture streams_match_ffmpeg &&
-			env -u AV1_CASE DAEDALUS_EXPORT_STREAMS="$dir" \
-				cargo test -p libdaedalus --test av1 -- --nocapture
-	) >"$cargo_log" 2>&1; then
-		log "the host stream tests failed:"
-		grep -E 'MISMATCH|panicked|FAILED|NOT run|NOT tested|error' "$cargo_log" | head -20 >&2
+# Prints the folder, making it if needed (a no-op when it is made).
+ivf_streams_dir() {
+	local root=${DAEDALUS_FIXTURES:-$DAEDALUS_CACHE/fixtures} dir codec n
+	mkdir -p "$root" || return 1
+	if ! dir=$(cd "$DAEDALUS_ROOT" && DAEDALUS_FIXTURES=$root \
+		cargo run -q -p libdaedalus --example fixtures 2>"$root/fixtures.log"); then
+		log "the test stream generator failed (see $root/fixtures.log):"
+		tail -5 "$root/fixtures.log" >&2
 		return 1
 	fi
-	if grep -E 'NOT run|NOT tested' "$cargo_log" >&2; then
-		log "some host streams were not made (above): not a complete list"
-		return 1
-	fi
-	cat "$dir"/*.ivf.ref | sort -k2 >"$dir/list.txt"
-	rm -f "$dir"/*.ivf.ref
 	for codec in vp9 av1; do
 		n=$(grep -c " $codec-" "$dir/list.txt")
 		if [ "$n" -lt "$IVF_MIN_PER_CODEC" ]; then
-			log "only $n $codec streams exported (at least $IVF_MIN_PER_CODEC expected)"
+			log "only $n $codec streams in $dir/list.txt (at least $IVF_MIN_PER_CODEC expected)"
 			return 1
 		fi
 	done
+	echo "$dir"
 }
 
-ivf_streams_dir() {
-	local key
-	key=$({
-		declare -f _ivf_streams_build
-		(cd "$DAEDALUS_ROOT" && cat $IVF_TEST_SOURCES) # word list
-		ffmpeg -version 2>/dev/null | head -1
-		dpkg-query -W -f '${Package} ${Version}\n' vpx-tools aom-tools 2>/dev/null
-	} | sha256sum | cut -c1-16)
-	echo "$DAEDALUS_CACHE/streams/ivf-$key"
+# _build_cached DIR BUILD_FN: runs BUILD_FN on DIR.partial.PID and renames it
+# to DIR when it succeeded (a half-built folder never looks complete).
+_build_cached() {
+	local dir=$1 build=$2 tmp="$1.partial.$$"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	if ! "$build" "$tmp"; then
+		rm -rf "$tmp"
+		return 1
+	fi
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+}
+
+streams_dir() {
+	local root=${DAEDALUS_FIXTURES:-$DAEDALUS_CACHE/fixtures} dir codec n
+	mkdir -p "$root" || return 1
+	if ! dir=$(cd "$DAEDALUS_ROOT" && DAEDALUS_FIXTURES=$root \
+		cargo run -q -p libdaedalus --example fixtures 2>"$root/fixtures.log"); then
+		log "the test stream generator failed (see $root/fixtures.log):"
+		tail -5 "$root/fixtures.log" >&2
+		return 1
+	fi
+	for codec in vp9 av1; do
+		n=$(grep -c " $codec-" "$dir/list.txt")
+		if [ "$n" -lt "$IVF_MIN_PER_CODEC" ]; then
+			log "only $n $codec streams in $dir/list.txt (at least $IVF_MIN_PER_CODEC expected)"
+			return 1
+		fi
+	done
+	echo "$dir"
+}
+
+# _build_cached DIR BUILD_FN: runs BUILD_FN on DIR.partial.PID and renames it
+# to DIR when it succeeded (a half-built folder never looks complete).
+_build_cached() {
+	local dir=$1 build=$2 tmp="$1.partial.$$"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	if ! "$build" "$tmp"; then
+		rm -rf "$tmp"
+		return 1
+	fi
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+}
+
+streams_dir() {
+	local root=${DAEDALUS_FIXTURES:-$DAEDALUS_CACHE/fixtures} dir codec n
+	mkdir -p "$root" || return 1
+	if ! dir=$(cd "$DAEDALUS_ROOT" && DAEDALUS_FIXTURES=$root \
+		cargo run -q -p libdaedalus --example fixtures 2>"$root/fixtures.log"); then
+		log "the test stream generator failed (see $root/fixtures.log):"
+		tail -5 "$root/fixtures.log" >&2
+		return 1
+	fi
+	for codec in vp9 av1; do
+		n=$(grep -c " $codec-" "$dir/list.txt")
+		if [ "$n" -lt "$IVF_MIN_PER_CODEC" ]; then
+			log "only $n $codec streams in $dir/list.txt (at least $IVF_MIN_PER_CODEC expected)"
+			return 1
+		fi
+	done
+	echo "$dir"
 }
 
 # _build_cached DIR BUILD_FN: runs BUILD_FN on DIR.partial.PID and renames it
@@ -199,15 +243,16 @@ _ensure_streams_locked() {
 }
 
 ensure_streams() {
-	local results=$1 vectors
+	local results=$1 vectors ivf=
 	with_cache_lock _ensure_streams_locked || return 1
 	if [ "${2:-}" != --h264-only ]; then
-		with_cache_lock _ensure_ivf_streams_locked || return 1
+		log "VP9/AV1 test streams (the host tests' fixtures)"
+		ivf=$(ivf_streams_dir) || return 1
 	fi
 	vectors=${DAEDALUS_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/h264-jvt}
 	cat >"$results/streams.env" <<EOT
 STREAMS_DIR='$(streams_dir)'
-IVF_STREAMS_DIR='$(ivf_streams_dir)'
+IVF_STREAMS_DIR='$ivf'
 VECTORS_DIR='$vectors'
 LONG_STREAM='x264-1080p-300-bframes.264'
 LONG_FRAMES=300

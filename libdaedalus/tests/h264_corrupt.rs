@@ -115,8 +115,7 @@ fn check_damaged(pics: &[H264Picture], k: usize, clean_md5s: &[String]) -> Repla
 type Setup = (std::path::PathBuf, Vec<H264Picture>, Vec<u8>);
 
 fn setup(name: &str, extra: &[&str], params: &str) -> Option<Setup> {
-    if !have_ffmpeg() {
-        eprintln!("SKIPPED: no ffmpeg on PATH");
+    if !need_ffmpeg("this test") {
         return None;
     }
     let dir = tmpdir(name);

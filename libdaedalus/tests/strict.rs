@@ -16,8 +16,7 @@ use libdaedalus::{
 use md5::{Digest, Md5};
 
 fn stream() -> Option<(Vec<H264Picture>, String)> {
-    if !have_ffmpeg() {
-        eprintln!("SKIPPED: no ffmpeg on PATH");
+    if !need_ffmpeg("this test") {
         return None;
     }
     let dir = tmpdir("strict");

@@ -1,4 +1,5 @@
-//! VP9 engine against FFmpeg, on streams the host `ffmpeg` (libvpx-vp9) makes at test time.
+//! VP9 engine against FFmpeg, on the shared streams (tests/common/fixtures.rs: libvpx-vp9
+//! and vpxenc, made once by the host encoders).
 //!
 //! - `streams_match_ffmpeg`: every stream replayed through the engine (controls as
 //!   GStreamer's v4l2slvp9dec fills them, one request per coded frame, hidden frames in
@@ -12,10 +13,9 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use common::fixtures::{ivf_frames, write_ivf};
 use ctrls::build::vp9::{Vp9Builder, Vp9Event, Vp9Request};
 use ctrls::source::vp9::vp9_set as vp9_controls;
 use ctrls::vp9::{FrameFlags, LoopFilterFlags, SegmentationFlags};
@@ -25,308 +25,6 @@ use libdaedalus::{
     CaptureFormat, Codec, ControlSet, Engine, EngineError, EngineOptions, OwnedBuffer, Request,
 };
 use md5::{Digest, Md5};
-
-const ENC: [&str; 8] = [
-    "-threads",
-    "1",
-    "-row-mt",
-    "0",
-    "-deadline",
-    "good",
-    "-cpu-used",
-    "4",
-];
-
-/// One generated stream.
-struct Spec {
-    name: &'static str,
-    size: &'static str,
-    frames: u32,
-    ten_bit: bool,
-    /// Two-pass encode (libvpx only makes alt-ref / hidden frames in two-pass mode).
-    two_pass: bool,
-    args: &'static [&'static str],
-    format: Option<CaptureFormat>,
-}
-
-const fn s(
-    name: &'static str,
-    size: &'static str,
-    frames: u32,
-    args: &'static [&'static str],
-) -> Spec {
-    Spec {
-        name,
-        size,
-        frames,
-        ten_bit: false,
-        two_pass: false,
-        args,
-        format: None,
-    }
-}
-
-const ARF: &[&str] = &["-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "400k"];
-
-fn specs() -> Vec<Spec> {
-    let arf = |mut x: Spec| {
-        x.two_pass = true;
-        x
-    };
-    let p2 = |mut x: Spec| {
-        x.ten_bit = true;
-        x
-    };
-    let fmt = |mut x: Spec, f| {
-        x.format = Some(f);
-        x
-    };
-    vec![
-        s("p0_64x64", "64x64", 20, &["-b:v", "100k"]),
-        s("p0_130x98", "130x98", 20, &["-b:v", "150k"]),
-        s("p0_127x95_odd", "127x95", 15, &["-b:v", "150k"]),
-        arf(s("p0_176x144_arf", "176x144", 40, ARF)),
-        arf(s("p0_352x288_arf", "352x288", 40, ARF)),
-        s(
-            "p0_352x288_aq1",
-            "352x288",
-            20,
-            &["-b:v", "300k", "-aq-mode", "1"],
-        ),
-        s(
-            "p0_352x288_aq2",
-            "352x288",
-            20,
-            &["-b:v", "300k", "-aq-mode", "2"],
-        ),
-        s(
-            "p0_352x288_aq3",
-            "352x288",
-            20,
-            &["-b:v", "300k", "-aq-mode", "3"],
-        ),
-        s(
-            "p0_320x240_errres",
-            "320x240",
-            20,
-            &["-b:v", "300k", "-error-resilient", "1"],
-        ),
-        s("p0_320x240_lossless", "320x240", 8, &["-lossless", "1"]),
-        fmt(
-            s(
-                "p0_640x360_rt_yu12",
-                "640x360",
-                30,
-                &["-b:v", "600k", "-deadline", "realtime", "-cpu-used", "8"],
-            ),
-            CaptureFormat::Yuv420,
-        ),
-        fmt(
-            s(
-                "p0_640x480_gop5_nm12",
-                "640x480",
-                20,
-                &["-b:v", "800k", "-g", "5"],
-            ),
-            CaptureFormat::Nv12m,
-        ),
-        arf(s(
-            "p0_640x360_frameparallel_sharp",
-            "640x360",
-            30,
-            &[
-                "-b:v",
-                "500k",
-                "-auto-alt-ref",
-                "1",
-                "-lag-in-frames",
-                "12",
-                "-frame-parallel",
-                "1",
-                "-sharpness",
-                "7",
-            ],
-        )),
-        s(
-            "p0_1280x720_tiles4x2",
-            "1280x720",
-            8,
-            &["-b:v", "2M", "-tile-columns", "2", "-tile-rows", "1"],
-        ),
-        s(
-            "p0_1920x1080_tiles4",
-            "1920x1080",
-            6,
-            &["-b:v", "4M", "-tile-columns", "2"],
-        ),
-        arf(s(
-            "p0_1920x1080_arf",
-            "1920x1080",
-            20,
-            &[
-                "-b:v",
-                "4M",
-                "-tile-columns",
-                "2",
-                "-auto-alt-ref",
-                "1",
-                "-lag-in-frames",
-                "16",
-            ],
-        )),
-        s(
-            "p0_3840x2160_tiles4",
-            "3840x2160",
-            3,
-            &[
-                "-b:v",
-                "8M",
-                "-tile-columns",
-                "2",
-                "-deadline",
-                "realtime",
-                "-cpu-used",
-                "8",
-            ],
-        ),
-        p2(s("p2_64x64", "64x64", 15, &["-b:v", "100k"])),
-        p2(arf(s("p2_352x288_arf", "352x288", 30, ARF))),
-        p2(s(
-            "p2_640x360_aq3",
-            "640x360",
-            15,
-            &["-b:v", "500k", "-aq-mode", "3"],
-        )),
-        p2(s(
-            "p2_1280x720_tiles4",
-            "1280x720",
-            6,
-            &["-b:v", "2M", "-tile-columns", "2"],
-        )),
-    ]
-}
-
-fn encode(dir: &Path, sp: &Spec, size: &str, out: &Path) {
-    let passes: &[&str] = if sp.two_pass { &["1", "2"] } else { &["0"] };
-    let frames = sp.frames.to_string();
-    let pix: &[&str] = if sp.ten_bit {
-        &["-pix_fmt", "yuv420p10le", "-profile:v", "2"]
-    } else {
-        &["-pix_fmt", "yuv420p"]
-    };
-    let log = dir.join(format!("{}-2pass", sp.name));
-    for pass in passes {
-        let mut args: Vec<&OsStr> = ["-frames:v", &frames, "-c:v", "libvpx-vp9"]
-            .iter()
-            .chain(&ENC)
-            .chain(sp.args)
-            .chain(pix)
-            .map(|a| OsStr::new(*a))
-            .collect();
-        if *pass != "0" {
-            args.extend([OsStr::new("-pass"), OsStr::new(pass)]);
-            args.extend([OsStr::new("-passlogfile"), log.as_os_str()]);
-        }
-        args.extend([OsStr::new("-f"), OsStr::new("ivf")]);
-        let dest = if *pass == "1" {
-            Path::new("/dev/null")
-        } else {
-            out
-        };
-        common::ffmpeg_lavfi(&format!("testsrc2=size={size}:rate=25"), args, dest);
-    }
-}
-
-fn gen(dir: &Path, sp: &Spec) -> PathBuf {
-    let out = dir.join(format!("{}.ivf", sp.name));
-    encode(dir, sp, sp.size, &out);
-    out
-}
-
-/// Joins IVF files into one (each part starts with a key frame: resolution changes).
-fn join_ivf(parts: &[PathBuf], out: &Path) {
-    let mut header = None;
-    let mut frames = Vec::new();
-    for p in parts {
-        let (h, f) = ivf_frames(&std::fs::read(p).unwrap());
-        header.get_or_insert(h);
-        frames.extend(f);
-    }
-    std::fs::write(out, write_ivf(&header.unwrap(), &frames)).unwrap();
-}
-
-fn gen_resize(dir: &Path, name: &str, ten_bit: bool, sizes: &[&'static str]) -> PathBuf {
-    let parts: Vec<PathBuf> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, sz)| {
-            let mut sp = s("part", sz, 8, &["-b:v", "300k"]);
-            sp.ten_bit = ten_bit;
-            let p = dir.join(format!("{name}-part{i}.ivf"));
-            encode(dir, &sp, sz, &p);
-            p
-        })
-        .collect();
-    let out = dir.join(format!("{name}.ivf"));
-    join_ivf(&parts, &out);
-    out
-}
-
-/// libvpx dynamic resize (1-pass CBR, starved): inter frames at a new size predict from
-/// references of the old size (scaled references). Needs `vpxenc` (vpx-tools).
-fn gen_scaled_refs(dir: &Path) -> Option<PathBuf> {
-    let ok = Command::new("vpxenc")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !ok {
-        return None;
-    }
-    let out = dir.join("p0_640x480_dynresize_scaledrefs.ivf");
-    let mut src = Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=640x480:rate=30,noise=alls=80:allf=t")
-        .args([
-            "-frames:v",
-            "160",
-            "-pix_fmt",
-            "yuv420p",
-            "-f",
-            "yuv4mpegpipe",
-            "-",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ffmpeg");
-    let st = Command::new("vpxenc")
-        .args([
-            "--ivf",
-            "--codec=vp9",
-            "--rt",
-            "--cpu-used=8",
-            "--threads=1",
-            "--end-usage=cbr",
-            "--target-bitrate=30",
-            "--resize-allowed=1",
-            "--kf-max-dist=1000",
-            "--lag-in-frames=0",
-            "--quiet",
-            "-o",
-        ])
-        .arg(&out)
-        .arg("-")
-        .stdin(src.stdout.take().unwrap())
-        .stderr(Stdio::null())
-        .status()
-        .expect("vpxenc");
-    assert!(
-        src.wait().unwrap().success() && st.success(),
-        "vpxenc failed"
-    );
-    Some(out)
-}
 
 fn replay_md5(data: &[u8], opts: &ReplayOptions) -> (String, libdaedalus::replay::ReplaySummary) {
     let mut md5 = Md5::new();
@@ -351,100 +49,41 @@ fn frame_sizes(data: &[u8]) -> Vec<(u32, u32)> {
     v
 }
 
-/// How many frames are shown before the first size change on a non-key frame (reference
-/// scaling), or None without one: what GStreamer's v4l2slvp9dec shows. GstVp9Decoder
-/// compares every frame with the size of the last key frame and, without "non-keyframe
-/// format change" support (v4l2slvp9dec: V4L2 has none), drops frames from the first
-/// difference until the next key frame. Streams with a key frame after that point are
-/// not modelled (the test says so).
-fn shown_before_nonkey_resize(data: &[u8]) -> Option<usize> {
-    let events = Vp9Builder::build_ivf(data).unwrap();
-    let mut key_size = None;
-    let mut shown = 0;
-    for (i, e) in events.iter().enumerate() {
-        let r = match e {
-            Vp9Event::Decode(r) => r,
-            Vp9Event::ShowExisting { .. } => {
-                shown += 1;
-                continue;
-            }
-        };
-        let size = (r.frame.frame_width_minus_1, r.frame.frame_height_minus_1);
-        if r.frame.flags.contains(FrameFlags::KEY_FRAME) {
-            key_size = Some(size);
-        } else if key_size.is_some_and(|k| k != size) {
-            let key_later = events[i..].iter().any(|e| {
-                matches!(e, Vp9Event::Decode(r) if r.frame.flags.contains(FrameFlags::KEY_FRAME))
-            });
-            assert!(
-                !key_later,
-                "a key frame after a non-key size change: not modelled"
-            );
-            return Some(shown);
-        }
-        if r.frame.flags.contains(FrameFlags::SHOW_FRAME) {
-            shown += 1;
-        }
+/// The capture format a stream is replayed to (default: the builder's).
+fn format_of(name: &str) -> Option<CaptureFormat> {
+    match name {
+        "vp9-p0_640x360_rt_yu12" => Some(CaptureFormat::Yuv420),
+        "vp9-p0_640x480_gop5_nm12" => Some(CaptureFormat::Nv12m),
+        _ => None,
     }
-    None
 }
 
 #[test]
 fn streams_match_ffmpeg() {
-    let Some(dir) = common::ffmpeg_tmpdir("VP9 stream test", "vp9-streams") else {
+    let Some(all) = common::fixtures("VP9 stream test") else {
         return;
     };
-    let mut files: Vec<(String, PathBuf, bool, Option<CaptureFormat>)> = specs()
-        .iter()
-        .map(|sp| (sp.name.to_string(), gen(&dir, sp), sp.ten_bit, sp.format))
-        .collect();
-    files.push((
-        "p0_resize_352x288_176x144_640x360".into(),
-        gen_resize(&dir, "p0_resize", false, &["352x288", "176x144", "640x360"]),
-        false,
-        None,
-    ));
-    files.push((
-        "p2_resize_320x240_160x120".into(),
-        gen_resize(&dir, "p2_resize", true, &["320x240", "160x120"]),
-        true,
-        None,
-    ));
-    match gen_scaled_refs(&dir) {
-        Some(p) => files.push(("p0_640x480_dynresize_scaledrefs".into(), p, false, None)),
-        None => eprintln!(
-            "vpxenc not found: the scaled-reference stream is NOT tested (NOT a pass for it)"
-        ),
-    }
-
+    let files: Vec<_> = all.iter().filter(|f| f.def().group == "vp9").collect();
     let mut bad = Vec::new();
     let mut hidden_total = 0;
-    for (name, path, ten_bit, format) in &files {
-        let pix = if *ten_bit { "yuv420p10le" } else { "yuv420p" };
-        let (want, want_len) = common::ffmpeg_md5(path, pix);
-        let data = std::fs::read(path).unwrap();
+    for f in &files {
+        let name = &f.name;
+        let data = std::fs::read(&f.path).unwrap();
         let opts = ReplayOptions {
-            format: *format,
+            format: format_of(name),
             engine: EngineOptions::default(),
         };
         let (got, sum) = replay_md5(&data, &opts);
         let hidden = sum.requests.saturating_sub(sum.frames);
         hidden_total += hidden;
         eprintln!(
-            "{name}: {} requests, {} frames ({hidden} hidden), {} bytes, ffmpeg {want} ours {got}",
-            sum.requests, sum.frames, want_len
+            "{name}: {} requests, {} frames ({hidden} hidden), {} bytes, ffmpeg {} ours {got}",
+            sum.requests, sum.frames, f.bytes, f.md5
         );
-        if got == want && sum.failed.is_empty() && sum.warnings == 0 {
-            if let Some(dir) = common::export_dir() {
-                let bits = if *ten_bit { 10 } else { 8 };
-                let size = frame_sizes(&data)[0];
-                let resize = shown_before_nonkey_resize(&data);
-                common::export_stream(&dir, "vp9", name, path, &want, bits, size, resize);
-            }
-        } else {
+        if got != f.md5 || !sum.failed.is_empty() || sum.warnings != 0 {
             bad.push(format!(
-                "{name}: md5 {got} vs ffmpeg {want}, failed {:?}, warnings {}",
-                sum.failed, sum.warnings
+                "{name}: md5 {got} vs ffmpeg {}, failed {:?}, warnings {}",
+                f.md5, sum.failed, sum.warnings
             ));
         }
         if name.contains("_arf") && hidden == 0 {
@@ -461,13 +100,17 @@ fn streams_match_ffmpeg() {
         files.len(),
         files.len() - bad.len()
     );
-    assert!(files.len() >= 20);
+    assert_eq!(files.len(), 24, "the VP9 list");
     assert!(
         bad.is_empty(),
         "VP9 streams not matching FFmpeg:\n{}",
         bad.join("\n")
     );
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The path of the shared stream `name`, or None (see [`common::fixture`]).
+fn stream(test: &str, name: &str) -> Option<PathBuf> {
+    common::fixture(test, name).map(|f| f.path)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -583,24 +226,15 @@ fn corrupt_and_check(
     assert_eq!(l, want, "lenient engine output (decodes the frame bytes)");
 }
 
-fn strict_stream(
-    dir: &Path,
-    name: &'static str,
-    args: &'static [&'static str],
-    two_pass: bool,
-) -> PathBuf {
-    let mut sp = s(name, "352x288", 20, args);
-    sp.two_pass = two_pass;
-    gen(dir, &sp)
-}
-
 #[test]
 fn strict_mode_names_the_wrong_field() {
-    let Some(dir) = common::ffmpeg_tmpdir("VP9 strict test", "vp9-strict") else {
+    let t = "VP9 strict test";
+    let (Some(arf), Some(aq3)) = (
+        stream(t, "vp9-unit_352x288_arf"),
+        stream(t, "vp9-p0_352x288_aq3"),
+    ) else {
         return;
     };
-    let arf = strict_stream(&dir, "arf", ARF, true);
-    let aq3 = strict_stream(&dir, "aq3", &["-b:v", "300k", "-aq-mode", "3"], false);
     let inter = |r: &Vp9Request| !r.frame.is_intra() && r.decode_index > 2;
 
     // Reference timestamps: golden names a frame the slot does not hold.
@@ -711,7 +345,6 @@ fn strict_mode_names_the_wrong_field() {
         assert!(sum.failed.is_empty() && sum.warnings == 0, "{p:?}: {sum:?}");
         assert_eq!(got, common::ffmpeg_md5(p, "yuv420p").0, "{p:?}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Raw yuv420p frames of FFmpeg's own decode.
@@ -724,19 +357,10 @@ fn ffmpeg_frames(path: &Path, frame_len: usize) -> Vec<Vec<u8>> {
 
 #[test]
 fn bad_frames_fail_and_the_next_key_frame_decodes() {
-    let Some(dir) = common::ffmpeg_tmpdir("VP9 bad-input test", "vp9-bad") else {
+    // Key frame every 6 frames, 4 tile columns (so a cut frame loses tile size markers).
+    let Some(path) = stream("VP9 bad-input test", "vp9-unit_gop6_1024x128") else {
         return;
     };
-    // Key frame every 6 frames, 4 tile columns (so a cut frame loses tile size markers).
-    let path = gen(
-        &dir,
-        &s(
-            "gop6",
-            "1024x128",
-            24,
-            &["-b:v", "500k", "-g", "6", "-tile-columns", "2"],
-        ),
-    );
     let data = std::fs::read(&path).unwrap();
     let events = Vp9Builder::build_ivf(&data).unwrap();
     let reqs = requests(&events);
@@ -834,35 +458,10 @@ fn bad_frames_fail_and_the_next_key_frame_decodes() {
             "{what}: no key frame after request {at}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------------------
 // Intra-only frames: libvpx makes none outside SVC, so one is made from a key frame.
-
-/// IVF header and frame payloads.
-fn ivf_frames(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let hl = u16::from_le_bytes([data[6], data[7]]) as usize;
-    let mut at = hl;
-    let mut v = Vec::new();
-    while at + 12 <= data.len() {
-        let n = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
-        v.push(data[at + 12..at + 12 + n].to_vec());
-        at += 12 + n;
-    }
-    (data[..hl].to_vec(), v)
-}
-
-fn write_ivf(header: &[u8], frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = header.to_vec();
-    out[24..28].copy_from_slice(&(frames.len() as u32).to_le_bytes());
-    for (i, f) in frames.iter().enumerate() {
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(i as u64).to_le_bytes());
-        out.extend_from_slice(f);
-    }
-    out
-}
 
 /// Rewrites a profile-0 key frame (not error resilient, colour space not sRGB, render size
 /// = frame size) as a hidden intra-only frame that resets all frame contexts (so it
@@ -924,10 +523,10 @@ fn key_to_intra_only(key: &[u8], refresh: u8) -> Vec<u8> {
 
 #[test]
 fn intra_only_frame_matches_ffmpeg() {
-    let Some(dir) = common::ffmpeg_tmpdir("VP9 intra-only test", "vp9-intra-only") else {
+    let Some(src) = stream("VP9 intra-only test", "vp9-unit_352x288") else {
         return;
     };
-    let src = gen(&dir, &s("src", "352x288", 12, &["-b:v", "300k"]));
+    let dir = common::tmpdir("vp9-intra-only");
     let (hdr, mut frames) = ivf_frames(&std::fs::read(&src).unwrap());
     // After the key frame: a hidden intra-only copy of it into slot 7, shown at once by a
     // show_existing_frame of slot 7 (one byte: marker, profile 0, show_existing, index 7).
@@ -978,14 +577,9 @@ fn intra_only_frame_matches_ffmpeg() {
 /// accept it, and still decode bit-exact.
 #[test]
 fn ffmpeg_client_conventions_are_accepted() {
-    let Some(dir) = common::ffmpeg_tmpdir("VP9 client-conventions test", "vp9-ffmpeg-client")
-    else {
+    let Some(path) = stream("VP9 client-conventions test", "vp9-unit_gop4_176x144") else {
         return;
     };
-    let path = gen(
-        &dir,
-        &s("gop4", "176x144", 16, &["-b:v", "200k", "-g", "4"]),
-    );
     let data = std::fs::read(&path).unwrap();
     let events = Vp9Builder::build_ivf(&data).unwrap();
     let mut engine = Engine::with_options(Codec::Vp9, EngineOptions { strict: true }).unwrap();
@@ -1033,17 +627,15 @@ fn ffmpeg_client_conventions_are_accepted() {
         format!("{:x}", md5.finalize()),
         common::ffmpeg_md5(&path, "yuv420p").0
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A superframe (hidden alt-ref + shown frame in one IVF frame) sent as one request is
 /// refused: one request decodes one frame into one CAPTURE buffer.
 #[test]
 fn superframe_in_one_request_is_refused() {
-    let Some(dir) = common::ffmpeg_tmpdir("VP9 superframe test", "vp9-superframe") else {
+    let Some(path) = stream("VP9 superframe test", "vp9-p0_176x144_arf") else {
         return;
     };
-    let path = gen(&dir, &arf_spec("arf", "176x144", 40));
     let data = std::fs::read(&path).unwrap();
     let (_, ivf) = ivf_frames(&data);
     let events = Vp9Builder::build_ivf(&data).unwrap();
@@ -1071,11 +663,4 @@ fn superframe_in_one_request_is_refused() {
         let mut b = buffer_for(r);
         decode(&mut e, r, &vp9_controls(r), &r.bitstream, &mut b).unwrap();
     }
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn arf_spec(name: &'static str, size: &'static str, frames: u32) -> Spec {
-    let mut sp = s(name, size, frames, ARF);
-    sp.two_pass = true;
-    sp
 }

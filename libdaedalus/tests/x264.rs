@@ -108,8 +108,7 @@ const CASES: &[Case] = &[
 
 #[test]
 fn x264_streams_bit_exact_and_strict_clean() {
-    if !have_ffmpeg() {
-        eprintln!("SKIPPED: no ffmpeg on PATH");
+    if !need_ffmpeg("this test") {
         return;
     }
     let dir = tmpdir("x264");
@@ -144,8 +143,7 @@ fn x264_streams_bit_exact_and_strict_clean() {
 
 #[test]
 fn every_capture_format_gives_the_same_pixels() {
-    if !have_ffmpeg() {
-        eprintln!("SKIPPED: no ffmpeg on PATH");
+    if !need_ffmpeg("this test") {
         return;
     }
     let dir = tmpdir("formats");
@@ -171,8 +169,7 @@ fn every_capture_format_gives_the_same_pixels() {
 
 #[test]
 fn high10_decodes_to_p010_bit_exact() {
-    if !have_ffmpeg() {
-        eprintln!("SKIPPED: no ffmpeg on PATH");
+    if !need_ffmpeg("this test") {
         return;
     }
     let dir = tmpdir("high10");
@@ -208,8 +205,7 @@ fn slice_based_mode_one_request_per_slice_bit_exact() {
     use libdaedalus::{Codec, ControlSet, Engine, OwnedBuffer, Request};
     use std::collections::HashMap;
 
-    if !have_ffmpeg() {
-        eprintln!("SKIPPED: no ffmpeg on PATH");
+    if !need_ffmpeg("this test") {
         return;
     }
     let dir = tmpdir("slicebased");

@@ -3,6 +3,8 @@
 //! payloads in their serde form (parsed back from the bytes that go to the
 //! kernel, so the snapshot shows what the ioctl carries).
 
+mod common;
+
 use std::path::PathBuf;
 
 use ctrls::h264::{DecodeParams, Pps, ScalingMatrix, Sps};
@@ -63,10 +65,7 @@ fn ba_mw_d_first_five_requests() {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-jvt/BA_MW_D.264");
     let Ok(data) = std::fs::read(&path) else {
-        eprintln!(
-            "SKIPPED: {} is absent; this snapshot test checked nothing",
-            path.display()
-        );
+        common::not_run(&format!("{} is absent", path.display()));
         return;
     };
     let mut src = H264Source::new(&data).expect("BA_MW_D.264 builds");

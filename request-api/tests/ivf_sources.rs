@@ -154,7 +154,7 @@ fn av1_request_controls_are_sequence_frame_tiles() {
 fn av1_non_key_size_change_keeps_the_key_frame_buffers() {
     let have = |tool: &str| Command::new(tool).arg("--help").output().is_ok();
     if !have("aomenc") || !have("ffmpeg") {
-        eprintln!("aomenc or ffmpeg not found: reference scaling source test NOT run (NOT a pass)");
+        common::not_run("aomenc or ffmpeg not found (reference scaling source test)");
         return;
     }
     let dir = common::temp_dir("resize");

@@ -17,7 +17,7 @@ use ctrls::Control;
 use serde::Serialize;
 
 mod common;
-use common::{names, short_md5, vectors_dir};
+use common::{names, not_run, short_md5, vectors_dir};
 
 #[derive(Serialize)]
 struct Stream {
@@ -359,9 +359,7 @@ fn stream_names(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn jvt_vectors() {
     let Some(dir) = vectors_dir() else {
-        println!(
-            "skipping: JVT vectors not found (../shared/vectors/h264-jvt or $DAEDALUS_VECTORS/h264-jvt) — NOT a pass"
-        );
+        not_run("JVT vectors not found (../shared/vectors/h264-jvt or $DAEDALUS_VECTORS/h264-jvt)");
         return;
     };
     let names = stream_names(&dir);

@@ -8,6 +8,44 @@ use std::process::{Command, Stdio};
 
 use md5::{Digest, Md5};
 
+pub mod fixtures;
+
+/// Whether this is a CI run (CI=true, as CI services set it): there a test that cannot
+/// run fails instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Says that `what` did not run because of `why`: a failure under CI=true, else a
+/// notice that this is NOT a pass (the caller then returns).
+pub fn not_run(what: &str, why: &str) {
+    assert!(!in_ci(), "{what} cannot run under CI=true: {why}");
+    eprintln!("{why}: {what} NOT run (this is NOT a pass)");
+}
+
+/// The shared streams (see [`fixtures`]), made once; None (after [`not_run`]) when an
+/// encoder is missing.
+pub fn fixtures(test: &str) -> Option<Vec<fixtures::Fixture>> {
+    match fixtures::ensure() {
+        Ok(dir) => Some(fixtures::read(&dir)),
+        Err(why) => {
+            not_run(test, &format!("test streams not made ({why})"));
+            None
+        }
+    }
+}
+
+/// One stream of the shared set by name (`vp9-p0_64x64`, `av1-aom-64x64`), or None as
+/// [`fixtures`].
+pub fn fixture(test: &str, name: &str) -> Option<fixtures::Fixture> {
+    let f = fixtures(test)?;
+    Some(
+        f.into_iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no stream {name} in the fixtures list")),
+    )
+}
+
 /// The JVT folder (DAEDALUS_VECTORS, else ../shared/vectors/h264-jvt), or None after
 /// saying the test did not run.
 pub fn jvt_vectors() -> Option<PathBuf> {
@@ -19,9 +57,12 @@ pub fn jvt_vectors() -> Option<PathBuf> {
     if dir.join("md5.txt").exists() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: no JVT vectors in {} (set DAEDALUS_VECTORS to the h264-jvt folder): NOT a pass",
-            dir.display()
+        not_run(
+            "this test",
+            &format!(
+                "no JVT vectors in {} (set DAEDALUS_VECTORS to the h264-jvt folder)",
+                dir.display()
+            ),
         );
         None
     }
@@ -49,7 +90,7 @@ pub fn have_ffmpeg() -> bool {
 /// A temp folder for `tag`, or None (and a notice that `test` did not run) without ffmpeg.
 pub fn ffmpeg_tmpdir(test: &str, tag: &str) -> Option<PathBuf> {
     if !have_ffmpeg() {
-        eprintln!("ffmpeg not found: {test} NOT run (this is NOT a pass)");
+        not_run(test, "ffmpeg not found");
         return None;
     }
     Some(tmpdir(tag))
@@ -134,6 +175,24 @@ pub fn have_tool(tool: &str) -> bool {
     Command::new(tool).arg("--help").output().is_ok()
 }
 
+/// [`have_tool`], else [`not_run`] for `test`.
+pub fn need_tool(test: &str, tool: &str) -> bool {
+    let ok = have_tool(tool);
+    if !ok {
+        not_run(test, &format!("{tool} not found"));
+    }
+    ok
+}
+
+/// [`have_ffmpeg`], else [`not_run`] for `test`.
+pub fn need_ffmpeg(test: &str) -> bool {
+    let ok = have_ffmpeg();
+    if !ok {
+        not_run(test, "ffmpeg not found");
+    }
+    ok
+}
+
 /// Encodes `frames` frames of the lavfi `source` with the aomenc CLI (aom-tools:
 /// libaom options FFmpeg's wrapper does not expose), single-threaded so deterministic,
 /// into `dir/name.ivf`; `args` are more aomenc options. Panics with aomenc's messages if
@@ -174,48 +233,4 @@ pub fn aomenc(
         String::from_utf8_lossy(&o.stderr)
     );
     out
-}
-
-/// The folder the stream tests leave their verified streams in for the VM suites
-/// (`compliance/run gstreamer` runs the same streams through GStreamer): DAEDALUS_EXPORT_STREAMS,
-/// or None (then nothing is exported, nor computed for it).
-pub fn export_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("DAEDALUS_EXPORT_STREAMS")?);
-    std::fs::create_dir_all(&dir).expect("create the export folder");
-    Some(dir)
-}
-
-/// Leaves a stream a test has just verified bit-exact, with its reference MD5, in `dir`
-/// ([`export_dir`]): copies `file` there as `CODEC-NAME.ivf` and writes
-/// `CODEC-NAME.ivf.ref`: `MD5  CODEC-NAME.ivf  BITS  WxH  RESIZE`. BITS: 8 → I420,
-/// 10 → I420_10LE; WxH: the first frame's size; RESIZE: `-`, or `N:MD5` when the size
-/// changes on a non-key frame (reference scaling), N frames being shown before that, and
-/// MD5 that of FFmpeg's first N frames (what a client that stops there shows).
-#[allow(clippy::too_many_arguments)]
-pub fn export_stream(
-    dir: &Path,
-    codec: &str,
-    name: &str,
-    file: &Path,
-    md5: &str,
-    bits: u8,
-    size: (u32, u32),
-    shown_before_resize: Option<usize>,
-) {
-    let f = format!("{codec}-{name}.ivf");
-    let resize = match shown_before_resize {
-        None => "-".to_string(),
-        Some(n) => {
-            let pix = if bits > 8 { "yuv420p10le" } else { "yuv420p" };
-            let raw = ffmpeg_raw_frames(file, pix, n);
-            format!("{n}:{:x}", Md5::digest(&raw))
-        }
-    };
-    let (w, h) = size;
-    std::fs::copy(file, dir.join(&f)).expect("export the stream");
-    std::fs::write(
-        dir.join(format!("{f}.ref")),
-        format!("{md5}  {f}  {bits}  {w}x{h}  {resize}\n"),
-    )
-    .expect("export its reference");
 }
