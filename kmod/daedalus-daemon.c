@@ -249,7 +249,6 @@ static long daedalus_ioc_job_done(struct daedalus_dev *dev, void __user *arg)
 
 	if (copy_from_user(&res, arg, sizeof(res)))
 		return -EFAULT;
-	res.reason[sizeof(res.reason) - 1] = '\0';
 
 	spin_lock(&dev->job_lock);
 	if (dev->cur_run && dev->cur_run->id == res.job_id &&
@@ -261,10 +260,15 @@ static long daedalus_ioc_job_done(struct daedalus_dev *dev, void __user *arg)
 	if (!run)
 		return -ENOENT;
 
+	/*
+	 * The reason comes from userspace: print at most its buffer, escaped,
+	 * whether or not it holds a NUL.
+	 */
 	if (res.status)
 		dev_err_ratelimited(dev->v4l2_dev.dev,
-				    "ctx %u: job %llu failed (%d): %s\n",
+				    "ctx %u: job %llu failed (%d): %*pE\n",
 				    res.ctx_id, res.job_id, res.status,
+				    (int)strnlen(res.reason, sizeof(res.reason)),
 				    res.reason);
 	daedalus_run_complete(run, res.status ? VB2_BUF_STATE_ERROR :
 				   VB2_BUF_STATE_DONE, res.bytesused);

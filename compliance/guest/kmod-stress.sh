@@ -95,6 +95,15 @@ fi
 # 7. With no daemon attached, requests fail cleanly within the timeout.
 stress_run "no daemon: requests end in ERROR" decode -n 2 -t $((JOB_TIMEOUT_MS + 2000)) --expect error
 
+# The scenarios below play the daemon themselves (no daedalusd attached).
+
+# 7b. A daemon's failure reason is logged escaped and never read past its
+#     64 bytes, NUL or not.
+#     The line is dev_err_ratelimited (10 per 5 s): let the window of the
+#     failures logged above pass first.
+sleep 6
+stress_run "job failure reason logged escaped, bounded to 64 bytes" reason
+
 # 8. rmmod with open handles is refused with EBUSY; after close it succeeds.
 rmmod_busy() {
 	local out rc

@@ -21,6 +21,12 @@
  *       hooks run (system()) around request I: pre before it is queued, post
  *       right after MEDIA_REQUEST_IOC_QUEUE, after once it completed
  *
+ * The commands below play the daemon themselves: /dev/daedalus must be free.
+ *
+ *   stress reason -d VIDEO -m MEDIA
+ *       fails a job with a 64-byte reason holding control characters and no
+ *       NUL: the kernel log must show exactly those 64 bytes, escaped
+ *
  * Every line of output starts with "stress:"; the exit status is 0 when every
  * expectation held, 1 when one did not, 2 on a setup error.
  */
@@ -41,6 +47,8 @@
 
 #include <linux/media.h>
 #include <linux/videodev2.h>
+
+#include "../../kmod/include/uapi/daedalus.h"
 
 #define WIDTH 320
 #define HEIGHT 240
@@ -818,6 +826,294 @@ static int cmd_bitdepth(void)
 	return failed ? 1 : 0;
 }
 
+#define DAEMON_PATH "/dev/daedalus"
+
+static int daemon_attach(void)
+{
+	int fd = open(DAEMON_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		say("open %s: %s (is a daemon attached?)", DAEMON_PATH, strerror(errno));
+	return fd;
+}
+
+static unsigned char msg_buf[DAEDALUS_MSG_MAX_SIZE] __attribute__((aligned(8)));
+
+/* Reads one message within timeout_ms: its size, 0 if none came, -1 on error. */
+static ssize_t daemon_read(int dfd, int timeout_ms)
+{
+	struct pollfd p = { .fd = dfd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	do {
+		r = poll(&p, 1, timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return r < 0 ? -1 : 0;
+	n = read(dfd, msg_buf, sizeof(msg_buf));
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n < 0)
+		say("read %s: %s", DAEMON_PATH, strerror(errno));
+	else if ((size_t)n < sizeof(struct daedalus_msg_header))
+		say("read %s: short message (%zd bytes)", DAEMON_PATH, n);
+	return n;
+}
+
+/* Reads until a job arrives within timeout_ms (skipping CTX_CLOSED). */
+static const struct daedalus_job *daemon_wait_job(int dfd, int timeout_ms)
+{
+	const struct daedalus_msg_header *h = (const void *)msg_buf;
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		long long left = deadline - now_ms();
+		ssize_t n = daemon_read(dfd, left > 0 ? (int)left : 0);
+
+		if (n <= 0)
+			return NULL;
+		if (h->kind == DAEDALUS_MSG_JOB && (size_t)n >= sizeof(struct daedalus_job))
+			return (const void *)msg_buf;
+	}
+}
+
+static int daemon_job_done(int dfd, const struct daedalus_job *j, int status,
+			   const char *reason, size_t reason_len)
+{
+	struct daedalus_job_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.job_id = j->job_id;
+	res.ctx_id = j->hdr.ctx_id;
+	res.status = status;
+	memcpy(res.reason, reason, reason_len < sizeof(res.reason) ? reason_len :
+								   sizeof(res.reason));
+	if (xioctl(dfd, DAEDALUS_IOC_JOB_DONE, &res) < 0) {
+		say("DAEDALUS_IOC_JOB_DONE: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Waits for request req_fd to complete and dequeues both buffers; returns the
+ * CAPTURE flags (the CAPTURE buffer is queued again), -1 on error.
+ */
+static int wait_request(struct ctx *c, int req_fd, int timeout_ms)
+{
+	struct v4l2_plane planes[VIDEO_MAX_PLANES];
+	struct pollfd rp = { .fd = req_fd, .events = POLLPRI };
+	struct v4l2_buffer b;
+	int r, flags;
+
+	do {
+		r = poll(&rp, 1, timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r <= 0 || !(rp.revents & POLLPRI)) {
+		say("request not completed within %d ms", timeout_ms);
+		return -1;
+	}
+	if (dqbuf(c, c->out_type, &b, planes) < 0) {
+		say("DQBUF OUTPUT: %s", strerror(errno));
+		return -1;
+	}
+	if (wait_capture(c, now_ms() + 1000) < 0 || dqbuf(c, c->cap_type, &b, planes) < 0) {
+		say("DQBUF CAPTURE: %s", strerror(errno));
+		return -1;
+	}
+	flags = (int)b.flags;
+	init_buffer(c, &b, planes, c->cap_type, b.index);
+	if (xioctl(c->vfd, VIDIOC_QBUF, &b) < 0) {
+		say("re-QBUF CAPTURE: %s", strerror(errno));
+		return -1;
+	}
+	return flags;
+}
+
+/* Queues one request for frame on OUTPUT buffer index; returns its fd. */
+static int queue_request(struct ctx *c, unsigned int index, unsigned int frame)
+{
+	int req = alloc_request(c);
+
+	if (req < 0)
+		return -1;
+	if (set_controls(c, req, frame) < 0 || queue_output(c, index, req, frame) < 0 ||
+	    xioctl(req, MEDIA_REQUEST_IOC_QUEUE, NULL) < 0) {
+		say("queueing request %u: %s", frame, strerror(errno));
+		close(req);
+		return -1;
+	}
+	return req;
+}
+
+/* Opens a context with formats and buffers set and both queues streaming. */
+static int open_streaming(struct ctx *c)
+{
+	if (open_nodes(c) < 0)
+		return -1;
+	if (set_formats(c) < 0 || setup_buffers(c) < 0 || streamon(c) < 0) {
+		close_nodes(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Appends the kernel's %pE rendering (ESCAPE_ANY_NP) of byte ch: printable
+ * bytes as they are, \n \r \t \v \f \a \e as such, others as octal.
+ */
+static size_t kernel_escape(char *out, unsigned char ch)
+{
+	static const char named[] = "\n\r\t\v\f\a\033";
+	static const char names[] = "nrtvfae";
+	const char *p;
+
+	if (ch >= 0x20 && ch < 0x7f) {
+		out[0] = (char)ch;
+		return 1;
+	}
+	p = ch ? memchr(named, ch, sizeof(named) - 1) : NULL;
+	if (p) {
+		out[0] = '\\';
+		out[1] = names[p - named];
+		return 2;
+	}
+	if (!ch) {
+		out[0] = '\\';
+		out[1] = '0';
+		return 2;
+	}
+	return (size_t)sprintf(out, "\\%03o", ch);
+}
+
+/* /dev/kmsg shows control bytes, bytes >= 127 and '\\' as \xNN: undo it. */
+static void kmsg_unescape(char *s)
+{
+	char *o = s;
+	unsigned int v;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] == 'x' && sscanf(s + 2, "%2x", &v) == 1) {
+			*o++ = (char)v;
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = 0;
+}
+
+/*
+ * Reads /dev/kmsg records (from the position kfd was at) until one holds
+ * needle; copies its text after needle (up to the end of the record's text,
+ * kmsg escapes undone) into out.
+ */
+static int kmsg_find(int kfd, const char *needle, char *out, size_t len)
+{
+	char rec[8192];
+	long long deadline = now_ms() + 3000;
+
+	while (now_ms() < deadline) {
+		ssize_t n = read(kfd, rec, sizeof(rec) - 1);
+		char *text, *end, *hit;
+
+		if (n < 0 && errno == EAGAIN) {
+			usleep(50 * 1000);
+			continue;
+		}
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text++;
+		end = strchr(text, '\n');
+		if (end)
+			*end = 0;
+		kmsg_unescape(text);
+		hit = strstr(text, needle);
+		if (hit) {
+			snprintf(out, len, "%s", hit + strlen(needle));
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int cmd_reason(void)
+{
+	static const char head[] = "esc:\033[31mred\033[0m cr:\r lf:\n tab:\t bel:\a soh:\001 ";
+	char reason[DAEDALUS_REASON_LEN], want[DAEDALUS_REASON_LEN * 4 + 1];
+	char needle[96], got[1024];
+	const struct daedalus_job *j;
+	size_t i, w = 0;
+	int dfd, kfd, req, flags, failed = 0;
+	struct ctx c;
+
+	/* 64 bytes, no NUL: the head, dots, and a last 'Z'. */
+	memset(reason, '.', sizeof(reason));
+	memcpy(reason, head, sizeof(head) - 1);
+	reason[sizeof(reason) - 1] = 'Z';
+	for (i = 0; i < sizeof(reason); i++)
+		w += kernel_escape(want + w, (unsigned char)reason[i]);
+	want[w] = 0;
+
+	dfd = daemon_attach();
+	if (dfd < 0)
+		return 2;
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kfd < 0 || lseek(kfd, 0, SEEK_END) < 0) {
+		say("open /dev/kmsg: %s", strerror(errno));
+		close(dfd);
+		return 2;
+	}
+	if (open_streaming(&c) < 0) {
+		close(kfd);
+		close(dfd);
+		return 2;
+	}
+	req = queue_request(&c, 0, 0);
+	j = req < 0 ? NULL : daemon_wait_job(dfd, 5000);
+	if (!j) {
+		say("reason: no job arrived");
+		failed = 1;
+		goto out;
+	}
+	snprintf(needle, sizeof(needle), "job %llu failed (-5): ", (unsigned long long)j->job_id);
+	if (daemon_job_done(dfd, j, -EIO, reason, sizeof(reason)) < 0) {
+		failed = 1;
+		goto out;
+	}
+	flags = wait_request(&c, req, 3000);
+	if (flags < 0 || !(flags & V4L2_BUF_FLAG_ERROR)) {
+		say("reason: the failed job's CAPTURE buffer is not ERROR (flags 0x%x)", flags);
+		failed = 1;
+	}
+	if (kmsg_find(kfd, needle, got, sizeof(got)) < 0) {
+		say("reason: no kernel log line with \"%s\"", needle);
+		failed = 1;
+	} else if (strcmp(got, want)) {
+		say("reason: logged  [%s]", got);
+		say("reason: expected [%s] (the 64 bytes escaped, nothing after)", want);
+		failed = 1;
+	} else {
+		say("reason: logged escaped, all 64 bytes and no more: [%s]", got);
+	}
+out:
+	if (req >= 0)
+		close(req);
+	streamoff(&c);
+	close_nodes(&c);
+	close(kfd);
+	close(dfd);
+	say("reason: %s", failed ? "FAILED" : "ok");
+	return failed ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -827,7 +1123,8 @@ static void usage(void)
 		"              [--expect-error-at I] [--hook-at I] [--pre-hook CMD]\n"
 		"              [--post-hook CMD] [--after-hook CMD]\n"
 		"              [--streamoff-pending]\n"
-		"       stress bitdepth -d VIDEO -m MEDIA\n");
+		"       stress bitdepth -d VIDEO -m MEDIA\n"
+		"       stress reason -d VIDEO -m MEDIA\n");
 	exit(2);
 }
 
@@ -916,6 +1213,8 @@ int main(int argc, char **argv)
 		return cmd_decode(&o);
 	if (!strcmp(cmd, "bitdepth"))
 		return cmd_bitdepth();
+	if (!strcmp(cmd, "reason"))
+		return cmd_reason();
 	usage();
 	return 2;
 }

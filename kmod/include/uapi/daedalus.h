@@ -202,7 +202,8 @@ struct daedalus_job {
  * @status:	0: the picture is in the destination buffer; a negative errno:
  *		the job failed (buffers complete with V4L2_BUF_FLAG_ERROR)
  * @bytesused:	bytes written per CAPTURE memory plane; 0 means the plane's size
- * @reason:	NUL-terminated reason, logged (rate-limited) on error
+ * @reason:	a short reason, NUL-terminated unless it fills the array; on
+ *		error it is logged rate-limited, non-printable bytes escaped
  *
  * An answer to a job that already ended (timeout, context closed) fails with
  * ENOENT and changes nothing.
