@@ -191,8 +191,9 @@ void daedalus_device_run(void *priv)
 	struct vb2_v4l2_buffer *src, *dst;
 	struct daedalus_msg *msg = NULL;
 	struct media_request *req;
-	struct daedalus_run *run;
+	struct daedalus_run *run = NULL;
 	const char *why = NULL;
+	int setup_ret = 0;
 	u32 flags = 0;
 
 	spin_lock(&dev->job_lock);
@@ -203,9 +204,13 @@ void daedalus_device_run(void *priv)
 	src = v4l2_m2m_next_src_buf(ctx->fh.m2m_ctx);
 	dst = v4l2_m2m_next_dst_buf(ctx->fh.m2m_ctx);
 
+	/*
+	 * A failed setup may have applied part of the request's controls:
+	 * such a job never reaches the daemon, it fails.
+	 */
 	req = src->vb2_buf.req_obj.req;
 	if (req)
-		v4l2_ctrl_request_setup(req, &ctx->hdl);
+		setup_ret = v4l2_ctrl_request_setup(req, &ctx->hdl);
 
 	if (src->flags & V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF)
 		flags |= DAEDALUS_JOB_FL_HOLD_CAPTURE_BUF;
@@ -217,12 +222,16 @@ void daedalus_device_run(void *priv)
 		dst->sequence = ctx->dst_sequence++;
 	dst->field = V4L2_FIELD_NONE;
 
-	run = kzalloc(sizeof(*run), GFP_KERNEL);
-	if (run)
-		msg = daedalus_build_msg(ctx, src, dst, flags);
+	if (!setup_ret) {
+		run = kzalloc(sizeof(*run), GFP_KERNEL);
+		if (run)
+			msg = daedalus_build_msg(ctx, src, dst, flags);
+	}
 
 	spin_lock(&dev->job_lock);
-	if (!dev->daemon_attached)
+	if (setup_ret)
+		why = "cannot apply the request's controls";
+	else if (!dev->daemon_attached)
 		why = "no daemon attached";
 	else if (ctx->abort_pending)
 		why = "aborted";
@@ -233,8 +242,8 @@ void daedalus_device_run(void *priv)
 		ctx->run_state = DAEDALUS_IDLE;
 		ctx->abort_pending = false;
 		spin_unlock(&dev->job_lock);
-		dev_dbg(dev->v4l2_dev.dev, "ctx %u: job fails: %s\n", ctx->id,
-			why);
+		dev_dbg(dev->v4l2_dev.dev, "ctx %u: job fails: %s (%d)\n",
+			ctx->id, why, setup_ret);
 		kvfree(msg);
 		kfree(run);
 		daedalus_finish(ctx, src, dst, VB2_BUF_STATE_ERROR, NULL);

@@ -104,6 +104,10 @@ stress_run "no daemon: requests end in ERROR" decode -n 2 -t $((JOB_TIMEOUT_MS +
 sleep 6
 stress_run "job failure reason logged escaped, bounded to 64 bytes" reason
 
+# 7c. A request whose controls fail to apply when it runs ends in ERROR and
+#     never reaches the daemon with half-applied controls.
+stress_run "request whose controls fail to apply ends in ERROR, no job" ctrl-setup-fail
+
 # 8. rmmod with open handles is refused with EBUSY; after close it succeeds.
 rmmod_busy() {
 	local out rc

@@ -26,6 +26,10 @@
  *   stress reason -d VIDEO -m MEDIA
  *       fails a job with a 64-byte reason holding control characters and no
  *       NUL: the kernel log must show exactly those 64 bytes, escaped
+ *   stress ctrl-setup-fail -d VIDEO -m MEDIA
+ *       a request whose controls cannot be applied when it runs (a 10-bit SPS
+ *       while 8-bit CAPTURE buffers exist: EBUSY) ends in ERROR without a job
+ *       for the daemon; requests before and after it reach the daemon
  *
  * Every line of output starts with "stress:"; the exit status is 0 when every
  * expectation held, 1 when one did not, 2 on a setup error.
@@ -339,8 +343,12 @@ static int streamoff(struct ctx *c)
 	return r;
 }
 
-/* Fills the controls of one IDR frame of a 320x240 baseline stream. */
-static int set_controls(struct ctx *c, int req_fd, unsigned int frame)
+/*
+ * Fills the controls of one IDR frame of a 320x240 stream: baseline, or High
+ * 10 when depth is 10.
+ */
+static int set_controls_depth(struct ctx *c, int req_fd, unsigned int frame,
+			      unsigned int depth)
 {
 	struct v4l2_ctrl_h264_sps sps;
 	struct v4l2_ctrl_h264_pps pps;
@@ -358,6 +366,11 @@ static int set_controls(struct ctx *c, int req_fd, unsigned int frame)
 	sps.pic_width_in_mbs_minus1 = WIDTH / 16 - 1;
 	sps.pic_height_in_map_units_minus1 = HEIGHT / 16 - 1;
 	sps.flags = V4L2_H264_SPS_FLAG_FRAME_MBS_ONLY | V4L2_H264_SPS_FLAG_DIRECT_8X8_INFERENCE;
+	if (depth > 8) {
+		sps.profile_idc = 110;
+		sps.bit_depth_luma_minus8 = (__u8)(depth - 8);
+		sps.bit_depth_chroma_minus8 = (__u8)(depth - 8);
+	}
 
 	memset(&pps, 0, sizeof(pps));
 	pps.num_ref_idx_l0_default_active_minus1 = 0;
@@ -390,6 +403,11 @@ static int set_controls(struct ctx *c, int req_fd, unsigned int frame)
 		return -1;
 	}
 	return 0;
+}
+
+static int set_controls(struct ctx *c, int req_fd, unsigned int frame)
+{
+	return set_controls_depth(c, req_fd, frame, 8);
 }
 
 /* Annex B start code + an IDR slice NAL header and some slice payload. */
@@ -931,14 +949,18 @@ static int wait_request(struct ctx *c, int req_fd, int timeout_ms)
 	return flags;
 }
 
-/* Queues one request for frame on OUTPUT buffer index; returns its fd. */
-static int queue_request(struct ctx *c, unsigned int index, unsigned int frame)
+/*
+ * Queues one request for frame on OUTPUT buffer index, its SPS of bit depth
+ * depth; returns its fd.
+ */
+static int queue_request(struct ctx *c, unsigned int index, unsigned int frame,
+			 unsigned int depth)
 {
 	int req = alloc_request(c);
 
 	if (req < 0)
 		return -1;
-	if (set_controls(c, req, frame) < 0 || queue_output(c, index, req, frame) < 0 ||
+	if (set_controls_depth(c, req, frame, depth) < 0 || queue_output(c, index, req, frame) < 0 ||
 	    xioctl(req, MEDIA_REQUEST_IOC_QUEUE, NULL) < 0) {
 		say("queueing request %u: %s", frame, strerror(errno));
 		close(req);
@@ -1076,7 +1098,7 @@ static int cmd_reason(void)
 		close(dfd);
 		return 2;
 	}
-	req = queue_request(&c, 0, 0);
+	req = queue_request(&c, 0, 0, 8);
 	j = req < 0 ? NULL : daemon_wait_job(dfd, 5000);
 	if (!j) {
 		say("reason: no job arrived");
@@ -1114,6 +1136,68 @@ out:
 	return failed ? 1 : 0;
 }
 
+/*
+ * One request through the fake daemon: the job must (want_job) or must not
+ * arrive; a job is answered with success. Returns 0 when the request ended
+ * as expected (DONE with a job, ERROR without).
+ */
+static int setup_fail_one(struct ctx *c, int dfd, unsigned int frame, unsigned int depth,
+			  int want_job)
+{
+	const struct daedalus_job *j;
+	int req, flags, failed = 0;
+
+	req = queue_request(c, frame % c->n_out, frame, depth);
+	if (req < 0)
+		return -1;
+	j = daemon_wait_job(dfd, want_job ? 5000 : 1000);
+	if (j) {
+		if (!want_job) {
+			say("ctrl-setup-fail: request %u (%u-bit SPS) reached the daemon as job %llu",
+			    frame, depth, (unsigned long long)j->job_id);
+			failed = 1;
+		}
+		if (daemon_job_done(dfd, j, 0, "", 0) < 0)
+			failed = 1;
+	} else if (want_job) {
+		say("ctrl-setup-fail: request %u: no job arrived", frame);
+		failed = 1;
+	}
+	flags = wait_request(c, req, 4000);
+	close(req);
+	if (flags < 0)
+		return -1;
+	say("ctrl-setup-fail: request %u (%u-bit SPS): %s, %s", frame, depth,
+	    flags & V4L2_BUF_FLAG_ERROR ? "ERROR" : "DONE", j ? "job sent" : "no job");
+	if (!!(flags & V4L2_BUF_FLAG_ERROR) == want_job) {
+		say("ctrl-setup-fail: request %u: expected %s", frame, want_job ? "DONE" : "ERROR");
+		failed = 1;
+	}
+	return failed ? -1 : 0;
+}
+
+static int cmd_ctrl_setup_fail(void)
+{
+	struct ctx c;
+	int dfd, failed = 0;
+
+	dfd = daemon_attach();
+	if (dfd < 0)
+		return 2;
+	if (open_streaming(&c) < 0) {
+		close(dfd);
+		return 2;
+	}
+	failed |= setup_fail_one(&c, dfd, 0, 8, 1) < 0;
+	failed |= setup_fail_one(&c, dfd, 1, 10, 0) < 0;
+	failed |= setup_fail_one(&c, dfd, 2, 8, 1) < 0;
+	streamoff(&c);
+	close_nodes(&c);
+	close(dfd);
+	say("ctrl-setup-fail: %s", failed ? "FAILED" : "ok");
+	return failed ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1124,7 +1208,8 @@ static void usage(void)
 		"              [--post-hook CMD] [--after-hook CMD]\n"
 		"              [--streamoff-pending]\n"
 		"       stress bitdepth -d VIDEO -m MEDIA\n"
-		"       stress reason -d VIDEO -m MEDIA\n");
+		"       stress reason -d VIDEO -m MEDIA\n"
+		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n");
 	exit(2);
 }
 
@@ -1215,6 +1300,8 @@ int main(int argc, char **argv)
 		return cmd_bitdepth();
 	if (!strcmp(cmd, "reason"))
 		return cmd_reason();
+	if (!strcmp(cmd, "ctrl-setup-fail"))
+		return cmd_ctrl_setup_fail();
 	usage();
 	return 2;
 }
