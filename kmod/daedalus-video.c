@@ -392,6 +392,16 @@ static int daedalus_buf_prepare(struct vb2_buffer *vb)
 	for (i = 0; i < pix_mp->num_planes; i++) {
 		if (vb2_plane_size(vb, i) < pix_mp->plane_fmt[i].sizeimage)
 			return -EINVAL;
+		/*
+		 * The daemon reads the bitstream from the start of the plane:
+		 * an offset to it is refused rather than silently ignored.
+		 */
+		if (V4L2_TYPE_IS_OUTPUT(vq->type) && vb->planes[i].data_offset) {
+			dev_dbg(ctx->dev->v4l2_dev.dev,
+				"ctx %u: OUTPUT data_offset %u not supported\n",
+				ctx->id, vb->planes[i].data_offset);
+			return -EINVAL;
+		}
 		if (V4L2_TYPE_IS_CAPTURE(vq->type))
 			vb2_set_plane_payload(vb, i,
 					      pix_mp->plane_fmt[i].sizeimage);

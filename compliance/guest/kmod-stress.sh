@@ -34,6 +34,10 @@ stress_run "open/close x200 with request alloc" open-close -n 200
 #     10-bit H.264 / VP9 / AV1), and cannot change under CAPTURE buffers.
 stress_run "bit depth selects the CAPTURE formats" bitdepth
 
+# 1c. The daemon reads OUTPUT from the start of the plane: a data_offset is
+#     refused (DMABUF and MMAP), not silently ignored.
+stress_run "OUTPUT data_offset refused with EINVAL" data-offset
+
 start_daemon || fail "setup: daemon attach"
 
 # 2. Requests complete (DONE or ERROR: the bitstream is synthetic) with the

@@ -21,6 +21,11 @@
  *       hooks run (system()) around request I: pre before it is queued, post
  *       right after MEDIA_REQUEST_IOC_QUEUE, after once it completed
  *
+ *   stress data-offset -d VIDEO -m MEDIA
+ *       an OUTPUT plane with a non-zero data_offset (DMABUF imported from a
+ *       second context's EXPBUF, and MMAP) is refused by PREPARE_BUF with
+ *       EINVAL; data_offset 0 is accepted
+ *
  * The commands below play the daemon themselves: /dev/daedalus must be free.
  *
  *   stress reason -d VIDEO -m MEDIA
@@ -1198,6 +1203,96 @@ static int cmd_ctrl_setup_fail(void)
 	return failed ? 1 : 0;
 }
 
+/*
+ * PREPARE_BUF of OUTPUT buffer index with data_offset off; returns errno or
+ * 0. (A prepared buffer cannot be prepared again: one index per call.)
+ */
+static int prepare_output(struct ctx *c, unsigned int index, enum v4l2_memory mem, int fd,
+			  __u32 length, __u32 off)
+{
+	struct v4l2_plane planes[VIDEO_MAX_PLANES];
+	struct v4l2_buffer b;
+
+	init_buffer(c, &b, planes, c->out_type, index);
+	b.memory = mem;
+	b.length = 1;
+	planes[0].bytesused = 256;
+	planes[0].data_offset = off;
+	if (mem == V4L2_MEMORY_DMABUF) {
+		planes[0].m.fd = fd;
+		planes[0].length = length;
+	}
+	return xioctl(c->vfd, VIDIOC_PREPARE_BUF, &b) < 0 ? errno : 0;
+}
+
+static int data_offset_expect(const char *what, int got, int want)
+{
+	say("data-offset: %s: %s", what, got ? strerror(got) : "accepted");
+	if (got != want) {
+		say("data-offset: %s: expected %s", what, want ? strerror(want) : "accepted");
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_data_offset(void)
+{
+	struct v4l2_requestbuffers rb;
+	struct v4l2_exportbuffer eb;
+	struct ctx exp, imp;
+	int failed = 0, fd;
+
+	if (open_nodes(&exp) < 0)
+		return 2;
+	if (open_nodes(&imp) < 0) {
+		close_nodes(&exp);
+		return 2;
+	}
+	if (!exp.mplane || set_formats(&exp) < 0 || set_formats(&imp) < 0 ||
+	    reqbufs(&exp, exp.out_type, 2) < 2) {
+		failed = 2;
+		goto out;
+	}
+	memset(&eb, 0, sizeof(eb));
+	eb.type = exp.out_type;
+	eb.index = 1;
+	eb.flags = O_RDWR | O_CLOEXEC;
+	if (xioctl(exp.vfd, VIDIOC_EXPBUF, &eb) < 0) {
+		say("EXPBUF OUTPUT: %s", strerror(errno));
+		failed = 2;
+		goto out;
+	}
+	fd = eb.fd;
+	memset(&rb, 0, sizeof(rb));
+	rb.count = 2;
+	rb.type = imp.out_type;
+	rb.memory = V4L2_MEMORY_DMABUF;
+	if (xioctl(imp.vfd, VIDIOC_REQBUFS, &rb) < 0 || rb.count < 2) {
+		say("REQBUFS DMABUF OUTPUT: %s", strerror(errno));
+		close(fd);
+		failed = 2;
+		goto out;
+	}
+	failed |= data_offset_expect("DMABUF data_offset 16",
+				     prepare_output(&imp, 0, V4L2_MEMORY_DMABUF, fd,
+						    (__u32)lseek(fd, 0, SEEK_END), 16),
+				     EINVAL);
+	failed |= data_offset_expect("DMABUF data_offset 0",
+				     prepare_output(&imp, 1, V4L2_MEMORY_DMABUF, fd,
+						    (__u32)lseek(fd, 0, SEEK_END), 0),
+				     0);
+	failed |= data_offset_expect("MMAP data_offset 16",
+				     prepare_output(&exp, 0, V4L2_MEMORY_MMAP, -1, 0, 16), EINVAL);
+	failed |= data_offset_expect("MMAP data_offset 0",
+				     prepare_output(&exp, 1, V4L2_MEMORY_MMAP, -1, 0, 0), 0);
+	close(fd);
+out:
+	close_nodes(&imp);
+	close_nodes(&exp);
+	say("data-offset: %s", failed ? "FAILED" : "ok");
+	return failed;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1208,6 +1303,7 @@ static void usage(void)
 		"              [--post-hook CMD] [--after-hook CMD]\n"
 		"              [--streamoff-pending]\n"
 		"       stress bitdepth -d VIDEO -m MEDIA\n"
+		"       stress data-offset -d VIDEO -m MEDIA\n"
 		"       stress reason -d VIDEO -m MEDIA\n"
 		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n");
 	exit(2);
@@ -1298,6 +1394,8 @@ int main(int argc, char **argv)
 		return cmd_decode(&o);
 	if (!strcmp(cmd, "bitdepth"))
 		return cmd_bitdepth();
+	if (!strcmp(cmd, "data-offset"))
+		return cmd_data_offset();
 	if (!strcmp(cmd, "reason"))
 		return cmd_reason();
 	if (!strcmp(cmd, "ctrl-setup-fail"))
