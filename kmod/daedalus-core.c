@@ -36,6 +36,12 @@ static int daedalus_open(struct file *file)
 		goto unlock;
 	}
 
+	ctx->closed_msg = daedalus_ctx_closed_msg_alloc();
+	if (!ctx->closed_msg) {
+		ret = -ENOMEM;
+		goto free_ctx_mem;
+	}
+
 	v4l2_fh_init(&ctx->fh, video_devdata(file));
 	file->private_data = &ctx->fh;
 	ctx->dev = dev;
@@ -71,6 +77,8 @@ free_hdl:
 free_ctx:
 	v4l2_fh_exit(&ctx->fh);
 	mutex_destroy(&ctx->vb_mutex);
+	kvfree(ctx->closed_msg);
+free_ctx_mem:
 	kfree(ctx);
 unlock:
 	mutex_unlock(&dev->dev_mutex);
@@ -81,6 +89,7 @@ static int daedalus_release(struct file *file)
 {
 	struct daedalus_dev *dev = video_drvdata(file);
 	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+	struct daedalus_msg *closed_msg = ctx->closed_msg;
 	u32 id = ctx->id;
 
 	/* From here on the daemon cannot reach this context's buffers. */
@@ -99,7 +108,7 @@ static int daedalus_release(struct file *file)
 	mutex_destroy(&ctx->vb_mutex);
 	kfree(ctx);
 
-	daedalus_notify_ctx_closed(dev, id);
+	daedalus_notify_ctx_closed(dev, closed_msg, id);
 	return 0;
 }
 

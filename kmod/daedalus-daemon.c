@@ -21,9 +21,6 @@
 
 #include "daedalus.h"
 
-/* Bound on queued messages, so a daemon that never reads costs little. */
-#define DAEDALUS_MAX_QUEUED_MSGS	1024
-
 struct daedalus_msg *daedalus_msg_alloc(u32 size)
 {
 	struct daedalus_msg *msg;
@@ -109,22 +106,34 @@ static void daedalus_timeout_work(struct work_struct *work)
 	}
 }
 
-void daedalus_notify_ctx_closed(struct daedalus_dev *dev, u32 ctx_id)
+/* The CTX_CLOSED message of a context, allocated when it is opened. */
+struct daedalus_msg *daedalus_ctx_closed_msg_alloc(void)
 {
 	struct daedalus_msg_header *hdr;
 	struct daedalus_msg *msg;
 
 	msg = daedalus_msg_alloc(sizeof(*hdr));
 	if (!msg)
-		return;
+		return NULL;
 	hdr = (struct daedalus_msg_header *)msg->data;
 	hdr->kind = DAEDALUS_MSG_CTX_CLOSED;
 	hdr->size = sizeof(*hdr);
 	hdr->version = DAEDALUS_PROTO_VERSION;
-	hdr->ctx_id = ctx_id;
+	return msg;
+}
+
+/*
+ * Queue the closed context's preallocated message, which is never refused
+ * (no allocation, no bound on the queue): a daemon that missed it would keep
+ * that context's state forever. Without a daemon there is nobody to tell.
+ */
+void daedalus_notify_ctx_closed(struct daedalus_dev *dev,
+				struct daedalus_msg *msg, u32 ctx_id)
+{
+	((struct daedalus_msg_header *)msg->data)->ctx_id = ctx_id;
 
 	spin_lock(&dev->job_lock);
-	if (dev->daemon_attached && dev->msg_count < DAEDALUS_MAX_QUEUED_MSGS) {
+	if (dev->daemon_attached) {
 		list_add_tail(&msg->node, &dev->msg_queue);
 		dev->msg_count++;
 		msg = NULL;

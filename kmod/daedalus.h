@@ -101,6 +101,9 @@ struct daedalus_ctx {
 
 	enum daedalus_run_state	run_state;
 	bool			abort_pending;
+
+	/* Queued for the daemon at release: allocated at open, never lost. */
+	struct daedalus_msg	*closed_msg;
 };
 
 /* A vb2 buffer with the identity of its memory. */
@@ -163,7 +166,9 @@ void daedalus_daemon_exit(struct daedalus_dev *dev);
 struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev);
 void daedalus_queue_run_locked(struct daedalus_dev *dev,
 			       struct daedalus_run *run);
-void daedalus_notify_ctx_closed(struct daedalus_dev *dev, u32 ctx_id);
+struct daedalus_msg *daedalus_ctx_closed_msg_alloc(void);
+void daedalus_notify_ctx_closed(struct daedalus_dev *dev,
+				struct daedalus_msg *msg, u32 ctx_id);
 struct daedalus_msg *daedalus_msg_alloc(u32 size);
 
 #endif /* _DAEDALUS_H_ */

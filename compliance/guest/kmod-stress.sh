@@ -112,6 +112,10 @@ stress_run "job failure reason logged escaped, bounded to 64 bytes" reason
 #     never reaches the daemon with half-applied controls.
 stress_run "request whose controls fail to apply ends in ERROR, no job" ctrl-setup-fail
 
+# 7d. Every closed context is announced, however many wait unread: 2,000
+#     opens and closes while the (fake) daemon reads nothing.
+stress_run "2000 CTX_CLOSED queued while the daemon does not read" ctx-closed -n 2000
+
 # 8. rmmod with open handles is refused with EBUSY; after close it succeeds.
 rmmod_busy() {
 	local out rc

@@ -31,6 +31,9 @@
  *   stress reason -d VIDEO -m MEDIA
  *       fails a job with a 64-byte reason holding control characters and no
  *       NUL: the kernel log must show exactly those 64 bytes, escaped
+ *   stress ctx-closed -d VIDEO -m MEDIA -n N
+ *       attaches without reading, opens and closes the video node N times
+ *       then reads: N distinct CTX_CLOSED messages must be waiting
  *   stress ctrl-setup-fail -d VIDEO -m MEDIA
  *       a request whose controls cannot be applied when it runs (a 10-bit SPS
  *       while 8-bit CAPTURE buffers exist: EBUSY) ends in ERROR without a job
@@ -1293,6 +1296,62 @@ out:
 	return failed;
 }
 
+static int cmd_ctx_closed(int n)
+{
+	const struct daedalus_msg_header *h = (const void *)msg_buf;
+	unsigned char *seen;
+	__u32 lo = UINT32_MAX, hi = 0, id;
+	int dfd, i, got = 0, dup = 0, other = 0, failed = 0;
+	long long t0;
+	ssize_t r;
+
+	dfd = daemon_attach();
+	if (dfd < 0)
+		return 2;
+	t0 = now_ms();
+	for (i = 0; i < n; i++) {
+		int fd = open(video_path, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0) {
+			say("ctx-closed: open %s #%d: %s", video_path, i, strerror(errno));
+			close(dfd);
+			return 2;
+		}
+		close(fd);
+	}
+	say("ctx-closed: %d opens and closes in %lld ms, none read yet", n, now_ms() - t0);
+	seen = calloc((size_t)n * 2 + 1, 1);
+	if (!seen) {
+		close(dfd);
+		return 2;
+	}
+	while ((r = daemon_read(dfd, 0)) > 0) {
+		if (h->kind != DAEDALUS_MSG_CTX_CLOSED) {
+			other++;
+			continue;
+		}
+		got++;
+		id = h->ctx_id;
+		lo = id < lo ? id : lo;
+		hi = id > hi ? id : hi;
+		/* Ids are consecutive: index them from the first one read. */
+		if (id - lo < (__u32)n * 2 && seen[id - lo]++)
+			dup++;
+	}
+	if (r < 0)
+		failed = 1;
+	say("ctx-closed: read %d CTX_CLOSED (ids %u..%u, %d duplicates), %d other messages",
+	    got, got ? lo : 0, got ? hi : 0, dup, other);
+	if (got != n || dup || hi - lo + 1 != (__u32)n) {
+		say("ctx-closed: expected %d distinct consecutive ids", n);
+		failed = 1;
+	}
+	free(seen);
+	close(dfd);
+	say("ctx-closed: %s", failed ? "FAILED" : "ok");
+	return failed;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1304,6 +1363,7 @@ static void usage(void)
 		"              [--streamoff-pending]\n"
 		"       stress bitdepth -d VIDEO -m MEDIA\n"
 		"       stress data-offset -d VIDEO -m MEDIA\n"
+		"       stress ctx-closed -d VIDEO -m MEDIA -n N\n"
 		"       stress reason -d VIDEO -m MEDIA\n"
 		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n");
 	exit(2);
@@ -1398,6 +1458,8 @@ int main(int argc, char **argv)
 		return cmd_data_offset();
 	if (!strcmp(cmd, "reason"))
 		return cmd_reason();
+	if (!strcmp(cmd, "ctx-closed"))
+		return cmd_ctx_closed(o.count);
 	if (!strcmp(cmd, "ctrl-setup-fail"))
 		return cmd_ctrl_setup_fail();
 	usage();
