@@ -146,51 +146,59 @@ static const struct daedalus_ctrl_desc daedalus_mpeg2_ctrls[] = {
 	DAEDALUS_CTRL(V4L2_CID_STATELESS_MPEG2_QUANTISATION),
 };
 
-#define DAEDALUS_FRMSIZE(_maxw, _maxh) {				\
-		.min_width = 64, .max_width = (_maxw), .step_width = 16,	\
-		.min_height = 64, .max_height = (_maxh), .step_height = 16,	\
+/*
+ * The picture sizes a coded format accepts: any size from the codec's
+ * smallest picture to our maximum, in steps of one pixel (reported as
+ * V4L2_FRMSIZE_TYPE_CONTINUOUS). CAPTURE buffers round them up to whole
+ * macroblocks (daedalus-video.c).
+ */
+#define DAEDALUS_FRMSIZE(_minw, _minh, _maxw, _maxh) {			\
+		.min_width = (_minw), .max_width = (_maxw), .step_width = 1,	\
+		.min_height = (_minh), .max_height = (_maxh), .step_height = 1,	\
 	}
 
 const struct daedalus_coded_fmt daedalus_coded_fmts[] = {
 	{
 		.fourcc = V4L2_PIX_FMT_H264_SLICE,
 		.codec = DAEDALUS_CODEC_H264,
-		.frmsize = DAEDALUS_FRMSIZE(4096, 2304),
+		/* The coded size is whole 16x16 macroblocks. */
+		.frmsize = DAEDALUS_FRMSIZE(16, 16, 4096, 2304),
 		.ctrls = daedalus_h264_ctrls,
 		.num_ctrls = ARRAY_SIZE(daedalus_h264_ctrls),
 	},
 	{
 		.fourcc = V4L2_PIX_FMT_VP9_FRAME,
 		.codec = DAEDALUS_CODEC_VP9,
-		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.frmsize = DAEDALUS_FRMSIZE(1, 1, 8192, 4352),
 		.ctrls = daedalus_vp9_ctrls,
 		.num_ctrls = ARRAY_SIZE(daedalus_vp9_ctrls),
 	},
 	{
 		.fourcc = V4L2_PIX_FMT_AV1_FRAME,
 		.codec = DAEDALUS_CODEC_AV1,
-		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.frmsize = DAEDALUS_FRMSIZE(1, 1, 8192, 4352),
 		.ctrls = daedalus_av1_ctrls,
 		.num_ctrls = ARRAY_SIZE(daedalus_av1_ctrls),
 	},
 	{
 		.fourcc = V4L2_PIX_FMT_HEVC_SLICE,
 		.codec = DAEDALUS_CODEC_HEVC,
-		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		/* The coded size is whole minimum coding blocks (8x8 or more). */
+		.frmsize = DAEDALUS_FRMSIZE(8, 8, 8192, 4352),
 		.ctrls = daedalus_hevc_ctrls,
 		.num_ctrls = ARRAY_SIZE(daedalus_hevc_ctrls),
 	},
 	{
 		.fourcc = V4L2_PIX_FMT_VP8_FRAME,
 		.codec = DAEDALUS_CODEC_VP8,
-		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.frmsize = DAEDALUS_FRMSIZE(1, 1, 8192, 4352),
 		.ctrls = daedalus_vp8_ctrls,
 		.num_ctrls = ARRAY_SIZE(daedalus_vp8_ctrls),
 	},
 	{
 		.fourcc = V4L2_PIX_FMT_MPEG2_SLICE,
 		.codec = DAEDALUS_CODEC_MPEG2,
-		.frmsize = DAEDALUS_FRMSIZE(8192, 4352),
+		.frmsize = DAEDALUS_FRMSIZE(1, 1, 8192, 4352),
 		.ctrls = daedalus_mpeg2_ctrls,
 		.num_ctrls = ARRAY_SIZE(daedalus_mpeg2_ctrls),
 	},

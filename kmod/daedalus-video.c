@@ -11,6 +11,10 @@
 #include "daedalus.h"
 
 #define DAEDALUS_MIN_CODED_SIZE	(256U * 1024U)
+#define DAEDALUS_MB_SIZE	16U
+/* The OUTPUT size of a new context, within every coded format's range. */
+#define DAEDALUS_DEFAULT_WIDTH	64U
+#define DAEDALUS_DEFAULT_HEIGHT	64U
 
 static const u32 daedalus_decoded_fmts[] = {
 	V4L2_PIX_FMT_NV12,
@@ -72,17 +76,27 @@ static void daedalus_init_fmt(struct v4l2_format *f, enum v4l2_buf_type type,
 }
 
 /*
- * CAPTURE buffers cover the coded size rounded up to whole 16x16 macroblocks
- * (the frame size step), so a decoder may always write whole macroblocks.
+ * CAPTURE buffers cover the coded size rounded up to whole 16x16 macroblocks,
+ * so a decoder may always write whole macroblocks (the engine decodes H.264
+ * without the SPS cropping: 1920x1080 comes out 1920x1088).
  */
 static void daedalus_fill_decoded(struct daedalus_ctx *ctx,
 				  struct v4l2_pix_format_mplane *pix_mp)
 {
+	const struct v4l2_frmsize_stepwise *coded = &ctx->coded_desc->frmsize;
+	const struct v4l2_frmsize_stepwise mbs = {
+		.min_width = round_up(coded->min_width, DAEDALUS_MB_SIZE),
+		.max_width = round_up(coded->max_width, DAEDALUS_MB_SIZE),
+		.step_width = DAEDALUS_MB_SIZE,
+		.min_height = round_up(coded->min_height, DAEDALUS_MB_SIZE),
+		.max_height = round_up(coded->max_height, DAEDALUS_MB_SIZE),
+		.step_height = DAEDALUS_MB_SIZE,
+	};
+
 	if (!daedalus_is_decoded_fmt(pix_mp->pixelformat, ctx->bit_depth))
 		pix_mp->pixelformat = daedalus_decoded_fmt(ctx->bit_depth, 0);
 
-	v4l2_apply_frmsize_constraints(&pix_mp->width, &pix_mp->height,
-				       &ctx->coded_desc->frmsize);
+	v4l2_apply_frmsize_constraints(&pix_mp->width, &pix_mp->height, &mbs);
 	v4l2_fill_pixfmt_mp(pix_mp, pix_mp->pixelformat,
 			    pix_mp->width, pix_mp->height);
 	pix_mp->field = V4L2_FIELD_NONE;
@@ -113,8 +127,10 @@ void daedalus_set_default_formats(struct daedalus_ctx *ctx)
 	ctx->bit_depth = daedalus_current_bit_depth(ctx);
 	daedalus_init_fmt(&ctx->coded_fmt, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE,
 			  ctx->coded_desc->fourcc);
-	pix_mp->width = ctx->coded_desc->frmsize.min_width;
-	pix_mp->height = ctx->coded_desc->frmsize.min_height;
+	pix_mp->width = DAEDALUS_DEFAULT_WIDTH;
+	pix_mp->height = DAEDALUS_DEFAULT_HEIGHT;
+	v4l2_apply_frmsize_constraints(&pix_mp->width, &pix_mp->height,
+				       &ctx->coded_desc->frmsize);
 	pix_mp->num_planes = 1;
 	pix_mp->plane_fmt[0].sizeimage = DAEDALUS_MIN_CODED_SIZE;
 
@@ -206,6 +222,7 @@ static int daedalus_try_fmt_vid_out(struct file *file, void *priv,
 		pix_mp->pixelformat = desc->fourcc;
 	}
 
+	/* Any size in range: CAPTURE rounds up to whole macroblocks. */
 	v4l2_apply_frmsize_constraints(&pix_mp->width, &pix_mp->height,
 				       &desc->frmsize);
 	pix_mp->field = V4L2_FIELD_NONE;
@@ -273,7 +290,7 @@ static int daedalus_enum_framesizes(struct file *file, void *priv,
 	if (!desc)
 		return -EINVAL;
 
-	fsize->type = V4L2_FRMSIZE_TYPE_STEPWISE;
+	fsize->type = V4L2_FRMSIZE_TYPE_CONTINUOUS;
 	fsize->stepwise = desc->frmsize;
 	return 0;
 }

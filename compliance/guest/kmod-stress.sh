@@ -34,6 +34,29 @@ stress_run "open/close x200 with request alloc" open-close -n 200
 #     10-bit H.264 / VP9 / AV1), and cannot change under CAPTURE buffers.
 stress_run "bit depth selects the CAPTURE formats" bitdepth
 
+# 1b'. Frame sizes: every OUTPUT format lists its sizes in steps of 1
+#      (v4l2-ctl, as FFmpeg's v4l2-request checks them), and S_FMT/TRY_FMT
+#      keep the test vectors' sizes.
+list_framesizes() {
+	local fmts f out bad=0
+	fmts=$(in_chroot v4l2-ctl -d "$V" --list-formats-out | sed -nE "s/.*\[[0-9]+\]: '([^']+)'.*/\1/p")
+	[ -n "$fmts" ] || {
+		info "v4l2-ctl --list-formats-out listed nothing"
+		return 1
+	}
+	for f in $fmts; do
+		out=$(in_chroot v4l2-ctl -d "$V" --list-framesizes="$f" | grep -E 'Size:' | head -1)
+		info "$f: ${out:-no sizes}"
+		echo "$out" | grep -Eq 'Size: (Continuous|Stepwise [0-9]+x[0-9]+ - [0-9]+x[0-9]+ with step 1/1)' ||
+			bad=1
+	done
+	[ "$bad" = 0 ]
+}
+setup_chroot || fail "setup: chroot mounts"
+dmesg_mark "begin framesizes"
+check "v4l2-ctl --list-framesizes: steps of 1 for every OUTPUT format" list_framesizes
+stress_run "S_FMT/TRY_FMT OUTPUT keep the vectors' sizes" framesizes
+
 # 1c. The daemon reads OUTPUT from the start of the plane: a data_offset is
 #     refused (DMABUF and MMAP), not silently ignored.
 stress_run "OUTPUT data_offset refused with EINVAL" data-offset

@@ -26,6 +26,13 @@
  *       second context's EXPBUF, and MMAP) is refused by PREPARE_BUF with
  *       EINVAL; data_offset 0 is accepted
  *
+ *   stress framesizes -d VIDEO -m MEDIA
+ *       every OUTPUT format reports its sizes in steps of 1 (continuous or
+ *       stepwise) from a small minimum (16, MPEG-2 12); TRY_FMT and S_FMT
+ *       OUTPUT keep every in-range size of the test vectors (1920x1080,
+ *       642x362, 12x12, ...) and clamp others into the range; CAPTURE holds
+ *       the picture in whole macroblocks
+ *
  * The commands below play the daemon themselves: /dev/daedalus must be free.
  *
  *   stress reason -d VIDEO -m MEDIA
@@ -1352,6 +1359,135 @@ static int cmd_ctx_closed(int n)
 	return failed;
 }
 
+struct size {
+	__u32 w, h;
+};
+
+/* Picture sizes of the shared test vectors, and a few edges. */
+static const struct size vector_sizes[] = {
+	{ 1920, 1080 }, { 642, 362 }, { 12, 12 }, { 16, 16 }, { 176, 144 },
+	{ 352, 288 }, { 16, 16368 }, { 1, 1 }, { 4096, 2304 }, { 8192, 4352 },
+};
+
+static int in_range(const struct v4l2_frmsize_stepwise *r, __u32 w, __u32 h)
+{
+	return w >= r->min_width && w <= r->max_width && h >= r->min_height &&
+	       h <= r->max_height;
+}
+
+/* TRY_FMT (try) or S_FMT OUTPUT of fourcc at w x h, checked against r. */
+static int framesize_fmt(struct ctx *c, __u32 fourcc, const struct v4l2_frmsize_stepwise *r,
+			 __u32 w, __u32 h, int try)
+{
+	const char *op = try ? "TRY_FMT" : "S_FMT";
+	struct v4l2_format f;
+	__u32 gw, gh;
+
+	memset(&f, 0, sizeof(f));
+	f.type = c->out_type;
+	f.fmt.pix_mp.pixelformat = fourcc;
+	f.fmt.pix_mp.width = w;
+	f.fmt.pix_mp.height = h;
+	f.fmt.pix_mp.num_planes = 1;
+	if (xioctl(c->vfd, try ? VIDIOC_TRY_FMT : VIDIOC_S_FMT, &f) < 0) {
+		say("framesizes: %.4s %ux%u: %s: %s", (char *)&fourcc, w, h, op, strerror(errno));
+		return 1;
+	}
+	gw = f.fmt.pix_mp.width;
+	gh = f.fmt.pix_mp.height;
+	if (f.fmt.pix_mp.pixelformat != fourcc || !in_range(r, gw, gh) ||
+	    (in_range(r, w, h) && (gw != w || gh != h)) ||
+	    (w <= r->max_width && gw < w) || (h <= r->max_height && gh < h)) {
+		say("framesizes: %.4s %ux%u: %s gave %.4s %ux%u (range %ux%u - %ux%u)",
+		    (char *)&fourcc, w, h, op, (char *)&f.fmt.pix_mp.pixelformat, gw, gh,
+		    r->min_width, r->min_height, r->max_width, r->max_height);
+		return 1;
+	}
+	if (try)
+		return 0;
+	/* CAPTURE follows: the picture in whole macroblocks. */
+	memset(&f, 0, sizeof(f));
+	f.type = c->cap_type;
+	if (xioctl(c->vfd, VIDIOC_G_FMT, &f) < 0) {
+		say("framesizes: G_FMT CAPTURE: %s", strerror(errno));
+		return 1;
+	}
+	if (f.fmt.pix_mp.width < gw || f.fmt.pix_mp.height < gh || f.fmt.pix_mp.width % 16 ||
+	    f.fmt.pix_mp.height % 16 ||
+	    f.fmt.pix_mp.plane_fmt[0].bytesperline < f.fmt.pix_mp.width) {
+		say("framesizes: %.4s %ux%u: CAPTURE %ux%u bytesperline %u", (char *)&fourcc, gw,
+		    gh, f.fmt.pix_mp.width, f.fmt.pix_mp.height,
+		    f.fmt.pix_mp.plane_fmt[0].bytesperline);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_framesizes(void)
+{
+	struct v4l2_frmsizeenum fs;
+	struct v4l2_fmtdesc fd;
+	struct ctx c;
+	unsigned int i;
+	int failed = 0, nfmt = 0;
+
+	if (open_nodes(&c) < 0)
+		return 2;
+	if (!c.mplane) {
+		close_nodes(&c);
+		return 2;
+	}
+	for (fd.index = 0;; fd.index++) {
+		const struct v4l2_frmsize_stepwise *r = &fs.stepwise;
+		__u32 fourcc, want_min;
+		int bad = 0;
+
+		memset(&fd.type, 0, sizeof(fd) - sizeof(fd.index));
+		fd.type = c.out_type;
+		if (xioctl(c.vfd, VIDIOC_ENUM_FMT, &fd) < 0)
+			break;
+		nfmt++;
+		fourcc = fd.pixelformat;
+		memset(&fs, 0, sizeof(fs));
+		fs.pixel_format = fourcc;
+		if (xioctl(c.vfd, VIDIOC_ENUM_FRAMESIZES, &fs) < 0) {
+			say("framesizes: %.4s: ENUM_FRAMESIZES: %s", (char *)&fourcc,
+			    strerror(errno));
+			failed = 1;
+			continue;
+		}
+		/* The MPEG-2 vectors go down to 12x12; the others to 16x16. */
+		want_min = fourcc == V4L2_PIX_FMT_MPEG2_SLICE ? 12 : 16;
+		say("framesizes: %.4s: %s %ux%u - %ux%u step %u/%u", (char *)&fourcc,
+		    fs.type == V4L2_FRMSIZE_TYPE_CONTINUOUS ? "continuous" :
+		    fs.type == V4L2_FRMSIZE_TYPE_STEPWISE   ? "stepwise" :
+							      "discrete",
+		    r->min_width, r->min_height, r->max_width, r->max_height, r->step_width,
+		    r->step_height);
+		if (fs.type == V4L2_FRMSIZE_TYPE_DISCRETE || r->step_width != 1 ||
+		    r->step_height != 1 || r->min_width > want_min || r->min_height > want_min) {
+			say("framesizes: %.4s: expected steps of 1 from at most %ux%u",
+			    (char *)&fourcc, want_min, want_min);
+			bad = 1;
+		}
+		for (i = 0; i < sizeof(vector_sizes) / sizeof(vector_sizes[0]); i++) {
+			__u32 w = vector_sizes[i].w, h = vector_sizes[i].h;
+
+			bad |= framesize_fmt(&c, fourcc, r, w, h, 1);
+			bad |= framesize_fmt(&c, fourcc, r, w, h, 0);
+		}
+		if (!bad)
+			say("framesizes: %.4s: TRY_FMT/S_FMT keep the %zu sizes when in range",
+			    (char *)&fourcc, sizeof(vector_sizes) / sizeof(vector_sizes[0]));
+		failed |= bad;
+	}
+	close_nodes(&c);
+	if (!nfmt)
+		failed = 1;
+	say("framesizes: %d OUTPUT formats, %s", nfmt, failed ? "FAILED" : "ok");
+	return failed;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1362,6 +1498,7 @@ static void usage(void)
 		"              [--post-hook CMD] [--after-hook CMD]\n"
 		"              [--streamoff-pending]\n"
 		"       stress bitdepth -d VIDEO -m MEDIA\n"
+		"       stress framesizes -d VIDEO -m MEDIA\n"
 		"       stress data-offset -d VIDEO -m MEDIA\n"
 		"       stress ctx-closed -d VIDEO -m MEDIA -n N\n"
 		"       stress reason -d VIDEO -m MEDIA\n"
@@ -1456,6 +1593,8 @@ int main(int argc, char **argv)
 		return cmd_bitdepth();
 	if (!strcmp(cmd, "data-offset"))
 		return cmd_data_offset();
+	if (!strcmp(cmd, "framesizes"))
+		return cmd_framesizes();
 	if (!strcmp(cmd, "reason"))
 		return cmd_reason();
 	if (!strcmp(cmd, "ctx-closed"))
