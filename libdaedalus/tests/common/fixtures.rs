@@ -1241,7 +1241,10 @@ fn vpxenc_scaled_refs(out: &Path) {
     );
 }
 
-fn aomenc(
+/// Encodes `frames` frames of the lavfi `source` with the aomenc CLI (aom-tools:
+/// libaom options FFmpeg's wrapper does not expose), single-threaded so deterministic,
+/// into `out`; `args` are more aomenc options. Panics with aomenc's messages if it fails.
+pub fn aomenc(
     dir: &Path,
     name: &str,
     source: &str,

@@ -193,10 +193,7 @@ pub fn need_ffmpeg(test: &str) -> bool {
     ok
 }
 
-/// Encodes `frames` frames of the lavfi `source` with the aomenc CLI (aom-tools:
-/// libaom options FFmpeg's wrapper does not expose), single-threaded so deterministic,
-/// into `dir/name.ivf`; `args` are more aomenc options. Panics with aomenc's messages if
-/// it fails.
+/// [`fixtures::aomenc`] into `dir/name.ivf`, for a test's own local stream.
 pub fn aomenc(
     dir: &Path,
     name: &str,
@@ -205,32 +202,7 @@ pub fn aomenc(
     pix_fmt: &str,
     args: &[&str],
 ) -> PathBuf {
-    let (y4m, out) = (
-        dir.join(format!("{name}.y4m")),
-        dir.join(format!("{name}.ivf")),
-    );
-    let frames = frames.to_string();
-    let y4m_args = ["-frames:v", &frames, "-pix_fmt", pix_fmt];
-    let y4m_fmt = ["-strict", "-1", "-f", "yuv4mpegpipe"];
-    ffmpeg_lavfi(source, y4m_args.iter().chain(&y4m_fmt), &y4m);
-    let o = Command::new("aomenc")
-        .args([
-            "--quiet",
-            "--cpu-used=8",
-            "--threads=1",
-            "--row-mt=0",
-            "--ivf",
-        ])
-        .args(args)
-        .arg("-o")
-        .arg(&out)
-        .arg(&y4m)
-        .output()
-        .expect("run aomenc");
-    assert!(
-        o.status.success(),
-        "aomenc failed to encode {name}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let out = dir.join(format!("{name}.ivf"));
+    fixtures::aomenc(dir, name, source, &frames.to_string(), pix_fmt, args, &out);
     out
 }
