@@ -26,8 +26,12 @@ struct Run {
 }
 
 fn client_decode(data: &[u8], mode: DecodeMode) -> Run {
+    client_decode_with(data, mode, EngineOptions::default())
+}
+
+fn client_decode_with(data: &[u8], mode: DecodeMode, opts: EngineOptions) -> Run {
     let mut src = H264Source::with_mode(data, mode).expect("stream builds");
-    let mut engine = Engine::with_options(Codec::H264, EngineOptions::default()).unwrap();
+    let mut engine = Engine::with_options(Codec::H264, opts).unwrap();
     let mut captures: HashMap<u64, (OwnedBuffer, ctrls::source::Rect)> = HashMap::new();
     let mut md5 = Md5::new();
     let mut run = Run {
@@ -73,9 +77,10 @@ fn client_decode(data: &[u8], mode: DecodeMode) -> Run {
         match engine.decode(&req, &mut buf.as_dst()) {
             Ok(r) => {
                 // Slice-based: nothing decoded until the picture's last slice.
+                // (A first field's last slice too: its pair's second field follows.)
                 assert_eq!(
                     r.pending,
-                    p.slice.is_some_and(|s| !s.is_last()),
+                    p.slice.is_some() && p.holds_capture(),
                     "request {}",
                     run.requests
                 );
@@ -166,4 +171,37 @@ fn jvt_multi_slice_streams_slice_based_match_published_md5() {
         }
     }
     assert!(bad.is_empty(), "slice-based mismatches: {bad:?}");
+}
+
+/// Field pairs cut into slice requests: the first field holds the CAPTURE buffer through
+/// its last slice, so the engine decodes it when the second field's first slice comes,
+/// with the first field's own controls. Strict mode: any control the engine checks
+/// against the wrong field would fail the request.
+#[test]
+fn field_pairs_slice_based_strict_match_published_md5() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/vectors/h264-frext");
+    if !dir.join("md5.txt").exists() {
+        common::not_run("field_pairs_slice_based", "no h264-frext vectors");
+        return;
+    }
+    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
+    for name in ["Freh7_B.264", "HPCAFLNL_BRCM_C.264", "HPCVFLNL_BRCM_A.264"] {
+        let want = list
+            .lines()
+            .find_map(|l| {
+                let (md5, n) = l.split_once(char::is_whitespace)?;
+                (n.trim() == name).then_some(md5)
+            })
+            .unwrap_or_else(|| panic!("{name} not in md5.txt"));
+        let data = std::fs::read(dir.join(name)).unwrap();
+        let r = client_decode_with(
+            &data,
+            DecodeMode::SliceBased,
+            EngineOptions { strict: true },
+        );
+        assert!(r.failed.is_empty(), "{name}: {:?}", r.failed.first());
+        assert_eq!(r.warnings, 0, "{name}");
+        assert_eq!(r.md5, want, "{name}");
+    }
 }

@@ -63,6 +63,8 @@ pub struct H264Backend {
     /// Slice-based mode: Annex B slices queued for the CAPTURE buffer of this timestamp.
     queued: Vec<u8>,
     queued_ts: Option<u64>,
+    /// Slice-based mode: the controls of the field (or frame) the queued slices belong to.
+    queued_controls: Option<Box<H264Controls>>,
 }
 
 impl H264Backend {
@@ -75,6 +77,7 @@ impl H264Backend {
             open_field: None,
             queued: Vec::new(),
             queued_ts: None,
+            queued_controls: None,
         })
     }
 
@@ -217,6 +220,15 @@ impl H264Backend {
     }
 }
 
+/// Which part of a frame a request's slices code: (field picture, bottom field).
+fn field_of(c: &H264Controls) -> (bool, bool) {
+    let f = c.decode_params.flags;
+    (
+        f.contains(DecodeFlags::FIELD_PIC),
+        f.contains(DecodeFlags::BOTTOM_FIELD),
+    )
+}
+
 impl CodecBackend for H264Backend {
     fn decode(
         &mut self,
@@ -232,13 +244,41 @@ impl CodecBackend for H264Backend {
         };
         let annexb = c.start_code == StartCode::AnnexB;
         let r = if c.decode_mode == DecodeMode::SliceBased {
-            // Queue this request's slice; decode the picture with its last slice.
+            // Queue this request's slice; decode the picture with its last slice. The
+            // first field of a pair holds the CAPTURE buffer through its last slice too:
+            // it is decoded, with its own controls, when the second field's first slice
+            // comes (same timestamp, other field).
+            let mut first_field = Vec::new();
+            if self.queued_ts == Some(req.timestamp) && !self.queued.is_empty() {
+                let other_field = self
+                    .queued_controls
+                    .as_ref()
+                    .is_some_and(|q| field_of(q) != field_of(c));
+                if other_field {
+                    let prev = self.queued_controls.take().expect("checked above");
+                    let all = std::mem::take(&mut self.queued);
+                    let r = self.decode_inner(req, &prev, &all, dst, opts);
+                    self.queued = all;
+                    self.queued.clear();
+                    match r {
+                        Ok(rep) => first_field = rep.warnings,
+                        Err(e) => {
+                            self.queued_ts = None;
+                            self.open_field = None;
+                            return Err(e);
+                        }
+                    }
+                }
+            }
             if self.queued_ts != Some(req.timestamp) {
                 if !self.queued.is_empty() {
                     tracing::warn!("slices of an unfinished picture dropped (no request without HOLD_CAPTURE_BUF)");
                 }
                 self.queued.clear();
                 self.queued_ts = Some(req.timestamp);
+            }
+            if self.queued.is_empty() {
+                self.queued_controls = Some(Box::new((**c).clone()));
             }
             if !annexb {
                 self.queued.extend_from_slice(&[0, 0, 1]);
@@ -247,15 +287,21 @@ impl CodecBackend for H264Backend {
             if req.hold_capture {
                 return Ok(DecodeReport {
                     pending: true,
+                    warnings: first_field,
                     ..DecodeReport::default()
                 });
             }
             let all = std::mem::take(&mut self.queued);
             self.queued_ts = None;
+            self.queued_controls = None;
             let r = self.decode_inner(req, c, &all, dst, opts);
             self.queued = all;
             self.queued.clear();
-            r
+            r.map(|mut rep| {
+                first_field.append(&mut rep.warnings);
+                rep.warnings = first_field;
+                rep
+            })
         } else if annexb {
             self.decode_inner(req, c, req.bitstream, dst, opts)
         } else {
