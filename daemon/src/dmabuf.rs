@@ -6,13 +6,18 @@
 //! vb2 buffer (or, for tests, a file of at least that size), with the length
 //! the job reported for that plane, and the descriptor is kept with it. The
 //! memory stays allocated while the mapping exists (the dmabuf holds a
-//! reference), even after the client frees the buffer. The client and the
-//! module may write it concurrently, which is the nature of shared video
-//! memory: we only ever read OUTPUT planes and only write CAPTURE planes of the
-//! job we were given, so a concurrent write can garble a picture, never break
-//! memory safety of this process (the bytes are plain `u8`s). A client that
-//! truncates a memfd-backed buffer could make an access fault (SIGBUS); the
-//! module's own buffers (vmalloc) cannot shrink.
+//! reference), even after the client frees the buffer.
+//!
+//! What is assumed, not guaranteed: the client and the module may write a
+//! plane while we hold a slice over it (shared video memory). We only read
+//! OUTPUT planes and only write CAPTURE planes of the job we were given, and
+//! the bytes are plain `u8`s, but a concurrent write under a live `&[u8]` is
+//! outside Rust's aliasing rules, and the engine checks the bitstream before
+//! FFmpeg reads it again (a client rewriting it in between defeats the
+//! check). Copying the OUTPUT bytes into private memory before decoding
+//! (issue #17) removes both. A client that truncates a memfd-backed buffer
+//! could make an access fault (SIGBUS); the module's own buffers (vmalloc)
+//! cannot shrink.
 #![allow(unsafe_code)]
 
 use memmap2::{Mmap, MmapMut, MmapOptions};

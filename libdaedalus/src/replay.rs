@@ -59,6 +59,8 @@ pub enum ReplayError {
     Controls { index: u32, err: ctrls::SetError },
     #[error("request {index}: decodes into a CAPTURE buffer no earlier request holds")]
     NoHeldBuffer { index: u32 },
+    #[error("the source shows timestamp {ts}, whose CAPTURE buffer is no longer held")]
+    NotHeld { ts: u64 },
     #[error("output: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -127,7 +129,7 @@ pub fn replay_source_with(
     let mut frame = Vec::new();
     let mut emit = |held: &mut HashMap<u64, Held>, ts: u64, summary: &mut ReplaySummary| {
         let Some(h) = held.get_mut(&ts) else {
-            return Ok(());
+            return Err(ReplayError::NotHeld { ts });
         };
         let r = h.rect;
         frame.clear();
@@ -135,7 +137,7 @@ pub fn replay_source_with(
             .append_planar(r.left, r.top, r.width, r.height, &mut frame);
         h.displays_left = h.displays_left.saturating_sub(1);
         summary.frames += 1;
-        sink(&frame)
+        sink(&frame).map_err(ReplayError::Io)
     };
 
     while let Some(p) = src.next_picture().map_err(|e| ReplayError::Build(e.0))? {
