@@ -134,7 +134,6 @@ fn jvt_multi_slice_streams_slice_based_match_published_md5() {
     let Some(dir) = common::jvt_vectors() else {
         return;
     };
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut bad = Vec::new();
     for name in [
         "BASQP1_Sony_C.jsv",
@@ -145,13 +144,7 @@ fn jvt_multi_slice_streams_slice_based_match_published_md5() {
         "MR1_BT_A.h264",
         "BA1_FT_C.264",
     ] {
-        let want = list
-            .lines()
-            .find_map(|l| {
-                let (md5, n) = l.split_once(char::is_whitespace)?;
-                (n.trim() == name).then_some(md5)
-            })
-            .unwrap_or_else(|| panic!("{name} not in md5.txt"));
+        let want = common::published_md5(&dir, name);
         let data = std::fs::read(dir.join(name)).unwrap();
         let frames = H264Source::new(&data).unwrap().len();
         let r = client_decode(&data, DecodeMode::SliceBased);
@@ -179,21 +172,11 @@ fn jvt_multi_slice_streams_slice_based_match_published_md5() {
 /// against the wrong field would fail the request.
 #[test]
 fn field_pairs_slice_based_strict_match_published_md5() {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/h264-frext");
-    if !dir.join("md5.txt").exists() {
-        common::not_run("field_pairs_slice_based", "no h264-frext vectors");
+    let Some(dir) = common::frext_vectors() else {
         return;
-    }
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
+    };
     for name in ["Freh7_B.264", "HPCAFLNL_BRCM_C.264", "HPCVFLNL_BRCM_A.264"] {
-        let want = list
-            .lines()
-            .find_map(|l| {
-                let (md5, n) = l.split_once(char::is_whitespace)?;
-                (n.trim() == name).then_some(md5)
-            })
-            .unwrap_or_else(|| panic!("{name} not in md5.txt"));
+        let want = common::published_md5(&dir, name);
         let data = std::fs::read(dir.join(name)).unwrap();
         let r = client_decode_with(
             &data,

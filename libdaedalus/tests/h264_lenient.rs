@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ctrls::build::h264::H264Builder;
 use ctrls::build::h264::H264Picture;
@@ -22,25 +22,6 @@ use libdaedalus::{
 use md5::{Digest, Md5};
 
 const WRAP: i32 = 1 << 16;
-
-fn frext_vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-frext");
-    if dir.join("md5.txt").exists() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: no FRExt vectors in {}: NOT a pass", dir.display());
-        None
-    }
-}
-
-fn published_md5(dir: &Path, name: &str) -> String {
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
-    list.lines()
-        .filter_map(|l| l.split_once(char::is_whitespace))
-        .find(|(_, n)| n.trim() == name)
-        .map(|(m, _)| m.to_string())
-        .unwrap_or_else(|| panic!("{name} not in md5.txt"))
-}
 
 fn pictures(dir: &Path, name: &str) -> Vec<H264Picture> {
     H264Builder::build_stream(&std::fs::read(dir.join(name)).unwrap()).unwrap()
@@ -113,7 +94,7 @@ fn is_poc_field(f: &str) -> bool {
 /// The libva rewrite of `name`: default mode bit-exact with only the expected warnings,
 /// strict mode failing the first request. Returns (requests, warnings) for the log.
 fn libva_case(dir: &Path, name: &str, want_profile: u8) -> (usize, usize) {
-    let want = published_md5(dir, name);
+    let want = common::published_md5(dir, name);
     let orig = pictures(dir, name);
     // The untouched stream: bit-exact, no warning (the reference for what follows).
     let (s, md5) = replay(&orig, false);
@@ -223,7 +204,7 @@ fn libva_controls_decode_bit_exact_jvt() {
 
 #[test]
 fn libva_controls_decode_bit_exact_high_and_field() {
-    let Some(dir) = frext_vectors() else {
+    let Some(dir) = common::frext_vectors() else {
         return;
     };
     for (name, profile) in [("FRExt1_Panasonic.avc", 100), ("freh3.264", 100)] {
@@ -257,7 +238,7 @@ fn reserved_constraint_bits_are_a_warning() {
         return;
     };
     let name = "BA_MW_D.264";
-    let want = published_md5(&dir, name);
+    let want = common::published_md5(&dir, name);
     let mut pics = pictures(&dir, name);
     for p in &mut pics {
         p.sps.constraint_set_flags =
@@ -303,7 +284,7 @@ fn libva_quirk_source_decodes_bit_exact_and_strict_names_the_fields() {
         return;
     };
     for name in ["BA_MW_D.264", "MR1_BT_A.h264"] {
-        let want = published_md5(&dir, name);
+        let want = common::published_md5(&dir, name);
         let data = std::fs::read(dir.join(name)).unwrap();
         for strict in [false, true] {
             let src = Box::new(H264Source::new(&data).unwrap());

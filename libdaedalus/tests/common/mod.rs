@@ -10,6 +10,8 @@ use md5::{Digest, Md5};
 
 pub mod fixtures;
 
+use fixtures::ffmpeg_decode;
+
 /// Whether this is a CI run (CI=true, as CI services set it): there a test that cannot
 /// run fails instead of skipping.
 pub fn in_ci() -> bool {
@@ -66,6 +68,31 @@ pub fn jvt_vectors() -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// The FRExt / professional-profile vectors folder (`../shared/vectors/h264-frext`), or
+/// `None` when it is absent (NOT a pass; under CI a failure).
+pub fn frext_vectors() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-frext");
+    if dir.join("md5.txt").exists() {
+        Some(dir)
+    } else {
+        not_run(
+            "this test",
+            &format!("no FRExt vectors in {}", dir.display()),
+        );
+        None
+    }
+}
+
+/// The MD5 `dir/md5.txt` records for `name`.
+pub fn published_md5(dir: &Path, name: &str) -> String {
+    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
+    list.lines()
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .find(|(_, n)| n.trim() == name)
+        .map(|(m, _)| m.to_string())
+        .unwrap_or_else(|| panic!("{name} not in md5.txt"))
 }
 
 /// A temp folder for this test process.
@@ -147,21 +174,6 @@ pub fn ffmpeg_raw(file: &Path, pix_fmt: &str) -> Vec<u8> {
 /// The first `frames` frames of [`ffmpeg_raw`].
 pub fn ffmpeg_raw_frames(file: &Path, pix_fmt: &str, frames: usize) -> Vec<u8> {
     ffmpeg_decode(file, pix_fmt, Some(frames))
-}
-
-fn ffmpeg_decode(file: &Path, pix_fmt: &str, frames: Option<usize>) -> Vec<u8> {
-    let limit = frames.map(|n| ["-frames:v".to_string(), n.to_string()]);
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-threads", "1", "-i"])
-        .arg(file)
-        .args(limit.iter().flatten())
-        .args(["-fps_mode", "passthrough", "-noautoscale", "-f", "rawvideo"])
-        .args(["-pix_fmt", pix_fmt, "-"])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success(), "ffmpeg failed to decode {file:?}");
-    out.stdout
 }
 
 /// MD5 of FFmpeg's own single-threaded decode, every frame, planar `pix_fmt`.
