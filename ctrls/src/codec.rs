@@ -164,22 +164,6 @@ impl CaptureFormat {
         }
     }
 
-    /// Bits per sample the format carries.
-    pub fn bit_depth(self) -> u8 {
-        match self {
-            CaptureFormat::P010 => 10,
-            _ => 8,
-        }
-    }
-
-    /// Chroma is interleaved CbCr (NV12 family) rather than two planes.
-    pub fn interleaved_chroma(self) -> bool {
-        matches!(
-            self,
-            CaptureFormat::Nv12 | CaptureFormat::Nv12m | CaptureFormat::P010
-        )
-    }
-
     /// Preference order when a device offers several, for a stream of `bit_depth`.
     pub fn preference(bit_depth: u8) -> &'static [CaptureFormat] {
         if bit_depth > 8 {

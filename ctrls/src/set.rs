@@ -186,15 +186,6 @@ impl ControlSet {
             ControlSet::Av1(_) => Codec::Av1,
         }
     }
-
-    /// Luma bit depth the controls announce (selects the CAPTURE format).
-    pub fn bit_depth(&self) -> u8 {
-        match self {
-            ControlSet::H264(c) => c.sps.bit_depth_luma_minus8 + 8,
-            ControlSet::Vp9(c) => c.frame.bit_depth,
-            ControlSet::Av1(c) => c.sequence.bit_depth,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -224,11 +224,6 @@ impl CtrlPayload<'_> {
     pub fn read<T: FromBytes>(&self) -> Option<T> {
         T::read_from_bytes(self.data).ok()
     }
-
-    /// The value of a menu/integer control.
-    pub fn read_i32(&self) -> Option<i32> {
-        self.read::<i32>()
-    }
 }
 
 /// A parsed job message.

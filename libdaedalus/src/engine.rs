@@ -19,11 +19,6 @@ impl Engine {
         Self::with_options(codec, EngineOptions::default())
     }
 
-    /// Whether the engine has a backend for `codec`.
-    pub fn supports(codec: Codec) -> bool {
-        matches!(codec, Codec::H264 | Codec::Vp9 | Codec::Av1)
-    }
-
     pub fn with_options(codec: Codec, opts: EngineOptions) -> Result<Self, EngineError> {
         let backend: Box<dyn CodecBackend> = match codec {
             Codec::H264 => Box::new(codec::h264::H264Backend::new()?),

@@ -16,12 +16,13 @@
 //! Every file that changes, one place per layer:
 //! 1. `ctrls/src/<codec>.rs`: the payloads (exists for all six) and the request's control
 //!    set `<Codec>Controls` with `from_controls` / `to_payloads`; one arm in
-//!    `ctrls/src/set.rs` (`ControlSet` variant, `parse`, `codec`, `bit_depth`).
+//!    `ctrls/src/set.rs` (`ControlSet` variant, `parse`, `codec`).
 //! 2. `ctrls/src/build/<codec>.rs`: stream -> per-request controls, as a client fills them.
-//! 3. `request-api/src/<codec>.rs`: the client's picture source over that builder.
-//! 4. `libdaedalus/src/codec/<codec>/`: the backend ([`codec::CodecBackend`]), and its
-//!    replay; one arm in [`Engine::with_options`] / [`Engine::supports`] and in
-//!    [`replay::replay`].
+//! 3. `ctrls/src/source/<codec>.rs`: the client's stream source over that builder
+//!    (daedalus-decode and [`replay`] both run it); one arm in daedalus-decode's
+//!    `source_for`.
+//! 4. `libdaedalus/src/codec/<codec>/`: the backend ([`codec::CodecBackend`]); one arm in
+//!    [`Engine::with_options`] and in [`replay::replay`].
 //! 5. `kmod/daedalus-ctrls.c`: a row in the coded-format table (fourcc, `DAEDALUS_CODEC_*`,
 //!    controls) — all six rows exist.
 //!
