@@ -6,6 +6,7 @@
  * into the CAPTURE buffer (see include/uapi/daedalus.h).
  */
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -21,20 +22,36 @@ module_param_named(job_timeout_ms, daedalus_job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms,
 		 "a job the daemon has not answered after this many ms fails (default 2000)");
 
+/* Fault injection for client developers: see kmod/README.md. */
+struct daedalus_faults daedalus_faults;
+module_param_named(fault_latency_ms, daedalus_faults.latency_ms, uint, 0644);
+MODULE_PARM_DESC(fault_latency_ms,
+		 "no job completes sooner than this many ms after it started (default 0)");
+module_param_named(fault_jitter_ms, daedalus_faults.jitter_ms, uint, 0644);
+MODULE_PARM_DESC(fault_jitter_ms,
+		 "plus up to this many ms, from fault_seed, the context and the job (default 0)");
+module_param_named(fault_seed, daedalus_faults.seed, uint, 0644);
+MODULE_PARM_DESC(fault_seed, "seed of the latency jitter (default 0)");
+module_param_named(fault_fail_every, daedalus_faults.fail_every, uint, 0644);
+MODULE_PARM_DESC(fault_fail_every,
+		 "every Nth job of a context ends with ERROR (default 0: never)");
+module_param_named(fault_hang_job, daedalus_faults.hang_job, uint, 0644);
+MODULE_PARM_DESC(fault_hang_job,
+		 "the Nth job of a context never completes until aborted (default 0: none)");
+module_param_named(fault_bad_timestamp_every, daedalus_faults.bad_timestamp_every,
+		   uint, 0644);
+MODULE_PARM_DESC(fault_bad_timestamp_every,
+		 "every Nth job's CAPTURE buffer comes back with a wrong timestamp (default 0)");
+
 static int daedalus_open(struct file *file)
 {
 	struct daedalus_dev *dev = video_drvdata(file);
 	struct daedalus_ctx *ctx;
 	int ret;
 
-	if (mutex_lock_interruptible(&dev->dev_mutex))
-		return -ERESTARTSYS;
-
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx) {
-		ret = -ENOMEM;
-		goto unlock;
-	}
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
 
 	ctx->closed_msg = daedalus_ctx_closed_msg_alloc();
 	if (!ctx->closed_msg) {
@@ -46,13 +63,16 @@ static int daedalus_open(struct file *file)
 	file->private_data = &ctx->fh;
 	ctx->dev = dev;
 	mutex_init(&ctx->vb_mutex);
-	INIT_LIST_HEAD(&ctx->node);
+	spin_lock_init(&ctx->cap_lock);
+	init_waitqueue_head(&ctx->idle_wait);
 
 	ret = daedalus_init_ctrls(ctx);
 	if (ret)
 		goto free_ctx;
 
+	mutex_lock(ctx->hdl.lock);
 	daedalus_set_default_formats(ctx);
+	mutex_unlock(ctx->hdl.lock);
 
 	ctx->fh.m2m_ctx = v4l2_m2m_ctx_init(dev->m2m_dev, ctx,
 					    daedalus_queue_init);
@@ -60,18 +80,25 @@ static int daedalus_open(struct file *file)
 		ret = PTR_ERR(ctx->fh.m2m_ctx);
 		goto free_hdl;
 	}
+	/* The queue ioctls take this context's lock, not a device-wide one. */
+	ctx->fh.m2m_ctx->q_lock = &ctx->vb_mutex;
 
+	/*
+	 * Cyclic: an id comes back only after every other one was used, and
+	 * never while its context is open.
+	 */
 	mutex_lock(&dev->ctx_lock);
-	ctx->id = ++dev->next_ctx_id;
-	if (!ctx->id)
-		ctx->id = ++dev->next_ctx_id;
-	list_add_tail(&ctx->node, &dev->ctx_list);
+	ret = idr_alloc_cyclic(&dev->ctx_idr, ctx, 1, 0, GFP_KERNEL);
 	mutex_unlock(&dev->ctx_lock);
+	if (ret < 0)
+		goto release_m2m;
+	ctx->id = ret;
 
 	v4l2_fh_add(&ctx->fh);
-	mutex_unlock(&dev->dev_mutex);
 	return 0;
 
+release_m2m:
+	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
 free_hdl:
 	v4l2_ctrl_handler_free(&ctx->hdl);
 free_ctx:
@@ -80,8 +107,6 @@ free_ctx:
 	kvfree(ctx->closed_msg);
 free_ctx_mem:
 	kfree(ctx);
-unlock:
-	mutex_unlock(&dev->dev_mutex);
 	return ret;
 }
 
@@ -94,13 +119,12 @@ static int daedalus_release(struct file *file)
 
 	/* From here on the daemon cannot reach this context's buffers. */
 	mutex_lock(&dev->ctx_lock);
-	list_del(&ctx->node);
+	idr_remove(&dev->ctx_idr, id);
 	mutex_unlock(&dev->ctx_lock);
 
-	/* Aborts a job of this context that is with the daemon. */
-	mutex_lock(&dev->dev_mutex);
+	/* No job of this context runs, or is still being completed. */
+	daedalus_ctx_quiesce(ctx);
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
-	mutex_unlock(&dev->dev_mutex);
 
 	v4l2_fh_del(&ctx->fh);
 	v4l2_fh_exit(&ctx->fh);
@@ -121,16 +145,60 @@ static const struct v4l2_file_operations daedalus_fops = {
 	.mmap		= v4l2_m2m_fop_mmap,
 };
 
-static void daedalus_vfd_release(struct video_device *vdev)
+static void daedalus_dev_free(struct kref *ref)
 {
-	struct daedalus_dev *dev = container_of(vdev, struct daedalus_dev, vfd);
+	struct daedalus_dev *dev = container_of(ref, struct daedalus_dev, ref);
 
 	v4l2_device_unregister(&dev->v4l2_dev);
 	v4l2_m2m_release(dev->m2m_dev);
 	media_device_cleanup(&dev->mdev);
+	idr_destroy(&dev->ctx_idr);
 	mutex_destroy(&dev->ctx_lock);
-	mutex_destroy(&dev->dev_mutex);
 	kfree(dev);
+}
+
+void daedalus_dev_put(struct daedalus_dev *dev)
+{
+	kref_put(&dev->ref, daedalus_dev_free);
+}
+
+static void daedalus_vfd_release(struct video_device *vdev)
+{
+	struct daedalus_dev *dev = container_of(vdev, struct daedalus_dev, vfd);
+
+	dev->vfd_released = true;
+	daedalus_dev_put(dev);
+}
+
+/*
+ * A request fd may outlive every other file of the device: it holds the
+ * module (rmmod is refused) and the device (an unbind does not free the
+ * media device under it).
+ */
+static struct media_request *daedalus_req_alloc(struct media_device *mdev)
+{
+	struct daedalus_dev *dev = container_of(mdev, struct daedalus_dev, mdev);
+	struct media_request *req;
+
+	if (!try_module_get(THIS_MODULE))
+		return NULL;
+	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
+	if (!req) {
+		module_put(THIS_MODULE);
+		return NULL;
+	}
+	kref_get(&dev->ref);
+	return req;
+}
+
+static void daedalus_req_free(struct media_request *req)
+{
+	struct daedalus_dev *dev = container_of(req->mdev, struct daedalus_dev,
+						mdev);
+
+	kfree(req);
+	daedalus_dev_put(dev);
+	module_put(THIS_MODULE);
 }
 
 static const struct video_device daedalus_videodev = {
@@ -149,6 +217,8 @@ static const struct v4l2_m2m_ops daedalus_m2m_ops = {
 };
 
 static const struct media_device_ops daedalus_media_ops = {
+	.req_alloc	= daedalus_req_alloc,
+	.req_free	= daedalus_req_free,
 	.req_validate	= daedalus_request_validate,
 	.req_queue	= v4l2_m2m_request_queue,
 };
@@ -167,14 +237,17 @@ static int daedalus_probe(struct platform_device *pdev)
 	if (ret)
 		goto free_dev;
 
-	mutex_init(&dev->dev_mutex);
+	kref_init(&dev->ref);
 	mutex_init(&dev->ctx_lock);
-	INIT_LIST_HEAD(&dev->ctx_list);
+	idr_init(&dev->ctx_idr);
 	atomic64_set(&dev->next_buf_id, 0);
 
+	/*
+	 * No device-wide ioctl lock: the queue and format ioctls take the
+	 * context's vb_mutex, the control ioctls its handler lock.
+	 */
 	dev->vfd = daedalus_videodev;
 	vfd = &dev->vfd;
-	vfd->lock = &dev->dev_mutex;
 	vfd->v4l2_dev = &dev->v4l2_dev;
 	video_set_drvdata(vfd, dev);
 	platform_set_drvdata(pdev, dev);
@@ -203,9 +276,18 @@ static int daedalus_probe(struct platform_device *pdev)
 		goto release_m2m;
 	}
 
+	/*
+	 * From here on a daemon may hold the device: failures drop the probe's
+	 * reference instead of freeing it. The video device holds one of its
+	 * own, dropped by its release, which video_register_device() may
+	 * already have called when it fails.
+	 */
+	kref_get(&dev->ref);
 	ret = video_register_device(vfd, VFL_TYPE_VIDEO, -1);
 	if (ret) {
 		v4l2_err(&dev->v4l2_dev, "failed to register video device\n");
+		if (!dev->vfd_released)
+			daedalus_dev_put(dev);
 		goto daemon_exit;
 	}
 
@@ -222,6 +304,7 @@ static int daedalus_probe(struct platform_device *pdev)
 		goto unreg_mc;
 	}
 
+	daedalus_debugfs_init(dev);
 	v4l2_info(&dev->v4l2_dev, "registered /dev/video%d and /dev/%s\n",
 		  vfd->num, DAEDALUS_NAME);
 	return 0;
@@ -229,12 +312,11 @@ static int daedalus_probe(struct platform_device *pdev)
 unreg_mc:
 	v4l2_m2m_unregister_media_controller(dev->m2m_dev);
 unreg_vfd:
-	daedalus_daemon_exit(dev);
-	/* daedalus_vfd_release() frees the rest. */
 	video_unregister_device(vfd);
-	return ret;
 daemon_exit:
-	daedalus_daemon_exit(dev);
+	daedalus_daemon_remove(dev);
+	daedalus_dev_put(dev);
+	return ret;
 release_m2m:
 	media_device_cleanup(&dev->mdev);
 	v4l2_m2m_release(dev->m2m_dev);
@@ -249,10 +331,13 @@ static void daedalus_remove(struct platform_device *pdev)
 {
 	struct daedalus_dev *dev = platform_get_drvdata(pdev);
 
+	debugfs_remove_recursive(dev->debugfs);
 	media_device_unregister(&dev->mdev);
 	v4l2_m2m_unregister_media_controller(dev->m2m_dev);
-	daedalus_daemon_exit(dev);
+	daedalus_daemon_remove(dev);
 	video_unregister_device(&dev->vfd);
+	/* Open files, a request or the daemon may still hold it. */
+	daedalus_dev_put(dev);
 }
 
 static struct platform_driver daedalus_pdrv = {

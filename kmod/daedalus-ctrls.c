@@ -208,23 +208,22 @@ const unsigned int daedalus_num_coded_fmts = ARRAY_SIZE(daedalus_coded_fmts);
 
 /*
  * The bit depth the current value of the coded format's sequence control
- * (its first control) gives; 8 for formats without one.
+ * (its first control) gives; 8 for formats without one. Called with the
+ * handler lock held.
  */
 unsigned int daedalus_current_bit_depth(struct daedalus_ctx *ctx)
 {
 	const struct daedalus_coded_fmt *desc = ctx->coded_desc;
 	struct v4l2_ctrl *ctrl;
-	unsigned int depth;
 
+	lockdep_assert_held(ctx->hdl.lock);
 	if (!desc->num_ctrls || desc->ctrls[0].cfg.ops != &daedalus_seq_ctrl_ops)
 		return 8;
-	ctrl = v4l2_ctrl_find(&ctx->hdl, desc->ctrls[0].cfg.id);
+	/* Not v4l2_ctrl_find(): it takes the lock we hold. */
+	ctrl = ctx->seq_ctrls[desc - daedalus_coded_fmts];
 	if (!ctrl)
 		return 8;
-	v4l2_ctrl_lock(ctrl);
-	depth = daedalus_ctrl_bit_depth(ctrl->id, ctrl->p_cur);
-	v4l2_ctrl_unlock(ctrl);
-	return depth;
+	return daedalus_ctrl_bit_depth(ctrl->id, ctrl->p_cur);
 }
 
 int daedalus_init_ctrls(struct daedalus_ctx *ctx)
@@ -243,8 +242,15 @@ int daedalus_init_ctrls(struct daedalus_ctx *ctx)
 
 		BUILD_BUG_ON(ARRAY_SIZE(daedalus_h264_ctrls) > DAEDALUS_MAX_CTRLS);
 		BUILD_BUG_ON(ARRAY_SIZE(daedalus_hevc_ctrls) > DAEDALUS_MAX_CTRLS);
-		for (j = 0; j < fmt->num_ctrls; j++)
-			v4l2_ctrl_new_custom(hdl, &fmt->ctrls[j].cfg, NULL);
+		BUILD_BUG_ON(ARRAY_SIZE(daedalus_coded_fmts) >
+			     DAEDALUS_MAX_CODED_FMTS);
+		for (j = 0; j < fmt->num_ctrls; j++) {
+			struct v4l2_ctrl *c;
+
+			c = v4l2_ctrl_new_custom(hdl, &fmt->ctrls[j].cfg, NULL);
+			if (!j)
+				ctx->seq_ctrls[i] = c;
+		}
 	}
 
 	if (hdl->error) {

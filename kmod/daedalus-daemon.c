@@ -47,11 +47,14 @@ void daedalus_queue_run_locked(struct daedalus_dev *dev,
 	WARN_ON(dev->cur_run);
 
 	run->id = ++dev->next_job_id;
+	dev->cur_run = run;
+	run->ctx->run_state = DAEDALUS_WITH_DAEMON;
+	if (run->hang)
+		return;
 	((struct daedalus_job *)run->msg->data)->job_id = run->id;
 	list_add_tail(&run->msg->node, &dev->msg_queue);
 	dev->msg_count++;
-	dev->cur_run = run;
-	run->ctx->run_state = DAEDALUS_WITH_DAEMON;
+	/* Unread for a whole timeout fails it; reading it restarts the clock. */
 	run->deadline = jiffies + delay;
 	mod_delayed_work(system_wq, &dev->timeout_work, delay);
 }
@@ -67,6 +70,8 @@ struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev)
 	dev->cur_run = NULL;
 	run->ctx->run_state = DAEDALUS_IDLE;
 	run->ctx->abort_pending = false;
+	/* daedalus_run_complete() ends it and drops this. */
+	run->ctx->completing++;
 	if (run->msg) {
 		/* Not read yet: drop it; daedalus_run_complete() frees it. */
 		list_del_init(&run->msg->node);
@@ -81,29 +86,38 @@ static void daedalus_timeout_work(struct work_struct *work)
 						struct daedalus_dev,
 						timeout_work);
 	struct daedalus_run *run;
+	bool answered = false;
 	u32 ctx_id = 0;
 	u64 id = 0;
 
 	spin_lock(&dev->job_lock);
 	run = dev->cur_run;
-	if (run && time_before(jiffies, run->deadline)) {
-		/* A later job than the one this work was armed for. */
+	if (run && run->hang) {
+		run = NULL;
+	} else if (run && time_before(jiffies, run->deadline)) {
+		/* A later job, a read job or a held answer: not yet. */
 		mod_delayed_work(system_wq, &dev->timeout_work,
 				 run->deadline - jiffies);
 		run = NULL;
 	} else if (run) {
 		id = run->id;
 		ctx_id = run->ctx->id;
+		answered = run->answered;
 		run = daedalus_take_run_locked(dev);
 	}
 	spin_unlock(&dev->job_lock);
 
-	if (run) {
-		dev_warn_ratelimited(dev->v4l2_dev.dev,
-				     "ctx %u: job %llu unanswered, failing it\n",
-				     ctx_id, id);
-		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
+	if (!run)
+		return;
+	if (answered) {
+		daedalus_run_complete(run, run->status ? VB2_BUF_STATE_ERROR :
+				      VB2_BUF_STATE_DONE, run->bytesused);
+		return;
 	}
+	dev_warn_ratelimited(dev->v4l2_dev.dev,
+			     "ctx %u: job %llu unanswered, failing it\n",
+			     ctx_id, id);
+	daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
 }
 
 /* The CTX_CLOSED message of a context, allocated when it is opened. */
@@ -133,7 +147,7 @@ void daedalus_notify_ctx_closed(struct daedalus_dev *dev,
 	((struct daedalus_msg_header *)msg->data)->ctx_id = ctx_id;
 
 	spin_lock(&dev->job_lock);
-	if (dev->daemon_attached) {
+	if (dev->daemon_attached && !dev->removed) {
 		list_add_tail(&msg->node, &dev->msg_queue);
 		dev->msg_count++;
 		msg = NULL;
@@ -151,7 +165,7 @@ static bool daedalus_msg_ready(struct daedalus_dev *dev)
 	bool ready;
 
 	spin_lock(&dev->job_lock);
-	ready = !list_empty(&dev->msg_queue);
+	ready = !list_empty(&dev->msg_queue) || dev->removed;
 	spin_unlock(&dev->job_lock);
 	return ready;
 }
@@ -166,7 +180,9 @@ static int daedalus_daemon_open(struct inode *inode, struct file *file)
 		return -EPERM;
 
 	spin_lock(&dev->job_lock);
-	if (dev->daemon_attached)
+	if (dev->removed)
+		ret = -ENODEV;
+	else if (dev->daemon_attached)
 		ret = -EBUSY;
 	else
 		dev->daemon_attached = true;
@@ -174,6 +190,8 @@ static int daedalus_daemon_open(struct inode *inode, struct file *file)
 	if (ret)
 		return ret;
 
+	/* Released with the file: an unbind does not free it under us. */
+	kref_get(&dev->ref);
 	file->private_data = dev;
 	dev_info(dev->v4l2_dev.dev, "daemon attached (pid %d)\n",
 		 task_pid_nr(current));
@@ -202,7 +220,37 @@ static int daedalus_daemon_release(struct inode *inode, struct file *file)
 		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
 
 	dev_info(dev->v4l2_dev.dev, "daemon detached\n");
+	daedalus_dev_put(dev);
 	return 0;
+}
+
+/*
+ * A message whose copy to the reader faulted goes back to the head of the
+ * queue, unless its job ended meanwhile: a bad read buffer loses nothing.
+ */
+static void daedalus_msg_requeue(struct daedalus_dev *dev,
+				 struct daedalus_msg *msg)
+{
+	const struct daedalus_msg_header *hdr = (const void *)msg->data;
+	const struct daedalus_job *j = (const void *)msg->data;
+	bool keep = true;
+
+	spin_lock(&dev->job_lock);
+	if (hdr->kind == DAEDALUS_MSG_JOB) {
+		keep = dev->cur_run && dev->cur_run->id == j->job_id &&
+		       !dev->cur_run->msg;
+		if (keep)
+			dev->cur_run->msg = msg;
+	}
+	if (keep && !dev->removed) {
+		list_add(&msg->node, &dev->msg_queue);
+		dev->msg_count++;
+		msg = NULL;
+	} else if (keep && hdr->kind == DAEDALUS_MSG_JOB) {
+		dev->cur_run->msg = NULL;
+	}
+	spin_unlock(&dev->job_lock);
+	kvfree(msg);
 }
 
 static ssize_t daedalus_daemon_read(struct file *file, char __user *buf,
@@ -214,6 +262,10 @@ static ssize_t daedalus_daemon_read(struct file *file, char __user *buf,
 
 	for (;;) {
 		spin_lock(&dev->job_lock);
+		if (dev->removed) {
+			spin_unlock(&dev->job_lock);
+			return -ENODEV;
+		}
 		msg = list_first_entry_or_null(&dev->msg_queue,
 					       struct daedalus_msg, node);
 		if (msg) {
@@ -223,8 +275,16 @@ static ssize_t daedalus_daemon_read(struct file *file, char __user *buf,
 			}
 			list_del_init(&msg->node);
 			dev->msg_count--;
-			if (dev->cur_run && dev->cur_run->msg == msg)
+			if (dev->cur_run && dev->cur_run->msg == msg) {
+				unsigned long delay =
+					msecs_to_jiffies(daedalus_timeout_ms());
+
+				/* The daemon's time starts now. */
 				dev->cur_run->msg = NULL;
+				dev->cur_run->deadline = jiffies + delay;
+				mod_delayed_work(system_wq, &dev->timeout_work,
+						 delay);
+			}
 			spin_unlock(&dev->job_lock);
 			break;
 		}
@@ -238,7 +298,11 @@ static ssize_t daedalus_daemon_read(struct file *file, char __user *buf,
 			return ret;
 	}
 
-	ret = copy_to_user(buf, msg->data, msg->size) ? -EFAULT : msg->size;
+	if (copy_to_user(buf, msg->data, msg->size)) {
+		daedalus_msg_requeue(dev, msg);
+		return -EFAULT;
+	}
+	ret = msg->size;
 	kvfree(msg);
 	return ret;
 }
@@ -248,6 +312,8 @@ static __poll_t daedalus_daemon_poll(struct file *file, poll_table *wait)
 	struct daedalus_dev *dev = file->private_data;
 
 	poll_wait(file, &dev->msg_wait, wait);
+	if (READ_ONCE(dev->removed))
+		return EPOLLERR | EPOLLHUP;
 	return daedalus_msg_ready(dev) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
@@ -255,18 +321,33 @@ static long daedalus_ioc_job_done(struct daedalus_dev *dev, void __user *arg)
 {
 	struct daedalus_job_result res;
 	struct daedalus_run *run = NULL;
+	bool held = false;
 
 	if (copy_from_user(&res, arg, sizeof(res)))
 		return -EFAULT;
 
 	spin_lock(&dev->job_lock);
-	if (dev->cur_run && dev->cur_run->id == res.job_id &&
-	    dev->cur_run->ctx->id == res.ctx_id)
+	run = dev->cur_run;
+	if (!run || run->id != res.job_id || run->ctx->id != res.ctx_id ||
+	    run->answered || run->hang || run->msg) {
+		run = NULL;
+	} else if (time_before(jiffies, run->not_before)) {
+		/* Injected latency: the timeout work completes it later. */
+		run->answered = true;
+		run->status = res.status;
+		memcpy(run->bytesused, res.bytesused, sizeof(run->bytesused));
+		run->deadline = run->not_before;
+		mod_delayed_work(system_wq, &dev->timeout_work,
+				 run->not_before - jiffies);
+		run = NULL;
+		held = true;
+	} else {
 		run = daedalus_take_run_locked(dev);
+	}
 	spin_unlock(&dev->job_lock);
 
 	/* A late answer: the job already ended (timeout, abort). */
-	if (!run)
+	if (!run && !held)
 		return -ENOENT;
 
 	/*
@@ -279,8 +360,9 @@ static long daedalus_ioc_job_done(struct daedalus_dev *dev, void __user *arg)
 				    res.ctx_id, res.job_id, res.status,
 				    (int)strnlen(res.reason, sizeof(res.reason)),
 				    res.reason);
-	daedalus_run_complete(run, res.status ? VB2_BUF_STATE_ERROR :
-				   VB2_BUF_STATE_DONE, res.bytesused);
+	if (run)
+		daedalus_run_complete(run, res.status ? VB2_BUF_STATE_ERROR :
+				      VB2_BUF_STATE_DONE, res.bytesused);
 	return 0;
 }
 
@@ -311,7 +393,7 @@ static int daedalus_export(struct vb2_queue *vq, struct vb2_buffer *vb,
 
 static long daedalus_ioc_expbuf(struct daedalus_dev *dev, void __user *arg)
 {
-	struct daedalus_ctx *ctx = NULL, *c;
+	struct daedalus_ctx *ctx;
 	struct daedalus_expbuf e;
 	struct vb2_queue *vq;
 	struct vb2_buffer *vb;
@@ -325,14 +407,12 @@ static long daedalus_ioc_expbuf(struct daedalus_dev *dev, void __user *arg)
 	if (e.queue != DAEDALUS_QUEUE_OUTPUT && e.queue != DAEDALUS_QUEUE_CAPTURE)
 		return -EINVAL;
 
+	if (READ_ONCE(dev->removed))
+		return -ENODEV;
+
 	/* Holding ctx_lock keeps the context from being released. */
 	mutex_lock(&dev->ctx_lock);
-	list_for_each_entry(c, &dev->ctx_list, node) {
-		if (c->id == e.ctx_id) {
-			ctx = c;
-			break;
-		}
-	}
+	ctx = e.ctx_id <= INT_MAX ? idr_find(&dev->ctx_idr, e.ctx_id) : NULL;
 	if (!ctx) {
 		ret = -ENOENT;
 		goto unlock_ctx;
@@ -417,8 +497,22 @@ int daedalus_daemon_init(struct daedalus_dev *dev)
 	return 0;
 }
 
-void daedalus_daemon_exit(struct daedalus_dev *dev)
+/*
+ * The device goes away (unbind, rmmod, failed probe): the running job fails,
+ * no job starts any more, and an attached daemon reads -ENODEV.
+ */
+void daedalus_daemon_remove(struct daedalus_dev *dev)
 {
+	struct daedalus_run *run;
+
+	spin_lock(&dev->job_lock);
+	dev->removed = true;
+	run = daedalus_take_run_locked(dev);
+	spin_unlock(&dev->job_lock);
+	if (run)
+		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
+	wake_up_interruptible(&dev->msg_wait);
+
 	if (dev->misc_registered) {
 		misc_deregister(&dev->misc);
 		dev->misc_registered = false;

@@ -9,6 +9,7 @@
  * from dev->cur_run under dev->job_lock, so only one of them completes it.
  */
 
+#include <linux/hash.h>
 #include <linux/slab.h>
 #include <media/v4l2-ctrls.h>
 #include <media/videobuf2-v4l2.h>
@@ -27,8 +28,12 @@ static void daedalus_fill_buffers(struct daedalus_ctx *ctx,
 {
 	struct v4l2_pix_format_mplane *coded = &ctx->coded_fmt.fmt.pix_mp;
 	struct v4l2_pix_format_mplane *dec = &ctx->decoded_fmt.fmt.pix_mp;
-	struct vb2_queue *cap_q = v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx);
+	struct v4l2_m2m_buffer *b;
+	unsigned long flags;
 	unsigned int i, n = 0;
+	u64 queued = 0;
+
+	BUILD_BUG_ON(DAEDALUS_MAX_CAPTURE_BUFS > 64);
 
 	j->src_fourcc = coded->pixelformat;
 	j->src_width = coded->width;
@@ -55,23 +60,36 @@ static void daedalus_fill_buffers(struct daedalus_ctx *ctx,
 	j->dst_timestamp = dst->vb2_buf.timestamp;
 	j->dst_buf_id = to_daedalus_buf(&dst->vb2_buf)->buf_id;
 
-	for (i = 0; i < cap_q->max_num_buffers && n < DAEDALUS_MAX_CAPTURE_BUFS;
-	     i++) {
-		struct vb2_buffer *vb = vb2_get_buffer(cap_q, i);
+	/*
+	 * Queued = waiting in the m2m ready list (the destination is still
+	 * there too); the rest comes from the context's table, not the queue,
+	 * whose buffers a failing CREATE_BUFS may free under us.
+	 */
+	spin_lock_irqsave(&ctx->fh.m2m_ctx->cap_q_ctx.rdy_spinlock, flags);
+	v4l2_m2m_for_each_dst_buf(ctx->fh.m2m_ctx, b) {
+		unsigned int idx = b->vb.vb2_buf.index;
+
+		if (idx < DAEDALUS_MAX_CAPTURE_BUFS)
+			queued |= BIT_ULL(idx);
+	}
+	spin_unlock_irqrestore(&ctx->fh.m2m_ctx->cap_q_ctx.rdy_spinlock, flags);
+
+	spin_lock(&ctx->cap_lock);
+	for (i = 0; i < DAEDALUS_MAX_CAPTURE_BUFS; i++) {
 		struct daedalus_buf_desc *d;
 
-		if (!vb)
+		if (!ctx->cap[i].valid)
 			continue;
 		d = &j->capture_bufs[n++];
 		d->index = i;
-		d->timestamp = vb->timestamp;
-		d->buf_id = to_daedalus_buf(vb)->buf_id;
-		if (vb == &dst->vb2_buf)
+		d->timestamp = ctx->cap[i].timestamp;
+		d->buf_id = ctx->cap[i].buf_id;
+		if (i == dst->vb2_buf.index)
 			d->flags |= DAEDALUS_BUF_FL_DESTINATION;
-		if (vb->state == VB2_BUF_STATE_QUEUED ||
-		    vb->state == VB2_BUF_STATE_ACTIVE)
+		if (queued & BIT_ULL(i))
 			d->flags |= DAEDALUS_BUF_FL_QUEUED;
 	}
+	spin_unlock(&ctx->cap_lock);
 	j->num_capture_bufs = n;
 }
 
@@ -127,26 +145,26 @@ static struct daedalus_msg *daedalus_build_msg(struct daedalus_ctx *ctx,
 		offset += ALIGN(len, 8);
 	}
 	j->num_ctrls = desc->num_ctrls;
-unlock:
-	mutex_unlock(ctx->hdl.lock);
-	if (!msg)
-		return NULL;
-
 	j->hdr.kind = DAEDALUS_MSG_JOB;
 	j->hdr.size = size;
 	j->hdr.version = DAEDALUS_PROTO_VERSION;
 	j->hdr.ctx_id = ctx->id;
 	j->codec = desc->codec;
 	j->flags = flags;
+	/* The formats are under the handler lock too. */
 	daedalus_fill_buffers(ctx, j, src, dst);
+unlock:
+	mutex_unlock(ctx->hdl.lock);
 	return msg;
 }
 
 static void daedalus_finish(struct daedalus_ctx *ctx,
 			    struct vb2_v4l2_buffer *src,
 			    struct vb2_v4l2_buffer *dst,
-			    enum vb2_buffer_state state, const u32 *bytesused)
+			    enum vb2_buffer_state state, const u32 *bytesused,
+			    bool bad_timestamp)
 {
+	struct daedalus_dev *dev = ctx->dev;
 	struct media_request *req = src->vb2_buf.req_obj.req;
 	unsigned int n = min_t(unsigned int, dst->vb2_buf.num_planes,
 			       DAEDALUS_MAX_PLANES);
@@ -161,16 +179,38 @@ static void daedalus_finish(struct daedalus_ctx *ctx,
 			vb2_set_plane_payload(&dst->vb2_buf, i, len);
 		}
 	}
+	if (bad_timestamp && !(src->flags & V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF)) {
+		dst->vb2_buf.timestamp += NSEC_PER_USEC;
+		daedalus_cap_update(ctx, &dst->vb2_buf);
+	}
+
+	/*
+	 * A failed slice of a picture whose CAPTURE buffer stays held: the
+	 * buffer must come back with ERROR, whoever returns it (the last
+	 * slice's job, or the m2m core on a new timestamp or a flush).
+	 */
+	if (state == VB2_BUF_STATE_ERROR &&
+	    (src->flags & V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF))
+		dst->flags |= V4L2_BUF_FLAG_ERROR;
 
 	if (req)
 		v4l2_ctrl_request_complete(req, &ctx->hdl);
-	v4l2_m2m_buf_done_and_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx,
-					 state);
+	v4l2_m2m_buf_done_and_job_finish(dev->m2m_dev, ctx->fh.m2m_ctx, state);
+
+	/*
+	 * Only now may the context go: the call above touches the m2m context
+	 * after it woke a closer waiting in v4l2_m2m_cancel_job(). Woken
+	 * under the lock, so the closer cannot free ctx before we let go.
+	 */
+	spin_lock(&dev->job_lock);
+	if (!--ctx->completing)
+		wake_up_all(&ctx->idle_wait);
+	spin_unlock(&dev->job_lock);
 }
 
 /*
- * End a job taken from dev->cur_run. The context stays alive until
- * v4l2_m2m_buf_done_and_job_finish() returns: its release waits for it.
+ * End a job taken from dev->cur_run (daedalus_take_run_locked() counted it
+ * in ctx->completing).
  */
 void daedalus_run_complete(struct daedalus_run *run,
 			   enum vb2_buffer_state state, const u32 *bytesused)
@@ -178,10 +218,61 @@ void daedalus_run_complete(struct daedalus_run *run,
 	struct daedalus_ctx *ctx = run->ctx;
 	struct vb2_v4l2_buffer *src = run->src;
 	struct vb2_v4l2_buffer *dst = run->dst;
+	bool bad_timestamp = run->bad_timestamp && state == VB2_BUF_STATE_DONE;
+	u32 used[DAEDALUS_MAX_PLANES];
 
+	if (bytesused)
+		memcpy(used, bytesused, sizeof(used));
 	kvfree(run->msg);
 	kfree(run);
-	daedalus_finish(ctx, src, dst, state, bytesused);
+	daedalus_finish(ctx, src, dst, state, bytesused ? used : NULL,
+			bad_timestamp);
+}
+
+static bool daedalus_ctx_idle(struct daedalus_ctx *ctx)
+{
+	bool idle;
+
+	spin_lock(&ctx->dev->job_lock);
+	idle = !ctx->completing && ctx->run_state == DAEDALUS_IDLE;
+	spin_unlock(&ctx->dev->job_lock);
+	return idle;
+}
+
+/*
+ * Before the m2m context is released: stop both queues (which aborts and
+ * waits for a running job, and keeps new ones from being scheduled), then
+ * wait until no completion of this context is still running.
+ */
+void daedalus_ctx_quiesce(struct daedalus_ctx *ctx)
+{
+	struct v4l2_m2m_ctx *m2m_ctx = ctx->fh.m2m_ctx;
+
+	mutex_lock(&ctx->vb_mutex);
+	v4l2_m2m_streamoff(NULL, m2m_ctx, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
+	v4l2_m2m_streamoff(NULL, m2m_ctx, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+	mutex_unlock(&ctx->vb_mutex);
+	wait_event(ctx->idle_wait, daedalus_ctx_idle(ctx));
+}
+
+static bool daedalus_fault_every(unsigned int every, u32 seq)
+{
+	return every && !(seq % every);
+}
+
+/* The injected latency of job seq of ctx, in jiffies. */
+static unsigned long daedalus_fault_delay(struct daedalus_ctx *ctx, u32 seq)
+{
+	unsigned int ms = READ_ONCE(daedalus_faults.latency_ms);
+	unsigned int jitter = READ_ONCE(daedalus_faults.jitter_ms);
+
+	if (jitter) {
+		u64 key = ((u64)READ_ONCE(daedalus_faults.seed) << 32) ^
+			  ((u64)ctx->id << 20) ^ seq;
+
+		ms += hash_64(key, 32) % (jitter + 1);
+	}
+	return msecs_to_jiffies(ms);
 }
 
 void daedalus_device_run(void *priv)
@@ -194,11 +285,14 @@ void daedalus_device_run(void *priv)
 	struct daedalus_run *run = NULL;
 	const char *why = NULL;
 	int setup_ret = 0;
+	bool hang;
 	u32 flags = 0;
+	u32 seq;
 
+	/* An abort that came before us is still pending: keep it. */
 	spin_lock(&dev->job_lock);
 	ctx->run_state = DAEDALUS_STARTING;
-	ctx->abort_pending = false;
+	seq = ++ctx->job_seq;
 	spin_unlock(&dev->job_lock);
 
 	src = v4l2_m2m_next_src_buf(ctx->fh.m2m_ctx);
@@ -221,6 +315,7 @@ void daedalus_device_run(void *priv)
 	if (!dst->is_held)
 		dst->sequence = ctx->dst_sequence++;
 	dst->field = V4L2_FIELD_NONE;
+	daedalus_cap_update(ctx, &dst->vb2_buf);
 
 	if (!setup_ret) {
 		run = kzalloc(sizeof(*run), GFP_KERNEL);
@@ -231,22 +326,27 @@ void daedalus_device_run(void *priv)
 	spin_lock(&dev->job_lock);
 	if (setup_ret)
 		why = "cannot apply the request's controls";
+	else if (dev->removed)
+		why = "device removed";
 	else if (!dev->daemon_attached)
 		why = "no daemon attached";
 	else if (ctx->abort_pending)
 		why = "aborted";
 	else if (!run || !msg)
 		why = "cannot build the job message";
+	else if (daedalus_fault_every(READ_ONCE(daedalus_faults.fail_every), seq))
+		why = "fault injection (fault_fail_every)";
 
 	if (why) {
 		ctx->run_state = DAEDALUS_IDLE;
 		ctx->abort_pending = false;
+		ctx->completing++;
 		spin_unlock(&dev->job_lock);
 		dev_dbg(dev->v4l2_dev.dev, "ctx %u: job fails: %s (%d)\n",
 			ctx->id, why, setup_ret);
 		kvfree(msg);
 		kfree(run);
-		daedalus_finish(ctx, src, dst, VB2_BUF_STATE_ERROR, NULL);
+		daedalus_finish(ctx, src, dst, VB2_BUF_STATE_ERROR, NULL, false);
 		return;
 	}
 
@@ -254,11 +354,32 @@ void daedalus_device_run(void *priv)
 	run->src = src;
 	run->dst = dst;
 	run->msg = msg;
+	run->not_before = jiffies + daedalus_fault_delay(ctx, seq);
+	run->bad_timestamp =
+		daedalus_fault_every(READ_ONCE(daedalus_faults.bad_timestamp_every),
+				     seq);
+	hang = READ_ONCE(daedalus_faults.hang_job) == seq;
+	if (hang) {
+		run->hang = true;
+		run->msg = NULL;
+	}
 	daedalus_queue_run_locked(dev, run);
 	spin_unlock(&dev->job_lock);
+	if (hang) {
+		dev_info_ratelimited(dev->v4l2_dev.dev,
+				     "ctx %u: job %u held forever (fault_hang_job)\n",
+				     ctx->id, seq);
+		kvfree(msg);
+	}
 	wake_up_interruptible(&dev->msg_wait);
 }
 
+/*
+ * Called by the m2m core while this context's job runs: before, in or after
+ * device_run. A job with the daemon ends now; one not handed over yet fails
+ * in device_run. Only STREAMOFF and close abort, so a mark left by a job
+ * that was already completing is dropped at the next STREAMON.
+ */
 void daedalus_job_abort(void *priv)
 {
 	struct daedalus_ctx *ctx = priv;
@@ -268,7 +389,7 @@ void daedalus_job_abort(void *priv)
 	spin_lock(&dev->job_lock);
 	if (dev->cur_run && dev->cur_run->ctx == ctx)
 		run = daedalus_take_run_locked(dev);
-	else if (ctx->run_state == DAEDALUS_STARTING)
+	else
 		ctx->abort_pending = true;
 	spin_unlock(&dev->job_lock);
 

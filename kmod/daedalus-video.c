@@ -11,6 +11,14 @@
 #include "daedalus.h"
 
 #define DAEDALUS_MIN_CODED_SIZE	(256U * 1024U)
+/*
+ * The largest OUTPUT buffer: three bytes per pixel of the coded size (more
+ * than any codec's worst-case picture: H.264 PCM macroblocks take at most
+ * 384 bytes of 10-bit 4:2:0 samples per 256 pixels), at least 4 MiB, at most
+ * 32 MiB.
+ */
+#define DAEDALUS_MIN_CODED_BOUND	(4U * 1024U * 1024U)
+#define DAEDALUS_MAX_CODED_SIZE	(32U * 1024U * 1024U)
 #define DAEDALUS_MB_SIZE	16U
 /* The OUTPUT size of a new context, within every coded format's range. */
 #define DAEDALUS_DEFAULT_WIDTH	64U
@@ -60,6 +68,13 @@ static bool daedalus_is_decoded_fmt(u32 fourcc, unsigned int bit_depth)
 		if (daedalus_decoded_fmts[i] == fourcc)
 			return daedalus_decoded_fmt_depth(fourcc) == bit_depth;
 	return false;
+}
+
+static u32 daedalus_coded_bound(const struct v4l2_pix_format_mplane *pix_mp)
+{
+	/* Both at most 8192: no overflow. */
+	return clamp(pix_mp->width * pix_mp->height * 3,
+		     DAEDALUS_MIN_CODED_BOUND, DAEDALUS_MAX_CODED_SIZE);
 }
 
 static void daedalus_init_fmt(struct v4l2_format *f, enum v4l2_buf_type type,
@@ -123,6 +138,7 @@ void daedalus_set_default_formats(struct daedalus_ctx *ctx)
 {
 	struct v4l2_pix_format_mplane *pix_mp = &ctx->coded_fmt.fmt.pix_mp;
 
+	lockdep_assert_held(ctx->hdl.lock);
 	ctx->coded_desc = &daedalus_coded_fmts[0];
 	ctx->bit_depth = daedalus_current_bit_depth(ctx);
 	daedalus_init_fmt(&ctx->coded_fmt, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE,
@@ -170,7 +186,7 @@ static int daedalus_enum_fmt_vid_cap(struct file *file, void *priv,
 				     struct v4l2_fmtdesc *f)
 {
 	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
-	u32 fourcc = daedalus_decoded_fmt(ctx->bit_depth, f->index);
+	u32 fourcc = daedalus_decoded_fmt(READ_ONCE(ctx->bit_depth), f->index);
 
 	if (!fourcc)
 		return -EINVAL;
@@ -190,14 +206,22 @@ static int daedalus_enum_fmt_vid_out(struct file *file, void *priv,
 static int daedalus_g_fmt_vid_cap(struct file *file, void *priv,
 				  struct v4l2_format *f)
 {
-	*f = daedalus_file_to_ctx(file)->decoded_fmt;
+	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+
+	mutex_lock(ctx->hdl.lock);
+	*f = ctx->decoded_fmt;
+	mutex_unlock(ctx->hdl.lock);
 	return 0;
 }
 
 static int daedalus_g_fmt_vid_out(struct file *file, void *priv,
 				  struct v4l2_format *f)
 {
-	*f = daedalus_file_to_ctx(file)->coded_fmt;
+	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+
+	mutex_lock(ctx->hdl.lock);
+	*f = ctx->coded_fmt;
+	mutex_unlock(ctx->hdl.lock);
 	return 0;
 }
 
@@ -206,7 +230,9 @@ static int daedalus_try_fmt_vid_cap(struct file *file, void *priv,
 {
 	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
 
+	mutex_lock(ctx->hdl.lock);
 	daedalus_fill_decoded(ctx, &f->fmt.pix_mp);
+	mutex_unlock(ctx->hdl.lock);
 	return 0;
 }
 
@@ -232,6 +258,8 @@ static int daedalus_try_fmt_vid_out(struct file *file, void *priv,
 		pix_mp->plane_fmt[0].sizeimage =
 			max(DAEDALUS_MIN_CODED_SIZE,
 			    pix_mp->width * pix_mp->height * 3 / 2);
+	pix_mp->plane_fmt[0].sizeimage = min(pix_mp->plane_fmt[0].sizeimage,
+					     daedalus_coded_bound(pix_mp));
 	return 0;
 }
 
@@ -241,26 +269,35 @@ static int daedalus_s_fmt_vid_out(struct file *file, void *priv,
 	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
 	struct v4l2_m2m_ctx *m2m_ctx = ctx->fh.m2m_ctx;
 	struct vb2_queue *vq, *peer_vq;
-	int ret;
+	int ret = 0;
 
+	/* The queue lock keeps the busy checks true until we are done. */
+	if (mutex_lock_interruptible(&ctx->vb_mutex))
+		return -ERESTARTSYS;
 	peer_vq = v4l2_m2m_get_vq(m2m_ctx, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
-	if (vb2_is_busy(peer_vq))
-		return -EBUSY;
+	if (vb2_is_busy(peer_vq)) {
+		ret = -EBUSY;
+		goto unlock;
+	}
 
-	ret = daedalus_try_fmt_vid_out(file, priv, f);
-	if (ret)
-		return ret;
+	daedalus_try_fmt_vid_out(file, priv, f);
 
 	vq = v4l2_m2m_get_vq(m2m_ctx, f->type);
+	mutex_lock(ctx->hdl.lock);
 	if (vb2_is_busy(vq) &&
-	    f->fmt.pix_mp.pixelformat != ctx->coded_fmt.fmt.pix_mp.pixelformat)
-		return -EBUSY;
-
-	ctx->coded_desc = daedalus_find_coded_fmt(f->fmt.pix_mp.pixelformat);
-	ctx->coded_fmt = *f;
-	ctx->bit_depth = daedalus_current_bit_depth(ctx);
-	daedalus_reset_decoded_fmt(ctx);
-	return 0;
+	    f->fmt.pix_mp.pixelformat != ctx->coded_fmt.fmt.pix_mp.pixelformat) {
+		ret = -EBUSY;
+	} else {
+		ctx->coded_desc =
+			daedalus_find_coded_fmt(f->fmt.pix_mp.pixelformat);
+		ctx->coded_fmt = *f;
+		ctx->bit_depth = daedalus_current_bit_depth(ctx);
+		daedalus_reset_decoded_fmt(ctx);
+	}
+	mutex_unlock(ctx->hdl.lock);
+unlock:
+	mutex_unlock(&ctx->vb_mutex);
+	return ret;
 }
 
 static int daedalus_s_fmt_vid_cap(struct file *file, void *priv,
@@ -268,14 +305,35 @@ static int daedalus_s_fmt_vid_cap(struct file *file, void *priv,
 {
 	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
 	struct vb2_queue *vq;
+	int ret = 0;
 
+	if (mutex_lock_interruptible(&ctx->vb_mutex))
+		return -ERESTARTSYS;
 	vq = v4l2_m2m_get_vq(ctx->fh.m2m_ctx, f->type);
-	if (vb2_is_busy(vq))
-		return -EBUSY;
+	mutex_lock(ctx->hdl.lock);
+	if (vb2_is_busy(vq)) {
+		ret = -EBUSY;
+	} else {
+		daedalus_fill_decoded(ctx, &f->fmt.pix_mp);
+		ctx->decoded_fmt = *f;
+	}
+	mutex_unlock(ctx->hdl.lock);
+	mutex_unlock(&ctx->vb_mutex);
+	return ret;
+}
 
-	daedalus_fill_decoded(ctx, &f->fmt.pix_mp);
-	ctx->decoded_fmt = *f;
-	return 0;
+/* Not a queue ioctl to the v4l2 core, but it acts on both queues. */
+static int daedalus_decoder_cmd(struct file *file, void *priv,
+				struct v4l2_decoder_cmd *dc)
+{
+	struct daedalus_ctx *ctx = daedalus_file_to_ctx(file);
+	int ret;
+
+	if (mutex_lock_interruptible(&ctx->vb_mutex))
+		return -ERESTARTSYS;
+	ret = v4l2_m2m_ioctl_stateless_decoder_cmd(file, priv, dc);
+	mutex_unlock(&ctx->vb_mutex);
+	return ret;
 }
 
 static int daedalus_enum_framesizes(struct file *file, void *priv,
@@ -320,7 +378,7 @@ const struct v4l2_ioctl_ops daedalus_ioctl_ops = {
 	.vidioc_streamon		= v4l2_m2m_ioctl_streamon,
 	.vidioc_streamoff		= v4l2_m2m_ioctl_streamoff,
 
-	.vidioc_decoder_cmd		= v4l2_m2m_ioctl_stateless_decoder_cmd,
+	.vidioc_decoder_cmd		= daedalus_decoder_cmd,
 	.vidioc_try_decoder_cmd		= v4l2_m2m_ioctl_stateless_try_decoder_cmd,
 
 	.vidioc_subscribe_event		= v4l2_ctrl_subscribe_event,
@@ -334,25 +392,46 @@ static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	struct daedalus_ctx *ctx = vb2_get_drv_priv(vq);
 	struct v4l2_pix_format_mplane *pix_mp;
 	unsigned int i;
+	int ret = 0;
 
+	mutex_lock(ctx->hdl.lock);
 	if (V4L2_TYPE_IS_OUTPUT(vq->type))
 		pix_mp = &ctx->coded_fmt.fmt.pix_mp;
 	else
 		pix_mp = &ctx->decoded_fmt.fmt.pix_mp;
 
-	if (*num_planes) {
-		if (*num_planes != pix_mp->num_planes)
-			return -EINVAL;
+	if (!*num_planes) {
+		*num_planes = pix_mp->num_planes;
 		for (i = 0; i < pix_mp->num_planes; i++)
-			if (sizes[i] < pix_mp->plane_fmt[i].sizeimage)
-				return -EINVAL;
-		return 0;
+			sizes[i] = pix_mp->plane_fmt[i].sizeimage;
+		goto unlock;
 	}
 
-	*num_planes = pix_mp->num_planes;
-	for (i = 0; i < pix_mp->num_planes; i++)
-		sizes[i] = pix_mp->plane_fmt[i].sizeimage;
-	return 0;
+	/*
+	 * CREATE_BUFS: at least the format's size; at most the OUTPUT bound,
+	 * or twice what the CAPTURE format needs (v4l2-compliance asks for
+	 * twice).
+	 */
+	if (*num_planes != pix_mp->num_planes) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	for (i = 0; i < pix_mp->num_planes; i++) {
+		u32 need = pix_mp->plane_fmt[i].sizeimage;
+		u32 max = V4L2_TYPE_IS_OUTPUT(vq->type) ?
+			  daedalus_coded_bound(pix_mp) : 2 * PAGE_ALIGN(need);
+
+		if (sizes[i] < need || sizes[i] > max) {
+			dev_dbg(ctx->dev->v4l2_dev.dev,
+				"ctx %u: buffer size %u outside [%u, %u]\n",
+				ctx->id, sizes[i], need, max);
+			ret = -EINVAL;
+			goto unlock;
+		}
+	}
+unlock:
+	mutex_unlock(ctx->hdl.lock);
+	return ret;
 }
 
 static void daedalus_queue_cleanup(struct vb2_queue *vq,
@@ -374,13 +453,39 @@ static void daedalus_queue_cleanup(struct vb2_queue *vq,
 	}
 }
 
+/* Mirror a CAPTURE buffer's identity and timestamp into the table. */
+void daedalus_cap_update(struct daedalus_ctx *ctx, struct vb2_buffer *vb)
+{
+	if (V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type) ||
+	    WARN_ON_ONCE(vb->index >= DAEDALUS_MAX_CAPTURE_BUFS))
+		return;
+	spin_lock(&ctx->cap_lock);
+	ctx->cap[vb->index].valid = true;
+	ctx->cap[vb->index].buf_id = to_daedalus_buf(vb)->buf_id;
+	ctx->cap[vb->index].timestamp = vb->timestamp;
+	spin_unlock(&ctx->cap_lock);
+}
+
 static int daedalus_buf_init(struct vb2_buffer *vb)
 {
 	struct daedalus_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
 
 	/* Called again whenever a DMABUF queue imports new memory. */
 	to_daedalus_buf(vb)->buf_id = atomic64_inc_return(&ctx->dev->next_buf_id);
+	daedalus_cap_update(ctx, vb);
 	return 0;
+}
+
+static void daedalus_buf_cleanup(struct vb2_buffer *vb)
+{
+	struct daedalus_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+
+	if (V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type) ||
+	    vb->index >= DAEDALUS_MAX_CAPTURE_BUFS)
+		return;
+	spin_lock(&ctx->cap_lock);
+	ctx->cap[vb->index].valid = false;
+	spin_unlock(&ctx->cap_lock);
 }
 
 static int daedalus_buf_out_validate(struct vb2_buffer *vb)
@@ -397,18 +502,24 @@ static int daedalus_buf_prepare(struct vb2_buffer *vb)
 	struct daedalus_ctx *ctx = vb2_get_drv_priv(vq);
 	struct v4l2_pix_format_mplane *pix_mp;
 	unsigned int i;
+	int ret = 0;
 
+	mutex_lock(ctx->hdl.lock);
 	if (V4L2_TYPE_IS_OUTPUT(vq->type))
 		pix_mp = &ctx->coded_fmt.fmt.pix_mp;
 	else
 		pix_mp = &ctx->decoded_fmt.fmt.pix_mp;
 
-	if (vb->num_planes != pix_mp->num_planes)
-		return -EINVAL;
+	if (vb->num_planes != pix_mp->num_planes) {
+		ret = -EINVAL;
+		goto unlock;
+	}
 
 	for (i = 0; i < pix_mp->num_planes; i++) {
-		if (vb2_plane_size(vb, i) < pix_mp->plane_fmt[i].sizeimage)
-			return -EINVAL;
+		if (vb2_plane_size(vb, i) < pix_mp->plane_fmt[i].sizeimage) {
+			ret = -EINVAL;
+			goto unlock;
+		}
 		/*
 		 * The daemon reads the bitstream from the start of the plane:
 		 * an offset to it is refused rather than silently ignored.
@@ -417,13 +528,19 @@ static int daedalus_buf_prepare(struct vb2_buffer *vb)
 			dev_dbg(ctx->dev->v4l2_dev.dev,
 				"ctx %u: OUTPUT data_offset %u not supported\n",
 				ctx->id, vb->planes[i].data_offset);
-			return -EINVAL;
+			ret = -EINVAL;
+			goto unlock;
 		}
 		if (V4L2_TYPE_IS_CAPTURE(vq->type))
 			vb2_set_plane_payload(vb, i,
 					      pix_mp->plane_fmt[i].sizeimage);
 	}
-	return 0;
+unlock:
+	mutex_unlock(ctx->hdl.lock);
+	/* QBUF set the timestamp (zero for CAPTURE) just before. */
+	if (!ret)
+		daedalus_cap_update(ctx, vb);
+	return ret;
 }
 
 static int daedalus_start_streaming(struct vb2_queue *vq, unsigned int count)
@@ -434,6 +551,10 @@ static int daedalus_start_streaming(struct vb2_queue *vq, unsigned int count)
 		ctx->src_sequence = 0;
 	else
 		ctx->dst_sequence = 0;
+	/* A STREAMOFF's abort mark has nothing left to abort. */
+	spin_lock(&ctx->dev->job_lock);
+	ctx->abort_pending = false;
+	spin_unlock(&ctx->dev->job_lock);
 	return 0;
 }
 
@@ -459,6 +580,7 @@ static void daedalus_buf_request_complete(struct vb2_buffer *vb)
 static const struct vb2_ops daedalus_qops = {
 	.queue_setup		= daedalus_queue_setup,
 	.buf_init		= daedalus_buf_init,
+	.buf_cleanup		= daedalus_buf_cleanup,
 	.buf_out_validate	= daedalus_buf_out_validate,
 	.buf_prepare		= daedalus_buf_prepare,
 	.buf_queue		= daedalus_buf_queue,

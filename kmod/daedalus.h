@@ -6,6 +6,8 @@
 #ifndef _DAEDALUS_H_
 #define _DAEDALUS_H_
 
+#include <linux/idr.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
@@ -25,6 +27,18 @@
 
 extern unsigned int daedalus_job_timeout_ms;
 
+/* Fault injection for client developers (module parameters, see README). */
+struct daedalus_faults {
+	unsigned int latency_ms;
+	unsigned int jitter_ms;
+	unsigned int seed;
+	unsigned int fail_every;
+	unsigned int hang_job;
+	unsigned int bad_timestamp_every;
+};
+
+extern struct daedalus_faults daedalus_faults;
+
 struct daedalus_ctrl_desc {
 	struct v4l2_ctrl_config cfg;
 };
@@ -37,6 +51,8 @@ struct daedalus_coded_fmt {
 	unsigned int num_ctrls;
 };
 
+#define DAEDALUS_MAX_CODED_FMTS	8
+
 extern const struct daedalus_coded_fmt daedalus_coded_fmts[];
 extern const unsigned int daedalus_num_coded_fmts;
 
@@ -46,15 +62,19 @@ struct daedalus_dev {
 	struct v4l2_device	v4l2_dev;
 	struct video_device	vfd;
 	struct media_device	mdev;
-	/* Serializes the video node's non-queue ioctls, open and release. */
-	struct mutex		dev_mutex;
 	struct v4l2_m2m_dev	*m2m_dev;
+	/*
+	 * Held by the video device (until its last file is closed) and by an
+	 * attached daemon: the device outlives an unbind under either.
+	 */
+	struct kref		ref;
+	bool			vfd_released;
 
-	/* Contexts the daemon may refer to by id. */
+	/* Live contexts by id (allocated cyclically, never two alike). */
 	struct mutex		ctx_lock;
-	struct list_head	ctx_list;
-	u32			next_ctx_id;
+	struct idr		ctx_idr;
 	atomic64_t		next_buf_id;
+	struct dentry		*debugfs;
 
 	/* The daemon link, see daedalus-daemon.c. */
 	struct miscdevice	misc;
@@ -62,6 +82,8 @@ struct daedalus_dev {
 	/* Protects everything below and daedalus_ctx.run_state/abort_pending. */
 	spinlock_t		job_lock;
 	bool			daemon_attached;
+	/* The platform device is gone (unbind, rmmod): no more jobs. */
+	bool			removed;
 	struct list_head	msg_queue;
 	unsigned int		msg_count;
 	wait_queue_head_t	msg_wait;
@@ -76,15 +98,30 @@ enum daedalus_run_state {
 	DAEDALUS_WITH_DAEMON,	/* dev->cur_run belongs to this context */
 };
 
+/* What the daemon may know of one allocated CAPTURE buffer. */
+struct daedalus_cap_desc {
+	bool			valid;
+	u64			timestamp;
+	u64			buf_id;
+};
+
 struct daedalus_ctx {
 	struct v4l2_fh		fh;
 	struct daedalus_dev	*dev;
 	struct v4l2_ctrl_handler hdl;
-	/* Lock of both vb2 queues (and of the m2m queue ioctls). */
+	/* Each coded format's first control, by format index. */
+	struct v4l2_ctrl	*seq_ctrls[DAEDALUS_MAX_CODED_FMTS];
+	/*
+	 * Lock of both vb2 queues, of the m2m queue ioctls and of the format
+	 * ioctls (taken before hdl.lock).
+	 */
 	struct mutex		vb_mutex;
 	u32			id;
-	struct list_head	node;
 
+	/*
+	 * The formats and bit depth are protected by hdl.lock: the sequence
+	 * control's s_ctrl, called with it held, changes them.
+	 */
 	const struct daedalus_coded_fmt *coded_desc;
 	struct v4l2_format	coded_fmt;
 	struct v4l2_format	decoded_fmt;
@@ -101,6 +138,23 @@ struct daedalus_ctx {
 
 	enum daedalus_run_state	run_state;
 	bool			abort_pending;
+	/*
+	 * Completions of this context's jobs still inside
+	 * v4l2_m2m_buf_done_and_job_finish(), which touches the m2m context
+	 * after waking the closer: release waits for none (under job_lock).
+	 */
+	unsigned int		completing;
+	wait_queue_head_t	idle_wait;
+	/* Jobs started (device_run), for the fault-injection counters. */
+	u32			job_seq;
+
+	/*
+	 * The CAPTURE buffers as device_run may describe them to the daemon:
+	 * device_run may run without the queue lock, so it reads this table
+	 * (kept by buf_init/buf_prepare/buf_cleanup) rather than the queue.
+	 */
+	spinlock_t		cap_lock;
+	struct daedalus_cap_desc cap[DAEDALUS_MAX_CAPTURE_BUFS];
 
 	/* Queued for the daemon at release: allocated at open, never lost. */
 	struct daedalus_msg	*closed_msg;
@@ -134,6 +188,14 @@ struct daedalus_run {
 	/* Still queued for read(); owned by the reader once dequeued. */
 	struct daedalus_msg	*msg;
 	unsigned long		deadline;
+	/* Fault injection: the answer is held until not_before. */
+	unsigned long		not_before;
+	bool			answered;
+	int			status;
+	u32			bytesused[DAEDALUS_MAX_PLANES];
+	/* Fault injection: never handed to the daemon, never times out. */
+	bool			hang;
+	bool			bad_timestamp;
 };
 
 static inline struct daedalus_ctx *daedalus_file_to_ctx(struct file *file)
@@ -148,6 +210,7 @@ int daedalus_queue_init(void *priv, struct vb2_queue *src_vq,
 int daedalus_request_validate(struct media_request *req);
 void daedalus_set_default_formats(struct daedalus_ctx *ctx);
 int daedalus_set_bit_depth(struct daedalus_ctx *ctx, unsigned int depth);
+void daedalus_cap_update(struct daedalus_ctx *ctx, struct vb2_buffer *vb);
 
 /* daedalus-ctrls.c */
 int daedalus_init_ctrls(struct daedalus_ctx *ctx);
@@ -159,10 +222,10 @@ void daedalus_job_abort(void *priv);
 void daedalus_run_complete(struct daedalus_run *run,
 			   enum vb2_buffer_state state,
 			   const u32 *bytesused);
+void daedalus_ctx_quiesce(struct daedalus_ctx *ctx);
 
 /* daedalus-daemon.c */
 int daedalus_daemon_init(struct daedalus_dev *dev);
-void daedalus_daemon_exit(struct daedalus_dev *dev);
 struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev);
 void daedalus_queue_run_locked(struct daedalus_dev *dev,
 			       struct daedalus_run *run);
@@ -170,5 +233,12 @@ struct daedalus_msg *daedalus_ctx_closed_msg_alloc(void);
 void daedalus_notify_ctx_closed(struct daedalus_dev *dev,
 				struct daedalus_msg *msg, u32 ctx_id);
 struct daedalus_msg *daedalus_msg_alloc(u32 size);
+void daedalus_daemon_remove(struct daedalus_dev *dev);
+
+/* daedalus-core.c */
+void daedalus_dev_put(struct daedalus_dev *dev);
+
+/* daedalus-debugfs.c */
+void daedalus_debugfs_init(struct daedalus_dev *dev);
 
 #endif /* _DAEDALUS_H_ */
