@@ -408,9 +408,8 @@ static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	}
 
 	/*
-	 * CREATE_BUFS: at least the format's size; at most the OUTPUT bound,
-	 * or twice what the CAPTURE format needs (v4l2-compliance asks for
-	 * twice).
+	 * CREATE_BUFS: at least the format's size, at most twice it (what
+	 * v4l2-compliance asks for); the OUTPUT format's size is bounded.
 	 */
 	if (*num_planes != pix_mp->num_planes) {
 		ret = -EINVAL;
@@ -418,8 +417,7 @@ static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	}
 	for (i = 0; i < pix_mp->num_planes; i++) {
 		u32 need = pix_mp->plane_fmt[i].sizeimage;
-		u32 max = V4L2_TYPE_IS_OUTPUT(vq->type) ?
-			  daedalus_coded_bound(pix_mp) : 2 * PAGE_ALIGN(need);
+		u32 max = 2 * PAGE_ALIGN(need);
 
 		if (sizes[i] < need || sizes[i] > max) {
 			dev_dbg(ctx->dev->v4l2_dev.dev,

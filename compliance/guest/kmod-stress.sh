@@ -61,6 +61,17 @@ stress_run "S_FMT/TRY_FMT OUTPUT keep the vectors' sizes" framesizes
 #     refused (DMABUF and MMAP), not silently ignored.
 stress_run "OUTPUT data_offset refused with EINVAL" data-offset
 
+# 1d. Sizes a client asks for are bounded: sizeimage 4 GiB is clamped to at
+#     most 32 MiB, CREATE_BUFS of 1 GiB is refused on both queues.
+stress_run "sizeimage 4 GiB clamped, 1 GiB CREATE_BUFS refused" sizes
+
+# 1e. One client's ioctl stalled in a compound control's copy_from_user
+#     (userfaultfd) blocks no other context's open, S_FMT or close.
+stress_run "a stalled control copy blocks only its own context" ctrl-stall
+
+# 1f. Context ids never repeat among open contexts, across the cyclic wrap.
+stress_run "context ids distinct across the id wrap" ctx-ids
+
 start_daemon || fail "setup: daemon attach"
 
 # 2. Requests complete (DONE or ERROR: the bitstream is synthetic) with the
@@ -138,6 +149,84 @@ stress_run "request whose controls fail to apply ends in ERROR, no job" ctrl-set
 # 7d. Every closed context is announced, however many wait unread: 2,000
 #     opens and closes while the (fake) daemon reads nothing.
 stress_run "2000 CTX_CLOSED queued while the daemon does not read" ctx-closed -n 2000
+
+# 7e. The misbehaving daemon: failed held slices, faulting and short reads,
+#     wrong ids, EXPBUF out of range or of a closed context, a second and an
+#     unprivileged attach.
+stress_run "a failed slice's held CAPTURE buffer comes back ERROR" hold-error
+stress_run "EMSGSIZE and EFAULT reads lose no job" read-faults
+stress_run "misbehaving daemon: wrong ids, bad EXPBUF, bytesused, attach" misbehave
+
+# 7f. Completions racing closes and STREAMOFF (KASAN and lockdep watch on
+#     the debug kernel; here: nothing hangs or waits for the timeout).
+stress_run "instant answers racing 2000 closes" close-race -n 2000
+stress_run "STREAMOFF racing 500 queued jobs, daemon silent" abort-race -n 500
+
+# 7g. Fairness: A's jobs outlast the deadline, B's are instant; a job's
+#     deadline runs from when the daemon reads it, so B is not starved.
+stress_run "fairness: B > 90 % DONE over 30 s while A overruns" fairness -n 30
+
+# 7h. The fault-injection parameters for client developers.
+stress_run "fault injection: fail every Nth, bad timestamp, latency, hang" faults
+
+# 7i. vmalloc and slab back to baseline after 2,000 contexts opened and
+#     closed with the daemon stopped (the CTX_CLOSED messages are freed
+#     when it detaches).
+vmalloc_kb() { awk '{ s += $2 } END { print int(s / 1024) }' /proc/vmallocinfo; }
+slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
+baseline_after_contexts() {
+	local v0 s0 v1 s1
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	v0=$(vmalloc_kb)
+	s0=$(slab_kb)
+	"$STRESS" ctx-closed -n 2000 -d "$V" -m "$M" | tail -1 | sed 's/^/    /' || return 1
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+	v1=$(vmalloc_kb)
+	s1=$(slab_kb)
+	info "vmalloc ${v0} -> ${v1} KiB, slab ${s0} -> ${s1} KiB"
+	[ $((v1 - v0)) -lt 1024 ] && [ $((s1 - s0)) -lt 4096 ]
+}
+dmesg_mark "begin baseline"
+check "2000 contexts with the daemon stopped: vmalloc and slab back to baseline" baseline_after_contexts
+
+# 7j. A request fd outlives every other file: rmmod is refused while it is
+#     held, and succeeds after.
+reqfd_rmmod() {
+	local pid out rc
+	"$STRESS" hold-request -n 5 -d "$V" -m "$M" >"$RESULTS/hold-request.log" 2>&1 &
+	pid=$!
+	sleep 1.5
+	out=$(rmmod daedalus 2>&1)
+	rc=$?
+	info "rmmod with only a request fd open: exit $rc${out:+: $out}"
+	wait "$pid"
+	if [ "$rc" = 0 ]; then
+		load_daedalus
+		return 1
+	fi
+	out=$(rmmod daedalus 2>&1) || {
+		info "rmmod after the request closed: $out"
+		return 1
+	}
+	load_daedalus && V=$DAEDALUS_VIDEO && M=$DAEDALUS_MEDIA
+}
+dmesg_mark "begin request-fd rmmod"
+check "request fd held: rmmod refused, succeeds after close" reqfd_rmmod
+
+# 7k. sysfs unbind with the daemon attached and a context open, then bind.
+unbind_bind() {
+	"$STRESS" unbind -d "$V" -m "$M" 2>&1 | sed 's/^/    /'
+	[ "${PIPESTATUS[0]}" = 0 ] || return 1
+	udevadm settle 2>/dev/null || sleep 1
+	V=$(video_node_named 'daedalus') && M=$(media_node_of "$V") || return 1
+	info "after bind: $V $M"
+	"$STRESS" decode -n 2 -t $((JOB_TIMEOUT_MS + 2000)) --expect error -d "$V" -m "$M" >/dev/null
+}
+dmesg_mark "begin unbind"
+check "unbind with the daemon and a context open; bind brings it back" unbind_bind
 
 # 8. rmmod with open handles is refused with EBUSY; after close it succeeds.
 rmmod_busy() {

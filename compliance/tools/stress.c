@@ -64,35 +64,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/media.h>
-#include <linux/videodev2.h>
+#include "stress.h"
 
-#include "../../kmod/include/uapi/daedalus.h"
+const char *video_path;
+const char *media_path;
+unsigned int out_extra_flags;
+long long out_timestamp_us = -1;
 
-#define WIDTH 320
-#define HEIGHT 240
-#define NUM_BUFS 4
-
-struct buf {
-	void *addr;
-	size_t len;
-};
-
-struct ctx {
-	int vfd;
-	int mfd;
-	int mplane;
-	enum v4l2_buf_type out_type;
-	enum v4l2_buf_type cap_type;
-	struct buf out[NUM_BUFS];
-	unsigned int n_out;
-	unsigned int n_cap;
-};
-
-static const char *video_path;
-static const char *media_path;
-
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -104,7 +83,7 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 }
 
-static long long now_ms(void)
+long long now_ms(void)
 {
 	struct timespec ts;
 
@@ -112,7 +91,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int xioctl(int fd, unsigned long req, void *arg)
+int xioctl(int fd, unsigned long req, void *arg)
 {
 	int r;
 
@@ -122,7 +101,7 @@ static int xioctl(int fd, unsigned long req, void *arg)
 	return r;
 }
 
-static int open_nodes(struct ctx *c)
+int open_nodes(struct ctx *c)
 {
 	struct v4l2_capability cap;
 
@@ -166,7 +145,7 @@ err:
 	return -1;
 }
 
-static void close_nodes(struct ctx *c)
+void close_nodes(struct ctx *c)
 {
 	unsigned int i;
 
@@ -177,7 +156,7 @@ static void close_nodes(struct ctx *c)
 	close(c->mfd);
 }
 
-static int alloc_request(struct ctx *c)
+int alloc_request(struct ctx *c)
 {
 	int fd = -1;
 
@@ -208,7 +187,7 @@ static int cmd_open_close(int n)
 	return 0;
 }
 
-static int set_formats(struct ctx *c)
+int set_formats(struct ctx *c)
 {
 	struct v4l2_format f;
 
@@ -269,7 +248,7 @@ static int reqbufs(struct ctx *c, enum v4l2_buf_type type, unsigned int count)
 	return (int)rb.count;
 }
 
-static void init_buffer(struct ctx *c, struct v4l2_buffer *b, struct v4l2_plane *planes,
+void init_buffer(struct ctx *c, struct v4l2_buffer *b, struct v4l2_plane *planes,
 			enum v4l2_buf_type type, unsigned int index)
 {
 	memset(b, 0, sizeof(*b));
@@ -283,7 +262,7 @@ static void init_buffer(struct ctx *c, struct v4l2_buffer *b, struct v4l2_plane 
 	}
 }
 
-static int setup_buffers(struct ctx *c)
+int setup_buffers(struct ctx *c)
 {
 	struct v4l2_plane planes[VIDEO_MAX_PLANES];
 	struct v4l2_buffer b;
@@ -326,7 +305,7 @@ static int setup_buffers(struct ctx *c)
 	return 0;
 }
 
-static int streamon(struct ctx *c)
+int streamon(struct ctx *c)
 {
 	int t = c->out_type;
 
@@ -342,7 +321,7 @@ static int streamon(struct ctx *c)
 	return 0;
 }
 
-static int streamoff(struct ctx *c)
+int streamoff(struct ctx *c)
 {
 	int t = c->out_type, r = 0;
 
@@ -362,7 +341,7 @@ static int streamoff(struct ctx *c)
  * Fills the controls of one IDR frame of a 320x240 stream: baseline, or High
  * 10 when depth is 10.
  */
-static int set_controls_depth(struct ctx *c, int req_fd, unsigned int frame,
+int set_controls_depth(struct ctx *c, int req_fd, unsigned int frame,
 			      unsigned int depth)
 {
 	struct v4l2_ctrl_h264_sps sps;
@@ -442,7 +421,7 @@ static size_t fill_bitstream(struct buf *b, unsigned int frame)
 	return n;
 }
 
-static int queue_output(struct ctx *c, unsigned int index, int req_fd, unsigned int frame)
+int queue_output(struct ctx *c, unsigned int index, int req_fd, unsigned int frame)
 {
 	struct v4l2_plane planes[VIDEO_MAX_PLANES];
 	struct v4l2_buffer b;
@@ -456,8 +435,9 @@ static int queue_output(struct ctx *c, unsigned int index, int req_fd, unsigned 
 		b.bytesused = (__u32)used;
 	}
 	b.timestamp.tv_sec = 0;
-	b.timestamp.tv_usec = (long)(frame + 1) * 1000;
-	b.flags = V4L2_BUF_FLAG_REQUEST_FD;
+	b.timestamp.tv_usec = out_timestamp_us >= 0 ? (long)out_timestamp_us :
+						      (long)(frame + 1) * 1000;
+	b.flags = V4L2_BUF_FLAG_REQUEST_FD | out_extra_flags;
 	b.request_fd = req_fd;
 	if (xioctl(c->vfd, VIDIOC_QBUF, &b) < 0) {
 		say("QBUF OUTPUT %u (request): %s", index, strerror(errno));
@@ -466,7 +446,7 @@ static int queue_output(struct ctx *c, unsigned int index, int req_fd, unsigned 
 	return 0;
 }
 
-static int dqbuf(struct ctx *c, enum v4l2_buf_type type, struct v4l2_buffer *b,
+int dqbuf(struct ctx *c, enum v4l2_buf_type type, struct v4l2_buffer *b,
 		 struct v4l2_plane *planes)
 {
 	init_buffer(c, b, planes, type, 0);
@@ -474,7 +454,7 @@ static int dqbuf(struct ctx *c, enum v4l2_buf_type type, struct v4l2_buffer *b,
 }
 
 /* Waits until a CAPTURE buffer can be dequeued (POLLIN on the video fd). */
-static int wait_capture(struct ctx *c, long long deadline)
+int wait_capture(struct ctx *c, long long deadline)
 {
 	struct pollfd p = { .fd = c->vfd, .events = POLLIN };
 	long long left;
@@ -859,9 +839,7 @@ static int cmd_bitdepth(void)
 	return failed ? 1 : 0;
 }
 
-#define DAEMON_PATH "/dev/daedalus"
-
-static int daemon_attach(void)
+int daemon_attach(void)
 {
 	int fd = open(DAEMON_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
@@ -870,10 +848,10 @@ static int daemon_attach(void)
 	return fd;
 }
 
-static unsigned char msg_buf[DAEDALUS_MSG_MAX_SIZE] __attribute__((aligned(8)));
+unsigned char msg_buf[DAEDALUS_MSG_MAX_SIZE] __attribute__((aligned(8)));
 
 /* Reads one message within timeout_ms: its size, 0 if none came, -1 on error. */
-static ssize_t daemon_read(int dfd, int timeout_ms)
+ssize_t daemon_read(int dfd, int timeout_ms)
 {
 	struct pollfd p = { .fd = dfd, .events = POLLIN };
 	ssize_t n;
@@ -895,7 +873,7 @@ static ssize_t daemon_read(int dfd, int timeout_ms)
 }
 
 /* Reads until a job arrives within timeout_ms (skipping CTX_CLOSED). */
-static const struct daedalus_job *daemon_wait_job(int dfd, int timeout_ms)
+const struct daedalus_job *daemon_wait_job(int dfd, int timeout_ms)
 {
 	const struct daedalus_msg_header *h = (const void *)msg_buf;
 	long long deadline = now_ms() + timeout_ms;
@@ -911,7 +889,7 @@ static const struct daedalus_job *daemon_wait_job(int dfd, int timeout_ms)
 	}
 }
 
-static int daemon_job_done(int dfd, const struct daedalus_job *j, int status,
+int daemon_job_done(int dfd, const struct daedalus_job *j, int status,
 			   const char *reason, size_t reason_len)
 {
 	struct daedalus_job_result res;
@@ -933,7 +911,7 @@ static int daemon_job_done(int dfd, const struct daedalus_job *j, int status,
  * Waits for request req_fd to complete and dequeues both buffers; returns the
  * CAPTURE flags (the CAPTURE buffer is queued again), -1 on error.
  */
-static int wait_request(struct ctx *c, int req_fd, int timeout_ms)
+int wait_request(struct ctx *c, int req_fd, int timeout_ms)
 {
 	struct v4l2_plane planes[VIDEO_MAX_PLANES];
 	struct pollfd rp = { .fd = req_fd, .events = POLLPRI };
@@ -968,7 +946,7 @@ static int wait_request(struct ctx *c, int req_fd, int timeout_ms)
  * Queues one request for frame on OUTPUT buffer index, its SPS of bit depth
  * depth; returns its fd.
  */
-static int queue_request(struct ctx *c, unsigned int index, unsigned int frame,
+int queue_request(struct ctx *c, unsigned int index, unsigned int frame,
 			 unsigned int depth)
 {
 	int req = alloc_request(c);
@@ -985,7 +963,7 @@ static int queue_request(struct ctx *c, unsigned int index, unsigned int frame,
 }
 
 /* Opens a context with formats and buffers set and both queues streaming. */
-static int open_streaming(struct ctx *c)
+int open_streaming(struct ctx *c)
 {
 	if (open_nodes(c) < 0)
 		return -1;
@@ -1601,6 +1579,9 @@ int main(int argc, char **argv)
 		return cmd_ctx_closed(o.count);
 	if (!strcmp(cmd, "ctrl-setup-fail"))
 		return cmd_ctrl_setup_fail();
+	opt = hostile_main(cmd, o.count);
+	if (opt >= 0)
+		return opt;
 	usage();
 	return 2;
 }
