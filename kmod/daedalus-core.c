@@ -20,7 +20,7 @@
 unsigned int daedalus_job_timeout_ms = 2000;
 module_param_named(job_timeout_ms, daedalus_job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms,
-		 "a job the daemon has not answered after this many ms fails (default 2000)");
+		 "a job the daemon has not answered this many ms after reading it, or twice that after it was queued, fails (default 2000)");
 
 /* Fault injection for client developers: see kmod/README.md. */
 struct daedalus_faults daedalus_faults;
@@ -88,7 +88,7 @@ static int daedalus_open(struct file *file)
 	 * never while its context is open.
 	 */
 	mutex_lock(&dev->ctx_lock);
-	ret = idr_alloc_cyclic(&dev->ctx_idr, ctx, 1, 0, GFP_KERNEL);
+	ret = idr_alloc_cyclic(&dev->ctx_idr, ctx, 1, INT_MAX, GFP_KERNEL);
 	mutex_unlock(&dev->ctx_lock);
 	if (ret < 0)
 		goto release_m2m;

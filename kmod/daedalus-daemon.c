@@ -54,9 +54,13 @@ void daedalus_queue_run_locked(struct daedalus_dev *dev,
 	((struct daedalus_job *)run->msg->data)->job_id = run->id;
 	list_add_tail(&run->msg->node, &dev->msg_queue);
 	dev->msg_count++;
-	/* Unread for a whole timeout fails it; reading it restarts the clock. */
-	run->deadline = jiffies + delay;
-	mod_delayed_work(system_wq, &dev->timeout_work, delay);
+	/*
+	 * Unread for twice the timeout fails it (the daemon may still be busy
+	 * with another context's overrunning job: that time is not this
+	 * job's); reading it restarts the clock at one timeout.
+	 */
+	run->deadline = jiffies + 2 * delay;
+	mod_delayed_work(system_wq, &dev->timeout_work, 2 * delay);
 }
 
 struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev)

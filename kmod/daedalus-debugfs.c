@@ -40,7 +40,8 @@ static int daedalus_next_ctx_id_set(void *data, u64 val)
 {
 	struct daedalus_dev *dev = data;
 
-	if (val > INT_MAX)
+	/* Ids are below INT_MAX (idr_for_each_entry() cannot step past it). */
+	if (val >= INT_MAX)
 		return -EINVAL;
 	mutex_lock(&dev->ctx_lock);
 	idr_set_cursor(&dev->ctx_idr, val);

@@ -186,12 +186,17 @@ static void daedalus_finish(struct daedalus_ctx *ctx,
 
 	/*
 	 * A failed slice of a picture whose CAPTURE buffer stays held: the
-	 * buffer must come back with ERROR, whoever returns it (the last
-	 * slice's job, or the m2m core on a new timestamp or a flush).
+	 * picture's last slice (the job that returns the buffer) ends with
+	 * ERROR too, so the buffer does. (The m2m core itself returns a held
+	 * buffer DONE on a new timestamp or a flush: that we cannot flag.)
 	 */
-	if (state == VB2_BUF_STATE_ERROR &&
-	    (src->flags & V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF))
-		dst->flags |= V4L2_BUF_FLAG_ERROR;
+	if (src->flags & V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF) {
+		if (state == VB2_BUF_STATE_ERROR)
+			ctx->held_failed = true;
+	} else if (ctx->held_failed) {
+		state = VB2_BUF_STATE_ERROR;
+		ctx->held_failed = false;
+	}
 
 	if (req)
 		v4l2_ctrl_request_complete(req, &ctx->hdl);
@@ -312,8 +317,11 @@ void daedalus_device_run(void *priv)
 		flags |= DAEDALUS_JOB_FL_DST_CONTINUED;
 	v4l2_m2m_buf_copy_metadata(src, dst, true);
 	src->sequence = ctx->src_sequence++;
-	if (!dst->is_held)
+	if (!dst->is_held) {
 		dst->sequence = ctx->dst_sequence++;
+		/* A new picture: a failure of the last one is not its own. */
+		ctx->held_failed = false;
+	}
 	dst->field = V4L2_FIELD_NONE;
 	daedalus_cap_update(ctx, &dst->vb2_buf);
 

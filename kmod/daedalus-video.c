@@ -77,6 +77,18 @@ static u32 daedalus_coded_bound(const struct v4l2_pix_format_mplane *pix_mp)
 		     DAEDALUS_MIN_CODED_BOUND, DAEDALUS_MAX_CODED_SIZE);
 }
 
+/* The largest plane CREATE_BUFS allocates on a queue of this context. */
+static u32 daedalus_create_bound(struct daedalus_ctx *ctx,
+				 enum v4l2_buf_type type)
+{
+	const struct v4l2_frmsize_stepwise *r = &ctx->coded_desc->frmsize;
+
+	if (V4L2_TYPE_IS_OUTPUT(type))
+		return DAEDALUS_MAX_CODED_SIZE;
+	return round_up(r->max_width, DAEDALUS_MB_SIZE) *
+	       round_up(r->max_height, DAEDALUS_MB_SIZE) * 3;
+}
+
 static void daedalus_init_fmt(struct v4l2_format *f, enum v4l2_buf_type type,
 			      u32 fourcc)
 {
@@ -408,8 +420,11 @@ static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	}
 
 	/*
-	 * CREATE_BUFS: at least the format's size, at most twice it (what
-	 * v4l2-compliance asks for); the OUTPUT format's size is bounded.
+	 * CREATE_BUFS: at least the current format's size. At most what any
+	 * format of this codec may need: 32 MiB for OUTPUT, the largest
+	 * picture at 3 bytes per pixel (P010) for CAPTURE; and always twice
+	 * the current size (v4l2-compliance asks for that, and for sizes of
+	 * other formats than the current one).
 	 */
 	if (*num_planes != pix_mp->num_planes) {
 		ret = -EINVAL;
@@ -417,7 +432,8 @@ static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	}
 	for (i = 0; i < pix_mp->num_planes; i++) {
 		u32 need = pix_mp->plane_fmt[i].sizeimage;
-		u32 max = 2 * PAGE_ALIGN(need);
+		u32 max = max(daedalus_create_bound(ctx, vq->type),
+			      2 * PAGE_ALIGN(need));
 
 		if (sizes[i] < need || sizes[i] > max) {
 			dev_dbg(ctx->dev->v4l2_dev.dev,

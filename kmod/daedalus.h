@@ -145,6 +145,11 @@ struct daedalus_ctx {
 	 */
 	unsigned int		completing;
 	wait_queue_head_t	idle_wait;
+	/*
+	 * A slice of the picture in the held CAPTURE buffer failed (only the
+	 * m2m job of this context touches it: no lock).
+	 */
+	bool			held_failed;
 	/* Jobs started (device_run), for the fault-injection counters. */
 	u32			job_seq;
 

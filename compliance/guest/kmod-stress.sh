@@ -104,11 +104,11 @@ dmesg_mark "begin multi-context"
 check "4 contexts at once, 6 requests each" multi
 
 # 5. The daemon stalls (SIGSTOP) with request 1 pending: the module's job
-#    timeout must end it with ERROR within job_timeout_ms (+ margin); then the
+#    timeout must end it with ERROR (unread: within 2 x job_timeout_ms + margin); then the
 #    daemon resumes (its late answer must be ignored) and request 2 completes.
 if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 	stress_run "daemon stalled: pending request times out with ERROR, daemon resumes" \
-		decode -n 3 -t $((JOB_TIMEOUT_MS + 2000)) --expect-error-at 1 --hook-at 1 \
+		decode -n 3 -t $((JOB_TIMEOUT_MS * 2 + 2000)) --expect-error-at 1 --hook-at 1 \
 		--pre-hook "kill -STOP $DAEMON_PID" --after-hook "kill -CONT $DAEMON_PID; sleep 0.5"
 	kill -CONT "$DAEMON_PID" 2>/dev/null
 	check "daemon still attached after the stall" \
@@ -122,7 +122,7 @@ fi
 #    within job_timeout_ms (+ margin), nothing may hang.
 if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 	stress_run "daemon killed mid-stream: pending request ends in ERROR" \
-		decode -n 3 -t $((JOB_TIMEOUT_MS + 2000)) --expect-error-from 1 --hook-at 1 \
+		decode -n 3 -t $((JOB_TIMEOUT_MS * 2 + 2000)) --expect-error-from 1 --hook-at 1 \
 		--pre-hook "kill -STOP $DAEMON_PID" --post-hook "sleep 0.3; kill -KILL $DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=

@@ -7,7 +7,7 @@
  *                           of 1 GiB refused on both queues, twice the
  *                           CAPTURE need accepted (v4l2-compliance asks it)
  *   stress hold-error       a failed slice of a held CAPTURE buffer: the
- *                           buffer comes back with ERROR after the last slice
+ *                           last slice's request and the buffer end ERROR
  *   stress read-faults      read() into a too small buffer (EMSGSIZE) and into
  *                           unmapped memory (EFAULT) loses no job
  *   stress misbehave        wrong job/ctx ids, bytesused past the plane,
@@ -231,7 +231,8 @@ static int cmd_hold_error(void)
 	expect(j->flags & DAEDALUS_JOB_FL_DST_CONTINUED, "slice 1 continues the held buffer");
 	daemon_job_done(dfd, j, 0, "", 0);
 	flags = wait_output(&c, req1, 3000);
-	expect(flags >= 0 && !(flags & V4L2_BUF_FLAG_ERROR), "slice 1's OUTPUT is DONE");
+	expect(flags >= 0 && (flags & V4L2_BUF_FLAG_ERROR),
+	       "slice 1's OUTPUT is ERROR too: the picture failed");
 	if (wait_capture(&c, now_ms() + 2000) < 0 || dqbuf(&c, c.cap_type, &b, planes) < 0) {
 		say("hold-error: DQBUF CAPTURE: %s", strerror(errno));
 		failed = 1;
@@ -531,7 +532,7 @@ static int cmd_ctx_ids(void)
 	snprintf(v, sizeof(v), "%u", ids[n - 1]);
 	write_file(DEBUGFS "next_ctx_id", v);
 	fds[1] = open(video_path, O_RDWR | O_CLOEXEC);
-	snprintf(v, sizeof(v), "%d", INT_MAX);
+	snprintf(v, sizeof(v), "%d", INT_MAX - 1);
 	write_file(DEBUGFS "next_ctx_id", v);
 	fds[2] = open(video_path, O_RDWR | O_CLOEXEC);
 	fds[3] = open(video_path, O_RDWR | O_CLOEXEC);
