@@ -877,32 +877,43 @@ static int cmd_hold_request(int seconds)
 	return 0;
 }
 
+static int cmd_close_race(int n)
+{
+	return race(n, 1);
+}
+
+static int cmd_abort_race(int n)
+{
+	return race(n, 0);
+}
+
+/* Commands by name; the int is -n (a count or seconds) where they take it. */
+static const struct {
+	const char *name;
+	int (*run)(void);
+	int (*run_n)(int n);
+} commands[] = {
+	{ "sizes", cmd_sizes, NULL },
+	{ "hold-error", cmd_hold_error, NULL },
+	{ "read-faults", cmd_read_faults, NULL },
+	{ "misbehave", cmd_misbehave, NULL },
+	{ "close-race", NULL, cmd_close_race },
+	{ "abort-race", NULL, cmd_abort_race },
+	{ "ctx-ids", cmd_ctx_ids, NULL },
+	{ "ctrl-stall", cmd_ctrl_stall, NULL },
+	{ "fairness", NULL, cmd_fairness },
+	{ "faults", cmd_faults, NULL },
+	{ "unbind", cmd_unbind, NULL },
+	{ "hold-request", NULL, cmd_hold_request },
+};
+
 int hostile_main(const char *cmd, int n)
 {
+	unsigned int i;
+
 	failed = 0;
-	if (!strcmp(cmd, "sizes"))
-		return cmd_sizes();
-	if (!strcmp(cmd, "hold-error"))
-		return cmd_hold_error();
-	if (!strcmp(cmd, "read-faults"))
-		return cmd_read_faults();
-	if (!strcmp(cmd, "misbehave"))
-		return cmd_misbehave();
-	if (!strcmp(cmd, "close-race"))
-		return race(n, 1);
-	if (!strcmp(cmd, "abort-race"))
-		return race(n, 0);
-	if (!strcmp(cmd, "ctx-ids"))
-		return cmd_ctx_ids();
-	if (!strcmp(cmd, "ctrl-stall"))
-		return cmd_ctrl_stall();
-	if (!strcmp(cmd, "fairness"))
-		return cmd_fairness(n);
-	if (!strcmp(cmd, "faults"))
-		return cmd_faults();
-	if (!strcmp(cmd, "unbind"))
-		return cmd_unbind();
-	if (!strcmp(cmd, "hold-request"))
-		return cmd_hold_request(n);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run ? commands[i].run() : commands[i].run_n(n);
 	return -1;
 }

@@ -1480,7 +1480,11 @@ static void usage(void)
 		"       stress data-offset -d VIDEO -m MEDIA\n"
 		"       stress ctx-closed -d VIDEO -m MEDIA -n N\n"
 		"       stress reason -d VIDEO -m MEDIA\n"
-		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n");
+		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n"
+		"       stress sizes|hold-error|read-faults|misbehave|ctx-ids|ctrl-stall|\n"
+		"              faults|unbind -d VIDEO -m MEDIA\n"
+		"       stress close-race|abort-race|fairness|hold-request -d VIDEO -m MEDIA -n N\n"
+		"              (stress-hostile.c says what each checks)\n");
 	exit(2);
 }
 
