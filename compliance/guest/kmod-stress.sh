@@ -103,6 +103,42 @@ multi() {
 dmesg_mark "begin multi-context"
 check "4 contexts at once, 6 requests each" multi
 
+# 4b. The daemon's mappings of closed contexts are dropped: 50 contexts each
+#     decode a request (the daemon maps their buffers), then close together
+#     while the daemon is stopped; once it resumes and reads the CTX_CLOSED
+#     messages, its dmabuf mappings and the kernel's vmalloc use are back to
+#     where they were.
+daemon_maps() { grep -c dmabuf "/proc/$DAEMON_PID/maps"; }
+# Lazily freed areas ("unpurged vm_area") are not in use.
+vmalloc_kb() { awk '!/unpurged/ { s += $2 } END { print int(s / 1024) }' /proc/vmallocinfo; }
+daemon_unmaps_closed() {
+	local m0 m1 m2 v0 v2 pid i
+	m0=$(daemon_maps)
+	v0=$(vmalloc_kb)
+	"$STRESS" hold-contexts -n 50 -d "$V" -m "$M" >"$RESULTS/hold-contexts.log" 2>&1 &
+	pid=$!
+	for i in $(seq 1 300); do
+		grep -q 'waiting for SIGUSR1' "$RESULTS/hold-contexts.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	m1=$(daemon_maps)
+	kill -STOP "$DAEMON_PID"
+	kill -USR1 "$pid"
+	wait "$pid"
+	i=$?
+	sed 's/^/    /' "$RESULTS/hold-contexts.log"
+	kill -CONT "$DAEMON_PID"
+	sleep 2
+	m2=$(daemon_maps)
+	v2=$(vmalloc_kb)
+	info "daemon dmabuf mappings: $m0 before, $m1 with 50 contexts, $m2 after they closed; vmalloc $v0 -> $v2 KiB"
+	[ "$i" = 0 ] && [ "$m1" -gt "$m0" ] && [ "$m2" = "$m0" ] && [ $((v2 - v0)) -lt 1024 ]
+}
+dmesg_mark "begin daemon mappings"
+check "50 contexts closed while the daemon is stopped: its mappings and vmalloc back to baseline" \
+	daemon_unmaps_closed
+
 # 5. The daemon stalls (SIGSTOP) with request 1 pending: the module's job
 #    timeout must end it with ERROR (unread: within 2 x job_timeout_ms + margin); then the
 #    daemon resumes (its late answer must be ignored) and request 2 completes.
@@ -172,7 +208,6 @@ stress_run "fault injection: fail every Nth, bad timestamp, latency, hang" fault
 # 7i. vmalloc and slab back to baseline after 2,000 contexts opened and
 #     closed with the daemon stopped (the CTX_CLOSED messages are freed
 #     when it detaches).
-vmalloc_kb() { awk '{ s += $2 } END { print int(s / 1024) }' /proc/vmallocinfo; }
 slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
 baseline_after_contexts() {
 	local v0 s0 v1 s1

@@ -33,6 +33,8 @@
  *                           brings the device back
  *   stress hold-request -n S  allocate a request, close everything else, hold
  *                           the request fd S seconds (rmmod must be refused)
+ *   stress hold-contexts -n N  with daedalusd: N contexts decode a request
+ *                           each, then close together on SIGUSR1
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +42,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -877,6 +880,48 @@ static int cmd_hold_request(int seconds)
 	return 0;
 }
 
+static volatile sig_atomic_t go_on;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	go_on = 1;
+}
+
+/*
+ * With the real daemon attached: n contexts each decode one request (so the
+ * daemon maps their buffers), then wait for SIGUSR1 and close together.
+ */
+static int cmd_hold_contexts(int n)
+{
+	struct ctx *c = calloc((size_t)n, sizeof(*c));
+	int i, req, opened = 0;
+
+	if (!c)
+		return 2;
+	signal(SIGUSR1, on_usr1);
+	for (i = 0; i < n; i++) {
+		if (open_streaming(&c[i]) < 0)
+			break;
+		opened++;
+		req = queue_request(&c[i], 0, 0, 8);
+		if (req < 0 || wait_request(&c[i], req, 10000) < 0) {
+			if (req >= 0)
+				close(req);
+			break;
+		}
+		close(req);
+	}
+	say("hold-contexts: %d of %d contexts decoded a request; waiting for SIGUSR1", opened, n);
+	while (!go_on)
+		pause();
+	for (i = 0; i < opened; i++)
+		close_nodes(&c[i]);
+	say("hold-contexts: closed %d contexts", opened);
+	free(c);
+	return opened == n ? 0 : 1;
+}
+
 static int cmd_close_race(int n)
 {
 	return race(n, 1);
@@ -905,6 +950,7 @@ static const struct {
 	{ "faults", cmd_faults, NULL },
 	{ "unbind", cmd_unbind, NULL },
 	{ "hold-request", NULL, cmd_hold_request },
+	{ "hold-contexts", NULL, cmd_hold_contexts },
 };
 
 int hostile_main(const char *cmd, int n)

@@ -1483,7 +1483,7 @@ static void usage(void)
 		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n"
 		"       stress sizes|hold-error|read-faults|misbehave|ctx-ids|ctrl-stall|\n"
 		"              faults|unbind -d VIDEO -m MEDIA\n"
-		"       stress close-race|abort-race|fairness|hold-request -d VIDEO -m MEDIA -n N\n"
+		"       stress close-race|abort-race|fairness|hold-request|hold-contexts -d VIDEO -m MEDIA -n N\n"
 		"              (stress-hostile.c says what each checks)\n");
 	exit(2);
 }
