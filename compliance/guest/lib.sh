@@ -31,9 +31,28 @@ DMESG_BAD='BUG:|WARNING:|Oops|general protection|lockdep|possible recursive lock
 
 dmesg_mark() { echo "daedalus-compliance: $1" >/dev/kmsg; }
 
+# kmemleak_check NAME: on a kernel with kmemleak (the debug kernel), scans
+# twice and fails when an unreferenced object was allocated by the media
+# stack or the module (objects of the boot itself are listed, not failed).
+kmemleak_check() {
+	local name=${1:-kmemleak: no leak} f=/sys/kernel/debug/kmemleak
+	[ -w "$f" ] || return 0
+	echo scan >"$f"
+	sleep 5
+	echo scan >"$f"
+	cat "$f" >"$RESULTS/kmemleak.txt"
+	info "kmemleak: $(grep -c '^unreferenced object' "$RESULTS/kmemleak.txt") unreferenced objects in all"
+	if grep -Eq 'daedalus|v4l2|vb2_|videobuf|media_|dma_buf' "$RESULTS/kmemleak.txt"; then
+		fail "$name" "$(grep -Em1 'daedalus|v4l2|vb2_|videobuf|media_|dma_buf' "$RESULTS/kmemleak.txt" | cut -c1-120)"
+	else
+		pass "$name"
+	fi
+}
+
 # check_dmesg NAME: fails when the kernel logged a bad line since boot.
 check_dmesg() {
 	local name=${1:-dmesg clean} bad
+	kmemleak_check "kmemleak: nothing of the media stack or the module leaked"
 	dmesg >"$RESULTS/dmesg.txt" 2>&1
 	bad=$(grep -Ev '[Cc]ommand line:' "$RESULTS/dmesg.txt" | grep -E "$DMESG_BAD" | head -5)
 	if [ -n "$bad" ]; then

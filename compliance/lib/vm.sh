@@ -9,10 +9,15 @@
 # pipe). vng's stdout and stderr go through a pipe: when they are a regular
 # file, vng/QEMU reopen it with truncation, which wiped everything logged
 # before each VM start (checked: "echo X; vng ... 2>&1" to a file loses X).
+# The kernel vng boots: the stock image, or the debug kernel's tree (vng
+# finds its bzImage and its modules there). guest_kernel is overridden by
+# compliance/run --kernel debug.
+guest_kernel() { echo "/boot/vmlinuz-$(guest_kver)"; }
+
 vm_run() {
 	local results=$1 tmo=$2 cmd=$3 kimg
-	kimg=/boot/vmlinuz-$(guest_kver)
-	[ -f "$kimg" ] || die "missing guest kernel $kimg"
+	kimg=$(guest_kernel)
+	[ -e "$kimg" ] || die "missing guest kernel $kimg"
 	# vng wants a terminal-ish stdin; give it /dev/null so it never waits
 	# on ours. --kill-after bounds a qemu that ignores SIGTERM.
 	timeout --kill-after=20 "$tmo" \
