@@ -7,6 +7,14 @@
 
 # Fails the scenario when a stress run outlives this many seconds.
 STRESS_TMO=$((JOB_TIMEOUT_MS / 1000 * 4 + 60))
+# The races' iterations: KASAN and lockdep under TCG are ~10x slower.
+CLOSE_RACES=2000
+ABORT_RACES=500
+if [ "${KERNEL:-stock}" = debug ]; then
+	STRESS_TMO=$((STRESS_TMO * 5))
+	CLOSE_RACES=400
+	ABORT_RACES=200
+fi
 
 load_base_modules || { fail "setup: load mem2mem"; exit 1; }
 load_daedalus || { fail "setup: load daedalus"; exit 1; }
@@ -195,8 +203,8 @@ stress_run "misbehaving daemon: wrong ids, bad EXPBUF, bytesused, attach" misbeh
 
 # 7f. Completions racing closes and STREAMOFF (KASAN and lockdep watch on
 #     the debug kernel; here: nothing hangs or waits for the timeout).
-stress_run "instant answers racing 2000 closes" close-race -n 2000
-stress_run "STREAMOFF racing 500 queued jobs, daemon silent" abort-race -n 500
+stress_run "instant answers racing $CLOSE_RACES closes" close-race -n "$CLOSE_RACES"
+stress_run "STREAMOFF racing $ABORT_RACES queued jobs, daemon silent" abort-race -n "$ABORT_RACES"
 
 # 7g. Fairness: A's jobs outlast the deadline, B's are instant; a job's
 #     deadline runs from when the daemon reads it, so B is not starved.

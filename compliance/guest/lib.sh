@@ -26,7 +26,8 @@ check() {
 }
 
 # Lines that must never show up in the kernel log during a suite.
-# (The kernel command line is logged too and mentions hung_task: skip it.)
+# (The kernel command line is logged too and mentions hung_task, and the
+# debug kernel announces "RCU lockdep checking is enabled": skip both.)
 DMESG_BAD='BUG:|WARNING:|Oops|general protection|lockdep|possible recursive locking|circular locking|KASAN|UBSAN|blocked for more than|Call Trace:|kernel BUG|refcount_t:|list_add corruption|list_del corruption'
 
 dmesg_mark() { echo "daedalus-compliance: $1" >/dev/kmsg; }
@@ -54,7 +55,8 @@ check_dmesg() {
 	local name=${1:-dmesg clean} bad
 	kmemleak_check "kmemleak: nothing of the media stack or the module leaked"
 	dmesg >"$RESULTS/dmesg.txt" 2>&1
-	bad=$(grep -Ev '[Cc]ommand line:' "$RESULTS/dmesg.txt" | grep -E "$DMESG_BAD" | head -5)
+	bad=$(grep -Ev '[Cc]ommand line:|RCU lockdep checking is enabled' "$RESULTS/dmesg.txt" |
+		grep -E "$DMESG_BAD" | head -5)
 	if [ -n "$bad" ]; then
 		fail "$name" "$(echo "$bad" | head -1 | cut -c1-150)"
 		echo "$bad" | sed 's/^/    /'

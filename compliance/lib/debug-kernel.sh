@@ -57,8 +57,7 @@ _build_debug_kernel() {
 	while read -r line; do
 		case $line in '' | '#'*) continue ;; esac
 		case $line in
-		*=n) grep -qx "# ${line%=n} is not set" "$tmp/linux/.config" ||
-			grep -qx "$line" "$tmp/linux/.config" || {
+		*=n) ! grep -Eq "^${line%=n}=[ym]" "$tmp/linux/.config" || {
 			log "debug kernel: $line did not stick"
 			missing=1
 		} ;;
