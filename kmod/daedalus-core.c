@@ -187,6 +187,11 @@ static struct media_request *daedalus_req_alloc(struct media_device *mdev)
 		module_put(THIS_MODULE);
 		return NULL;
 	}
+	/*
+	 * media_request_alloc() sets req->mdev only once the request has its
+	 * file, and frees it through daedalus_req_free() if that fails.
+	 */
+	req->mdev = mdev;
 	kref_get(&dev->ref);
 	return req;
 }
