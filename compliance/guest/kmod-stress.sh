@@ -10,10 +10,12 @@ STRESS_TMO=$((JOB_TIMEOUT_MS / 1000 * 4 + 60))
 # The races' iterations: KASAN and lockdep under TCG are ~10x slower.
 CLOSE_RACES=2000
 ABORT_RACES=500
+PREEMPT_CLOSES=500
 if [ "${KERNEL:-stock}" = debug ]; then
 	STRESS_TMO=$((STRESS_TMO * 5))
 	CLOSE_RACES=400
 	ABORT_RACES=200
+	PREEMPT_CLOSES=100
 fi
 
 load_base_modules || { fail "setup: load mem2mem"; exit 1; }
@@ -205,6 +207,11 @@ stress_run "misbehaving daemon: wrong ids, bad EXPBUF, bytesused, attach" misbeh
 #     the debug kernel; here: nothing hangs or waits for the timeout).
 stress_run "instant answers racing $CLOSE_RACES closes" close-race -n "$CLOSE_RACES"
 stress_run "STREAMOFF racing $ABORT_RACES queued jobs, daemon silent" abort-race -n "$ABORT_RACES"
+#     The same race made certain: the closer is real-time on the
+#     completer's CPU and runs from the wake-up inside JOB_DONE's completion
+#     (on the debug kernel's full preemption, before it has returned).
+stress_run "$PREEMPT_CLOSES closes run from inside JOB_DONE's completion" \
+	preempt-close -n "$PREEMPT_CLOSES"
 
 # 7g. Fairness: A's jobs outlast the deadline, B's are instant; a job's
 #     deadline runs from when the daemon reads it, so B is not starved.
@@ -212,6 +219,23 @@ stress_run "fairness: B > 90 % DONE over 30 s while A overruns" fairness -n 30
 
 # 7h. The fault-injection parameters for client developers.
 stress_run "fault injection: fail every Nth, bad timestamp, latency, hang" faults
+
+# 7h'. Allocation failures (fail-nth + failslab: the debug kernel has them,
+#      the stock one has no CONFIG_FAULT_INJECTION): every slab allocation
+#      of every step of a decode, then of the probe, fails in turn.
+if [ -e /proc/self/fail-nth ]; then
+	stress_run "every allocation of a decode's syscalls fails in turn" failnth
+	probe_failnth() {
+		"$STRESS" probe-failnth -d "$V" -m "$M" 2>&1 | sed 's/^/    /'
+		[ "${PIPESTATUS[0]}" = 0 ] || return 1
+		udevadm settle 2>/dev/null || sleep 1
+		V=$(video_node_named 'daedalus') && M=$(media_node_of "$V")
+	}
+	dmesg_mark "begin probe: every allocation fails in turn"
+	check "every allocation of the probe fails in turn, then it binds" probe_failnth
+else
+	info "fail-nth: not run on this kernel (no CONFIG_FAULT_INJECTION; run with --kernel debug)"
+fi
 
 # 7i. vmalloc and slab back to baseline after 2,000 contexts opened and
 #     closed with the daemon stopped (the CTX_CLOSED messages are freed

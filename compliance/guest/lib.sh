@@ -32,22 +32,47 @@ DMESG_BAD='BUG:|WARNING:|Oops|general protection|lockdep|possible recursive lock
 
 dmesg_mark() { echo "daedalus-compliance: $1" >/dev/kmsg; }
 
+# The objects of a kmemleak report on stdin, one per line (" | " between
+# its lines), less the two leaks of 6.12's own probe error paths that the
+# probe fail-nth scenario provokes and no driver can avoid:
+#  - __video_register_device(): a failed device_register() is not followed
+#    by put_device() (v4l2-dev.c:1057-1062), so the kobject's name leaks;
+#  - v4l2_m2m_register_media_controller(): its error labels free the sink
+#    entity's name where the proc entity's is due (v4l2-mem2mem.c:1182-1187).
+kmemleak_objects() {
+	awk '/^unreferenced object/ { if (o != "") print o; o = "" } { o = o " | " $0 }
+		END { if (o != "") print o }' |
+		grep -Ev 'dev_set_name\+[^|]*\| *__video_register_device\+|\| *v4l2_m2m_register_entity\+[^|]*\| *v4l2_m2m_register_media_controller\+'
+}
+
 # kmemleak_check NAME: on a kernel with kmemleak (the debug kernel), scans
 # twice and fails when an unreferenced object was allocated by the media
 # stack or the module (objects of the boot itself are listed, not failed).
 kmemleak_check() {
-	local name=${1:-kmemleak: no leak} f=/sys/kernel/debug/kmemleak
+	local name=${1:-kmemleak: no leak} f=/sys/kernel/debug/kmemleak ours
 	[ -w "$f" ] || return 0
 	echo scan >"$f"
 	sleep 5
 	echo scan >"$f"
 	cat "$f" >"$RESULTS/kmemleak.txt"
 	info "kmemleak: $(grep -c '^unreferenced object' "$RESULTS/kmemleak.txt") unreferenced objects in all"
-	if grep -Eq 'daedalus|v4l2|vb2_|videobuf|media_|dma_buf' "$RESULTS/kmemleak.txt"; then
-		fail "$name" "$(grep -Em1 'daedalus|v4l2|vb2_|videobuf|media_|dma_buf' "$RESULTS/kmemleak.txt" | cut -c1-120)"
+	ours=$(kmemleak_objects <"$RESULTS/kmemleak.txt" | grep -E 'daedalus|v4l2|vb2_|videobuf|media_|dma_buf')
+	if [ -n "$ours" ]; then
+		fail "$name" "$(echo "$ours" | head -1 | cut -c1-300)"
 	else
 		pass "$name"
 	fi
+}
+
+# In the fail-nth scenarios (marked "... fails in turn"), the kernel's own
+# report of each failed allocation (warn_alloc: "vmalloc error:" or "page
+# allocation failure:", a stack up to "</TASK>") is what was asked for;
+# anything else logged there still counts.
+drop_injected_alloc_reports() {
+	awk '/daedalus-compliance: begin/ { inj = /fails in turn/ }
+		inj && /(vmalloc error|page allocation failure):/ { skip = 1 }
+		!skip { print }
+		skip && /<\/TASK>/ { skip = 0 }'
 }
 
 # check_dmesg NAME: fails when the kernel logged a bad line since boot.
@@ -56,7 +81,7 @@ check_dmesg() {
 	kmemleak_check "kmemleak: nothing of the media stack or the module leaked"
 	dmesg >"$RESULTS/dmesg.txt" 2>&1
 	bad=$(grep -Ev '[Cc]ommand line:|RCU lockdep checking is enabled' "$RESULTS/dmesg.txt" |
-		grep -E "$DMESG_BAD" | head -5)
+		drop_injected_alloc_reports | grep -E "$DMESG_BAD" | head -5)
 	if [ -n "$bad" ]; then
 		fail "$name" "$(echo "$bad" | head -1 | cut -c1-150)"
 		echo "$bad" | sed 's/^/    /'

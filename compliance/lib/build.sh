@@ -86,7 +86,8 @@ build_stress() {
 	local results=$1
 	mkdir -p "$results/bin"
 	if ! gcc -O2 -Wall -Wextra -Werror -static -o "$results/bin/stress" \
-		"$COMPLIANCE_DIR/tools/stress.c" "$COMPLIANCE_DIR/tools/stress-hostile.c" -lpthread \
+		"$COMPLIANCE_DIR/tools/stress.c" "$COMPLIANCE_DIR/tools/stress-hostile.c" \
+		"$COMPLIANCE_DIR/tools/stress-inject.c" -lpthread \
 		>"$results/stress-build.log" 2>&1; then
 		cat "$results/stress-build.log" >&2
 		return 1

@@ -71,10 +71,14 @@ const char *media_path;
 unsigned int out_extra_flags;
 long long out_timestamp_us = -1;
 
+int say_quiet;
+
 void say(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (say_quiet)
+		return;
 	va_start(ap, fmt);
 	fputs("stress: ", stdout);
 	vprintf(fmt, ap);
@@ -1484,7 +1488,10 @@ static void usage(void)
 		"       stress sizes|hold-error|read-faults|misbehave|ctx-ids|ctrl-stall|\n"
 		"              faults|unbind -d VIDEO -m MEDIA\n"
 		"       stress close-race|abort-race|fairness|hold-request|hold-contexts -d VIDEO -m MEDIA -n N\n"
-		"              (stress-hostile.c says what each checks)\n");
+		"              (stress-hostile.c says what each checks)\n"
+		"       stress preempt-close -d VIDEO -m MEDIA -n N\n"
+		"       stress failnth|probe-failnth -d VIDEO -m MEDIA\n"
+		"              (stress-inject.c says what each checks)\n");
 	exit(2);
 }
 
@@ -1584,6 +1591,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "ctrl-setup-fail"))
 		return cmd_ctrl_setup_fail();
 	opt = hostile_main(cmd, o.count);
+	if (opt < 0)
+		opt = inject_main(cmd, o.count);
 	if (opt >= 0)
 		return opt;
 	usage();

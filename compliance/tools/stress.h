@@ -43,6 +43,8 @@ extern unsigned int out_extra_flags;
 extern long long out_timestamp_us;
 extern unsigned char msg_buf[DAEDALUS_MSG_MAX_SIZE];
 
+/* Set: say() prints nothing (the fail-nth loops' thousands of errors). */
+extern int say_quiet;
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 long long now_ms(void);
 int xioctl(int fd, unsigned long req, void *arg);
@@ -73,5 +75,7 @@ int daemon_job_done(int dfd, const struct daedalus_job *j, int status, const cha
 
 /* stress-hostile.c: returns the exit status, or -1 for an unknown command. */
 int hostile_main(const char *cmd, int n);
+/* stress-inject.c: the same. */
+int inject_main(const char *cmd, int n);
 
 #endif

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stress-inject: kmod-stress commands that force the kernel's hand (#14)
+ * instead of hoping for a race: the scheduler (a real-time thread pinned to
+ * the completer's CPU runs at the first preemption point after it is woken,
+ * which on a CONFIG_PREEMPT kernel puts it inside a window of a few
+ * instructions every time) and the allocator (fail-nth: the Nth allocation
+ * of one syscall fails, N = 1, 2, ... until the syscall allocates no more).
+ * Each needs /dev/daedalus free (no daedalusd); the fail-nth ones need
+ * CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB (the debug kernel).
+ *
+ *   stress preempt-close -n N  N contexts closed from inside the daemon's
+ *                           JOB_DONE: the closer (real-time, same CPU, polling
+ *                           CAPTURE) runs as soon as the completion drops the
+ *                           m2m job lock, before v4l2_m2m_buf_done_and_job_finish()
+ *                           has rescheduled the context (defect 1: KASAN
+ *                           use-after-free before the fix)
+ *   stress failnth          every slab allocation of every step of a decode
+ *                           (attach, open, formats, buffers, STREAMON, request,
+ *                           the daemon's read, EXPBUF and JOB_DONE, DQBUF,
+ *                           STREAMOFF, close) fails in turn: each step fails
+ *                           cleanly or copes, and a clean decode works after
+ *   stress probe-failnth    the same for the driver's probe (sysfs bind):
+ *                           every allocation of the probe fails in turn, then
+ *                           a bind without faults gives a working device
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stress.h"
+
+#define FAILSLAB "/sys/kernel/debug/failslab/"
+#define DRIVER "/sys/bus/platform/drivers/daedalus/"
+/* Far more allocations than any step makes: a bound, not a target. */
+#define MAX_NTH 3000
+
+static int failed;
+
+static void expect(int ok, const char *what)
+{
+	say("  %s: %s", ok ? "ok" : "FAILED", what);
+	if (!ok)
+		failed = 1;
+}
+
+static int pin_to_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+struct closer {
+	sem_t go, done;
+	struct ctx *c;
+	volatile int stop;
+	long long ms;
+	int polled;
+};
+
+/* Real-time on CPU 0: on "go", waits for CAPTURE to complete, then closes. */
+static void *closer_main(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 10 };
+	struct closer *k = arg;
+	struct pollfd p;
+	long long t;
+
+	if (pin_to_cpu0() || pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp)) {
+		say("preempt-close: cannot run the closer real-time on CPU 0");
+		k->stop = 2;
+		sem_post(&k->done);
+		return NULL;
+	}
+	for (;;) {
+		sem_wait(&k->go);
+		if (k->stop)
+			break;
+		p.fd = k->c->vfd;
+		p.events = POLLIN;
+		k->polled = poll(&p, 1, 10000) == 1;
+		t = now_ms();
+		close_nodes(k->c);
+		k->ms = now_ms() - t;
+		sem_post(&k->done);
+	}
+	return NULL;
+}
+
+static int cmd_preempt_close(int n)
+{
+	struct closer k = { 0 };
+	const struct daedalus_job *j;
+	int dfd, i, req, polled = 0, done = 0;
+	long long worst = 0;
+	pthread_t th;
+	struct ctx c;
+
+	dfd = daemon_attach();
+	if (dfd < 0 || pin_to_cpu0()) {
+		say("preempt-close: no daemon attach or no CPU 0");
+		return 2;
+	}
+	sem_init(&k.go, 0, 0);
+	sem_init(&k.done, 0, 0);
+	k.c = &c;
+	pthread_create(&th, NULL, closer_main, &k);
+	for (i = 0; i < n && !k.stop; i++) {
+		if (open_streaming(&c) < 0) {
+			failed = 1;
+			break;
+		}
+		req = queue_request(&c, 0, (unsigned int)i, 8);
+		j = req < 0 ? NULL : daemon_wait_job(dfd, 5000);
+		if (!j) {
+			say("preempt-close: no job for context %d", i);
+			failed = 1;
+			close_nodes(&c);
+			break;
+		}
+		/*
+		 * The closer runs at once (real-time, this CPU) and sleeps in
+		 * poll(); this thread goes on only then. JOB_DONE wakes it from
+		 * inside v4l2_m2m_buf_done_and_job_finish().
+		 */
+		sem_post(&k.go);
+		done += daemon_job_done(dfd, j, 0, "", 0) == 0;
+		sem_wait(&k.done);
+		polled += k.polled;
+		worst = k.ms > worst ? k.ms : worst;
+		close(req);
+	}
+	k.stop = k.stop ? k.stop : 1;
+	sem_post(&k.go);
+	pthread_join(th, NULL);
+	say("preempt-close: %d contexts closed from inside JOB_DONE (%d answered, %d woken by "
+	    "CAPTURE), slowest close %lld ms",
+	    i, done, polled, worst);
+	expect(i == n && k.stop == 1, "every context opened, streamed and was closed");
+	expect(polled == n && done == n,
+	       "each close ran from the CAPTURE wake-up of an accepted JOB_DONE");
+	close(dfd);
+	return failed;
+}
+
+/* fail-nth of this thread: arm with n > 0, disarm with 0. */
+static int fail_nth_fd = -1;
+
+static int fail_nth_open(void)
+{
+	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (fail_nth_fd < 0)
+		say("/proc/thread-self/fail-nth: %s (a kernel without CONFIG_FAULT_INJECTION)",
+		    strerror(errno));
+	return fail_nth_fd;
+}
+
+static void fail_nth_arm(unsigned int n)
+{
+	char v[16];
+	int len = snprintf(v, sizeof(v), "%u", n);
+
+	if (pwrite(fail_nth_fd, v, (size_t)len, 0) != len)
+		say("fail-nth %u: %s", n, strerror(errno));
+}
+
+/* Disarms; returns whether the armed fault was injected. */
+static int fail_nth_disarm(void)
+{
+	char v[16] = "";
+	ssize_t r = pread(fail_nth_fd, v, sizeof(v) - 1, 0);
+
+	fail_nth_arm(0);
+	return r > 0 && atoi(v) == 0;
+}
+
+static int write_attr(const char *path, const char *val, char *saved, size_t saved_len)
+{
+	int fd = open(path, (saved ? O_RDWR : O_WRONLY) | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0) {
+		say("open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (saved) {
+		r = read(fd, saved, saved_len - 1);
+		saved[r > 0 ? r : 0] = 0;
+		lseek(fd, 0, SEEK_SET);
+	}
+	r = write(fd, val, strlen(val));
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * failslab for sleeping allocations too (its default skips them, and the
+ * module's are all GFP_KERNEL), without a stack dump per injected fault.
+ * Page allocations are left alone: the page allocator warns with a trace
+ * on every failure, which the suites' dmesg check rightly counts.
+ */
+static char saved_wait[8], saved_verbose[8];
+
+static int failslab_setup(void)
+{
+	if (write_attr(FAILSLAB "ignore-gfp-wait", "N", saved_wait, sizeof(saved_wait)) < 0 ||
+	    write_attr(FAILSLAB "verbose", "0", saved_verbose, sizeof(saved_verbose)) < 0)
+		return -1;
+	return 0;
+}
+
+static void failslab_restore(void)
+{
+	write_attr(FAILSLAB "ignore-gfp-wait", saved_wait, NULL, 0);
+	write_attr(FAILSLAB "verbose", saved_verbose, NULL, 0);
+}
+
+/* One decode, step by step; the state a later step and the cleanup need. */
+struct flow {
+	int dfd;
+	int opened, streaming;
+	struct ctx c;
+	int req;
+	const struct daedalus_job *job;
+	int cap_done;
+};
+
+static int step_attach(struct flow *f)
+{
+	f->dfd = daemon_attach();
+	return f->dfd < 0 ? -1 : 0;
+}
+
+static int step_open(struct flow *f)
+{
+	if (open_nodes(&f->c) < 0)
+		return -1;
+	f->opened = 1;
+	return 0;
+}
+
+static int step_formats(struct flow *f)
+{
+	return set_formats(&f->c);
+}
+
+static int step_buffers(struct flow *f)
+{
+	return setup_buffers(&f->c);
+}
+
+static int step_streamon(struct flow *f)
+{
+	if (streamon(&f->c) < 0)
+		return -1;
+	f->streaming = 1;
+	return 0;
+}
+
+static int step_request(struct flow *f)
+{
+	f->req = queue_request(&f->c, 0, 0, 8);
+	return f->req < 0 ? -1 : 0;
+}
+
+static int step_read(struct flow *f)
+{
+	f->job = daemon_wait_job(f->dfd, 10000);
+	return f->job ? 0 : -1;
+}
+
+static int step_expbuf(struct flow *f)
+{
+	struct daedalus_expbuf e;
+
+	memset(&e, 0, sizeof(e));
+	e.ctx_id = f->job->hdr.ctx_id;
+	e.queue = DAEDALUS_QUEUE_CAPTURE;
+	e.flags = O_RDWR | O_CLOEXEC;
+	if (xioctl(f->dfd, DAEDALUS_IOC_EXPBUF, &e) < 0)
+		return -1;
+	close(e.fd);
+	return 0;
+}
+
+static int step_job_done(struct flow *f)
+{
+	return daemon_job_done(f->dfd, f->job, 0, "", 0);
+}
+
+static int step_dequeue(struct flow *f)
+{
+	int flags = wait_request(&f->c, f->req, 30000);
+
+	if (flags < 0)
+		return -1;
+	f->cap_done = !(flags & V4L2_BUF_FLAG_ERROR);
+	return 0;
+}
+
+static int step_streamoff(struct flow *f)
+{
+	f->streaming = 0;
+	return streamoff(&f->c);
+}
+
+static int step_close(struct flow *f)
+{
+	f->opened = 0;
+	close_nodes(&f->c);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct flow *f);
+} steps[] = {
+	{ "attach /dev/daedalus", step_attach },
+	{ "open the video and media nodes", step_open },
+	{ "S_FMT both queues", step_formats },
+	{ "REQBUFS, mmap, QBUF CAPTURE", step_buffers },
+	{ "STREAMON both queues", step_streamon },
+	{ "request: alloc, controls, QBUF, queue", step_request },
+	{ "the daemon reads the job", step_read },
+	{ "the daemon's EXPBUF", step_expbuf },
+	{ "the daemon's JOB_DONE", step_job_done },
+	{ "wait for the request, DQBUF both", step_dequeue },
+	{ "STREAMOFF", step_streamoff },
+	{ "close", step_close },
+};
+
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+static void flow_cleanup(struct flow *f)
+{
+	if (f->streaming)
+		streamoff(&f->c);
+	if (f->opened)
+		close_nodes(&f->c);
+	if (f->req >= 0)
+		close(f->req);
+	if (f->dfd >= 0)
+		close(f->dfd);
+}
+
+/*
+ * One decode with the nth allocation of step `faulty` failing (0: none).
+ * Steps after a failed one are not run. Returns the steps that completed
+ * (N_STEPS: all); *injected says whether the fault was injected.
+ */
+static unsigned int flow_run(unsigned int faulty, unsigned int nth, int *injected, int *cap_done)
+{
+	struct flow f = { .dfd = -1, .req = -1 };
+	unsigned int s;
+	int r;
+
+	*injected = 0;
+	for (s = 0; s < N_STEPS; s++) {
+		if (s == faulty && nth)
+			fail_nth_arm(nth);
+		r = steps[s].run(&f);
+		if (s == faulty && nth)
+			*injected = fail_nth_disarm();
+		if (r < 0)
+			break;
+	}
+	*cap_done = f.cap_done;
+	flow_cleanup(&f);
+	return s;
+}
+
+static int cmd_failnth(void)
+{
+	unsigned int s, nth, faults, fails, total = 0, reached;
+	int injected, cap_done;
+
+	if (fail_nth_open() < 0 || failslab_setup() < 0)
+		return 2;
+	reached = flow_run(0, 0, &injected, &cap_done);
+	expect(reached == N_STEPS && cap_done, "a decode without faults: every step, DONE");
+	say_quiet = 1;
+	for (s = 0; s < N_STEPS && !failed; s++) {
+		faults = fails = 0;
+		for (nth = 1; nth <= MAX_NTH; nth++) {
+			reached = flow_run(s, nth, &injected, &cap_done);
+			if (!injected)
+				break;
+			faults++;
+			fails += reached == s;
+		}
+		say_quiet = 0;
+		say("failnth: %-40s %3u allocations failed in turn: the step failed %u times, "
+		    "coped %u times",
+		    steps[s].name, faults, fails, faults - fails);
+		say_quiet = 1;
+		if (nth > MAX_NTH) {
+			say_quiet = 0;
+			expect(0, "the step ends within the allocation bound");
+		}
+		total += faults;
+	}
+	say_quiet = 0;
+	failslab_restore();
+	reached = flow_run(0, 0, &injected, &cap_done);
+	say("failnth: %u allocations failed in all", total);
+	expect(total > 0, "faults were injected");
+	expect(reached == N_STEPS && cap_done, "after them a decode without faults: DONE");
+	return failed;
+}
+
+static int bound(void)
+{
+	struct stat st;
+
+	return lstat(DRIVER "daedalus", &st) == 0;
+}
+
+static int bind_write(const char *what)
+{
+	int fd = open(DRIVER "bind", O_WRONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, what, strlen(what));
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+static int cmd_probe_failnth(void)
+{
+	unsigned int nth, faults = 0, probe_failed = 0;
+	struct v4l2_capability cap;
+	int injected, vfd, ok;
+
+	if (fail_nth_open() < 0 || failslab_setup() < 0)
+		return 2;
+	if (write_attr(DRIVER "unbind", "daedalus", NULL, 0) < 0 || bound()) {
+		say("probe-failnth: cannot unbind");
+		failslab_restore();
+		return 2;
+	}
+	for (nth = 1; nth <= MAX_NTH; nth++) {
+		fail_nth_arm(nth);
+		bind_write("daedalus");
+		injected = fail_nth_disarm();
+		ok = bound();
+		if (!injected)
+			break;
+		faults++;
+		if (!ok) {
+			probe_failed++;
+			continue;
+		}
+		/* The allocation was one the probe can do without. */
+		write_attr(DRIVER "unbind", "daedalus", NULL, 0);
+	}
+	failslab_restore();
+	if (!bound())
+		bind_write("daedalus");
+	say("probe-failnth: %u allocations of bind failed in turn; the probe failed %u times, "
+	    "coped %u times",
+	    faults, probe_failed, faults - probe_failed);
+	expect(faults > 0 && nth <= MAX_NTH, "faults were injected, within the bound");
+	expect(bound(), "bound after a bind without faults");
+	usleep(500 * 1000);
+	vfd = open(video_path, O_RDWR | O_CLOEXEC);
+	expect(vfd >= 0 && ioctl(vfd, VIDIOC_QUERYCAP, &cap) == 0 &&
+		       !strcmp((const char *)cap.driver, "daedalus"),
+	       "the video node works after");
+	if (vfd >= 0)
+		close(vfd);
+	return failed;
+}
+
+int inject_main(const char *cmd, int n)
+{
+	failed = 0;
+	if (!strcmp(cmd, "preempt-close"))
+		return cmd_preempt_close(n);
+	if (!strcmp(cmd, "failnth"))
+		return cmd_failnth();
+	if (!strcmp(cmd, "probe-failnth"))
+		return cmd_probe_failnth();
+	return -1;
+}
