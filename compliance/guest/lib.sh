@@ -88,6 +88,12 @@ check_dmesg() {
 	else
 		pass "$name"
 	fi
+	# Any taint of the kind a KASAN report or a BUG makes turns lockdep off
+	# for good: a clean log with lockdep off proves nothing about locking.
+	if [ -r /proc/lockdep_stats ]; then
+		check "lockdep stayed on through the suite" \
+			grep -Eq '^ *debug_locks: *1$' /proc/lockdep_stats
+	fi
 }
 
 load_base_modules() {

@@ -13,6 +13,8 @@
 # finds its bzImage and its modules there). guest_kernel is overridden by
 # compliance/run --kernel debug.
 guest_kernel() { echo "/boot/vmlinuz-$(guest_kver)"; }
+# The guest kernel's extra command line (the debug kernel adds its own).
+guest_append() { echo "sysctl.kernel.hung_task_timeout_secs=20"; }
 
 vm_run() {
 	local results=$1 tmo=$2 cmd=$3 kimg
@@ -24,6 +26,6 @@ vm_run() {
 		vng --run "$kimg" --disable-kvm --force-9p --memory 2G --cpus 2 \
 		--rodir "$DAEDALUS_CACHE" --rwdir "$results" \
 		--cwd "$DAEDALUS_ROOT" \
-		--append "sysctl.kernel.hung_task_timeout_secs=20" \
+		--append "$(guest_append)" \
 		-- "$cmd" </dev/null 2>&1 | cat
 }
