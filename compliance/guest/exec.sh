@@ -12,7 +12,7 @@ load_base_modules || echo "exec: loading mem2mem failed"
 if [ -n "$DAEDALUS_KO" ]; then
 	load_daedalus || echo "exec: loading daedalus failed"
 fi
-export KVER KMODS TRIXIE DAEDALUS_ROOT DAEDALUS_KO DAEMON STRESS SETFMT_SO JOB_TIMEOUT_MS RESULTS
+export KVER KMODS TRIXIE DAEDALUS_ROOT DAEDALUS_KO KDELAY_KO DAEMON STRESS SETFMT_SO JOB_TIMEOUT_MS RESULTS
 export DAEDALUS_VIDEO=${DAEDALUS_VIDEO:-} DAEDALUS_MEDIA=${DAEDALUS_MEDIA:-}
 export -f in_chroot video_node_named media_node_of info
 if [ $# -gt 0 ]; then

@@ -213,6 +213,29 @@ stress_run "STREAMOFF racing $ABORT_RACES queued jobs, daemon silent" abort-race
 stress_run "$PREEMPT_CLOSES closes run from inside JOB_DONE's completion" \
 	preempt-close -n "$PREEMPT_CLOSES"
 
+#     Two windows held open by kdelay (compliance/tools/kdelay, a kprobe
+#     that busy-waits at a function's entry): STREAMOFF while the m2m
+#     workqueue is inside device_run before its job lock (the abort must
+#     fail that job at once), and a job built while CREATE_BUFS has added a
+#     CAPTURE buffer it has not allocated yet (the job must not list it).
+kdelay_run() {
+	local name=$1 sym=$2 cmd=$3
+	if ! insmod "$KDELAY_KO" symbol="$sym"; then
+		fail "$name" "insmod kdelay symbol=$sym"
+		return
+	fi
+	stress_run "$name" "$cmd"
+	rmmod kdelay || fail "$name" "rmmod kdelay"
+}
+if [ -n "${KDELAY_KO:-}" ]; then
+	kdelay_run "STREAMOFF while device_run waits for its lock: no deadline wait" \
+		daedalus_device_run abort-window
+	kdelay_run "a job built during CREATE_BUFS lists no unfinished buffer" \
+		vb2_vmalloc_alloc create-race
+else
+	fail "kdelay windows" "no kdelay module (KDELAY_KO)"
+fi
+
 # 7g. Fairness: A's jobs outlast the deadline, B's are instant; a job's
 #     deadline runs from when the daemon reads it, so B is not starved.
 stress_run "fairness: B > 90 % DONE over 30 s while A overruns" fairness -n 30

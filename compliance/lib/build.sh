@@ -37,6 +37,21 @@ build_module() {
 	echo "$dst/kmod/daedalus.ko"
 }
 
+# build_kdelay RESULTS: compliance/tools/kdelay (the kprobe delay module of
+# kmod-stress, test-only) against the guest kernel, warnings are errors.
+build_kdelay() {
+	local results=$1 dst="$1/kdelay-build" out="$1/kdelay-build.log"
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	cp "$COMPLIANCE_DIR/tools/kdelay/kdelay.c" "$COMPLIANCE_DIR/tools/kdelay/Kbuild" "$dst/"
+	if ! make -C "$(kdir)" M="$dst" modules >"$out" 2>&1 || grep -Eiq 'warning:' "$out"; then
+		cat "$out" >&2
+		log "kdelay build failed or warned"
+		return 1
+	fi
+	echo "$dst/kdelay.ko"
+}
+
 # build_daemon RESULTS: cargo build --release -p daemon, unless DAEDALUS_DAEMON
 # names a binary to use.
 build_daemon() {

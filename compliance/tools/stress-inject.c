@@ -23,6 +23,20 @@
  *   stress probe-failnth    the same for the driver's probe (sysfs bind):
  *                           every allocation of the probe fails in turn, then
  *                           a bind without faults gives a working device
+ *
+ * These two need compliance/tools/kdelay loaded (a kprobe busy-waiting at
+ * a function's entry, armed by the command), which holds a window open:
+ *
+ *   stress abort-window     kdelay on daedalus_device_run (workers only):
+ *                           STREAMOFF while the m2m workqueue is inside
+ *                           device_run, before its job lock; the abort must
+ *                           fail the job there, not wait for the daemon's
+ *                           deadline (defect 5)
+ *   stress create-race      kdelay on vb2_vmalloc_alloc (the creating
+ *                           thread only): a job built from the workqueue
+ *                           while CREATE_BUFS has added a CAPTURE buffer but
+ *                           not yet allocated or initialised it; the job
+ *                           must not list that buffer (defect 4)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +55,9 @@
 #include "stress.h"
 
 #define FAILSLAB "/sys/kernel/debug/failslab/"
+#define KDELAY "/sys/module/kdelay/parameters/"
+/* How long kdelay holds its window open. */
+#define KDELAY_MS 600
 #define DRIVER "/sys/bus/platform/drivers/daedalus/"
 /* Far more allocations than any step makes: a bound, not a target. */
 #define MAX_NTH 3000
@@ -54,13 +71,18 @@ static void expect(int ok, const char *what)
 		failed = 1;
 }
 
-static int pin_to_cpu0(void)
+static int pin_to_cpu(int cpu)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(0, &set);
+	CPU_SET(cpu, &set);
 	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static int pin_to_cpu0(void)
+{
+	return pin_to_cpu(0);
 }
 
 struct closer {
@@ -486,6 +508,256 @@ static int cmd_probe_failnth(void)
 	return failed;
 }
 
+static int kdelay_set(const char *name, long v)
+{
+	char path[128], val[32];
+
+	snprintf(path, sizeof(path), KDELAY "%s", name);
+	snprintf(val, sizeof(val), "%ld", v);
+	return write_attr(path, val, NULL, 0);
+}
+
+static long kdelay_get(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), KDELAY "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Waits up to ms for a thread to be inside kdelay's window. */
+static int kdelay_wait_inside(int ms)
+{
+	long long deadline = now_ms() + ms;
+
+	while (now_ms() < deadline) {
+		if (kdelay_get("inside") > 0)
+			return 1;
+		usleep(200);
+	}
+	return 0;
+}
+
+static long job_timeout_ms(void)
+{
+	FILE *f = fopen("/sys/module/daedalus/parameters/job_timeout_ms", "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Two requests queued, the first one's job read (copied to *first, not yet
+ * answered). Answering it makes the m2m core run the second one's
+ * device_run from its workqueue, on the CPU the answer was written on: that
+ * is where kdelay holds it, and where no ioctl lock serialises it.
+ */
+static int queue_two_jobs(struct ctx *c, int dfd, int *r0, int *r1, struct daedalus_job *first)
+{
+	const struct daedalus_job *j;
+
+	*r0 = queue_request(c, 0, 0, 8);
+	j = *r0 < 0 ? NULL : daemon_wait_job(dfd, 5000);
+	if (!j) {
+		say("no job for the first request");
+		return -1;
+	}
+	memcpy(first, j, sizeof(*first));
+	*r1 = queue_request(c, 1, 1, 8);
+	return *r1 < 0 ? -1 : 0;
+}
+
+struct aborter {
+	struct ctx *c;
+	int saw_window;
+	long long ms;
+};
+
+/* On CPU 1: as soon as device_run is held, STREAMOFF, timed. */
+static void *aborter_main(void *arg)
+{
+	struct aborter *a = arg;
+	long long t;
+
+	pin_to_cpu(1);
+	a->saw_window = kdelay_wait_inside(5000);
+	t = now_ms();
+	streamoff(a->c);
+	a->ms = now_ms() - t;
+	return NULL;
+}
+
+static int cmd_abort_window(void)
+{
+	struct aborter a = { 0 };
+	struct daedalus_job first;
+	long tmo = job_timeout_ms();
+	int dfd, r0 = -1, r1 = -1, reached;
+	pthread_t th;
+	struct ctx c;
+
+	if (kdelay_get("hits") < 0) {
+		say("abort-window: the kdelay module is not loaded");
+		return 2;
+	}
+	dfd = daemon_attach();
+	if (dfd < 0 || pin_to_cpu0() || open_streaming(&c) < 0) {
+		say("abort-window: no daemon attach, CPU 0 or context");
+		return 2;
+	}
+	a.c = &c;
+	kdelay_set("delay_ms", KDELAY_MS);
+	kdelay_set("pid", 0);
+	kdelay_set("workers_only", 1);
+	kdelay_set("armed", 1);
+	/* Waiting on CPU 1 before the worker can take CPU 0 for the hold. */
+	pthread_create(&th, NULL, aborter_main, &a);
+	if (queue_two_jobs(&c, dfd, &r0, &r1, &first) < 0 ||
+	    daemon_job_done(dfd, &first, 0, "", 0) < 0)
+		failed = 1;
+	/* A stalled daemon: reads, never answers. */
+	reached = daemon_wait_job(dfd, KDELAY_MS + 1500) != NULL;
+	pthread_join(th, NULL);
+	kdelay_set("armed", 0);
+	say("abort-window: STREAMOFF %s device_run was held; it took %lld ms (job timeout %ld ms); "
+	    "the aborted job %s the daemon",
+	    a.saw_window ? "while" : "NOT while", a.ms, tmo, reached ? "reached" : "never reached");
+	expect(a.saw_window, "STREAMOFF ran while device_run was held in the workqueue");
+	expect(a.ms < KDELAY_MS + 1000 && (tmo < 0 || a.ms < tmo),
+	       "STREAMOFF returned within the hold + 1 s, not after the job deadline");
+	expect(!reached, "the aborted job never reached the daemon");
+	if (r0 >= 0)
+		close(r0);
+	if (r1 >= 0)
+		close(r1);
+	close_nodes(&c);
+	close(dfd);
+	return failed;
+}
+
+struct creator {
+	struct ctx *c;
+	pid_t tid;
+	sem_t ready, armed;
+	int ret, err;
+	unsigned int index;
+};
+
+/* On CPU 1: one CAPTURE buffer by CREATE_BUFS, held by kdelay in its alloc. */
+static void *creator_main(void *arg)
+{
+	struct creator *k = arg;
+	struct v4l2_create_buffers cb;
+
+	pin_to_cpu(1);
+	k->tid = gettid();
+	memset(&cb, 0, sizeof(cb));
+	cb.count = 1;
+	cb.memory = V4L2_MEMORY_MMAP;
+	cb.format.type = k->c->cap_type;
+	k->ret = xioctl(k->c->vfd, VIDIOC_G_FMT, &cb.format);
+	sem_post(&k->ready);
+	/* Armed for this thread by the main one in between. */
+	sem_wait(&k->armed);
+	if (!k->ret)
+		k->ret = xioctl(k->c->vfd, VIDIOC_CREATE_BUFS, &cb);
+	k->err = k->ret ? errno : 0;
+	k->index = cb.index;
+	return NULL;
+}
+
+static int cmd_create_race(void)
+{
+	struct creator k = { 0 };
+	const struct daedalus_job *j = NULL;
+	struct daedalus_job first;
+	int dfd, r0 = -1, r1 = -1, during = 0, phantom = 0;
+	unsigned int i, n = 0;
+	pthread_t th;
+	struct ctx c;
+
+	if (kdelay_get("hits") < 0) {
+		say("create-race: the kdelay module is not loaded");
+		return 2;
+	}
+	dfd = daemon_attach();
+	if (dfd < 0 || pin_to_cpu0() || open_streaming(&c) < 0) {
+		say("create-race: no daemon attach, CPU 0 or context");
+		return 2;
+	}
+	k.c = &c;
+	/* Queued first: QBUF would wait for the CREATE_BUFS' queue lock. */
+	if (queue_two_jobs(&c, dfd, &r0, &r1, &first) < 0) {
+		close_nodes(&c);
+		close(dfd);
+		return 1;
+	}
+	sem_init(&k.ready, 0, 0);
+	sem_init(&k.armed, 0, 0);
+	pthread_create(&th, NULL, creator_main, &k);
+	sem_wait(&k.ready);
+	kdelay_set("delay_ms", KDELAY_MS);
+	kdelay_set("workers_only", 0);
+	kdelay_set("pid", k.tid);
+	kdelay_set("armed", 1);
+	sem_post(&k.armed);
+	if (!kdelay_wait_inside(5000)) {
+		say("create-race: CREATE_BUFS never reached vb2_vmalloc_alloc");
+		failed = 1;
+	} else if (daemon_job_done(dfd, &first, 0, "", 0) < 0) {
+		failed = 1;
+	} else {
+		j = daemon_wait_job(dfd, 5000);
+		during = kdelay_get("inside") > 0;
+	}
+	if (j) {
+		n = j->num_capture_bufs;
+		for (i = 0; i < n && i < DAEDALUS_MAX_CAPTURE_BUFS; i++) {
+			if (j->capture_bufs[i].index >= c.n_cap) {
+				say("create-race: the job lists CAPTURE buffer %u (buf_id %llu), "
+				    "which CREATE_BUFS was still making",
+				    j->capture_bufs[i].index,
+				    (unsigned long long)j->capture_bufs[i].buf_id);
+				phantom++;
+			}
+		}
+		daemon_job_done(dfd, j, 0, "", 0);
+	}
+	pthread_join(th, NULL);
+	kdelay_set("armed", 0);
+	kdelay_set("pid", 0);
+	say("create-race: CREATE_BUFS %s (index %u); the second job, built %s it, lists %u "
+	    "CAPTURE buffers, %d of them unfinished",
+	    k.ret ? strerror(k.err) : "ok", k.index, during ? "during" : "NOT during", n, phantom);
+	expect(j && during, "a job was built from the workqueue while CREATE_BUFS was held");
+	expect(!k.ret && k.index == c.n_cap, "CREATE_BUFS made the next buffer after the hold");
+	expect(j && !phantom, "the job lists only the CAPTURE buffers that are complete");
+	if (r0 >= 0 && wait_request(&c, r0, 5000) < 0)
+		failed = 1;
+	if (r1 >= 0 && wait_request(&c, r1, 5000) < 0)
+		failed = 1;
+	if (r0 >= 0)
+		close(r0);
+	if (r1 >= 0)
+		close(r1);
+	close_nodes(&c);
+	close(dfd);
+	return failed;
+}
+
 int inject_main(const char *cmd, int n)
 {
 	failed = 0;
@@ -495,5 +767,9 @@ int inject_main(const char *cmd, int n)
 		return cmd_failnth();
 	if (!strcmp(cmd, "probe-failnth"))
 		return cmd_probe_failnth();
+	if (!strcmp(cmd, "abort-window"))
+		return cmd_abort_window();
+	if (!strcmp(cmd, "create-race"))
+		return cmd_create_race();
 	return -1;
 }

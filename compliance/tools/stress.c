@@ -1490,7 +1490,7 @@ static void usage(void)
 		"       stress close-race|abort-race|fairness|hold-request|hold-contexts -d VIDEO -m MEDIA -n N\n"
 		"              (stress-hostile.c says what each checks)\n"
 		"       stress preempt-close -d VIDEO -m MEDIA -n N\n"
-		"       stress failnth|probe-failnth -d VIDEO -m MEDIA\n"
+		"       stress failnth|probe-failnth|abort-window|create-race -d VIDEO -m MEDIA\n"
 		"              (stress-inject.c says what each checks)\n");
 	exit(2);
 }
