@@ -22,26 +22,47 @@ module_param_named(job_timeout_ms, daedalus_job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms,
 		 "a job the daemon has not answered this many ms after reading it, or twice that after it was queued, fails (default 2000)");
 
-/* Fault injection for client developers: see kmod/README.md. */
-struct daedalus_faults daedalus_faults;
-module_param_named(fault_latency_ms, daedalus_faults.latency_ms, uint, 0644);
+/*
+ * Fault injection for client developers: see kmod/README.md. The names are
+ * the parameters' and the per-context debugfs files'.
+ */
+unsigned int daedalus_faults[DAEDALUS_NUM_FAULTS];
+const char * const daedalus_fault_names[DAEDALUS_NUM_FAULTS] = {
+	[DAEDALUS_FAULT_LATENCY_MS]		= "fault_latency_ms",
+	[DAEDALUS_FAULT_JITTER_MS]		= "fault_jitter_ms",
+	[DAEDALUS_FAULT_SEED]			= "fault_seed",
+	[DAEDALUS_FAULT_FAIL_EVERY]		= "fault_fail_every",
+	[DAEDALUS_FAULT_HANG_JOB]		= "fault_hang_job",
+	[DAEDALUS_FAULT_BAD_TIMESTAMP_EVERY]	= "fault_bad_timestamp_every",
+	[DAEDALUS_FAULT_REORDER_EVERY]		= "fault_reorder_every",
+};
+
+module_param_named(fault_latency_ms, daedalus_faults[DAEDALUS_FAULT_LATENCY_MS],
+		   uint, 0644);
 MODULE_PARM_DESC(fault_latency_ms,
 		 "no job completes sooner than this many ms after it started (default 0)");
-module_param_named(fault_jitter_ms, daedalus_faults.jitter_ms, uint, 0644);
+module_param_named(fault_jitter_ms, daedalus_faults[DAEDALUS_FAULT_JITTER_MS],
+		   uint, 0644);
 MODULE_PARM_DESC(fault_jitter_ms,
 		 "plus up to this many ms, from fault_seed, the context and the job (default 0)");
-module_param_named(fault_seed, daedalus_faults.seed, uint, 0644);
+module_param_named(fault_seed, daedalus_faults[DAEDALUS_FAULT_SEED], uint, 0644);
 MODULE_PARM_DESC(fault_seed, "seed of the latency jitter (default 0)");
-module_param_named(fault_fail_every, daedalus_faults.fail_every, uint, 0644);
+module_param_named(fault_fail_every, daedalus_faults[DAEDALUS_FAULT_FAIL_EVERY],
+		   uint, 0644);
 MODULE_PARM_DESC(fault_fail_every,
 		 "every Nth job of a context ends with ERROR (default 0: never)");
-module_param_named(fault_hang_job, daedalus_faults.hang_job, uint, 0644);
+module_param_named(fault_hang_job, daedalus_faults[DAEDALUS_FAULT_HANG_JOB],
+		   uint, 0644);
 MODULE_PARM_DESC(fault_hang_job,
 		 "the Nth job of a context never completes until aborted (default 0: none)");
-module_param_named(fault_bad_timestamp_every, daedalus_faults.bad_timestamp_every,
-		   uint, 0644);
+module_param_named(fault_bad_timestamp_every,
+		   daedalus_faults[DAEDALUS_FAULT_BAD_TIMESTAMP_EVERY], uint, 0644);
 MODULE_PARM_DESC(fault_bad_timestamp_every,
 		 "every Nth job's CAPTURE buffer comes back with a wrong timestamp (default 0)");
+module_param_named(fault_reorder_every,
+		   daedalus_faults[DAEDALUS_FAULT_REORDER_EVERY], uint, 0644);
+MODULE_PARM_DESC(fault_reorder_every,
+		 "every Nth job decodes into the second queued CAPTURE buffer, not the first (default 0)");
 
 static int daedalus_open(struct file *file)
 {
@@ -93,6 +114,8 @@ static int daedalus_open(struct file *file)
 	if (ret < 0)
 		goto release_m2m;
 	ctx->id = ret;
+	ctx->owner_pid = task_tgid_nr(current);
+	daedalus_debugfs_ctx_add(ctx);
 
 	v4l2_fh_add(&ctx->fh);
 	return 0;
@@ -118,6 +141,7 @@ static int daedalus_release(struct file *file)
 	u32 id = ctx->id;
 
 	/* From here on the daemon cannot reach this context's buffers. */
+	daedalus_debugfs_ctx_remove(ctx);
 	mutex_lock(&dev->ctx_lock);
 	idr_remove(&dev->ctx_idr, id);
 	mutex_unlock(&dev->ctx_lock);
@@ -336,7 +360,7 @@ static void daedalus_remove(struct platform_device *pdev)
 {
 	struct daedalus_dev *dev = platform_get_drvdata(pdev);
 
-	debugfs_remove_recursive(dev->debugfs);
+	daedalus_debugfs_remove(dev);
 	media_device_unregister(&dev->mdev);
 	v4l2_m2m_unregister_media_controller(dev->m2m_dev);
 	daedalus_daemon_remove(dev);

@@ -268,16 +268,32 @@ static bool daedalus_fault_every(unsigned int every, u32 seq)
 /* The injected latency of job seq of ctx, in jiffies. */
 static unsigned long daedalus_fault_delay(struct daedalus_ctx *ctx, u32 seq)
 {
-	unsigned int ms = READ_ONCE(daedalus_faults.latency_ms);
-	unsigned int jitter = READ_ONCE(daedalus_faults.jitter_ms);
+	unsigned int ms = daedalus_fault(ctx, DAEDALUS_FAULT_LATENCY_MS);
+	unsigned int jitter = daedalus_fault(ctx, DAEDALUS_FAULT_JITTER_MS);
 
 	if (jitter) {
-		u64 key = ((u64)READ_ONCE(daedalus_faults.seed) << 32) ^
+		u64 key = ((u64)daedalus_fault(ctx, DAEDALUS_FAULT_SEED) << 32) ^
 			  ((u64)ctx->id << 20) ^ seq;
 
 		ms += hash_64(key, 32) % (jitter + 1);
 	}
 	return msecs_to_jiffies(ms);
+}
+
+/*
+ * Fault injection: this job decodes into the second CAPTURE buffer in
+ * queue order (the first goes to the back), so CAPTURE buffers complete
+ * out of the order they were queued in. Not mid-picture (a held buffer).
+ */
+static void daedalus_fault_reorder(struct daedalus_ctx *ctx)
+{
+	struct v4l2_m2m_ctx *m2m_ctx = ctx->fh.m2m_ctx;
+	struct vb2_v4l2_buffer *first = v4l2_m2m_next_dst_buf(m2m_ctx);
+
+	if (!first || first->is_held || v4l2_m2m_num_dst_bufs_ready(m2m_ctx) < 2)
+		return;
+	v4l2_m2m_dst_buf_remove(m2m_ctx);
+	v4l2_m2m_buf_queue(m2m_ctx, first);
 }
 
 void daedalus_device_run(void *priv)
@@ -300,6 +316,8 @@ void daedalus_device_run(void *priv)
 	seq = ++ctx->job_seq;
 	spin_unlock(&dev->job_lock);
 
+	if (daedalus_fault_every(daedalus_fault(ctx, DAEDALUS_FAULT_REORDER_EVERY), seq))
+		daedalus_fault_reorder(ctx);
 	src = v4l2_m2m_next_src_buf(ctx->fh.m2m_ctx);
 	dst = v4l2_m2m_next_dst_buf(ctx->fh.m2m_ctx);
 
@@ -342,7 +360,8 @@ void daedalus_device_run(void *priv)
 		why = "aborted";
 	else if (!run || !msg)
 		why = "cannot build the job message";
-	else if (daedalus_fault_every(READ_ONCE(daedalus_faults.fail_every), seq))
+	else if (daedalus_fault_every(daedalus_fault(ctx, DAEDALUS_FAULT_FAIL_EVERY),
+				      seq))
 		why = "fault injection (fault_fail_every)";
 
 	if (why) {
@@ -364,9 +383,9 @@ void daedalus_device_run(void *priv)
 	run->msg = msg;
 	run->not_before = jiffies + daedalus_fault_delay(ctx, seq);
 	run->bad_timestamp =
-		daedalus_fault_every(READ_ONCE(daedalus_faults.bad_timestamp_every),
+		daedalus_fault_every(daedalus_fault(ctx, DAEDALUS_FAULT_BAD_TIMESTAMP_EVERY),
 				     seq);
-	hang = READ_ONCE(daedalus_faults.hang_job) == seq;
+	hang = daedalus_fault(ctx, DAEDALUS_FAULT_HANG_JOB) == seq;
 	if (hang) {
 		run->hang = true;
 		run->msg = NULL;

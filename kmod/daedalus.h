@@ -27,17 +27,24 @@
 
 extern unsigned int daedalus_job_timeout_ms;
 
-/* Fault injection for client developers (module parameters, see README). */
-struct daedalus_faults {
-	unsigned int latency_ms;
-	unsigned int jitter_ms;
-	unsigned int seed;
-	unsigned int fail_every;
-	unsigned int hang_job;
-	unsigned int bad_timestamp_every;
+/*
+ * Fault injection for client developers (see README): module parameters
+ * for every context, and the same knobs per context in debugfs, which win
+ * where they are not 0.
+ */
+enum daedalus_fault {
+	DAEDALUS_FAULT_LATENCY_MS,
+	DAEDALUS_FAULT_JITTER_MS,
+	DAEDALUS_FAULT_SEED,
+	DAEDALUS_FAULT_FAIL_EVERY,
+	DAEDALUS_FAULT_HANG_JOB,
+	DAEDALUS_FAULT_BAD_TIMESTAMP_EVERY,
+	DAEDALUS_FAULT_REORDER_EVERY,
+	DAEDALUS_NUM_FAULTS
 };
 
-extern struct daedalus_faults daedalus_faults;
+extern unsigned int daedalus_faults[DAEDALUS_NUM_FAULTS];
+extern const char * const daedalus_fault_names[DAEDALUS_NUM_FAULTS];
 
 struct daedalus_ctrl_desc {
 	struct v4l2_ctrl_config cfg;
@@ -70,11 +77,16 @@ struct daedalus_dev {
 	struct kref		ref;
 	bool			vfd_released;
 
-	/* Live contexts by id (allocated cyclically, never two alike). */
+	/*
+	 * Live contexts by id (allocated cyclically, never two alike), and
+	 * their debugfs directories (under debugfs_ctx, while it exists).
+	 */
 	struct mutex		ctx_lock;
 	struct idr		ctx_idr;
 	atomic64_t		next_buf_id;
 	struct dentry		*debugfs;
+	struct dentry		*debugfs_ctx;
+	bool			debugfs_gone;
 
 	/* The daemon link, see daedalus-daemon.c. */
 	struct miscdevice	misc;
@@ -152,6 +164,12 @@ struct daedalus_ctx {
 	bool			held_failed;
 	/* Jobs started (device_run), for the fault-injection counters. */
 	u32			job_seq;
+	/* This context's fault knobs (debugfs; 0: the module parameter). */
+	unsigned int		faults[DAEDALUS_NUM_FAULTS];
+	/* The opener's thread group, for debugfs. */
+	u32			owner_pid;
+	/* debugfs ctx/<id>/ (under dev->ctx_lock). */
+	struct dentry		*debugfs;
 
 	/*
 	 * The CAPTURE buffers as device_run may describe them to the daemon:
@@ -203,6 +221,13 @@ struct daedalus_run {
 	bool			bad_timestamp;
 };
 
+/* A fault knob as it applies to ctx: its own, else the module's. */
+static inline unsigned int daedalus_fault(const struct daedalus_ctx *ctx,
+					  enum daedalus_fault f)
+{
+	return READ_ONCE(ctx->faults[f]) ?: READ_ONCE(daedalus_faults[f]);
+}
+
 static inline struct daedalus_ctx *daedalus_file_to_ctx(struct file *file)
 {
 	return container_of(file->private_data, struct daedalus_ctx, fh);
@@ -245,5 +270,8 @@ void daedalus_dev_put(struct daedalus_dev *dev);
 
 /* daedalus-debugfs.c */
 void daedalus_debugfs_init(struct daedalus_dev *dev);
+void daedalus_debugfs_ctx_add(struct daedalus_ctx *ctx);
+void daedalus_debugfs_ctx_remove(struct daedalus_ctx *ctx);
+void daedalus_debugfs_remove(struct daedalus_dev *dev);
 
 #endif /* _DAEDALUS_H_ */
