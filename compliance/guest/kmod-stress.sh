@@ -242,6 +242,7 @@ stress_run "fairness: B > 90 % DONE over 30 s while A overruns" fairness -n 30
 
 # 7h. The fault-injection parameters for client developers.
 stress_run "fault injection: fail every Nth, bad timestamp, latency, hang" faults
+stress_run "per-context fault knobs: A fails every 2nd job, B untouched; reorder" ctx-faults
 
 # 7h'. Allocation failures (fail-nth + failslab: the debug kernel has them,
 #      the stock one has no CONFIG_FAULT_INJECTION): every slab allocation

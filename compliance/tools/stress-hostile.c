@@ -28,6 +28,10 @@
  *                           requests are DONE
  *   stress faults           the fault-injection parameters: fail every Nth,
  *                           wrong timestamp, latency (+ jitter), hang the Nth
+ *   stress ctx-faults       the same knobs per context (debugfs ctx/<id>/):
+ *                           fail every 2nd job of A while B is left alone,
+ *                           and reorder: every 2nd job of a context decodes
+ *                           into the second queued CAPTURE buffer
  *   stress unbind           sysfs unbind with the daemon and a context open:
  *                           the daemon reads ENODEV, everything closes, bind
  *                           brings the device back
@@ -727,6 +731,8 @@ static int cmd_fairness(int seconds)
 }
 
 /* One request through the answering fake daemon: CAPTURE flags, time. */
+static unsigned int fault_last_index;
+
 static int fault_one(struct ctx *c, int dfd, unsigned int frame, long long *ms, __u64 *ts)
 {
 	struct v4l2_plane planes[VIDEO_MAX_PLANES];
@@ -750,6 +756,7 @@ static int fault_one(struct ctx *c, int dfd, unsigned int frame, long long *ms, 
 		return -1;
 	*ms = now_ms() - t0;
 	*ts = (__u64)b.timestamp.tv_sec * 1000000 + (__u64)b.timestamp.tv_usec;
+	fault_last_index = b.index;
 	flags = (int)b.flags;
 	init_buffer(c, &b, planes, c->cap_type, b.index);
 	xioctl(c->vfd, VIDIOC_QBUF, &b);
@@ -829,6 +836,114 @@ static int cmd_faults(void)
 		close(req);
 	close_nodes(&c);
 	set_param("fault_hang_job", 0);
+	close(dfd);
+	return failed;
+}
+
+/* The id of our newest context (its debugfs owner_pid is us), not "other". */
+static long own_ctx_id(long other)
+{
+	char path[160];
+	long id, best = -1;
+	int fd, n;
+
+	for (id = 1; id < 100000; id++) {
+		char v[32] = "";
+
+		snprintf(path, sizeof(path), DEBUGFS "ctx/%ld/owner_pid", id);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = (int)read(fd, v, sizeof(v) - 1);
+		close(fd);
+		if (n > 0 && atol(v) == (long)getpid() && id != other)
+			best = id;
+	}
+	return best;
+}
+
+static int set_ctx_fault(long id, const char *name, unsigned int val)
+{
+	char path[160], v[16];
+
+	snprintf(path, sizeof(path), DEBUGFS "ctx/%ld/%s", id, name);
+	snprintf(v, sizeof(v), "%u", val);
+	return write_file(path, v);
+}
+
+static int cmd_ctx_faults(void)
+{
+	struct ctx a, b;
+	unsigned int i, fifo[NUM_BUFS], n, want;
+	long ida, idb;
+	long long ms;
+	int dfd, fa, fb;
+	__u64 ts;
+
+	dfd = daemon_attach();
+	if (dfd < 0 || open_streaming(&a) < 0)
+		return 2;
+	ida = own_ctx_id(-1);
+	if (open_streaming(&b) < 0)
+		return 2;
+	idb = own_ctx_id(ida);
+	say("ctx-faults: contexts A %ld and B %ld (debugfs ctx/<id>/owner_pid)", ida, idb);
+	expect(ida > 0 && idb > 0, "each context has its debugfs directory, owned by us");
+	if (ida <= 0 || idb <= 0)
+		return 1;
+
+	/* fail_every=2 on A only: A's jobs 2 and 4 fail, B's never. */
+	set_ctx_fault(ida, "fault_fail_every", 2);
+	for (i = 0; i < 4; i++) {
+		fa = fault_one(&a, dfd, i, &ms, &ts);
+		fb = fault_one(&b, dfd, i, &ms, &ts);
+		say("ctx-faults: fail_every=2 on A: request %u: A %s, B %s", i + 1,
+		    fa < 0 ? "lost" : fa & V4L2_BUF_FLAG_ERROR ? "ERROR" : "DONE",
+		    fb < 0 ? "lost" : fb & V4L2_BUF_FLAG_ERROR ? "ERROR" : "DONE");
+		expect(fa >= 0 && !!(fa & V4L2_BUF_FLAG_ERROR) == (i % 2 == 1),
+		       "A: every second request, and only those, ends in ERROR");
+		expect(fb >= 0 && !(fb & V4L2_BUF_FLAG_ERROR), "B: every request is DONE");
+	}
+	set_ctx_fault(ida, "fault_fail_every", 0);
+	streamoff(&a);
+	close_nodes(&a);
+
+	/*
+	 * reorder_every=2 on B, whose 4 jobs so far took its CAPTURE buffers
+	 * 0..3 in turn (each re-queued at once, so the queue is 0 1 2 3 again).
+	 * Its 6th, 8th ... job takes the second buffer and the first goes back.
+	 */
+	for (i = 0; i < NUM_BUFS; i++)
+		fifo[i] = i;
+	n = b.n_cap < NUM_BUFS ? b.n_cap : NUM_BUFS;
+	set_ctx_fault(idb, "fault_reorder_every", 2);
+	for (i = 0; i < 4; i++) {
+		unsigned int seq = 5 + i, k;
+
+		if (!(seq % 2) && n >= 2) {
+			/* first to the back, then the (new) first is taken */
+			unsigned int first = fifo[0];
+
+			for (k = 0; k + 1 < n; k++)
+				fifo[k] = fifo[k + 1];
+			fifo[n - 1] = first;
+		}
+		want = fifo[0];
+		fb = fault_one(&b, dfd, 4 + i, &ms, &ts);
+		say("ctx-faults: reorder_every=2 on B: job %u decoded into CAPTURE %u (expected %u), "
+		    "timestamp %llu us", seq, fault_last_index, want, (unsigned long long)ts);
+		expect(fb >= 0 && fault_last_index == want,
+		       "B: every second job takes the second queued CAPTURE buffer");
+		expect(fb >= 0 && ts == (5 + i) * 1000ULL,
+		       "B: each CAPTURE buffer still carries its own request's timestamp");
+		/* dequeued and re-queued: it goes to the back */
+		for (k = 0; k + 1 < n; k++)
+			fifo[k] = fifo[k + 1];
+		fifo[n - 1] = want;
+	}
+	set_ctx_fault(idb, "fault_reorder_every", 0);
+	streamoff(&b);
+	close_nodes(&b);
 	close(dfd);
 	return failed;
 }
@@ -948,6 +1063,7 @@ static const struct {
 	{ "ctrl-stall", cmd_ctrl_stall, NULL },
 	{ "fairness", NULL, cmd_fairness },
 	{ "faults", cmd_faults, NULL },
+	{ "ctx-faults", cmd_ctx_faults, NULL },
 	{ "unbind", cmd_unbind, NULL },
 	{ "hold-request", NULL, cmd_hold_request },
 	{ "hold-contexts", NULL, cmd_hold_contexts },

@@ -1486,7 +1486,7 @@ static void usage(void)
 		"       stress reason -d VIDEO -m MEDIA\n"
 		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n"
 		"       stress sizes|hold-error|read-faults|misbehave|ctx-ids|ctrl-stall|\n"
-		"              faults|unbind -d VIDEO -m MEDIA\n"
+		"              faults|ctx-faults|unbind -d VIDEO -m MEDIA\n"
 		"       stress close-race|abort-race|fairness|hold-request|hold-contexts -d VIDEO -m MEDIA -n N\n"
 		"              (stress-hostile.c says what each checks)\n"
 		"       stress preempt-close -d VIDEO -m MEDIA -n N\n"
