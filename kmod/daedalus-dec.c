@@ -285,7 +285,7 @@ static unsigned long daedalus_fault_delay(struct daedalus_ctx *ctx, u32 seq)
  * queue order (the first goes to the back), so CAPTURE buffers complete
  * out of the order they were queued in. Not mid-picture (a held buffer).
  */
-static void daedalus_fault_reorder(struct daedalus_ctx *ctx)
+static void daedalus_fault_reorder(struct daedalus_ctx *ctx, u32 seq)
 {
 	struct v4l2_m2m_ctx *m2m_ctx = ctx->fh.m2m_ctx;
 	struct vb2_v4l2_buffer *first = v4l2_m2m_next_dst_buf(m2m_ctx);
@@ -294,6 +294,9 @@ static void daedalus_fault_reorder(struct daedalus_ctx *ctx)
 		return;
 	v4l2_m2m_dst_buf_remove(m2m_ctx);
 	v4l2_m2m_buf_queue(m2m_ctx, first);
+	dev_info_ratelimited(ctx->dev->v4l2_dev.dev,
+			     "ctx %u: job %u skips CAPTURE buffer %u (fault_reorder_every)\n",
+			     ctx->id, seq, first->vb2_buf.index);
 }
 
 void daedalus_device_run(void *priv)
@@ -317,7 +320,7 @@ void daedalus_device_run(void *priv)
 	spin_unlock(&dev->job_lock);
 
 	if (daedalus_fault_every(daedalus_fault(ctx, DAEDALUS_FAULT_REORDER_EVERY), seq))
-		daedalus_fault_reorder(ctx);
+		daedalus_fault_reorder(ctx, seq);
 	src = v4l2_m2m_next_src_buf(ctx->fh.m2m_ctx);
 	dst = v4l2_m2m_next_dst_buf(ctx->fh.m2m_ctx);
 
