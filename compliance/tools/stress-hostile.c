@@ -41,6 +41,7 @@
  *                           each, then close together on SIGUSR1
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -840,26 +841,36 @@ static int cmd_faults(void)
 	return failed;
 }
 
-/* The id of our newest context (its debugfs owner_pid is us), not "other". */
+/* The id of one of our contexts (its debugfs owner_pid is us), not "other". */
 static long own_ctx_id(long other)
 {
+	DIR *d = opendir(DEBUGFS "ctx");
+	long id, found = -1;
+	struct dirent *e;
 	char path[160];
-	long id, best = -1;
 	int fd, n;
 
-	for (id = 1; id < 100000; id++) {
+	if (!d) {
+		say("opendir " DEBUGFS "ctx: %s", strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
 		char v[32] = "";
 
+		id = atol(e->d_name);
+		if (id <= 0 || id == other)
+			continue;
 		snprintf(path, sizeof(path), DEBUGFS "ctx/%ld/owner_pid", id);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
 		n = (int)read(fd, v, sizeof(v) - 1);
 		close(fd);
-		if (n > 0 && atol(v) == (long)getpid() && id != other)
-			best = id;
+		if (n > 0 && atol(v) == (long)getpid())
+			found = id;
 	}
-	return best;
+	closedir(d);
+	return found;
 }
 
 static int set_ctx_fault(long id, const char *name, unsigned int val)
