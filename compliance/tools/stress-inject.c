@@ -580,6 +580,37 @@ static int queue_two_jobs(struct ctx *c, int dfd, int *r0, int *r1, struct daeda
 	return *r1 < 0 ? -1 : 0;
 }
 
+/* kdelay loaded, the daemon attached, this thread on CPU 0, c streaming. */
+static int kdelay_begin(const char *who, struct ctx *c)
+{
+	int dfd;
+
+	if (kdelay_get("hits") < 0) {
+		say("%s: the kdelay module is not loaded", who);
+		return -1;
+	}
+	dfd = daemon_attach();
+	if (dfd < 0 || pin_to_cpu0() || open_streaming(c) < 0) {
+		say("%s: no daemon attach, CPU 0 or context", who);
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
+static void kdelay_end(struct ctx *c, int dfd, int r0, int r1)
+{
+	kdelay_set("armed", 0);
+	kdelay_set("pid", 0);
+	if (r0 >= 0)
+		close(r0);
+	if (r1 >= 0)
+		close(r1);
+	close_nodes(c);
+	close(dfd);
+}
+
 struct aborter {
 	struct ctx *c;
 	int saw_window;
@@ -609,15 +640,9 @@ static int cmd_abort_window(void)
 	pthread_t th;
 	struct ctx c;
 
-	if (kdelay_get("hits") < 0) {
-		say("abort-window: the kdelay module is not loaded");
+	dfd = kdelay_begin("abort-window", &c);
+	if (dfd < 0)
 		return 2;
-	}
-	dfd = daemon_attach();
-	if (dfd < 0 || pin_to_cpu0() || open_streaming(&c) < 0) {
-		say("abort-window: no daemon attach, CPU 0 or context");
-		return 2;
-	}
 	a.c = &c;
 	kdelay_set("delay_ms", KDELAY_MS);
 	kdelay_set("pid", 0);
@@ -631,7 +656,7 @@ static int cmd_abort_window(void)
 	/* A stalled daemon: reads, never answers. */
 	reached = daemon_wait_job(dfd, KDELAY_MS + 1500) != NULL;
 	pthread_join(th, NULL);
-	kdelay_set("armed", 0);
+	kdelay_end(&c, dfd, r0, r1);
 	say("abort-window: STREAMOFF %s device_run was held; it took %lld ms (job timeout %ld ms); "
 	    "the aborted job %s the daemon",
 	    a.saw_window ? "while" : "NOT while", a.ms, tmo, reached ? "reached" : "never reached");
@@ -639,12 +664,6 @@ static int cmd_abort_window(void)
 	expect(a.ms < KDELAY_MS + 1000 && (tmo < 0 || a.ms < tmo),
 	       "STREAMOFF returned within the hold + 1 s, not after the job deadline");
 	expect(!reached, "the aborted job never reached the daemon");
-	if (r0 >= 0)
-		close(r0);
-	if (r1 >= 0)
-		close(r1);
-	close_nodes(&c);
-	close(dfd);
 	return failed;
 }
 
@@ -689,20 +708,13 @@ static int cmd_create_race(void)
 	pthread_t th;
 	struct ctx c;
 
-	if (kdelay_get("hits") < 0) {
-		say("create-race: the kdelay module is not loaded");
+	dfd = kdelay_begin("create-race", &c);
+	if (dfd < 0)
 		return 2;
-	}
-	dfd = daemon_attach();
-	if (dfd < 0 || pin_to_cpu0() || open_streaming(&c) < 0) {
-		say("create-race: no daemon attach, CPU 0 or context");
-		return 2;
-	}
 	k.c = &c;
 	/* Queued first: QBUF would wait for the CREATE_BUFS' queue lock. */
 	if (queue_two_jobs(&c, dfd, &r0, &r1, &first) < 0) {
-		close_nodes(&c);
-		close(dfd);
+		kdelay_end(&c, dfd, r0, r1);
 		return 1;
 	}
 	sem_init(&k.ready, 0, 0);
@@ -738,7 +750,6 @@ static int cmd_create_race(void)
 	}
 	pthread_join(th, NULL);
 	kdelay_set("armed", 0);
-	kdelay_set("pid", 0);
 	say("create-race: CREATE_BUFS %s (index %u); the second job, built %s it, lists %u "
 	    "CAPTURE buffers, %d of them unfinished",
 	    k.ret ? strerror(k.err) : "ok", k.index, during ? "during" : "NOT during", n, phantom);
@@ -749,12 +760,7 @@ static int cmd_create_race(void)
 		failed = 1;
 	if (r1 >= 0 && wait_request(&c, r1, 5000) < 0)
 		failed = 1;
-	if (r0 >= 0)
-		close(r0);
-	if (r1 >= 0)
-		close(r1);
-	close_nodes(&c);
-	close(dfd);
+	kdelay_end(&c, dfd, r0, r1);
 	return failed;
 }
 
