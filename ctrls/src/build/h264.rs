@@ -39,77 +39,15 @@ use cros_codecs::codec::h264::parser::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::annexb::{LeadingGarbage, NalUnit, Splitter};
+use super::annexb::{NalUnit, Splitter};
+pub use super::BuildError;
+use super::guard;
 use super::h264_refs::{CurPic, FrameStore, RefError, RefState, SeqInfo, BOTTOM, FRAME, TOP};
 use crate::h264::{
     ConstraintSetFlags, DecodeFlags, DecodeParams, DpbEntry, DpbEntryFlags, Fields, Pps, PpsFlags,
     PredWeights, Reference, ScalingMatrix, SliceFlags, SliceParams, Sps, SpsFlags, NUM_DPB_ENTRIES,
     REF_LIST_LEN,
 };
-
-/// Errors: every one carries the byte offset (in the whole stream fed to the
-/// builder) of the NAL unit header where the problem was found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    /// Non-zero bytes before the first start code.
-    #[error("byte {offset}: {len} byte(s) of data before the first Annex B start code")]
-    NoStartCode {
-        /// Offset of the first offending byte.
-        offset: usize,
-        /// Number of bytes before the start code.
-        len: usize,
-    },
-    /// A NAL unit could not be parsed (truncated, corrupt, or refers to a
-    /// missing parameter set).
-    #[error("byte {offset}: NAL unit type {nal_type}: {msg}")]
-    Parse {
-        /// Offset of the NAL unit header.
-        offset: usize,
-        /// nal_unit_type.
-        nal_type: u8,
-        /// What the parser said.
-        msg: String,
-    },
-    /// A valid stream using a feature this builder (or FFmpeg) does not handle:
-    /// data partitioning, FMO/ASO slice groups.
-    #[error("byte {offset}: unsupported: {what}")]
-    Unsupported {
-        /// Offset of the NAL unit header.
-        offset: usize,
-        /// The feature.
-        what: String,
-    },
-    /// Stream-level inconsistency (reference marking of a missing picture, DPB
-    /// overflow, forbidden_zero_bit set).
-    #[error("byte {offset}: {msg}")]
-    Stream {
-        /// Offset of the NAL unit header.
-        offset: usize,
-        /// Description.
-        msg: String,
-    },
-}
-
-impl BuildError {
-    /// Byte offset of the problem in the stream.
-    pub fn offset(&self) -> usize {
-        match self {
-            BuildError::NoStartCode { offset, .. }
-            | BuildError::Parse { offset, .. }
-            | BuildError::Unsupported { offset, .. }
-            | BuildError::Stream { offset, .. } => *offset,
-        }
-    }
-}
-
-impl From<LeadingGarbage> for BuildError {
-    fn from(e: LeadingGarbage) -> Self {
-        BuildError::NoStartCode {
-            offset: e.offset,
-            len: e.len,
-        }
-    }
-}
 
 /// Which part of the CAPTURE buffer a request decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -752,13 +690,6 @@ impl H264Builder {
 
 /// Run a cros-codecs parse, turning a panic into an error (the parser is
 /// third-party code fed untrusted bytes).
-fn guard<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(_) => Err("parser panicked".into()),
-    }
-}
-
 /// cros-codecs NAL unit over our NAL bytes (no start code).
 fn make_nalu(nal: NalUnit<'_>) -> Result<Nalu<'_>, String> {
     let b = *nal.data.first().ok_or("empty NAL unit")?;
