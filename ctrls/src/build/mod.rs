@@ -5,6 +5,7 @@ pub mod av1;
 pub mod h264;
 mod h264_lists;
 mod h264_refs;
+pub mod hevc;
 pub mod ivf;
 pub mod vp9;
 
@@ -79,7 +80,6 @@ impl From<LeadingGarbage> for BuildError {
     }
 }
 
-
 /// Runs a cros-codecs parser call, turning a panic on hostile input into an error.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
@@ -87,4 +87,3 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, Strin
         Err(_) => Err("parser panicked".into()),
     }
 }
-
