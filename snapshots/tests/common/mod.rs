@@ -24,6 +24,18 @@ pub fn vectors_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// A codec's shared conformance streams ($DAEDALUS_VECTORS/<codec> or the
+/// shared checkout), if present.
+pub fn shared_vectors(codec: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("DAEDALUS_VECTORS") {
+        Some(v) => PathBuf::from(v).join(codec),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/vectors")
+            .join(codec),
+    };
+    dir.is_dir().then_some(dir)
+}
+
 /// Says a test did not run because of `why`: a failure under CI=true (as CI services set
 /// it), else a notice that this is NOT a pass (the caller then returns).
 pub fn not_run(why: &str) {
@@ -82,10 +94,9 @@ pub fn ename<E: RawEnum>(v: Result<E, ctrls::CtrlError>) -> &'static str {
     v.map(RawEnum::name).unwrap_or("?")
 }
 
-/// FFmpeg's `trace_headers` bitstream filter (CBS, independent of
-/// cros-codecs) prints every frame header syntax element; one record per
-/// frame header, started at `show_existing_frame`, keeping `wanted` names.
-pub fn trace_headers(path: &Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
+/// Every syntax element FFmpeg's `trace_headers` bitstream filter (CBS,
+/// independent of cros-codecs) prints for `path`, in order, as (name, value).
+pub fn trace_elements(path: &Path) -> Vec<(String, i64)> {
     let out = Command::new("ffmpeg")
         .args(["-v", "debug", "-i"])
         .arg(path)
@@ -93,7 +104,7 @@ pub fn trace_headers(path: &Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
         .output()
         .expect("ffmpeg (FFmpeg CLI) needed");
     assert!(out.status.success());
-    let mut recs: Vec<Vec<(String, i64)>> = Vec::new();
+    let mut v = Vec::new();
     for line in String::from_utf8_lossy(&out.stderr).lines() {
         if !line.starts_with("[trace_headers") {
             continue;
@@ -103,10 +114,20 @@ pub fn trace_headers(path: &Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
         if toks.len() < 7 || toks[toks.len() - 2] != "=" {
             continue;
         }
-        let name = toks[4];
         let Ok(value) = toks[toks.len() - 1].parse::<i64>() else {
             continue;
         };
+        v.push((toks[4].to_string(), value));
+    }
+    v
+}
+
+/// [`trace_elements`] as one record per frame header, started at
+/// `show_existing_frame`, keeping `wanted` names.
+pub fn trace_headers(path: &Path, wanted: &[&str]) -> Vec<Vec<(String, i64)>> {
+    let mut recs: Vec<Vec<(String, i64)>> = Vec::new();
+    for (name, value) in trace_elements(path) {
+        let name = name.as_str();
         if name == "show_existing_frame" {
             recs.push(Vec::new());
         }
@@ -196,6 +217,17 @@ pub fn ffprobe_frames(path: &Path) -> Vec<String> {
     .lines()
     .map(str::to_string)
     .collect()
+}
+
+/// The number of frames FFmpeg decodes from `path`.
+pub fn ffprobe_frame_count(path: &Path) -> usize {
+    run(Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(path))
+    .trim()
+    .parse()
+    .expect("ffprobe's frame count")
 }
 
 /// One of our frame header records for [`assert_trace_headers`], started as
