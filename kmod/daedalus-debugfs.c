@@ -27,7 +27,7 @@ static int daedalus_contexts_show(struct seq_file *m, void *unused)
 
 	mutex_lock(&dev->ctx_lock);
 	idr_for_each_entry(&dev->ctx_idr, ctx, id)
-		seq_printf(m, "%u\n", ctx->id);
+		seq_printf(m, "%d\n", id);
 	mutex_unlock(&dev->ctx_lock);
 	return 0;
 }
@@ -65,7 +65,10 @@ void daedalus_debugfs_init(struct daedalus_dev *dev)
 			    &daedalus_contexts_fops);
 	debugfs_create_file_unsafe("next_ctx_id", 0600, dev->debugfs, dev,
 				   &daedalus_next_ctx_id_fops);
+	/* Contexts may open already (udev probes new nodes): under ctx_lock. */
+	mutex_lock(&dev->ctx_lock);
 	dev->debugfs_ctx = debugfs_create_dir("ctx", dev->debugfs);
+	mutex_unlock(&dev->ctx_lock);
 }
 
 void daedalus_debugfs_ctx_add(struct daedalus_ctx *ctx)
@@ -77,7 +80,8 @@ void daedalus_debugfs_ctx_add(struct daedalus_ctx *ctx)
 
 	snprintf(name, sizeof(name), "%u", ctx->id);
 	mutex_lock(&dev->ctx_lock);
-	if (!dev->debugfs_gone) {
+	/* Not before debugfs_init (a context opened while the device registers). */
+	if (!dev->debugfs_gone && !IS_ERR_OR_NULL(dev->debugfs_ctx)) {
 		dir = debugfs_create_dir(name, dev->debugfs_ctx);
 		debugfs_create_u32("owner_pid", 0444, dir, &ctx->owner_pid);
 		for (i = 0; i < DAEDALUS_NUM_FAULTS; i++)

@@ -265,11 +265,16 @@ static bool daedalus_fault_every(unsigned int every, u32 seq)
 	return every && !(seq % every);
 }
 
+/* Injected latency and jitter are each clamped to this (ms). */
+#define DAEDALUS_FAULT_MAX_MS	60000
+
 /* The injected latency of job seq of ctx, in jiffies. */
 static unsigned long daedalus_fault_delay(struct daedalus_ctx *ctx, u32 seq)
 {
-	unsigned int ms = daedalus_fault(ctx, DAEDALUS_FAULT_LATENCY_MS);
-	unsigned int jitter = daedalus_fault(ctx, DAEDALUS_FAULT_JITTER_MS);
+	u32 ms = min_t(u32, daedalus_fault(ctx, DAEDALUS_FAULT_LATENCY_MS),
+		       DAEDALUS_FAULT_MAX_MS);
+	u32 jitter = min_t(u32, daedalus_fault(ctx, DAEDALUS_FAULT_JITTER_MS),
+			   DAEDALUS_FAULT_MAX_MS);
 
 	if (jitter) {
 		u64 key = ((u64)daedalus_fault(ctx, DAEDALUS_FAULT_SEED) << 32) ^
@@ -308,6 +313,7 @@ void daedalus_device_run(void *priv)
 	struct media_request *req;
 	struct daedalus_run *run = NULL;
 	const char *why = NULL;
+	unsigned long delay;
 	int setup_ret = 0;
 	bool hang;
 	u32 flags = 0;
@@ -321,6 +327,7 @@ void daedalus_device_run(void *priv)
 
 	if (daedalus_fault_every(daedalus_fault(ctx, DAEDALUS_FAULT_REORDER_EVERY), seq))
 		daedalus_fault_reorder(ctx, seq);
+	delay = daedalus_fault_delay(ctx, seq);
 	src = v4l2_m2m_next_src_buf(ctx->fh.m2m_ctx);
 	dst = v4l2_m2m_next_dst_buf(ctx->fh.m2m_ctx);
 
@@ -384,7 +391,7 @@ void daedalus_device_run(void *priv)
 	run->src = src;
 	run->dst = dst;
 	run->msg = msg;
-	run->not_before = jiffies + daedalus_fault_delay(ctx, seq);
+	run->not_before = jiffies + delay;
 	run->bad_timestamp =
 		daedalus_fault_every(daedalus_fault(ctx, DAEDALUS_FAULT_BAD_TIMESTAMP_EVERY),
 				     seq);

@@ -551,7 +551,11 @@ static int daedalus_buf_prepare(struct vb2_buffer *vb)
 	}
 unlock:
 	mutex_unlock(ctx->hdl.lock);
-	/* QBUF set the timestamp (zero for CAPTURE) just before. */
+	/*
+	 * QBUF set the OUTPUT timestamp just before; a CAPTURE buffer keeps
+	 * the one of the picture it last held until device_run copies its
+	 * request's in.
+	 */
 	if (!ret)
 		daedalus_cap_update(ctx, vb);
 	return ret;
@@ -657,13 +661,13 @@ int daedalus_request_validate(struct media_request *req)
 
 	count = vb2_request_buffer_cnt(req);
 	if (!count) {
-		v4l2_info(&ctx->dev->v4l2_dev,
-			  "no buffer was provided with the request\n");
+		dev_info_ratelimited(ctx->dev->v4l2_dev.dev,
+				     "no buffer was provided with the request\n");
 		return -ENOENT;
 	}
 	if (count > 1) {
-		v4l2_info(&ctx->dev->v4l2_dev,
-			  "more than one buffer was provided with the request\n");
+		dev_info_ratelimited(ctx->dev->v4l2_dev.dev,
+				     "more than one buffer was provided with the request\n");
 		return -EINVAL;
 	}
 	return vb2_request_validate(req);
