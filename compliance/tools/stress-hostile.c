@@ -766,6 +766,7 @@ static int fault_one(struct ctx *c, int dfd, unsigned int frame, long long *ms, 
 
 static int cmd_faults(void)
 {
+	const struct daedalus_job *j;
 	unsigned int i;
 	long long ms, lo = 1 << 30, hi = 0, t;
 	int dfd, flags, req;
@@ -818,6 +819,21 @@ static int cmd_faults(void)
 	streamoff(&c);
 	close_nodes(&c);
 	set_param("fault_latency_ms", 0);
+
+	/* jitter + 1 wrapped to 0 at UINT_MAX (a divide error under job_lock). */
+	set_param("fault_jitter_ms", UINT_MAX);
+	open_streaming(&c);
+	req = queue_request(&c, 0, 0, 8);
+	j = req < 0 ? NULL : daemon_wait_job(dfd, 2000);
+	expect(j != NULL, "jitter UINT_MAX: the job reaches the daemon (clamped to 60 s)");
+	if (j)
+		daemon_job_done(dfd, j, 0, "", 0);
+	t = now_ms();
+	streamoff(&c);
+	say("faults: jitter UINT_MAX: STREAMOFF of the held answer took %lld ms", now_ms() - t);
+	if (req >= 0)
+		close(req);
+	close_nodes(&c);
 	set_param("fault_jitter_ms", 0);
 
 	set_param("fault_hang_job", 2);
