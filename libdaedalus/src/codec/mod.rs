@@ -5,6 +5,7 @@
 pub mod av1;
 pub mod bitwriter;
 pub mod h264;
+pub mod hevc;
 pub mod vp9;
 
 use crate::dst::{Dst, DstError};
