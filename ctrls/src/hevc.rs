@@ -960,3 +960,65 @@ impl Control for EntryPointOffset {
     /// Any 32-bit offset is representable (offset_len_minus1 <= 31).
     fn violations(&self, _out: &mut Vec<Violation>) {}
 }
+
+/// The current values of every HEVC stateless control of a request.
+#[derive(Debug, Clone)]
+pub struct HevcControls {
+    pub sps: Sps,
+    pub pps: Pps,
+    pub scaling_matrix: ScalingMatrix,
+    pub decode_params: DecodeParams,
+    /// SLICE_PARAMS: every slice segment of the request (frame-based mode),
+    /// or the one it carries (slice-based mode).
+    pub slice_params: Vec<SliceParams>,
+    /// ENTRY_POINT_OFFSETS of all those slices in turn (may be absent).
+    pub entry_point_offsets: Vec<u32>,
+    pub decode_mode: DecodeMode,
+    pub start_code: StartCode,
+}
+
+impl HevcControls {
+    /// The set from a request's control list. DECODE_MODE and START_CODE
+    /// default to frame-based Annex B when absent; SCALING_MATRIX to flat.
+    pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
+        let decode_mode =
+            c.menu_enum(CID_DECODE_MODE, "HEVC_DECODE_MODE", DecodeMode::FrameBased)?;
+        let start_code = c.menu_enum(CID_START_CODE, "HEVC_START_CODE", StartCode::AnnexB)?;
+        let entry: Vec<EntryPointOffset> = c.array()?;
+        Ok(HevcControls {
+            sps: c.get()?,
+            pps: c.get()?,
+            scaling_matrix: c.opt()?.unwrap_or(ScalingMatrix::FLAT),
+            decode_params: c.get()?,
+            slice_params: c.array()?,
+            entry_point_offsets: entry.into_iter().map(|e| e.0).collect(),
+            decode_mode,
+            start_code,
+        })
+    }
+
+    /// The control list a client sets for this request, menus first.
+    pub fn to_payloads(&self) -> Vec<crate::set::Payload> {
+        use crate::set::Payload;
+        let mut v = vec![
+            Payload::menu(CID_DECODE_MODE, self.decode_mode as i32),
+            Payload::menu(CID_START_CODE, self.start_code as i32),
+            Payload::of(&self.sps),
+            Payload::of(&self.pps),
+            Payload::of(&self.scaling_matrix),
+            Payload::of(&self.decode_params),
+        ];
+        if !self.slice_params.is_empty() {
+            v.push(Payload::of_array(&self.slice_params));
+        }
+        if !self.entry_point_offsets.is_empty() {
+            let e: Vec<EntryPointOffset> = self
+                .entry_point_offsets
+                .iter()
+                .map(|&o| EntryPointOffset(o))
+                .collect();
+            v.push(Payload::of_array(&e));
+        }
+        v
+    }
+}

@@ -8,7 +8,7 @@
 //! or strict).
 
 use crate::codec::Codec;
-use crate::{av1, h264, vp9, Control};
+use crate::{av1, h264, hevc, vp9, Control};
 
 /// One control as the kernel delivers it: its V4L2 CID and payload bytes (the
 /// UAPI struct, an array of them, or a menu control's `i32`).
@@ -159,6 +159,7 @@ pub enum ControlSet {
     H264(Box<h264::H264Controls>),
     Vp9(Box<vp9::Vp9Controls>),
     Av1(Box<av1::Av1Controls>),
+    Hevc(Box<hevc::HevcControls>),
 }
 
 impl ControlSet {
@@ -169,7 +170,8 @@ impl ControlSet {
             Codec::H264 => ControlSet::H264(Box::new(h264::H264Controls::from_controls(&c)?)),
             Codec::Vp9 => ControlSet::Vp9(Box::new(vp9::Vp9Controls::from_controls(&c)?)),
             Codec::Av1 => ControlSet::Av1(Box::new(av1::Av1Controls::from_controls(&c)?)),
-            Codec::Hevc | Codec::Vp8 | Codec::Mpeg2 => return Err(SetError::NoEngine(codec)),
+            Codec::Hevc => ControlSet::Hevc(Box::new(hevc::HevcControls::from_controls(&c)?)),
+            Codec::Vp8 | Codec::Mpeg2 => return Err(SetError::NoEngine(codec)),
         })
     }
 
@@ -184,6 +186,7 @@ impl ControlSet {
             ControlSet::H264(_) => Codec::H264,
             ControlSet::Vp9(_) => Codec::Vp9,
             ControlSet::Av1(_) => Codec::Av1,
+            ControlSet::Hevc(_) => Codec::Hevc,
         }
     }
 }
@@ -215,7 +218,7 @@ mod tests {
             "{err}"
         );
 
-        let err = ControlSet::parse(Codec::Hevc, &[]).unwrap_err();
-        assert_eq!(err.to_string(), "codec hevc: no engine");
+        let err = ControlSet::parse(Codec::Vp8, &[]).unwrap_err();
+        assert_eq!(err.to_string(), "codec vp8: no engine");
     }
 }

@@ -6,6 +6,8 @@
 //!
 //! - [`h264`]: the H.264 source over `crate::build::H264Builder` (Annex B;
 //!   frame-based, or slice-based: one request per slice).
+//! - [`hevc`]: the HEVC source over `crate::build::hevc::HevcBuilder`
+//!   (Annex B, frame-based).
 //! - [`vp9`], [`av1`]: the VP9 / AV1 sources over the IVF builders
 //!   (show-existing frames), both [`ivf::IvfSource`]s.
 
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 pub mod av1;
 pub mod h264;
+pub mod hevc;
 pub mod ivf;
 pub mod quirks;
 pub mod vp9;
