@@ -587,7 +587,7 @@ fn codec_without_engine_and_missing_controls_fail_only_their_job() {
     let mut server = Server::new(&dev, EngineDecoder::new(false), false);
     let mut ctx = Context::new(&dev, 5);
     for (codec, want) in [
-        (Codec::Hevc, "codec hevc: no engine"),
+        (Codec::Hevc, "request lacks HEVC_SPS"),
         (Codec::Vp8, "codec vp8: no engine"),
         (Codec::Mpeg2, "codec mpeg2: no engine"),
         (Codec::H264, "request lacks H264_SPS"),

@@ -24,7 +24,8 @@ impl Engine {
             Codec::H264 => Box::new(codec::h264::H264Backend::new()?),
             Codec::Vp9 => Box::new(codec::vp9::Vp9Backend::new()?),
             Codec::Av1 => Box::new(codec::av1::Av1Backend::new()?),
-            Codec::Hevc | Codec::Vp8 | Codec::Mpeg2 => return Err(EngineError::NoEngine(codec)),
+            Codec::Hevc => Box::new(codec::hevc::HevcBackend::new()?),
+            Codec::Vp8 | Codec::Mpeg2 => return Err(EngineError::NoEngine(codec)),
         };
         Ok(Engine {
             codec,

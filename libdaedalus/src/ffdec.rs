@@ -59,6 +59,7 @@ fn fferr(what: &'static str, code: c_int) -> FfError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FfCodec {
     H264,
+    Hevc,
     #[allow(dead_code)] // the VP9 backend is being written
     Vp9,
 }
@@ -270,6 +271,7 @@ impl FfDecoder {
         route_ffmpeg_log();
         let id = match codec {
             FfCodec::H264 => ff::AVCodecID::AV_CODEC_ID_H264,
+            FfCodec::Hevc => ff::AVCodecID::AV_CODEC_ID_HEVC,
             FfCodec::Vp9 => ff::AVCodecID::AV_CODEC_ID_VP9,
         };
         let mut capture = Box::new(Capture {

@@ -5,8 +5,8 @@
 //!   [`dst`] and `ctrls`.
 //! - [`engine`]: the dispatcher ([`Engine`], one per context), the one place that lists
 //!   the backends.
-//! - [`codec`]: one backend per codec: H.264, VP9, AV1 (HEVC, VP8, MPEG-2: none yet, their
-//!   requests fail with "no engine").
+//! - [`codec`]: one backend per codec: H.264, HEVC (frame-based), VP9, AV1 (VP8, MPEG-2:
+//!   none yet, their requests fail with "no engine").
 //! - [`dst`]: CAPTURE buffer layouts (`ctrls::CaptureFormat`) and picture writers.
 //! - [`replay`]: stream -> controls (ctrls builder) -> engine -> display-order frames.
 //!

@@ -16,6 +16,7 @@ use ctrls::build::h264::H264Picture;
 use ctrls::build::vp9::Vp9Event;
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
+use ctrls::source::hevc::HevcSource;
 use ctrls::source::vp9::Vp9Source;
 use ctrls::source::{CodedPicture, PictureSource, Rect};
 use ctrls::{Codec, ControlSet, Payload};
@@ -196,7 +197,7 @@ fn new_capture(p: &CodedPicture, opts: &ReplayOptions) -> Held {
     }
 }
 
-/// Replays a whole stream of `codec` (H.264: Annex B; VP9, AV1: IVF).
+/// Replays a whole stream of `codec` (H.264, HEVC: Annex B; VP9, AV1: IVF).
 pub fn replay(
     codec: Codec,
     data: &[u8],
@@ -208,9 +209,8 @@ pub fn replay(
         Codec::H264 => Box::new(H264Source::new(data).map_err(build)?),
         Codec::Vp9 => Box::new(Vp9Source::new(data).map_err(build)?),
         Codec::Av1 => Box::new(Av1Source::new(data).map_err(build)?),
-        Codec::Hevc | Codec::Vp8 | Codec::Mpeg2 => {
-            return Err(ReplayError::Engine(EngineError::NoEngine(codec)))
-        }
+        Codec::Hevc => Box::new(HevcSource::new(data).map_err(build)?),
+        Codec::Vp8 | Codec::Mpeg2 => return Err(ReplayError::Engine(EngineError::NoEngine(codec))),
     };
     let mut engine = Engine::with_options(codec, opts.engine)?;
     replay_source(&mut engine, src.as_mut(), opts, sink)
