@@ -22,6 +22,7 @@ use md5::{Digest, Md5};
 use ctrls::h264::DecodeMode;
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
+use ctrls::source::hevc::HevcSource;
 use ctrls::source::quirks::{ClientQuirk, WithQuirk};
 use ctrls::source::vp9::Vp9Source;
 use ctrls::source::PictureSource;
@@ -189,7 +190,10 @@ fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn 
         Codec::Av1 => Ok(Box::new(
             Av1Source::new(data).context("parsing the AV1 IVF stream")?,
         )),
-        other => bail!("no {other} stream builder yet (h264, vp9, av1)"),
+        Codec::Hevc => Ok(Box::new(
+            HevcSource::new(data).context("parsing the HEVC stream")?,
+        )),
+        other => bail!("no {other} stream builder yet (h264, hevc, vp9, av1)"),
     }
 }
 
