@@ -38,6 +38,7 @@ gst_chain() {
 	case $1 in
 	vp9) GST_PARSE="ivfparse ! vp9parse ! v4l2slvp9dec" ;;
 	av1) GST_PARSE="ivfparse ! av1parse ! v4l2slav1dec" ;;
+	hevc) GST_PARSE="h265parse ! v4l2slh265dec" ;;
 	*) GST_PARSE="h264parse ! v4l2slh264dec" ;;
 	esac
 	if [ "${2:-8}" -gt 8 ]; then GST_RAW=I420_10LE; else GST_RAW=I420; fi

@@ -314,6 +314,34 @@ jvt_tests() {
 }
 if part jvt; then jvt_tests; fi
 
+# 6. The shared HEVC vectors (AMVP_A_MTK_4: JCT-VC's MD5; the Chromium
+#    streams: FFmpeg's) through v4l2slh265dec, then through daedalus-decode
+#    --codec hevc (frame-based, MMAP), each MD5 against md5.txt.
+hevc_tests() {
+	local md5 file name out
+	if [ ! -f "$HEVC_VECTORS_DIR/md5.txt" ]; then
+		fail "hevc streams" "no $HEVC_VECTORS_DIR/md5.txt: HEVC streams NOT tested"
+		return
+	fi
+	gst_chain hevc
+	while read -r md5 file; do
+		name="hevc ${file%.*}"
+		[ -f "$HEVC_VECTORS_DIR/$file" ] || { fail "$name" "missing file"; continue; }
+		stream_test "$name" "$HEVC_VECTORS_DIR/$file" "$md5"
+		out=$(timeout -k 5 150 "$DECODE" "$HEVC_VECTORS_DIR/$file" --codec hevc \
+			--device "$DAEDALUS_MEDIA" --format i420 --md5 2>"$RESULTS/decode-$file.log" | tail -1)
+		if [ "${out%% *}" = "$md5" ]; then
+			pass "$name: daedalus-decode --codec hevc MD5 $md5"
+		else
+			fail "$name: daedalus-decode --codec hevc" \
+				"MD5 ${out:-none}, expected $md5 ($(tail -1 "$RESULTS/decode-$file.log"))"
+		fi
+		daemon_alive_or_restart "$name"
+	done <"$HEVC_VECTORS_DIR/md5.txt"
+	gst_chain h264
+}
+if part hevc; then hevc_tests; fi
+
 stop_daemon || info "daemon did not stop cleanly"
 grep -E 'jobs=|detached|ERROR' "$RESULTS/daemon.log" | tail -3 | cut -c1-200 | sed 's/^/    /'
 check_dmesg

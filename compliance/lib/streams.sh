@@ -180,6 +180,7 @@ ensure_streams() {
 STREAMS_DIR='$(streams_dir)'
 IVF_STREAMS_DIR='$ivf'
 VECTORS_DIR='$vectors'
+HEVC_VECTORS_DIR='${DAEDALUS_HEVC_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/hevc}'
 LONG_STREAM='x264-1080p-300-bframes.264'
 LONG_FRAMES=300
 FAULT_SIZE='$FAULT_SIZE'
