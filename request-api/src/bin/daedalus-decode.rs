@@ -33,14 +33,16 @@ use request_api::session::{
 use request_api::yuv::{write_frame, y4m_header, OutputKind};
 
 /// Codecs daedalus-decode has a stream builder for.
-const CODECS: [Codec; 3] = [Codec::H264, Codec::Vp9, Codec::Av1];
+const CODECS: [Codec; 4] = [Codec::H264, Codec::Hevc, Codec::Vp9, Codec::Av1];
 
 /// `--codec`: a [`Codec`] name (through its `FromStr`) with a stream builder.
 fn parse_codec(s: &str) -> Result<Codec, String> {
     match s.parse::<Codec>() {
         Ok(c) if CODECS.contains(&c) => Ok(c),
-        Ok(c) => Err(format!("no {c} stream builder (one of h264, vp9, av1)")),
-        Err(e) => Err(format!("{e}; daedalus-decode decodes h264, vp9, av1")),
+        Ok(c) => Err(format!(
+            "no {c} stream builder (one of h264, hevc, vp9, av1)"
+        )),
+        Err(e) => Err(format!("{e}; daedalus-decode decodes h264, hevc, vp9, av1")),
     }
 }
 
@@ -104,8 +106,8 @@ struct Args {
     /// decoder offers the codec).
     #[arg(long)]
     device: Option<PathBuf>,
-    /// Codec: h264, vp9 or av1 (default: from the file extension and the
-    /// IVF header; h264 otherwise).
+    /// Codec: h264, hevc, vp9 or av1 (default: from the file extension, .h265 / .265 /
+    /// .hevc for hevc, and the IVF header; h264 otherwise).
     #[arg(long, value_parser = parse_codec)]
     codec: Option<Codec>,
     /// Frame-based or slice-based decoding (H.264 only).
@@ -155,6 +157,7 @@ fn codec_of(args: &Args) -> Codec {
             .as_deref()
         {
             Some("ivf") => ivf_codec(&args.file).unwrap_or(Codec::Vp9),
+            Some("h265" | "265" | "hevc") => Codec::Hevc,
             _ => Codec::H264,
         },
     }
