@@ -40,9 +40,9 @@ use cros_codecs::codec::h264::parser::{
 use serde::{Deserialize, Serialize};
 
 use super::annexb::{NalUnit, Splitter};
-pub use super::BuildError;
 use super::guard;
 use super::h264_refs::{CurPic, FrameStore, RefError, RefState, SeqInfo, BOTTOM, FRAME, TOP};
+pub use super::BuildError;
 use crate::h264::{
     ConstraintSetFlags, DecodeFlags, DecodeParams, DpbEntry, DpbEntryFlags, Fields, Pps, PpsFlags,
     PredWeights, Reference, ScalingMatrix, SliceFlags, SliceParams, Sps, SpsFlags, NUM_DPB_ENTRIES,
