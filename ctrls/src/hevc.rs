@@ -879,6 +879,26 @@ pub struct ScalingMatrix {
     pub scaling_list_dc_coef_32x32: [u8; 2],
 }
 
+/// (x, y) of each position of the up-right diagonal scan of a `blk` x `blk`
+/// block (H.265 6.5.3): the order scaling lists are coded in, where the
+/// control holds them in raster order.
+pub fn diag_scan(blk: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(blk * blk);
+    let (mut x, mut y) = (0i64, 0i64);
+    while out.len() < blk * blk {
+        while y >= 0 {
+            if (x as usize) < blk && (y as usize) < blk {
+                out.push((x as usize, y as usize));
+            }
+            y -= 1;
+            x += 1;
+        }
+        y = x;
+        x = 0;
+    }
+    out
+}
+
 impl ScalingMatrix {
     /// The flat matrix (all 16).
     pub const FLAT: Self = Self {

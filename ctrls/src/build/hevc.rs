@@ -56,7 +56,7 @@ use zerocopy::FromZeros;
 use super::annexb::{NalUnit, Splitter};
 use super::{guard, BuildError};
 use crate::hevc::{
-    DecodeFlags, DecodeParams, DpbEntry, DpbEntryFlags, Pps, PpsFlags, PredWeightTable,
+    diag_scan, DecodeFlags, DecodeParams, DpbEntry, DpbEntryFlags, Pps, PpsFlags, PredWeightTable,
     ScalingMatrix, SliceFlags, SliceParams, Sps, SpsFlags, DPB_ENTRIES_NUM_MAX,
 };
 
@@ -1132,25 +1132,6 @@ fn pps_control(p: &CrosPps) -> Pps {
         }
     }
     c
-}
-
-/// (x, y) of each position of the up-right diagonal scan of a blk x blk
-/// block (6.5.3).
-fn diag_scan(blk: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::with_capacity(blk * blk);
-    let (mut x, mut y) = (0i64, 0i64);
-    while out.len() < blk * blk {
-        while y >= 0 {
-            if (x as usize) < blk && (y as usize) < blk {
-                out.push((x as usize, y as usize));
-            }
-            y -= 1;
-            x += 1;
-        }
-        y = x;
-        x = 0;
-    }
-    out
 }
 
 fn to_raster<const N: usize>(coded: &[u8; N], blk: usize, scan: &[(usize, usize)]) -> [u8; N] {

@@ -20,7 +20,7 @@
 //!   there, up-right diagonal in the bitstream), the SPS saying only that they
 //!   are enabled.
 
-use ctrls::hevc::{Pps, PpsFlags, ScalingMatrix, Sps, SpsFlags};
+use ctrls::hevc::{diag_scan, Pps, PpsFlags, ScalingMatrix, Sps, SpsFlags};
 
 use crate::codec::bitwriter::{push_nal, BitWriter};
 
@@ -190,25 +190,6 @@ pub fn sps(sps: &Sps) -> Result<Vec<u8>, SynthError> {
     let mut out = Vec::new();
     push_nal(&mut out, &nal_header(SPS_NUT), &w.into_bytes());
     Ok(out)
-}
-
-/// (x, y) of each position of the up-right diagonal scan of a blk x blk
-/// block (6.5.3).
-pub fn diag_scan(blk: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::with_capacity(blk * blk);
-    let (mut x, mut y) = (0i64, 0i64);
-    while out.len() < blk * blk {
-        while y >= 0 {
-            if (x as usize) < blk && (y as usize) < blk {
-                out.push((x as usize, y as usize));
-            }
-            y -= 1;
-            x += 1;
-        }
-        y = x;
-        x = 0;
-    }
-    out
 }
 
 /// One scaling list in the bitstream's order, from raster order.
