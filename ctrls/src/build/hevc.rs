@@ -153,10 +153,9 @@ struct InProgress {
     pic: HevcPicture,
     /// Slice header of the last independent slice segment.
     last_independent: SliceHeader,
-    /// Reference picture lists' entries are DPB positions: the RPS.
+    /// The Curr sets, as positions in the builder's `refs`, which are also
+    /// the picture's `decode_params.dpb` indices (it lists them all, in order).
     rps: Rps,
-    /// The positions of `refs` that `decode_params.dpb` lists, in order.
-    dpb_positions: Vec<usize>,
     sps: std::rc::Rc<CrosSps>,
     pps: std::rc::Rc<CrosPps>,
     temporal_id: u8,
@@ -450,7 +449,6 @@ impl HevcBuilder {
                 ),
             });
         }
-        let dpb_positions: Vec<usize> = (0..self.refs.len()).collect();
         for (i, r) in self.refs.iter().enumerate() {
             dp.dpb[i] = DpbEntry {
                 timestamp: r.timestamp,
@@ -464,14 +462,13 @@ impl HevcBuilder {
             };
         }
         dp.num_active_dpb_entries = self.refs.len() as u8;
-        let index = |p: &Option<usize>| p.map_or(NO_REF, |p| p as u8);
         for (dst, src) in [
             (&mut dp.poc_st_curr_before, &rps.st_curr_before),
             (&mut dp.poc_st_curr_after, &rps.st_curr_after),
             (&mut dp.poc_lt_curr, &rps.lt_curr),
         ] {
             for (d, s) in dst.iter_mut().zip(src) {
-                *d = index(s);
+                *d = dpb_index(*s);
             }
         }
         if !idr {
@@ -545,7 +542,6 @@ impl HevcBuilder {
             pic,
             last_independent: hdr.clone(),
             rps,
-            dpb_positions,
             sps,
             pps,
             temporal_id,
@@ -689,10 +685,6 @@ impl HevcBuilder {
         if !hdr.dependent_slice_segment_flag {
             cur.last_independent = hdr.clone();
         }
-        let dpb_index = |pos: Option<usize>| {
-            pos.and_then(|p| cur.dpb_positions.iter().position(|&q| q == p))
-                .map_or(NO_REF, |i| i as u8)
-        };
         let (l0, l1) = ref_pic_lists(hdr, &cur.rps);
         let mut sp = SliceParams {
             bit_size: ((nal.data.len() + 3) * 8) as u32,
@@ -771,6 +763,12 @@ impl HevcBuilder {
         cur.pic.bitstream.extend_from_slice(nal.data);
         Ok(())
     }
+}
+
+/// A reference's `dpb` index (its position in the builder's `refs`), NO_REF
+/// for none.
+fn dpb_index(pos: Option<usize>) -> u8 {
+    pos.map_or(NO_REF, |p| p as u8)
 }
 
 /// SLNR: a sub-layer non-reference picture (even nal_unit_type below 16).
