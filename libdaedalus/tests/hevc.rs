@@ -10,15 +10,9 @@ mod common;
 
 #[test]
 fn hevc_vectors_bit_exact_through_the_engine() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/hevc");
-    if !dir.join("md5.txt").exists() {
-        common::not_run(
-            "hevc_vectors_bit_exact_through_the_engine",
-            "no ../shared/vectors/hevc",
-        );
+    let Some(dir) = common::hevc_vectors() else {
         return;
-    }
+    };
     let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut n = 0;
     for line in list.lines() {

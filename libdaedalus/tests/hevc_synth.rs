@@ -6,7 +6,7 @@
 //! conformance window the controls do not carry, to the published MD5 (FFmpeg
 //! on the original file).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use ctrls::build::hevc::{HevcBuilder, HevcPicture};
@@ -14,19 +14,6 @@ use libdaedalus::codec::hevc::{slice, synth};
 use md5::{Digest, Md5};
 
 mod common;
-
-fn hevc_vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/hevc");
-    if dir.join("md5.txt").exists() {
-        Some(dir)
-    } else {
-        common::not_run(
-            "this test",
-            &format!("no HEVC vectors in {}", dir.display()),
-        );
-        None
-    }
-}
 
 /// The Annex B stream a decoder gets from the controls: parameter sets when
 /// they change, each slice segment rewritten. Also says how many slices the
@@ -105,7 +92,9 @@ fn ffmpeg_md5_cropped(file: &Path, crop: &ctrls::build::hevc::CropRect) -> (Stri
 
 #[test]
 fn vectors_decode_bit_exact_from_synthesized_headers() {
-    let Some(dir) = hevc_vectors() else { return };
+    let Some(dir) = common::hevc_vectors() else {
+        return;
+    };
     if !common::need_ffmpeg("vectors_decode_bit_exact_from_synthesized_headers") {
         return;
     }

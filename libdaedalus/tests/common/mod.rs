@@ -85,6 +85,21 @@ pub fn frext_vectors() -> Option<PathBuf> {
     }
 }
 
+/// The shared HEVC vectors folder (`../shared/vectors/hevc`), or `None` when it is
+/// absent (NOT a pass; under CI a failure).
+pub fn hevc_vectors() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/hevc");
+    if dir.join("md5.txt").exists() {
+        Some(dir)
+    } else {
+        not_run(
+            "this test",
+            &format!("no HEVC vectors in {}", dir.display()),
+        );
+        None
+    }
+}
+
 /// The MD5 `dir/md5.txt` records for `name`.
 pub fn published_md5(dir: &Path, name: &str) -> String {
     let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
