@@ -220,6 +220,16 @@ impl Sps {
     pub fn ctb_log2(&self) -> u32 {
         self.min_cb_log2() + self.log2_diff_max_min_luma_coding_block_size as u32
     }
+
+    /// (PicWidthInCtbsY, PicHeightInCtbsY); `None` when CtbLog2SizeY is not
+    /// a shift a u32 takes (controls no SPS could give).
+    pub fn pic_size_in_ctbs(&self) -> Option<(u32, u32)> {
+        let size = 1u32.checked_shl(self.ctb_log2())?;
+        Some((
+            u32::from(self.pic_width_in_luma_samples).div_ceil(size),
+            u32::from(self.pic_height_in_luma_samples).div_ceil(size),
+        ))
+    }
 }
 
 impl Normalize for Sps {

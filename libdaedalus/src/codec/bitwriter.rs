@@ -78,6 +78,12 @@ impl BitWriter {
 pub fn push_nal(out: &mut Vec<u8>, header: &[u8], rbsp: &[u8]) {
     out.extend_from_slice(&[0, 0, 0, 1]);
     out.extend_from_slice(header);
+    push_escaped(out, rbsp);
+}
+
+/// Appends `rbsp` with emulation prevention bytes inserted (a `03` after two zero bytes
+/// before any byte <= 3).
+pub fn push_escaped(out: &mut Vec<u8>, rbsp: &[u8]) {
     let mut zeros = 0;
     for &b in rbsp {
         if zeros >= 2 && b <= 3 {
@@ -87,6 +93,21 @@ pub fn push_nal(out: &mut Vec<u8>, header: &[u8], rbsp: &[u8]) {
         out.push(b);
         zeros = if b == 0 { zeros + 1 } else { 0 };
     }
+}
+
+/// The RBSP of NAL unit payload bytes `raw` (emulation prevention bytes removed).
+pub fn unescape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut zeros = 0;
+    for &b in raw {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    out
 }
 
 #[cfg(test)]
@@ -109,6 +130,15 @@ mod tests {
         // 1 010 011 00100 010 011 00100 1 + pad
         // 1010 0110 | 0100 0100 | 1100 1001 -> a6 44 c9
         assert_eq!(w.into_bytes(), vec![0xa6, 0x44, 0xc9]);
+    }
+
+    #[test]
+    fn escaping_round_trips() {
+        let rbsp = [0u8, 0, 1, 0, 0, 0, 0, 3, 0, 0, 2, 5];
+        let mut raw = Vec::new();
+        push_escaped(&mut raw, &rbsp);
+        assert_eq!(raw, vec![0, 0, 3, 1, 0, 0, 3, 0, 0, 3, 3, 0, 0, 3, 2, 5]);
+        assert_eq!(unescape(&raw), rbsp);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use ctrls::hevc::{DecodeParams, DpbEntryFlags, Pps, PpsFlags, SliceFlags, SliceParams, Sps};
 
-use crate::codec::bitwriter::BitWriter;
+use crate::codec::bitwriter::{push_escaped, unescape, BitWriter};
 
 /// What makes a slice segment impossible to rewrite.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +32,8 @@ pub enum SliceError {
     SpsLongTerm(u32),
     #[error("HEVC_DECODE_PARAMS: {0}")]
     Dpb(String),
+    #[error("HEVC_SPS: CtbLog2SizeY = {0}")]
+    CtbSize(u32),
 }
 
 /// The current picture's short-term RPS (7.4.8): delta POCs, nearest first,
@@ -104,36 +106,6 @@ impl StRps {
             prev = d;
         }
     }
-}
-
-/// RBSP of `raw` (emulation prevention bytes removed).
-pub fn unescape(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut zeros = 0;
-    for &b in raw {
-        if zeros >= 2 && b == 3 {
-            zeros = 0;
-            continue;
-        }
-        out.push(b);
-        zeros = if b == 0 { zeros + 1 } else { 0 };
-    }
-    out
-}
-
-/// `rbsp` with emulation prevention bytes inserted.
-pub fn escape(rbsp: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rbsp.len() + rbsp.len() / 64);
-    let mut zeros = 0;
-    for &b in rbsp {
-        if zeros >= 2 && b <= 3 {
-            out.push(3);
-            zeros = 0;
-        }
-        out.push(b);
-        zeros = if b == 0 { zeros + 1 } else { 0 };
-    }
-    out
 }
 
 struct Reader<'a> {
@@ -263,13 +235,14 @@ pub fn rewrite(
         if dependent {
             return Ok(nal.to_vec());
         }
-        let ctb = sps.log2_min_luma_coding_block_size_minus3
-            + 3
-            + sps.log2_diff_max_min_luma_coding_block_size;
-        let size = 1u32 << ctb;
-        let ctbs = u32::from(sps.pic_width_in_luma_samples).div_ceil(size)
-            * u32::from(sps.pic_height_in_luma_samples).div_ceil(size);
-        r.copy(&mut w, ceil_log2(ctbs) as usize, "slice_segment_address")?;
+        let (w_ctbs, h_ctbs) = sps
+            .pic_size_in_ctbs()
+            .ok_or(SliceError::CtbSize(sps.ctb_log2()))?;
+        r.copy(
+            &mut w,
+            ceil_log2(w_ctbs * h_ctbs) as usize,
+            "slice_segment_address",
+        )?;
     }
     r.copy(
         &mut w,
@@ -325,21 +298,13 @@ pub fn rewrite(
     let mut out = w.into_bytes();
     out.extend_from_slice(&rbsp[hdr_len..]);
     let mut nal_out = nal[..2].to_vec();
-    nal_out.extend_from_slice(&escape(&out));
+    push_escaped(&mut nal_out, &out);
     Ok(nal_out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_round_trips() {
-        let rbsp = [0u8, 0, 1, 0, 0, 0, 0, 3, 0, 0, 2, 5];
-        let raw = escape(&rbsp);
-        assert_eq!(raw, vec![0, 0, 3, 1, 0, 0, 3, 0, 0, 3, 3, 0, 0, 3, 2, 5]);
-        assert_eq!(unescape(&raw), rbsp);
-    }
 
     #[test]
     fn rps_from_decode_params_sorts_and_marks_use() {

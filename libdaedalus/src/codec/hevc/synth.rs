@@ -33,6 +33,8 @@ pub enum SynthError {
     BitDepth(u8, u8),
     #[error("HEVC_SPS.sps_max_sub_layers_minus1 = {0} (at most 6)")]
     SubLayers(u8),
+    #[error("HEVC_SPS: CtbLog2SizeY = {0}")]
+    CtbSize(u32),
     #[error("HEVC_SCALING_MATRIX.{list}[{index}][{pos}] = 0 (scaling factors are 1..=255)")]
     ZeroScale {
         list: &'static str,
@@ -303,12 +305,9 @@ pub fn pps(sps: &Sps, pps: &Pps, scaling: &ScalingMatrix) -> Result<Vec<u8>, Syn
         let rows = usize::from(pps.num_tile_rows_minus1) + 1;
         w.ue(u32::from(pps.num_tile_columns_minus1));
         w.ue(u32::from(pps.num_tile_rows_minus1));
-        let ctb = sps.log2_min_luma_coding_block_size_minus3
-            + 3
-            + sps.log2_diff_max_min_luma_coding_block_size;
-        let ctb_size = 1u32 << ctb;
-        let w_ctbs = u32::from(sps.pic_width_in_luma_samples).div_ceil(ctb_size);
-        let h_ctbs = u32::from(sps.pic_height_in_luma_samples).div_ceil(ctb_size);
+        let (w_ctbs, h_ctbs) = sps
+            .pic_size_in_ctbs()
+            .ok_or(SynthError::CtbSize(sps.ctb_log2()))?;
         let col = &pps.column_width_minus1[..cols.min(20)];
         let row = &pps.row_height_minus1[..rows.min(22)];
         // Uniform spacing when the sizes are the uniform ones, whatever the
