@@ -2,9 +2,13 @@
 //! every shared HEVC vector (../shared/vectors/hevc: AMVP_A_MTK_4 with the
 //! JCT-VC MD5, the Chromium streams with FFmpeg's), built into the controls
 //! v4l2slh265dec sends, decoded request by request into CAPTURE-sized
-//! pictures, cropped and hashed in display order: the published MD5s.
+//! pictures, cropped and hashed in display order: the published MD5s. And the
+//! libx265 streams of the shared list, in strict mode, against FFmpeg.
+
+use std::collections::BTreeMap;
 
 use libdaedalus::replay::{replay, ReplayOptions};
+use libdaedalus::EngineOptions;
 
 mod common;
 
@@ -38,4 +42,152 @@ fn hevc_vectors_bit_exact_through_the_engine() {
         n += 1;
     }
     assert_eq!(n, 7, "the 7 vectors of md5.txt");
+}
+
+/// What FFmpeg's trace_headers (independent of our parser) says a stream uses: key ->
+/// count. Keys: `b` (B slices), `b-ref` (B slices of reference pictures: a hierarchical
+/// GOP), `cra`, `rasl`, `radl`, `idr_n_lp`, `idr_w_radl`, `slices` (pictures of more
+/// than one slice), `dependent-slices`, `wpp`, `tiles`, `entry-points`, `scaling-list`,
+/// `tskip`, `sign-hiding`, `amp`, `sao`, `no-sao`, `deblock-offsets`, `weightp`,
+/// `weightb`, `main10`, `crop`, `size-change`, `long-term`, `pcm`.
+fn features(file: &std::path::Path) -> BTreeMap<&'static str, usize> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "trace", "-i"])
+        .arg(file)
+        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg trace_headers on {file:?}");
+    let text = String::from_utf8_lossy(&out.stderr);
+    let mut m = BTreeMap::new();
+    let mut add = |k: &'static str, b: bool| {
+        if b {
+            *m.entry(k).or_insert(0) += 1;
+        }
+    };
+    let (mut nal_type, mut widths) = (0u32, std::collections::BTreeSet::new());
+    for line in text.lines() {
+        // "[trace_headers @ 0x..] 123 name 0101 = 5"
+        let Some(rest) = line.split_once("] ").map(|x| x.1) else {
+            continue;
+        };
+        let w: Vec<&str> = rest.split_whitespace().collect();
+        let (name, value) = match w.as_slice() {
+            [_, name, _, "=", v] => (*name, v.parse::<i64>().unwrap_or(0)),
+            _ => continue,
+        };
+        // Array elements: "luma_weight_l0_flag[0]".
+        let base = name.split('[').next().unwrap();
+        match base {
+            "nal_unit_type" => {
+                nal_type = value as u32;
+                add("cra", value == 21);
+                add("rasl", value == 8 || value == 9);
+                add("radl", value == 6 || value == 7);
+                add("idr_n_lp", value == 20);
+                add("idr_w_radl", value == 19);
+            }
+            "slice_type" => {
+                add("b", value == 0);
+                // TRAIL_R, TSA_R, STSA_R, RADL_R, RASL_R: odd types below 16.
+                add("b-ref", value == 0 && nal_type < 16 && nal_type % 2 == 1);
+            }
+            "first_slice_segment_in_pic_flag" => add("slices", value == 0),
+            "dependent_slice_segment_flag" => add("dependent-slices", value == 1),
+            "entropy_coding_sync_enabled_flag" => add("wpp", value == 1),
+            "tiles_enabled_flag" => add("tiles", value == 1),
+            "num_entry_point_offsets" => add("entry-points", value > 0),
+            "scaling_list_enabled_flag" => add("scaling-list", value == 1),
+            "transform_skip_enabled_flag" => add("tskip", value == 1),
+            "sign_data_hiding_enabled_flag" => add("sign-hiding", value == 1),
+            "amp_enabled_flag" => add("amp", value == 1),
+            "sample_adaptive_offset_enabled_flag" => {
+                add("sao", value == 1);
+                add("no-sao", value == 0);
+            }
+            "pps_beta_offset_div2" | "pps_tc_offset_div2" => add("deblock-offsets", value != 0),
+            "luma_weight_l0_flag" => add("weightp", value == 1),
+            "luma_weight_l1_flag" => add("weightb", value == 1),
+            "bit_depth_luma_minus8" => add("main10", value == 2),
+            "conformance_window_flag" => add("crop", value == 1),
+            "pic_width_in_luma_samples" => {
+                widths.insert(value);
+            }
+            "long_term_ref_pics_present_flag" => add("long-term", value == 1),
+            "pcm_enabled_flag" => add("pcm", value == 1),
+            _ => {}
+        }
+    }
+    add("size-change", widths.len() > 1);
+    m
+}
+
+/// The libx265 streams of the shared list (tests/common/fixtures.rs, group `hevc`):
+/// each uses the tools it is named after (FFmpeg's trace_headers), and decodes through
+/// the engine in strict mode, request by request, to FFmpeg's own decode of the file
+/// (MD5 and length of the whole output), with no request failed and no warning.
+/// HEVC_CASE=S: only the streams whose name contains S.
+#[test]
+fn x265_streams_match_ffmpeg() {
+    let Some(all) = common::fixtures("HEVC x265 streams") else {
+        return;
+    };
+    let only = std::env::var("HEVC_CASE").ok();
+    let cases: Vec<_> = all.iter().filter(|f| f.def().group == "hevc").collect();
+    assert_eq!(cases.len(), 13, "the HEVC list");
+    let mut bad = Vec::new();
+    for c in cases {
+        if only.as_deref().is_some_and(|o| !c.name.contains(o)) {
+            continue;
+        }
+        let feats = features(&c.path);
+        let missing: Vec<_> = c
+            .def()
+            .need
+            .iter()
+            .filter(|k| !feats.contains_key(*k))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{}: the encoder did not produce {missing:?} (has {feats:?}): the case tests nothing",
+            c.name
+        );
+        let data = std::fs::read(&c.path).unwrap();
+        let opts = ReplayOptions {
+            format: None,
+            engine: EngineOptions { strict: true },
+        };
+        let mut md5 = md5::Md5::default();
+        let mut bytes = 0;
+        let s = replay(ctrls::Codec::Hevc, &data, &opts, |f| {
+            md5::Digest::update(&mut md5, f);
+            bytes += f.len();
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let got = format!("{:x}", md5::Digest::finalize(md5));
+        let ok = got == c.md5
+            && bytes == c.bytes
+            && s.frames == c.frames
+            && s.failed.is_empty()
+            && s.warnings == 0;
+        eprintln!(
+            "{:<40} {} requests {:>3} frames {:>3}/{} bytes {}/{} failed {} warnings {} {}",
+            c.name,
+            if ok { "OK      " } else { "MISMATCH" },
+            s.requests,
+            s.frames,
+            c.frames,
+            bytes,
+            c.bytes,
+            s.failed.len(),
+            s.warnings,
+            s.failed.first().map(|f| f.1.as_str()).unwrap_or("")
+        );
+        eprintln!("    uses {feats:?}");
+        if !ok {
+            bad.push(c.name.clone());
+        }
+    }
+    assert!(bad.is_empty(), "mismatching HEVC streams: {bad:?}");
 }

@@ -71,6 +71,18 @@ pub enum Recipe {
         args: &'static [&'static str],
         vf: &'static str,
     },
+    /// ffmpeg libx265 (single-threaded unless `params` asks for a pool) of testsrc2 at
+    /// `w`x`h` (25 fps), Annex B; `args`: ffmpeg options (preset, `-vf`); `then`: a second
+    /// part at another size (`w`, `h`, frames), appended whole (a new sequence: VPS, SPS,
+    /// PPS, IDR: a resolution change at an IRAP picture).
+    X265 {
+        w: u32,
+        h: u32,
+        frames: u32,
+        params: &'static str,
+        args: &'static [&'static str],
+        then: Option<(u32, u32, u32)>,
+    },
 }
 
 /// One stream of the list.
@@ -203,6 +215,40 @@ const fn av1(
             vf,
         },
     }
+}
+
+/// An HEVC stream of tests/hevc.rs (libx265, `-preset fast` unless `args` says).
+const fn hx(
+    name: &'static str,
+    (w, h): (u32, u32),
+    frames: u32,
+    params: &'static str,
+    need: &'static [&'static str],
+) -> Def {
+    Def {
+        name,
+        group: "hevc",
+        bits: 8,
+        mono: false,
+        vm: true,
+        need,
+        recipe: Recipe::X265 {
+            w,
+            h,
+            frames,
+            params,
+            args: &["-preset", "fast"],
+            then: None,
+        },
+    }
+}
+
+/// Other ffmpeg options for an [`hx`] stream.
+const fn hx_args(mut d: Def, a: &'static [&'static str]) -> Def {
+    if let Recipe::X265 { ref mut args, .. } = d.recipe {
+        *args = a;
+    }
+    d
 }
 
 use Av1Enc::{Aom, AomCli, Rav1e, Svt};
@@ -813,7 +859,117 @@ static DEFS: &[Def] = &[
         "",
         &[],
     ),
+    // HEVC: tests/hevc.rs x265_streams_match_ffmpeg; `need`: what FFmpeg's trace_headers
+    // must show (its keys: tests/hevc.rs).
+    hx("hevc-x265-64x64", (64, 64), 10, "bframes=2", &["b"]),
+    hx(
+        "hevc-x265-bpyramid-352x288",
+        (352, 288),
+        25,
+        "bframes=8:b-pyramid=1:b-adapt=0:keyint=25:open-gop=0:scenecut=0",
+        &["b-ref"],
+    ),
+    hx(
+        "hevc-x265-opengop-cra-352x288",
+        (352, 288),
+        40,
+        "bframes=4:keyint=12:min-keyint=12:open-gop=1:scenecut=0",
+        &["cra", "rasl"],
+    ),
+    hx(
+        "hevc-x265-closedgop-idr-n-lp-352x288",
+        (352, 288),
+        24,
+        "bframes=3:keyint=8:open-gop=0",
+        &["idr_n_lp"],
+    ),
+    hx(
+        "hevc-x265-radl-idr-w-radl-352x288",
+        (352, 288),
+        24,
+        "bframes=3:keyint=8:open-gop=0:radl=2",
+        &["idr_w_radl"],
+    ),
+    hx(
+        "hevc-x265-slices4-wpp-640x360",
+        (640, 360),
+        10,
+        "pools=1:wpp=1:slices=4:bframes=2",
+        &["slices", "wpp", "entry-points"],
+    ),
+    hx(
+        "hevc-x265-tools-352x288",
+        (352, 288),
+        12,
+        "scaling-list=default:rect=1:amp=1:rd=3:tskip=1:sao=0:deblock=-2,1:signhide=1",
+        &[
+            "scaling-list",
+            "amp",
+            "tskip",
+            "no-sao",
+            "deblock-offsets",
+            "sign-hiding",
+        ],
+    ),
+    hx_args(
+        hx(
+            "hevc-x265-weighted-352x288",
+            (352, 288),
+            20,
+            "weightp=1:weightb=1:bframes=3",
+            &["weightp", "weightb"],
+        ),
+        &["-preset", "fast", "-vf", "fade=in:0:20"],
+    ),
+    Def {
+        bits: 10,
+        ..hx(
+            "hevc-x265-main10-352x288",
+            (352, 288),
+            12,
+            "bframes=3",
+            &["main10", "b"],
+        )
+    },
+    hx(
+        "hevc-x265-130x66-crop",
+        (130, 66),
+        10,
+        "bframes=2",
+        &["crop"],
+    ),
+    Def {
+        recipe: Recipe::X265 {
+            w: 352,
+            h: 288,
+            frames: 10,
+            params: "bframes=2",
+            args: &["-preset", "fast"],
+            then: Some((176, 144, 10)),
+        },
+        ..hx(
+            "hevc-x265-resize-352x288-176x144",
+            (0, 0),
+            0,
+            "",
+            &["size-change"],
+        )
+    },
+    hx("hevc-x265-1920x1080", (1920, 1080), 8, "bframes=3", &["b"]),
+    hx_args(
+        hx("hevc-x265-4096x2304", (4096, 2304), 2, "bframes=0", &[]),
+        &["-preset", "ultrafast"],
+    ),
 ];
+
+/// The file of stream `name`: `NAME.ivf`, or `NAME.hevc` (Annex B) for HEVC.
+pub fn file_name(name: &str) -> String {
+    if name.starts_with("hevc-") {
+        format!("{name}.hevc")
+    } else {
+        format!("{name}.ivf")
+    }
+}
 
 /// Every stream of the list.
 pub fn defs() -> &'static [Def] {
@@ -821,7 +977,13 @@ pub fn defs() -> &'static [Def] {
 }
 
 /// What the list needs: ffmpeg encoders and CLI tools.
-const FFMPEG_ENCODERS: &[&str] = &["libvpx-vp9", "libaom-av1", "libsvtav1", "librav1e"];
+const FFMPEG_ENCODERS: &[&str] = &[
+    "libvpx-vp9",
+    "libaom-av1",
+    "libsvtav1",
+    "librav1e",
+    "libx265",
+];
 const TOOLS: &[&str] = &["vpxenc", "aomenc"];
 
 fn output(cmd: &str, args: &[&str]) -> Option<String> {
@@ -863,7 +1025,7 @@ fn encoder_versions() -> Result<String, String> {
         "sh",
         &[
             "-c",
-            "dpkg-query -W 'libvpx*' 'libaom*' 'libsvtav1*' 'librav1e*' 2>/dev/null",
+            "dpkg-query -W 'libvpx*' 'libaom*' 'libsvtav1*' 'librav1e*' 'libx265*' 2>/dev/null",
         ],
     ) {
         v.push_str(&d);
@@ -921,7 +1083,8 @@ fn ensure_in(root: &Path) -> Result<PathBuf, String> {
     std::fs::write(tmp.join("list.txt"), lines.1).unwrap();
     for f in std::fs::read_dir(&tmp).unwrap() {
         let p = f.unwrap().path();
-        if p.extension() != Some(OsStr::new("ivf")) && p.extension() != Some(OsStr::new("txt")) {
+        let keep = ["ivf", "hevc", "txt"].map(|e| Some(OsStr::new(e)));
+        if !keep.contains(&p.extension()) {
             std::fs::remove_file(p).unwrap();
         }
     }
@@ -1010,7 +1173,7 @@ fn build(dir: &Path) -> (String, String) {
 
 /// Makes one stream: its `streams.txt` line and, for a VM stream, its `list.txt` line.
 fn make(dir: &Path, d: &Def) -> (String, Option<String>) {
-    let file = dir.join(format!("{}.ivf", d.name));
+    let file = dir.join(file_name(d.name));
     encode(dir, d, &file);
     let data = std::fs::read(&file).unwrap();
     let (size, frames, resize_at) = match d.recipe {
@@ -1019,6 +1182,10 @@ fn make(dir: &Path, d: &Def) -> (String, Option<String>) {
             let (n, r) = av1_props(&data);
             ((w, h), n, r)
         }
+        // Every frame shown; a size change only at a new sequence.
+        Recipe::X265 {
+            w, h, frames, then, ..
+        } => ((w, h), (frames + then.map_or(0, |t| t.2)) as usize, None),
         _ => vp9_props(&data),
     };
     let pix = if d.bits > 8 { "yuv420p10le" } else { "yuv420p" };
@@ -1045,8 +1212,17 @@ fn make(dir: &Path, d: &Def) -> (String, Option<String>) {
             format!("{n}:{:x}", Md5::digest(&raw))
         }
     };
+    if let Recipe::X265 {
+        w, h, frames, then, ..
+    } = d.recipe
+    {
+        // FFmpeg decoded every frame the encoder was given, at its size.
+        let px = |w: u32, h: u32| (w * h) as usize * 3 / 2 * if d.bits > 8 { 2 } else { 1 };
+        let want = px(w, h) * frames as usize + then.map_or(0, |(w, h, n)| px(w, h) * n as usize);
+        assert_eq!(bytes, want, "{}: FFmpeg's output", d.name);
+    }
     let (w, h) = size;
-    let f = format!("{}.ivf", d.name);
+    let f = file_name(d.name);
     eprintln!("fixtures: {f} {w}x{h} {frames} frames, ffmpeg {md5}");
     let line = format!(
         "{} {} {w}x{h} {frames} {bytes} {md5} {resize} {}\n",
@@ -1069,7 +1245,7 @@ pub fn read(dir: &Path) -> Vec<Fixture> {
             let (w, h) = c[2].split_once('x').unwrap();
             Fixture {
                 name: c[0].to_string(),
-                path: dir.join(format!("{}.ivf", c[0])),
+                path: dir.join(file_name(c[0])),
                 bits: c[1].parse().unwrap(),
                 size: (w.parse().unwrap(), h.parse().unwrap()),
                 frames: c[3].parse().unwrap(),
@@ -1127,6 +1303,23 @@ fn encode(dir: &Path, d: &Def, out: &Path) {
             join_ivf(&parts, out);
         }
         Recipe::VpxencScaledRefs => vpxenc_scaled_refs(out),
+        Recipe::X265 {
+            w,
+            h,
+            frames,
+            params,
+            args,
+            then,
+        } => {
+            x265(w, h, frames, ten_bit, params, args, out);
+            if let Some((w2, h2, n2)) = then {
+                let part = dir.join(format!("{}-part1.tmp", d.name));
+                x265(w2, h2, n2, ten_bit, params, args, &part);
+                let mut all = std::fs::read(out).unwrap();
+                all.extend(std::fs::read(&part).unwrap());
+                std::fs::write(out, all).unwrap();
+            }
+        }
         Recipe::Av1 {
             enc,
             w,
@@ -1167,6 +1360,22 @@ fn encode(dir: &Path, d: &Def, out: &Path) {
             lavfi(&source, &os(&a), out);
         }
     }
+}
+
+/// libx265 through ffmpeg: no thread pool and one frame thread (deterministic) unless
+/// `params` asks for a pool (`pools=1`: WPP, one worker, deterministic too).
+fn x265(w: u32, h: u32, frames: u32, ten_bit: bool, params: &str, args: &[&str], out: &Path) {
+    let params = if params.contains("pools=") {
+        format!("log-level=error:frame-threads=1:{params}")
+    } else {
+        format!("log-level=error:pools=none:frame-threads=1:{params}")
+    };
+    let frames = frames.to_string();
+    let pix = if ten_bit { "yuv420p10le" } else { "yuv420p" };
+    let mut a = vec!["-frames:v", &frames, "-pix_fmt", pix, "-c:v", "libx265"];
+    a.extend_from_slice(args);
+    a.extend(["-x265-params", &params, "-f", "hevc"]);
+    lavfi(&format!("testsrc2=size={w}x{h}:rate=25"), &os(&a), out);
 }
 
 #[allow(clippy::too_many_arguments)]
