@@ -239,36 +239,47 @@ ivf_decode_test() {
 	daemon_alive_or_restart "$1"
 }
 
+# fixture_test CODEC MD5 FILE BITS WxH RESIZE: one stream of list.txt.
+fixture_test() {
+	local codec=$1 md5=$2 file=$3 bits=$4 size=$5 resize=$6 name w h n
+	name=${file%.*} w=${size%x*} h=${size#*x}
+	if [ $((w * h)) -gt "$GST_MAX_PIXELS" ]; then
+		info "$name ($size): over GStreamer's 1 s request wait in this TCG VM: daedalus-decode"
+		ivf_decode_test "$name (daedalus-decode)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
+		return
+	fi
+	if [ "$resize" != - ]; then
+		n=${resize%%:*}
+		ivf_decode_test "$name (daedalus-decode, whole stream)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
+		if [ "$codec" = vp9 ]; then
+			info "$name: size change on a non-key frame after $n shown frames; v4l2slvp9dec drops the rest"
+			gst_chain "$codec" "$bits"
+			stream_test "$name (GStreamer: the first $n frames)" "$IVF_STREAMS_DIR/$file" "${resize#*:}"
+		else
+			info "$name: size change on a non-key frame after $n shown frames; v4l2slav1dec 1.26 cannot play it (re-negotiates mid-stream), not run through GStreamer"
+		fi
+		return
+	fi
+	gst_chain "$codec" "$bits"
+	stream_test "$name" "$IVF_STREAMS_DIR/$file" "$md5"
+}
+
+# fixture_tests CODEC: every CODEC stream of list.txt.
+fixture_tests() {
+	local md5 file bits size resize
+	while read -r md5 file bits size resize; do
+		case $file in "$1"-*) fixture_test "$1" "$md5" "$file" "$bits" "$size" "$resize" ;; esac
+	done <"$IVF_STREAMS_DIR/list.txt"
+}
+
 ivf_tests() {
-	local md5 file codec bits size resize name w h n
+	local codec
 	for codec in vp9 av1; do
 		if ! in_chroot gst-inspect-1.0 "v4l2sl${codec}dec" >/dev/null 2>&1; then
 			fail "$codec" "GStreamer has no v4l2sl${codec}dec for our device"
 			continue
 		fi
-		while read -r md5 file bits size resize; do
-			case $file in "$codec"-*) ;; *) continue ;; esac
-			name=${file%.ivf} w=${size%x*} h=${size#*x}
-			if [ $((w * h)) -gt "$GST_MAX_PIXELS" ]; then
-				info "$name ($size): over GStreamer's 1 s request wait in this TCG VM: daedalus-decode"
-				ivf_decode_test "$name (daedalus-decode)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
-				continue
-			fi
-			if [ "$resize" != - ]; then
-				n=${resize%%:*}
-				ivf_decode_test "$name (daedalus-decode, whole stream)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
-				if [ "$codec" = vp9 ]; then
-					info "$name: size change on a non-key frame after $n shown frames; v4l2slvp9dec drops the rest"
-					gst_chain "$codec" "$bits"
-					stream_test "$name (GStreamer: the first $n frames)" "$IVF_STREAMS_DIR/$file" "${resize#*:}"
-				else
-					info "$name: size change on a non-key frame after $n shown frames; v4l2slav1dec 1.26 cannot play it (re-negotiates mid-stream), not run through GStreamer"
-				fi
-				continue
-			fi
-			gst_chain "$codec" "$bits"
-			stream_test "$name" "$IVF_STREAMS_DIR/$file" "$md5"
-		done <"$IVF_STREAMS_DIR/list.txt"
+		fixture_tests "$codec"
 	done
 	gst_chain h264
 }
@@ -314,9 +325,12 @@ jvt_tests() {
 }
 if part jvt; then jvt_tests; fi
 
-# 6. The shared HEVC vectors (AMVP_A_MTK_4: JCT-VC's MD5; the Chromium
+# 6. HEVC: the shared vectors (AMVP_A_MTK_4: JCT-VC's MD5; the Chromium
 #    streams: FFmpeg's) through v4l2slh265dec, then through daedalus-decode
-#    --codec hevc (frame-based, MMAP), each MD5 against md5.txt.
+#    --codec hevc (frame-based, MMAP), each MD5 against md5.txt; then the
+#    libx265 streams of the host tests (list.txt, hevc-*: B-pyramid, open and
+#    closed GOPs, slices + WPP, coding tools, weighted prediction, Main 10,
+#    cropping, a size change at an IDR, 1080p, 4096x2304) as VP9/AV1 above.
 hevc_tests() {
 	local md5 file name out
 	if [ ! -f "$HEVC_VECTORS_DIR/md5.txt" ]; then
@@ -338,6 +352,11 @@ hevc_tests() {
 		fi
 		daemon_alive_or_restart "$name"
 	done <"$HEVC_VECTORS_DIR/md5.txt"
+	if grep -q '  hevc-' "$IVF_STREAMS_DIR/list.txt" 2>/dev/null; then
+		fixture_tests hevc
+	else
+		fail "hevc x265 streams" "no hevc- streams in ${IVF_STREAMS_DIR:-?}/list.txt: NOT tested"
+	fi
 	gst_chain h264
 }
 if part hevc; then hevc_tests; fi
