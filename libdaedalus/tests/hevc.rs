@@ -191,3 +191,53 @@ fn x265_streams_match_ffmpeg() {
     }
     assert!(bad.is_empty(), "mismatching HEVC streams: {bad:?}");
 }
+
+/// Slice-based decoding (one request per slice segment, HOLD_CAPTURE_BUF on all but a
+/// picture's last): the shared vectors and the multi-slice libx265 stream give the same
+/// MD5 as frame-based decoding's references, one request per slice segment.
+#[test]
+fn slice_based_requests_bit_exact() {
+    use ctrls::hevc::DecodeMode;
+    use ctrls::source::hevc::HevcSource;
+    use libdaedalus::replay::replay_source;
+
+    let Some(dir) = common::hevc_vectors() else {
+        return;
+    };
+    let mut cases: Vec<(String, Vec<u8>, String)> = Vec::new();
+    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
+    for line in list.lines() {
+        let Some((want, name)) = line.split_once(char::is_whitespace) else {
+            continue;
+        };
+        let data = std::fs::read(dir.join(name.trim())).unwrap();
+        cases.push((name.trim().to_string(), data, want.to_string()));
+    }
+    let Some(f) = common::fixture("HEVC slice-based", "hevc-x265-slices4-wpp-640x360") else {
+        return;
+    };
+    cases.push((
+        f.name.clone(),
+        std::fs::read(&f.path).unwrap(),
+        f.md5.clone(),
+    ));
+    let mut multi = 0;
+    for (name, data, want) in &cases {
+        let mut src = HevcSource::with_mode(data, DecodeMode::SliceBased).unwrap();
+        let (requests, pictures) = (src.requests(), src.pictures().len());
+        let mut engine = libdaedalus::Engine::new(ctrls::Codec::Hevc).unwrap();
+        let mut md5 = md5::Md5::default();
+        let s = replay_source(&mut engine, &mut src, &ReplayOptions::default(), |f| {
+            md5::Digest::update(&mut md5, f);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got = format!("{:x}", md5::Digest::finalize(md5));
+        eprintln!("{name}: {requests} requests for {pictures} pictures: {s:?}");
+        assert_eq!(s.requests, requests, "{name}");
+        assert!(s.failed.is_empty(), "{name}: {:?}", s.failed);
+        assert_eq!(&got, want, "{name}");
+        multi += usize::from(requests > pictures);
+    }
+    assert!(multi >= 1, "no stream with several slices per picture");
+}

@@ -1,8 +1,10 @@
 //! HEVC through the picture-source interface: `crate::build::hevc` pictures
-//! -> requests as GStreamer's v4l2slh265dec sends them in frame-based mode
-//! (one request per picture; SPS, PPS, SCALING_MATRIX, DECODE_PARAMS,
-//! SLICE_PARAMS of every slice segment, ENTRY_POINT_OFFSETS when there are
-//! any), Annex B start codes.
+//! -> requests as GStreamer's v4l2slh265dec sends them, Annex B start codes.
+//! Frame-based: one request per picture (SPS, PPS, SCALING_MATRIX,
+//! DECODE_PARAMS, SLICE_PARAMS of every slice segment, ENTRY_POINT_OFFSETS
+//! when there are any). Slice-based: one request per slice segment, all but
+//! a picture's last holding the CAPTURE buffer; each with the picture's
+//! controls, that segment's SLICE_PARAMS (one element) and its entry points.
 
 use crate::build::hevc::{HevcBuilder, HevcPicture};
 use crate::control::RawEnum;
@@ -11,8 +13,8 @@ use crate::set::Payload;
 use crate::Codec;
 
 use super::{
-    display_schedule, CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SourceError,
-    StreamInfo,
+    display_schedule, CodedPicture, FieldRole, ModeControl, PictureSource, Rect, SliceOf,
+    SourceError, StreamInfo,
 };
 
 /// CAPTURE buffers reserved for the HEVC DPB: 16 pictures plus the current one.
@@ -36,6 +38,50 @@ pub fn hevc_controls(p: &HevcPicture) -> Vec<Payload> {
         v.push(Payload::of_array(&e));
     }
     v
+}
+
+/// The controls of slice segment `i` of a picture in slice-based mode.
+pub fn hevc_slice_controls(p: &HevcPicture, i: usize) -> Vec<Payload> {
+    let mut v = vec![
+        Payload::of(&p.sps),
+        Payload::of(&p.pps),
+        Payload::of(&p.scaling_matrix),
+        Payload::of(&p.decode_params),
+        Payload::of_array(std::slice::from_ref(&p.slice_params[i])),
+    ];
+    let from: u32 = p.slice_params[..i]
+        .iter()
+        .map(|s| s.num_entry_point_offsets)
+        .sum();
+    let n = p.slice_params[i].num_entry_point_offsets;
+    if n > 0 {
+        let e: Vec<EntryPointOffset> = p.entry_point_offsets[from as usize..(from + n) as usize]
+            .iter()
+            .map(|&o| EntryPointOffset(o))
+            .collect();
+        v.push(Payload::of_array(&e));
+    }
+    v
+}
+
+/// The slice segments of a picture's OUTPUT bytes, by SLICE_PARAMS.bit_size
+/// (each with its start code).
+fn split_slices(p: &HevcPicture) -> Result<Vec<&[u8]>, SourceError> {
+    let mut at = 0usize;
+    let mut v = Vec::with_capacity(p.slice_params.len());
+    for (i, sp) in p.slice_params.iter().enumerate() {
+        let len = (sp.bit_size / 8) as usize;
+        let Some(s) = p.bitstream.get(at..at + len) else {
+            return Err(SourceError(format!(
+                "picture {}: slice {i} ends past the picture's {} bytes",
+                p.decode_index,
+                p.bitstream.len()
+            )));
+        };
+        v.push(s);
+        at += len;
+    }
+    Ok(v)
 }
 
 /// Timestamps of the DPB entries of a picture.
@@ -77,7 +123,10 @@ pub fn display_order(pics: &[HevcPicture]) -> Vec<usize> {
 pub struct HevcSource {
     pics: Vec<HevcPicture>,
     schedule: Vec<Vec<usize>>,
+    mode: DecodeMode,
+    /// Next picture, and in slice-based mode its next slice segment.
     next: usize,
+    next_slice: usize,
 }
 
 impl HevcSource {
@@ -87,12 +136,29 @@ impl HevcSource {
         Ok(Self::from_pictures(pics))
     }
 
+    /// Parses the whole Annex B stream, for decoding in `mode`.
+    pub fn with_mode(stream: &[u8], mode: DecodeMode) -> Result<Self, SourceError> {
+        let mut s = Self::new(stream)?;
+        s.mode = mode;
+        Ok(s)
+    }
+
+    /// Requests the stream takes in the source's mode.
+    pub fn requests(&self) -> usize {
+        match self.mode {
+            DecodeMode::FrameBased => self.pics.len(),
+            DecodeMode::SliceBased => self.pics.iter().map(|p| p.slice_params.len()).sum(),
+        }
+    }
+
     pub fn from_pictures(pics: Vec<HevcPicture>) -> Self {
         let schedule = display_schedule(&display_order(&pics), pics.len());
         Self {
             pics,
             schedule,
+            mode: DecodeMode::FrameBased,
             next: 0,
+            next_slice: 0,
         }
     }
 
@@ -110,9 +176,9 @@ impl PictureSource for HevcSource {
         vec![
             ModeControl {
                 id: crate::hevc::CID_DECODE_MODE,
-                value: DecodeMode::FrameBased as i32,
+                value: self.mode as i32,
                 name: "HEVC_DECODE_MODE",
-                value_name: DecodeMode::FrameBased.name(),
+                value_name: self.mode.name(),
             },
             ModeControl {
                 id: crate::hevc::CID_START_CODE,
@@ -128,7 +194,26 @@ impl PictureSource for HevcSource {
         let Some(p) = self.pics.get(i) else {
             return Ok(None);
         };
-        self.next += 1;
+        // The request: the whole picture, or its next slice segment.
+        let (slice, controls, bitstream) = match self.mode {
+            DecodeMode::FrameBased => (None, hevc_controls(p), p.bitstream.clone()),
+            DecodeMode::SliceBased => {
+                let slices = split_slices(p)?;
+                let j = self.next_slice;
+                let of = SliceOf {
+                    index: j as u32,
+                    count: slices.len() as u32,
+                };
+                (Some(of), hevc_slice_controls(p, j), slices[j].to_vec())
+            }
+        };
+        let last = slice.is_none_or(SliceOf::is_last);
+        if last {
+            self.next += 1;
+            self.next_slice = 0;
+        } else {
+            self.next_slice += 1;
+        }
         // Buffers to keep: what this picture reads, and what the DPB holds
         // after it (the next picture's DPB, which includes it when it is a
         // reference).
@@ -138,19 +223,25 @@ impl PictureSource for HevcSource {
         }
         references.sort_unstable();
         references.dedup();
+        // The picture's display announcements go with its last request.
+        let display = if last {
+            self.schedule[i]
+                .iter()
+                .map(|&d| self.pics[d].timestamp)
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Some(CodedPicture {
-            controls: hevc_controls(p),
-            bitstream: p.bitstream.clone(),
+            controls,
+            bitstream,
             timestamp: p.timestamp,
             field: FieldRole::Frame,
-            slice: None,
+            slice,
             info: stream_info(p),
             picture_rect: None,
             references,
-            display: self.schedule[i]
-                .iter()
-                .map(|&d| self.pics[d].timestamp)
-                .collect(),
+            display,
             displays: u32::from(p.display.output),
         }))
     }

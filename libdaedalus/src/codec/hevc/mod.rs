@@ -2,13 +2,17 @@
 //! rewrites the slice headers that refer to SPS RPS sets ([`slice`]), feeds
 //! FFmpeg one picture per request and catches the picture it decoded.
 //!
-//! Frame-based mode with Annex B start codes (the module's only start code),
-//! one picture per request. SLICE_PARAMS are needed where a slice header has
+//! Annex B start codes (the module's only start code). Frame-based: one
+//! picture per request. Slice-based: one or more slice segments per request,
+//! every request of a picture but its last with HOLD_CAPTURE_BUF; the
+//! rewritten segments are queued and the picture is decoded with its last
+//! request (a request with another timestamp drops an unfinished picture's
+//! segments, logged). SLICE_PARAMS are needed where a slice header has
 //! to be rewritten (their sizes and offsets locate what changes); without
 //! them (a client that sends none) the OUTPUT buffer goes to FFmpeg as it is,
 //! which works for sequences whose SPS has no RPS sets or long-term pictures.
-//! Not yet: slice-based mode (HOLD_CAPTURE_BUF), the strict checks of
-//! DECODE_PARAMS / SLICE_PARAMS against the slice headers.
+//! Not yet: the strict checks of DECODE_PARAMS / SLICE_PARAMS against the
+//! slice headers.
 
 pub mod slice;
 pub mod synth;
@@ -28,6 +32,11 @@ pub struct HevcBackend {
     /// FFmpeg drops its references when the active SPS changes).
     sent_sps: Option<Sps>,
     sent_pps: Option<(Pps, ScalingMatrix)>,
+    /// Slice-based mode: the rewritten slice segments (each after a 4-byte
+    /// start code) of the picture whose CAPTURE buffer is held, and its
+    /// timestamp.
+    queued: Vec<u8>,
+    queued_ts: Option<u64>,
 }
 
 impl HevcBackend {
@@ -36,6 +45,8 @@ impl HevcBackend {
             ff: FfDecoder::new(FfCodec::Hevc)?,
             sent_sps: None,
             sent_pps: None,
+            queued: Vec::new(),
+            queued_ts: None,
         })
     }
 
@@ -82,9 +93,12 @@ impl HevcBackend {
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
-        if c.decode_mode != DecodeMode::FrameBased || req.hold_capture {
-            return Err(EngineError::Unsupported(
-                "HEVC slice-based decoding (DECODE_MODE SLICE_BASED, HOLD_CAPTURE_BUF)".into(),
+        let slice_based = c.decode_mode == DecodeMode::SliceBased;
+        if !slice_based && req.hold_capture {
+            return Err(EngineError::Bitstream(
+                "HOLD_CAPTURE_BUF in frame-based mode (HEVC_DECODE_MODE FRAME_BASED): each \
+                 request is a whole picture"
+                    .into(),
             ));
         }
         if c.start_code != StartCode::AnnexB {
@@ -118,15 +132,8 @@ impl HevcBackend {
         );
         check_fits(dst, w, h)?;
 
-        let mut packet = Vec::with_capacity(data.len() + 256);
-        let new_sps = self.sent_sps != Some(c.sps);
-        if new_sps {
-            packet.extend(synth::vps(&c.sps)?);
-            packet.extend(synth::sps(&c.sps)?);
-        }
-        if new_sps || self.sent_pps != Some((c.pps, c.scaling_matrix)) {
-            packet.extend(synth::pps(&c.sps, &c.pps, &c.scaling_matrix)?);
-        }
+        // This request's slice segments, as FFmpeg gets them.
+        let mut segs = Vec::with_capacity(data.len() + 64);
         if params.is_empty() {
             if slice::needs_rewrite(&c.sps) {
                 return Err(EngineError::Unsupported(
@@ -135,18 +142,51 @@ impl HevcBackend {
                         .into(),
                 ));
             }
-            packet.extend_from_slice(data);
+            segs.extend_from_slice(data);
         } else {
             let rps = slice::StRps::from_decode_params(&c.decode_params)
                 .map_err(|e| EngineError::Bitstream(e.to_string()))?;
             for (i, (sp, nal)) in Self::slices(data, params)?.into_iter().enumerate() {
                 let nal = slice::rewrite(nal, sp, &c.sps, &c.pps, &rps)
                     .map_err(|e| EngineError::Bitstream(format!("slice {i}: {e}")))?;
-                packet.extend_from_slice(&[0, 0, 0, 1]);
-                packet.extend_from_slice(&nal);
+                segs.extend_from_slice(&[0, 0, 0, 1]);
+                segs.extend_from_slice(&nal);
             }
         }
         let mismatches = strict_or_warn(soft, opts, req.timestamp, "the HEVC controls' ranges")?;
+        if slice_based {
+            if self.queued_ts != Some(req.timestamp) {
+                if !self.queued.is_empty() {
+                    tracing::warn!(
+                        "HEVC: slices of an unfinished picture dropped (no request without \
+                         HOLD_CAPTURE_BUF)"
+                    );
+                }
+                self.queued.clear();
+                self.queued_ts = Some(req.timestamp);
+            }
+            self.queued.extend_from_slice(&segs);
+            if req.hold_capture {
+                return Ok(DecodeReport {
+                    pending: true,
+                    warnings: mismatches,
+                    ..DecodeReport::default()
+                });
+            }
+            segs = std::mem::take(&mut self.queued);
+            self.queued_ts = None;
+        }
+
+        let mut packet = Vec::with_capacity(segs.len() + 256);
+        let new_sps = self.sent_sps != Some(c.sps);
+        if new_sps {
+            packet.extend(synth::vps(&c.sps)?);
+            packet.extend(synth::sps(&c.sps)?);
+        }
+        if new_sps || self.sent_pps != Some((c.pps, c.scaling_matrix)) {
+            packet.extend(synth::pps(&c.sps, &c.pps, &c.scaling_matrix)?);
+        }
+        packet.extend_from_slice(&segs);
 
         let outcome = self.ff.decode(&packet)?;
         // FFmpeg holds the parameter sets now, whatever became of the picture.
@@ -192,5 +232,7 @@ impl CodecBackend for HevcBackend {
         self.ff.flush();
         self.sent_sps = None;
         self.sent_pps = None;
+        self.queued.clear();
+        self.queued_ts = None;
     }
 }
