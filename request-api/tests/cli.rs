@@ -128,8 +128,8 @@ fn codec_without_a_builder_is_a_usage_error() {
 }
 
 #[test]
-fn slice_mode_is_for_h264_only() {
-    let s = stream("slice_mode_is_for_h264_only");
+fn slice_mode_is_for_h264_and_hevc_only() {
+    let s = stream("slice_mode_is_for_h264_and_hevc_only");
     for codec in ["vp9", "av1"] {
         let (code, stdout, stderr) = run(&[
             s.to_str().unwrap(),
@@ -142,7 +142,7 @@ fn slice_mode_is_for_h264_only() {
         assert_eq!(code, 1, "stderr: {stderr}");
         assert!(stdout.is_empty(), "no MD5 line on failure: {stdout}");
         assert!(
-            stderr.contains("--decode-mode slice is for H.264 only"),
+            stderr.contains("--decode-mode slice is for H.264 and HEVC only"),
             "stderr: {stderr}"
         );
     }

@@ -83,7 +83,7 @@ enum EmulateArg {
 enum DecodeModeArg {
     /// One request per picture (DECODE_MODE = FRAME_BASED).
     Frame,
-    /// H.264 only: one request per slice, with its SLICE_PARAMS; every slice
+    /// H.264 and HEVC: one request per slice, with its SLICE_PARAMS; every slice
     /// but a picture's last holds the CAPTURE buffer (DECODE_MODE = SLICE_BASED).
     Slice,
 }
@@ -110,7 +110,7 @@ struct Args {
     /// .hevc for hevc, and the IVF header; h264 otherwise).
     #[arg(long, value_parser = parse_codec)]
     codec: Option<Codec>,
-    /// Frame-based or slice-based decoding (H.264 only).
+    /// Frame-based or slice-based decoding (H.264 and HEVC).
     #[arg(long, value_enum, default_value = "frame")]
     decode_mode: DecodeModeArg,
     /// Fill the controls as this client does instead of from the stream alone
@@ -174,8 +174,8 @@ fn ivf_codec(path: &Path) -> Option<Codec> {
 }
 
 fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn PictureSource>> {
-    if mode == DecodeModeArg::Slice && codec != Codec::H264 {
-        bail!("--decode-mode slice is for H.264 only ({codec} is decoded frame by frame)");
+    if mode == DecodeModeArg::Slice && !matches!(codec, Codec::H264 | Codec::Hevc) {
+        bail!("--decode-mode slice is for H.264 and HEVC only ({codec} is decoded frame by frame)");
     }
     match codec {
         Codec::H264 => {
@@ -193,9 +193,15 @@ fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn 
         Codec::Av1 => Ok(Box::new(
             Av1Source::new(data).context("parsing the AV1 IVF stream")?,
         )),
-        Codec::Hevc => Ok(Box::new(
-            HevcSource::new(data).context("parsing the HEVC stream")?,
-        )),
+        Codec::Hevc => {
+            let mode = match mode {
+                DecodeModeArg::Frame => ctrls::hevc::DecodeMode::FrameBased,
+                DecodeModeArg::Slice => ctrls::hevc::DecodeMode::SliceBased,
+            };
+            Ok(Box::new(
+                HevcSource::with_mode(data, mode).context("parsing the HEVC stream")?,
+            ))
+        }
         other => bail!("no {other} stream builder yet (h264, hevc, vp9, av1)"),
     }
 }
