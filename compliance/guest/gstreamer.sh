@@ -327,12 +327,37 @@ if part jvt; then jvt_tests; fi
 
 # 6. HEVC: the shared vectors (AMVP_A_MTK_4: JCT-VC's MD5; the Chromium
 #    streams: FFmpeg's) through v4l2slh265dec, then through daedalus-decode
-#    --codec hevc (frame-based, MMAP), each MD5 against md5.txt; then the
+#    --codec hevc (frame-based MMAP and DMABUF, slice-based MMAP), each MD5
+#    against md5.txt; then the
 #    libx265 streams of the host tests (list.txt, hevc-*: B-pyramid, open and
 #    closed GOPs, slices + WPP, coding tools, weighted prediction, Main 10,
 #    cropping, a size change at an IDR, 1080p, 4096x2304) as VP9/AV1 above.
+# hevc_decode_test NAME FILE WANT HOW ARGS...: daedalus-decode --codec hevc.
+hevc_decode_test() {
+	local name=$1 file=$2 want=$3 how=$4 out log
+	shift 4
+	log="$RESULTS/decode-$(basename "$file")-$(echo "$how" | tr -c 'A-Za-z0-9_.-' '_').log"
+	out=$(timeout -k 5 300 "$DECODE" "$file" --codec hevc --device "$DAEDALUS_MEDIA" \
+		--md5 --timeout-ms 30000 "$@" 2>"$log" | tail -1)
+	if [ "${out%% *}" = "$want" ]; then
+		pass "$name: daedalus-decode --codec hevc, $how: MD5 $want"
+	else
+		fail "$name: daedalus-decode --codec hevc, $how" \
+			"MD5 ${out:-none}, expected $want ($(tail -1 "$log"))"
+	fi
+}
+
+# hevc_decode_tests NAME FILE WANT: frame-based MMAP and DMABUF (system
+# heap), slice-based MMAP (one request per slice segment, HOLD_CAPTURE_BUF).
+hevc_decode_tests() {
+	hevc_decode_test "$1" "$2" "$3" "frame-based, MMAP"
+	hevc_decode_test "$1" "$2" "$3" "frame-based, DMABUF (heap)" --memory dmabuf --dmabuf-from heap
+	hevc_decode_test "$1" "$2" "$3" "slice-based, MMAP" --decode-mode slice
+	daemon_alive_or_restart "$1"
+}
+
 hevc_tests() {
-	local md5 file name out
+	local md5 file name bits size resize w h
 	if [ ! -f "$HEVC_VECTORS_DIR/md5.txt" ]; then
 		fail "hevc streams" "no $HEVC_VECTORS_DIR/md5.txt: HEVC streams NOT tested"
 		return
@@ -342,21 +367,21 @@ hevc_tests() {
 		name="hevc ${file%.*}"
 		[ -f "$HEVC_VECTORS_DIR/$file" ] || { fail "$name" "missing file"; continue; }
 		stream_test "$name" "$HEVC_VECTORS_DIR/$file" "$md5"
-		out=$(timeout -k 5 150 "$DECODE" "$HEVC_VECTORS_DIR/$file" --codec hevc \
-			--device "$DAEDALUS_MEDIA" --format i420 --md5 2>"$RESULTS/decode-$file.log" | tail -1)
-		if [ "${out%% *}" = "$md5" ]; then
-			pass "$name: daedalus-decode --codec hevc MD5 $md5"
-		else
-			fail "$name: daedalus-decode --codec hevc" \
-				"MD5 ${out:-none}, expected $md5 ($(tail -1 "$RESULTS/decode-$file.log"))"
-		fi
-		daemon_alive_or_restart "$name"
+		hevc_decode_tests "$name" "$HEVC_VECTORS_DIR/$file" "$md5"
 	done <"$HEVC_VECTORS_DIR/md5.txt"
-	if grep -q '  hevc-' "$IVF_STREAMS_DIR/list.txt" 2>/dev/null; then
-		fixture_tests hevc
-	else
+	if ! grep -q '  hevc-' "$IVF_STREAMS_DIR/list.txt" 2>/dev/null; then
 		fail "hevc x265 streams" "no hevc- streams in ${IVF_STREAMS_DIR:-?}/list.txt: NOT tested"
+		return
 	fi
+	# GStreamer (daedalus-decode where GStreamer cannot), then daedalus-decode
+	# in the three ways for the streams GStreamer plays.
+	fixture_tests hevc
+	while read -r md5 file bits size resize; do
+		case $file in hevc-*) ;; *) continue ;; esac
+		w=${size%x*} h=${size#*x}
+		[ $((w * h)) -le "$GST_MAX_PIXELS" ] || continue
+		hevc_decode_tests "${file%.*}" "$IVF_STREAMS_DIR/$file" "$md5"
+	done <"$IVF_STREAMS_DIR/list.txt"
 	gst_chain h264
 }
 if part hevc; then hevc_tests; fi
