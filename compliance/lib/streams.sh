@@ -106,9 +106,10 @@ _streams_build() {
 		md5sum | cut -d' ' -f1 >"$dir/fault-tail.md5" || return 1
 }
 
-# VP9 and AV1 streams (IVF) for the GStreamer suite: the shared test streams
-# the host tests check (libdaedalus/tests/common/fixtures.rs: libvpx, vpxenc,
-# libaom, aomenc, SVT-AV1, rav1e; 64x64 to 3840x2160), made once by their one
+# VP9 and AV1 streams (IVF) and HEVC (Annex B) for the GStreamer suite: the
+# shared test streams the host tests check (libdaedalus/tests/common/fixtures.rs:
+# libvpx, vpxenc, libaom, aomenc, SVT-AV1, rav1e, libx265; 64x64 to
+# 4096x2304), made once by their one
 # generator (cargo run --example fixtures) into $DAEDALUS_FIXTURES (default
 # $DAEDALUS_CACHE/fixtures), in a folder keyed by the list and the encoder
 # versions. Its list.txt holds "MD5  FILE  BITS  WxH  RESIZE" per stream of
