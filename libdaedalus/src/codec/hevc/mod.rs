@@ -11,9 +11,15 @@
 //! to be rewritten (their sizes and offsets locate what changes); without
 //! them (a client that sends none) the OUTPUT buffer goes to FFmpeg as it is,
 //! which works for sequences whose SPS has no RPS sets or long-term pictures.
-//! Not yet: the strict checks of DECODE_PARAMS / SLICE_PARAMS against the
-//! slice headers.
+//! Every request's slice segment headers are parsed and checked against
+//! DECODE_PARAMS / SLICE_PARAMS and against the pictures this context decoded
+//! ([`check`]): strict mode fails a request on a disagreement, otherwise each
+//! is logged and counted in the report's warnings.
+//! Not yet: checks of the reference picture lists, the prediction weights and
+//! the entry point offset values, and of the RPS content of slices that use
+//! an SPS RPS (the controls do not carry the SPS's sets; see [`check`]).
 
+pub mod check;
 pub mod slice;
 pub mod synth;
 
@@ -37,6 +43,8 @@ pub struct HevcBackend {
     /// timestamp.
     queued: Vec<u8>,
     queued_ts: Option<u64>,
+    /// Order count state and the pictures decoded, for the control checks.
+    checker: check::Checker,
 }
 
 impl HevcBackend {
@@ -47,6 +55,7 @@ impl HevcBackend {
             sent_pps: None,
             queued: Vec::new(),
             queued_ts: None,
+            checker: check::Checker::default(),
         })
     }
 
@@ -134,6 +143,27 @@ impl HevcBackend {
 
         // This request's slice segments, as FFmpeg gets them.
         let mut segs = Vec::with_capacity(data.len() + 64);
+        // The controls against the slice headers and the pictures decoded before.
+        let located = if params.is_empty() {
+            Vec::new()
+        } else {
+            Self::slices(data, params)?
+        };
+        let summary = self
+            .checker
+            .check(
+                &check::Slices {
+                    data,
+                    located: &located,
+                    timestamp: req.timestamp,
+                    slice_based,
+                },
+                &c.sps,
+                &c.pps,
+                &c.decode_params,
+                &mut soft,
+            )
+            .map_err(EngineError::Bitstream)?;
         if params.is_empty() {
             if slice::needs_rewrite(&c.sps) {
                 return Err(EngineError::Unsupported(
@@ -146,14 +176,19 @@ impl HevcBackend {
         } else {
             let rps = slice::StRps::from_decode_params(&c.decode_params)
                 .map_err(|e| EngineError::Bitstream(e.to_string()))?;
-            for (i, (sp, nal)) in Self::slices(data, params)?.into_iter().enumerate() {
+            for (i, (sp, nal)) in located.into_iter().enumerate() {
                 let nal = slice::rewrite(nal, sp, &c.sps, &c.pps, &rps)
                     .map_err(|e| EngineError::Bitstream(format!("slice {i}: {e}")))?;
                 segs.extend_from_slice(&[0, 0, 0, 1]);
                 segs.extend_from_slice(&nal);
             }
         }
-        let mismatches = strict_or_warn(soft, opts, req.timestamp, "the HEVC controls' ranges")?;
+        let mismatches = strict_or_warn(
+            soft,
+            opts,
+            req.timestamp,
+            "the HEVC controls' ranges / slice headers / DPB",
+        )?;
         if slice_based {
             if self.queued_ts != Some(req.timestamp) {
                 if !self.queued.is_empty() {
@@ -195,6 +230,8 @@ impl HevcBackend {
         if !outcome.new_picture {
             return Err(EngineError::NoPicture);
         }
+        // FFmpeg holds the picture as a possible reference: later requests may name it.
+        self.checker.record(req.timestamp, summary);
         let src = self.ff.picture(w, h).ok_or_else(|| {
             EngineError::Unsupported(format!(
                 "decoded picture is not a {w}x{h} 4:2:0 picture of 8/10 bits"
@@ -234,5 +271,6 @@ impl CodecBackend for HevcBackend {
         self.sent_pps = None;
         self.queued.clear();
         self.queued_ts = None;
+        self.checker = check::Checker::default();
     }
 }

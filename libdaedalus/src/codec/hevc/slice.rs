@@ -108,14 +108,31 @@ impl StRps {
     }
 }
 
-struct Reader<'a> {
+/// MSB-first bit reader over RBSP bytes, up to bit `end` (also used by
+/// [`super::check`]).
+pub(crate) struct Reader<'a> {
     data: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
     end: usize,
 }
 
-impl Reader<'_> {
-    fn bit(&mut self, what: &'static str) -> Result<bool, SliceError> {
+impl<'a> Reader<'a> {
+    /// A reader of `data`'s bits `0..end`.
+    pub(crate) fn new(data: &'a [u8], end: usize) -> Self {
+        Reader {
+            data,
+            pos: 0,
+            end: end.min(data.len() * 8),
+        }
+    }
+
+    /// se(v).
+    pub(crate) fn se(&mut self, what: &'static str) -> Result<i32, SliceError> {
+        let k = i64::from(self.ue(what)?);
+        Ok(if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) } as i32)
+    }
+
+    pub(crate) fn bit(&mut self, what: &'static str) -> Result<bool, SliceError> {
         if self.pos >= self.end {
             return Err(SliceError::Truncated(what));
         }
@@ -124,7 +141,7 @@ impl Reader<'_> {
         Ok(b)
     }
 
-    fn bits(&mut self, n: u32, what: &'static str) -> Result<u32, SliceError> {
+    pub(crate) fn bits(&mut self, n: u32, what: &'static str) -> Result<u32, SliceError> {
         let mut v = 0;
         for _ in 0..n {
             v = (v << 1) | u32::from(self.bit(what)?);
@@ -132,7 +149,7 @@ impl Reader<'_> {
         Ok(v)
     }
 
-    fn ue(&mut self, what: &'static str) -> Result<u32, SliceError> {
+    pub(crate) fn ue(&mut self, what: &'static str) -> Result<u32, SliceError> {
         let mut zeros = 0;
         while !self.bit(what)? {
             zeros += 1;
@@ -158,7 +175,7 @@ fn ue_copy(r: &mut Reader<'_>, w: &mut BitWriter, what: &'static str) -> Result<
     Ok(v)
 }
 
-fn ceil_log2(n: u32) -> u32 {
+pub(crate) fn ceil_log2(n: u32) -> u32 {
     if n <= 1 {
         0
     } else {
