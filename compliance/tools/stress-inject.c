@@ -631,7 +631,11 @@ static void *aborter_main(void *arg)
 	return NULL;
 }
 
-static int cmd_abort_window(void)
+/*
+ * One try: 1 when the window was seen (the checks ran), 0 when it never
+ * opened (nothing was tested; the caller tries again), -1 on a setup error.
+ */
+static int abort_window_try(int last)
 {
 	struct aborter a = { 0 };
 	struct daedalus_job first;
@@ -642,7 +646,7 @@ static int cmd_abort_window(void)
 
 	dfd = kdelay_begin("abort-window", &c);
 	if (dfd < 0)
-		return 2;
+		return -1;
 	a.c = &c;
 	kdelay_set("delay_ms", KDELAY_MS);
 	kdelay_set("pid", 0);
@@ -660,10 +664,32 @@ static int cmd_abort_window(void)
 	say("abort-window: STREAMOFF %s device_run was held; it took %lld ms (job timeout %ld ms); "
 	    "the aborted job %s the daemon",
 	    a.saw_window ? "while" : "NOT while", a.ms, tmo, reached ? "reached" : "never reached");
+	if (!a.saw_window && !last)
+		return 0;
 	expect(a.saw_window, "STREAMOFF ran while device_run was held in the workqueue");
 	expect(a.ms < KDELAY_MS + 1000 && (tmo < 0 || a.ms < tmo),
 	       "STREAMOFF returned within the hold + 1 s, not after the job deadline");
 	expect(!reached, "the aborted job never reached the daemon");
+	return 1;
+}
+
+/*
+ * The window depends on the worker's timing in the VM: a try in which it
+ * never opened tested nothing and is made again, up to 3 tries; the checks
+ * run on the first try that saw it (or on the last).
+ */
+static int cmd_abort_window(void)
+{
+	int i, r;
+
+	for (i = 0; i < 3; i++) {
+		r = abort_window_try(i == 2);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			break;
+		say("abort-window: the window did not open (try %d of 3); again", i + 1);
+	}
 	return failed;
 }
 
