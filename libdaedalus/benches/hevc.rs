@@ -16,8 +16,8 @@ use std::process::Command;
 
 use common::{demux, ffmpeg_decode, timed};
 use ctrls::build::hevc::{HevcBuilder, HevcPicture};
-use ctrls::hevc::{DecodeMode, HevcControls, StartCode};
 use ffmpeg_next as ffn;
+use libdaedalus::replay::hevc_controls;
 use libdaedalus::{CaptureFormat, Codec, ControlSet, Engine, OwnedBuffer, Request};
 
 mod common;
@@ -44,16 +44,7 @@ fn encode(path: &Path) {
 }
 
 fn controls(p: &HevcPicture) -> ControlSet {
-    ControlSet::Hevc(Box::new(HevcControls {
-        sps: p.sps,
-        pps: p.pps,
-        scaling_matrix: p.scaling_matrix,
-        decode_params: p.decode_params,
-        slice_params: p.slice_params.clone(),
-        entry_point_offsets: p.entry_point_offsets.clone(),
-        decode_mode: DecodeMode::FrameBased,
-        start_code: StartCode::AnnexB,
-    }))
+    ControlSet::Hevc(Box::new(hevc_controls(p)))
 }
 
 fn engine_run(pics: &[HevcPicture], sets: &[ControlSet], bufs: &mut [OwnedBuffer]) -> f64 {

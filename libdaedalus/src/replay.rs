@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use ctrls::build::av1::Av1Event;
 use ctrls::build::h264::H264Picture;
+use ctrls::build::hevc::HevcPicture;
 use ctrls::build::vp9::Vp9Event;
+use ctrls::hevc::{DecodeMode, HevcControls, StartCode};
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
 use ctrls::source::hevc::HevcSource;
@@ -248,6 +250,21 @@ pub fn h264_controls(p: &H264Picture) -> H264Controls {
         slice_params: p.slice_params.clone(),
         pred_weights: p.pred_weights,
         ..H264Controls::default()
+    }
+}
+
+/// The typed controls of one HEVC builder picture in frame-based mode, Annex B: every
+/// slice segment's SLICE_PARAMS and all their entry points.
+pub fn hevc_controls(p: &HevcPicture) -> HevcControls {
+    HevcControls {
+        sps: p.sps,
+        pps: p.pps,
+        scaling_matrix: p.scaling_matrix,
+        decode_params: p.decode_params,
+        slice_params: p.slice_params.clone(),
+        entry_point_offsets: p.entry_point_offsets.clone(),
+        decode_mode: DecodeMode::FrameBased,
+        start_code: StartCode::AnnexB,
     }
 }
 

@@ -5,10 +5,10 @@
 //! still decodes bit-exact where the engine does not use the field).
 
 use ctrls::build::hevc::{HevcBuilder, HevcPicture};
-use ctrls::hevc::{DecodeMode, HevcControls, StartCode};
+use ctrls::hevc::DecodeMode;
 use ctrls::source::hevc::HevcSource;
 use libdaedalus::replay::{
-    replay, replay_source, replay_source_with, ReplayOptions, ReplaySummary,
+    hevc_controls, replay, replay_source, replay_source_with, ReplayOptions, ReplaySummary,
 };
 use libdaedalus::{
     CaptureFormat, Codec, ControlSet, Engine, EngineError, EngineOptions, OwnedBuffer, Request,
@@ -80,16 +80,7 @@ fn explicit_rps_stream() -> Option<(Vec<HevcPicture>, String, String)> {
 }
 
 fn controls(p: &HevcPicture) -> ControlSet {
-    ControlSet::Hevc(Box::new(HevcControls {
-        sps: p.sps,
-        pps: p.pps,
-        scaling_matrix: p.scaling_matrix,
-        decode_params: p.decode_params,
-        slice_params: p.slice_params.clone(),
-        entry_point_offsets: p.entry_point_offsets.clone(),
-        decode_mode: DecodeMode::FrameBased,
-        start_code: StartCode::AnnexB,
-    }))
+    ControlSet::Hevc(Box::new(hevc_controls(p)))
 }
 
 /// Strict mode: decodes pics[..k] (clean), then pics[k]: its result.
