@@ -14,21 +14,16 @@ mod common;
 
 #[test]
 fn hevc_vectors_bit_exact_through_the_engine() {
-    let Some(dir) = common::hevc_vectors() else {
+    let Some(vectors) = common::hevc_vector_list() else {
         return;
     };
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut n = 0;
-    for line in list.lines() {
-        let Some((want, name)) = line.split_once(char::is_whitespace) else {
-            continue;
-        };
-        let name = name.trim();
-        let data = std::fs::read(dir.join(name)).unwrap();
+    for v in &vectors {
+        let (name, data, want) = (v.name.as_str(), v.data.as_slice(), v.md5.as_str());
         let mut md5 = md5::Md5::default();
         let summary = replay(
             ctrls::Codec::Hevc,
-            &data,
+            data,
             &ReplayOptions::default(),
             |frame| {
                 md5::Digest::update(&mut md5, frame);
@@ -201,18 +196,13 @@ fn slice_based_requests_bit_exact() {
     use ctrls::source::hevc::HevcSource;
     use libdaedalus::replay::replay_source;
 
-    let Some(dir) = common::hevc_vectors() else {
+    let Some(vectors) = common::hevc_vector_list() else {
         return;
     };
-    let mut cases: Vec<(String, Vec<u8>, String)> = Vec::new();
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
-    for line in list.lines() {
-        let Some((want, name)) = line.split_once(char::is_whitespace) else {
-            continue;
-        };
-        let data = std::fs::read(dir.join(name.trim())).unwrap();
-        cases.push((name.trim().to_string(), data, want.to_string()));
-    }
+    let mut cases: Vec<(String, Vec<u8>, String)> = vectors
+        .into_iter()
+        .map(|v| (v.name, v.data, v.md5))
+        .collect();
     let Some(f) = common::fixture("HEVC slice-based", "hevc-x265-slices4-wpp-640x360") else {
         return;
     };

@@ -26,19 +26,14 @@ fn strict() -> ReplayOptions {
 
 #[test]
 fn every_vector_is_strict_clean_and_bit_exact() {
-    let Some(dir) = common::hevc_vectors() else {
+    let Some(vectors) = common::hevc_vector_list() else {
         return;
     };
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut n = 0;
-    for line in list.lines() {
-        let Some((want, name)) = line.split_once(char::is_whitespace) else {
-            continue;
-        };
-        let name = name.trim();
-        let data = std::fs::read(dir.join(name)).unwrap();
+    for v in &vectors {
+        let (name, data, want) = (v.name.as_str(), v.data.as_slice(), v.md5.as_str());
         let mut md5 = Md5::default();
-        let summary = replay(Codec::Hevc, &data, &strict(), |frame| {
+        let summary = replay(Codec::Hevc, data, &strict(), |frame| {
             md5.update(frame);
             Ok(())
         })
@@ -57,14 +52,9 @@ fn every_vector_is_strict_clean_and_bit_exact() {
 /// slice header, so the RPS controls do not change what FFmpeg decodes) and whose
 /// slices code their RPS explicitly: (pictures, published MD5).
 fn explicit_rps_stream() -> Option<(Vec<HevcPicture>, String, String)> {
-    let dir = common::hevc_vectors()?;
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
-    for line in list.lines() {
-        let Some((want, name)) = line.split_once(char::is_whitespace) else {
-            continue;
-        };
-        let name = name.trim();
-        let pics = HevcBuilder::build_stream(&std::fs::read(dir.join(name)).unwrap()).unwrap();
+    for v in common::hevc_vector_list()? {
+        let (name, want) = (v.name.as_str(), v.md5.as_str());
+        let pics = HevcBuilder::build_stream(&v.data).unwrap();
         let usable = pics.iter().all(|p| {
             p.sps.num_short_term_ref_pic_sets == 0
                 && p.sps.num_long_term_ref_pics_sps == 0
@@ -204,17 +194,13 @@ fn dpb_entry_never_decoded() {
 /// than one slice segment, dependent segments, entry points, long-term references.
 #[test]
 fn vector_features_printed_and_explicit_rps_present() {
-    let Some(dir) = common::hevc_vectors() else {
+    let Some(vectors) = common::hevc_vector_list() else {
         return;
     };
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut explicit_total = 0;
-    for line in list.lines() {
-        let Some((_, name)) = line.split_once(char::is_whitespace) else {
-            continue;
-        };
-        let pics =
-            HevcBuilder::build_stream(&std::fs::read(dir.join(name.trim())).unwrap()).unwrap();
+    for v in &vectors {
+        let name = v.name.as_str();
+        let pics = HevcBuilder::build_stream(&v.data).unwrap();
         let count = |f: &dyn Fn(&HevcPicture) -> bool| pics.iter().filter(|p| f(p)).count();
         let explicit = count(&|p| p.decode_params.short_term_ref_pic_set_size > 0);
         explicit_total += explicit;

@@ -100,6 +100,32 @@ pub fn hevc_vectors() -> Option<PathBuf> {
     }
 }
 
+/// One shared HEVC vector: its file name, its bytes and the MD5 md5.txt records.
+pub struct HevcVector {
+    pub name: String,
+    pub data: Vec<u8>,
+    pub md5: String,
+}
+
+/// The vectors of `md5.txt`, in its order, or None as [`hevc_vectors`].
+pub fn hevc_vector_list() -> Option<Vec<HevcVector>> {
+    let dir = hevc_vectors()?;
+    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
+    let v = list
+        .lines()
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .map(|(md5, name)| {
+            let name = name.trim().to_string();
+            HevcVector {
+                data: std::fs::read(dir.join(&name)).unwrap(),
+                name,
+                md5: md5.to_string(),
+            }
+        })
+        .collect();
+    Some(v)
+}
+
 /// The MD5 `dir/md5.txt` records for `name`.
 pub fn published_md5(dir: &Path, name: &str) -> String {
     let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
