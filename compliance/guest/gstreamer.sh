@@ -227,16 +227,18 @@ fi
 #      while CAPTURE buffers exist), so only daedalus-decode plays it.
 GST_MAX_PIXELS=$((1920 * 1088))
 
-# ivf_decode_test NAME FILE CODEC WANT: daedalus-decode through the module.
-ivf_decode_test() {
-	run_decode "$(echo "$1" | tr -c 'A-Za-z0-9_.-' '_')" 600 "$2" --device "$DAEDALUS_MEDIA" \
-		--codec "$3" --timeout-ms 30000
-	if [ "$RC" = 0 ] && [ "$GOT" = "$4" ]; then
-		pass "$1: MD5 $GOT = host FFmpeg's ($SUMMARY; ${SECS}s)"
+# decode_test NAME FILE CODEC WANT [ARGS...]: daedalus-decode through the module.
+decode_test() {
+	local name=$1 file=$2 codec=$3 want=$4
+	shift 4
+	run_decode "$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_')" 600 "$file" --device "$DAEDALUS_MEDIA" \
+		--codec "$codec" --timeout-ms 30000 "$@"
+	if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
+		pass "$name: MD5 $GOT = host FFmpeg's ($SUMMARY; ${SECS}s)"
 	else
-		fail "$1" "exit $RC, md5 ${GOT:-none}, want $4: $LAST"
+		fail "$name" "exit $RC, md5 ${GOT:-none}, want $want: $LAST"
 	fi
-	daemon_alive_or_restart "$1"
+	daemon_alive_or_restart "$name"
 }
 
 # fixture_test CODEC MD5 FILE BITS WxH RESIZE: one stream of list.txt.
@@ -245,12 +247,12 @@ fixture_test() {
 	name=${file%.*} w=${size%x*} h=${size#*x}
 	if [ $((w * h)) -gt "$GST_MAX_PIXELS" ]; then
 		info "$name ($size): over GStreamer's 1 s request wait in this TCG VM: daedalus-decode"
-		ivf_decode_test "$name (daedalus-decode)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
+		decode_test "$name (daedalus-decode)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
 		return
 	fi
 	if [ "$resize" != - ]; then
 		n=${resize%%:*}
-		ivf_decode_test "$name (daedalus-decode, whole stream)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
+		decode_test "$name (daedalus-decode, whole stream)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
 		if [ "$codec" = vp9 ]; then
 			info "$name: size change on a non-key frame after $n shown frames; v4l2slvp9dec drops the rest"
 			gst_chain "$codec" "$bits"
@@ -332,28 +334,14 @@ if part jvt; then jvt_tests; fi
 #    libx265 streams of the host tests (list.txt, hevc-*: B-pyramid, open and
 #    closed GOPs, slices + WPP, coding tools, weighted prediction, Main 10,
 #    cropping, a size change at an IDR, 1080p, 4096x2304) as VP9/AV1 above.
-# hevc_decode_test NAME FILE WANT HOW ARGS...: daedalus-decode --codec hevc.
-hevc_decode_test() {
-	local name=$1 file=$2 want=$3 how=$4 out log
-	shift 4
-	log="$RESULTS/decode-$(basename "$file")-$(echo "$how" | tr -c 'A-Za-z0-9_.-' '_').log"
-	out=$(timeout -k 5 300 "$DECODE" "$file" --codec hevc --device "$DAEDALUS_MEDIA" \
-		--md5 --timeout-ms 30000 "$@" 2>"$log" | tail -1)
-	if [ "${out%% *}" = "$want" ]; then
-		pass "$name: daedalus-decode --codec hevc, $how: MD5 $want"
-	else
-		fail "$name: daedalus-decode --codec hevc, $how" \
-			"MD5 ${out:-none}, expected $want ($(tail -1 "$log"))"
-	fi
-}
-
-# hevc_decode_tests NAME FILE WANT: frame-based MMAP and DMABUF (system
-# heap), slice-based MMAP (one request per slice segment, HOLD_CAPTURE_BUF).
+# hevc_decode_tests NAME FILE WANT: daedalus-decode --codec hevc frame-based
+# MMAP and DMABUF (system heap), slice-based MMAP (one request per slice
+# segment, HOLD_CAPTURE_BUF).
 hevc_decode_tests() {
-	hevc_decode_test "$1" "$2" "$3" "frame-based, MMAP"
-	hevc_decode_test "$1" "$2" "$3" "frame-based, DMABUF (heap)" --memory dmabuf --dmabuf-from heap
-	hevc_decode_test "$1" "$2" "$3" "slice-based, MMAP" --decode-mode slice
-	daemon_alive_or_restart "$1"
+	decode_test "$1: daedalus-decode, frame-based, MMAP" "$2" hevc "$3"
+	decode_test "$1: daedalus-decode, frame-based, DMABUF (heap)" "$2" hevc "$3" \
+		--memory dmabuf --dmabuf-from heap
+	decode_test "$1: daedalus-decode, slice-based, MMAP" "$2" hevc "$3" --decode-mode slice
 }
 
 hevc_tests() {
