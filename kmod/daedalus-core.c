@@ -86,6 +86,11 @@ static int daedalus_open(struct file *file)
 	mutex_init(&ctx->vb_mutex);
 	spin_lock_init(&ctx->cap_lock);
 	init_waitqueue_head(&ctx->idle_wait);
+	mutex_init(&ctx->shadow_lock);
+	spin_lock_init(&ctx->fmt_lock);
+	spin_lock_init(&ctx->ctrl_lock);
+	INIT_LIST_HEAD(&ctx->ctrl_done);
+	INIT_WORK(&ctx->ctrl_work, daedalus_ctrl_work);
 
 	ret = daedalus_init_ctrls(ctx);
 	if (ret)
@@ -123,9 +128,10 @@ static int daedalus_open(struct file *file)
 release_m2m:
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
 free_hdl:
-	v4l2_ctrl_handler_free(&ctx->hdl);
+	daedalus_free_ctrls(ctx);
 free_ctx:
 	v4l2_fh_exit(&ctx->fh);
+	mutex_destroy(&ctx->shadow_lock);
 	mutex_destroy(&ctx->vb_mutex);
 	kvfree(ctx->closed_msg);
 free_ctx_mem:
@@ -149,10 +155,13 @@ static int daedalus_release(struct file *file)
 	/* No job of this context runs, or is still being completed. */
 	daedalus_ctx_quiesce(ctx);
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
+	/* The requests of ended jobs complete before their handler goes. */
+	flush_work(&ctx->ctrl_work);
 
 	v4l2_fh_del(&ctx->fh);
 	v4l2_fh_exit(&ctx->fh);
-	v4l2_ctrl_handler_free(&ctx->hdl);
+	daedalus_free_ctrls(ctx);
+	mutex_destroy(&ctx->shadow_lock);
 	mutex_destroy(&ctx->vb_mutex);
 	kfree(ctx);
 
@@ -202,15 +211,19 @@ static void daedalus_vfd_release(struct video_device *vdev)
 static struct media_request *daedalus_req_alloc(struct media_device *mdev)
 {
 	struct daedalus_dev *dev = container_of(mdev, struct daedalus_dev, mdev);
+	struct daedalus_request *dreq;
 	struct media_request *req;
 
 	if (!try_module_get(THIS_MODULE))
 		return NULL;
-	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
-	if (!req) {
+	dreq = kzalloc(sizeof(*dreq), GFP_KERNEL_ACCOUNT);
+	if (!dreq) {
 		module_put(THIS_MODULE);
 		return NULL;
 	}
+	INIT_LIST_HEAD(&dreq->ctrl_node);
+	init_completion(&dreq->ctrls_done);
+	req = &dreq->req;
 	/*
 	 * media_request_alloc() sets req->mdev only once the request has its
 	 * file, and frees it through daedalus_req_free() if that fails.
@@ -225,7 +238,7 @@ static void daedalus_req_free(struct media_request *req)
 	struct daedalus_dev *dev = container_of(req->mdev, struct daedalus_dev,
 						mdev);
 
-	kfree(req);
+	kfree(container_of(req, struct daedalus_request, req));
 	daedalus_dev_put(dev);
 	module_put(THIS_MODULE);
 }
@@ -387,24 +400,39 @@ static struct platform_device daedalus_pdev = {
 	.dev.release	= daedalus_pdev_release,
 };
 
+struct workqueue_struct *daedalus_ctrl_wq;
+
 static int __init daedalus_init(void)
 {
 	int ret;
 
+	/* Unbound: a work item waiting for its client's lock holds no CPU. */
+	daedalus_ctrl_wq = alloc_workqueue("daedalus-ctrl", WQ_UNBOUND, 0);
+	if (!daedalus_ctrl_wq)
+		return -ENOMEM;
+
 	ret = platform_device_register(&daedalus_pdev);
 	if (ret)
-		return ret;
+		goto destroy_wq;
 
 	ret = platform_driver_register(&daedalus_pdrv);
 	if (ret)
-		platform_device_unregister(&daedalus_pdev);
+		goto unregister_pdev;
+	return 0;
+
+unregister_pdev:
+	platform_device_unregister(&daedalus_pdev);
+destroy_wq:
+	destroy_workqueue(daedalus_ctrl_wq);
 	return ret;
 }
 
+/* No file or request is left (each holds the module): no work either. */
 static void __exit daedalus_exit(void)
 {
 	platform_driver_unregister(&daedalus_pdrv);
 	platform_device_unregister(&daedalus_pdev);
+	destroy_workqueue(daedalus_ctrl_wq);
 }
 
 module_init(daedalus_init);

@@ -2,7 +2,7 @@
 /*
  * Daedalus: running m2m jobs through the daemon.
  *
- * device_run() applies the request's controls, builds a job message and
+ * device_run() takes the request's controls, builds a job message and
  * queues it for the daemon. The job then ends exactly once, by whichever
  * comes first: the daemon's answer, the timeout, an abort (STREAMOFF or
  * close of the context) or the daemon detaching. Each of those takes the job
@@ -16,24 +16,25 @@
 
 #include "daedalus.h"
 
-static u32 daedalus_ctrl_payload(const struct v4l2_ctrl *ctrl)
-{
-	return ctrl->elems * ctrl->elem_size;
-}
-
 static void daedalus_fill_buffers(struct daedalus_ctx *ctx,
 				  struct daedalus_job *j,
 				  struct vb2_v4l2_buffer *src,
 				  struct vb2_v4l2_buffer *dst)
 {
-	struct v4l2_pix_format_mplane *coded = &ctx->coded_fmt.fmt.pix_mp;
-	struct v4l2_pix_format_mplane *dec = &ctx->decoded_fmt.fmt.pix_mp;
+	struct v4l2_pix_format_mplane coded_fmt, dec_fmt;
+	struct v4l2_pix_format_mplane *coded = &coded_fmt, *dec = &dec_fmt;
 	struct v4l2_m2m_buffer *b;
 	unsigned long flags;
 	unsigned int i, n = 0;
 	u64 queued = 0;
 
 	BUILD_BUG_ON(DAEDALUS_MAX_CAPTURE_BUFS > 64);
+
+	/* Under fmt_lock, not hdl.lock (see struct daedalus_ctx). */
+	spin_lock(&ctx->fmt_lock);
+	coded_fmt = ctx->coded_fmt.fmt.pix_mp;
+	dec_fmt = ctx->decoded_fmt.fmt.pix_mp;
+	spin_unlock(&ctx->fmt_lock);
 
 	j->src_fourcc = coded->pixelformat;
 	j->src_width = coded->width;
@@ -94,8 +95,8 @@ static void daedalus_fill_buffers(struct daedalus_ctx *ctx,
 }
 
 /*
- * Build the job message. The handler's current values are the request's
- * (v4l2_ctrl_request_setup() ran): copy them under the handler lock.
+ * Build the job message from the shadows, which apply_request has given the
+ * request's values: no handler lock (see struct daedalus_ctx).
  */
 static struct daedalus_msg *daedalus_build_msg(struct daedalus_ctx *ctx,
 					       struct vb2_v4l2_buffer *src,
@@ -103,45 +104,42 @@ static struct daedalus_msg *daedalus_build_msg(struct daedalus_ctx *ctx,
 					       u32 flags)
 {
 	const struct daedalus_coded_fmt *desc = ctx->coded_desc;
-	struct v4l2_ctrl *ctrls[DAEDALUS_MAX_CTRLS];
-	struct daedalus_msg *msg = NULL;
+	struct daedalus_ctrl_shadow *shadows =
+		ctx->fmt_shadows[desc - daedalus_coded_fmts];
+	struct daedalus_msg *msg;
 	struct daedalus_job *j;
 	size_t size = sizeof(*j);
 	unsigned int i;
 	u32 offset;
 
+	lockdep_assert_held(&ctx->shadow_lock);
 	if (WARN_ON(desc->num_ctrls > DAEDALUS_MAX_CTRLS))
 		return NULL;
 
-	for (i = 0; i < desc->num_ctrls; i++) {
-		ctrls[i] = v4l2_ctrl_find(&ctx->hdl, desc->ctrls[i].cfg.id);
-		if (WARN_ON(!ctrls[i]))
-			return NULL;
-	}
-
-	mutex_lock(ctx->hdl.lock);
 	for (i = 0; i < desc->num_ctrls; i++)
-		size += ALIGN(daedalus_ctrl_payload(ctrls[i]), 8);
+		size += ALIGN((size_t)shadows[i].elems *
+			      shadows[i].ctrl->elem_size, 8);
 	if (size > DAEDALUS_MSG_MAX_SIZE)
-		goto unlock;
+		return NULL;
 	msg = daedalus_msg_alloc(size);
 	if (!msg)
-		goto unlock;
+		return NULL;
 
 	j = (struct daedalus_job *)msg->data;
 	offset = sizeof(*j);
 	for (i = 0; i < desc->num_ctrls; i++) {
+		const struct daedalus_ctrl_shadow *sh = &shadows[i];
 		struct daedalus_ctrl *c = &j->ctrls[i];
-		u32 len = daedalus_ctrl_payload(ctrls[i]);
+		u32 len = sh->elems * sh->ctrl->elem_size;
 
-		c->id = ctrls[i]->id;
+		c->id = sh->ctrl->id;
 		c->offset = offset;
 		c->size = len;
-		c->elems = ctrls[i]->elems;
-		c->elem_size = ctrls[i]->elem_size;
-		if (ctrls[i]->flags & V4L2_CTRL_FLAG_DYNAMIC_ARRAY)
+		c->elems = sh->elems;
+		c->elem_size = sh->ctrl->elem_size;
+		if (sh->ctrl->flags & V4L2_CTRL_FLAG_DYNAMIC_ARRAY)
 			c->flags |= DAEDALUS_CTRL_FL_DYN_ARRAY;
-		memcpy(msg->data + offset, ctrls[i]->p_cur.p, len);
+		memcpy(msg->data + offset, sh->p, len);
 		offset += ALIGN(len, 8);
 	}
 	j->num_ctrls = desc->num_ctrls;
@@ -151,11 +149,87 @@ static struct daedalus_msg *daedalus_build_msg(struct daedalus_ctx *ctx,
 	j->hdr.ctx_id = ctx->id;
 	j->codec = desc->codec;
 	j->flags = flags;
-	/* The formats are under the handler lock too. */
 	daedalus_fill_buffers(ctx, j, src, dst);
-unlock:
-	mutex_unlock(ctx->hdl.lock);
 	return msg;
+}
+
+static void daedalus_hold_release(struct media_request_object *obj)
+{
+	/* Part of struct daedalus_request, which the media core frees. */
+}
+
+static const struct media_request_object_ops daedalus_hold_ops = {
+	.release = daedalus_hold_release,
+};
+
+/* How long a completion waits for the control work when hdl.lock is free. */
+#define DAEDALUS_CTRLS_WAIT_MS	20
+
+/*
+ * The buffer of req is about to be done: its controls are completed by
+ * ctrl_work, which may wait for hdl.lock (held by a client stalled in its own
+ * S_EXT_CTRLS) where the daemon's answer, the timeout or a STREAMOFF (which
+ * holds the media device's request queue lock) must not. A request whose job
+ * ran is applied first (apply), so the current values are the request's as
+ * on every driver; @hold keeps the request from completing until then.
+ *
+ * When hdl.lock is free the work is done in microseconds: wait for it (a
+ * little), so the request completes when its OUTPUT buffer is done, as with
+ * the stock helpers, for clients that REINIT a request right after DQBUF.
+ * If hold cannot be bound (never: the request is queued), they complete here.
+ */
+void daedalus_defer_ctrls(struct daedalus_ctx *ctx, struct media_request *req,
+			  bool apply)
+{
+	struct daedalus_request *dreq =
+		container_of(req, struct daedalus_request, req);
+
+	media_request_object_init(&dreq->hold);
+	if (WARN_ON(media_request_object_bind(req, &daedalus_hold_ops, ctx,
+					      false, &dreq->hold))) {
+		v4l2_ctrl_request_complete(req, &ctx->hdl);
+		return;
+	}
+	media_request_get(req);
+	dreq->apply = apply;
+	reinit_completion(&dreq->ctrls_done);
+	spin_lock(&ctx->ctrl_lock);
+	list_add_tail(&dreq->ctrl_node, &ctx->ctrl_done);
+	spin_unlock(&ctx->ctrl_lock);
+	queue_work(daedalus_ctrl_wq, &ctx->ctrl_work);
+	if (!mutex_is_locked(ctx->hdl.lock))
+		wait_for_completion_timeout(&dreq->ctrls_done,
+					    msecs_to_jiffies(DAEDALUS_CTRLS_WAIT_MS));
+}
+
+void daedalus_ctrl_work(struct work_struct *work)
+{
+	struct daedalus_ctx *ctx = container_of(work, struct daedalus_ctx,
+						ctrl_work);
+	struct daedalus_request *dreq;
+
+	for (;;) {
+		spin_lock(&ctx->ctrl_lock);
+		dreq = list_first_entry_or_null(&ctx->ctrl_done,
+						struct daedalus_request,
+						ctrl_node);
+		if (dreq)
+			list_del_init(&dreq->ctrl_node);
+		spin_unlock(&ctx->ctrl_lock);
+		if (!dreq)
+			return;
+
+		if (dreq->apply) {
+			WRITE_ONCE(ctx->ctrl_applier, current);
+			/* Its failure (a bit depth refused) failed the job. */
+			v4l2_ctrl_request_setup(&dreq->req, &ctx->hdl);
+			WRITE_ONCE(ctx->ctrl_applier, NULL);
+		}
+		v4l2_ctrl_request_complete(&dreq->req, &ctx->hdl);
+		media_request_object_complete(&dreq->hold);
+		complete(&dreq->ctrls_done);
+		media_request_put(&dreq->req);
+	}
 }
 
 static void daedalus_finish(struct daedalus_ctx *ctx,
@@ -199,7 +273,7 @@ static void daedalus_finish(struct daedalus_ctx *ctx,
 	}
 
 	if (req)
-		v4l2_ctrl_request_complete(req, &ctx->hdl);
+		daedalus_defer_ctrls(ctx, req, true);
 	v4l2_m2m_buf_done_and_job_finish(dev->m2m_dev, ctx->fh.m2m_ctx, state);
 
 	/*
@@ -331,13 +405,7 @@ void daedalus_device_run(void *priv)
 	src = v4l2_m2m_next_src_buf(ctx->fh.m2m_ctx);
 	dst = v4l2_m2m_next_dst_buf(ctx->fh.m2m_ctx);
 
-	/*
-	 * A failed setup may have applied part of the request's controls:
-	 * such a job never reaches the daemon, it fails.
-	 */
 	req = src->vb2_buf.req_obj.req;
-	if (req)
-		setup_ret = v4l2_ctrl_request_setup(req, &ctx->hdl);
 
 	if (src->flags & V4L2_BUF_FLAG_M2M_HOLD_CAPTURE_BUF)
 		flags |= DAEDALUS_JOB_FL_HOLD_CAPTURE_BUF;
@@ -353,14 +421,25 @@ void daedalus_device_run(void *priv)
 	dst->field = V4L2_FIELD_NONE;
 	daedalus_cap_update(ctx, &dst->vb2_buf);
 
+	/*
+	 * The request's controls, without the handler lock: a client stalled
+	 * in its own S_EXT_CTRLS must not stall the device. A failed apply
+	 * may have taken part of them: such a job never reaches the daemon.
+	 */
+	mutex_lock(&ctx->shadow_lock);
+	if (req)
+		setup_ret = daedalus_shadow_apply_request(ctx, req);
 	if (!setup_ret) {
 		run = kzalloc(sizeof(*run), GFP_KERNEL);
 		if (run)
 			msg = daedalus_build_msg(ctx, src, dst, flags);
 	}
+	mutex_unlock(&ctx->shadow_lock);
 
 	spin_lock(&dev->job_lock);
-	if (setup_ret)
+	if (setup_ret == -EBUSY)
+		why = "the request's bit depth is not the CAPTURE buffers'";
+	else if (setup_ret)
 		why = "cannot apply the request's controls";
 	else if (dev->removed)
 		why = "device removed";

@@ -151,6 +151,7 @@ void daedalus_set_default_formats(struct daedalus_ctx *ctx)
 	struct v4l2_pix_format_mplane *pix_mp = &ctx->coded_fmt.fmt.pix_mp;
 
 	lockdep_assert_held(ctx->hdl.lock);
+	spin_lock(&ctx->fmt_lock);
 	ctx->coded_desc = &daedalus_coded_fmts[0];
 	ctx->bit_depth = daedalus_current_bit_depth(ctx);
 	daedalus_init_fmt(&ctx->coded_fmt, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE,
@@ -163,6 +164,7 @@ void daedalus_set_default_formats(struct daedalus_ctx *ctx)
 	pix_mp->plane_fmt[0].sizeimage = DAEDALUS_MIN_CODED_SIZE;
 
 	daedalus_reset_decoded_fmt(ctx);
+	spin_unlock(&ctx->fmt_lock);
 }
 
 /*
@@ -179,8 +181,10 @@ int daedalus_set_bit_depth(struct daedalus_ctx *ctx, unsigned int depth)
 	vq = v4l2_m2m_get_vq(ctx->fh.m2m_ctx, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
 	if (vb2_is_busy(vq))
 		return -EBUSY;
+	spin_lock(&ctx->fmt_lock);
 	ctx->bit_depth = depth;
 	daedalus_reset_decoded_fmt(ctx);
+	spin_unlock(&ctx->fmt_lock);
 	return 0;
 }
 
@@ -300,11 +304,13 @@ static int daedalus_s_fmt_vid_out(struct file *file, void *priv,
 	    f->fmt.pix_mp.pixelformat != ctx->coded_fmt.fmt.pix_mp.pixelformat) {
 		ret = -EBUSY;
 	} else {
+		spin_lock(&ctx->fmt_lock);
 		ctx->coded_desc =
 			daedalus_find_coded_fmt(f->fmt.pix_mp.pixelformat);
 		ctx->coded_fmt = *f;
 		ctx->bit_depth = daedalus_current_bit_depth(ctx);
 		daedalus_reset_decoded_fmt(ctx);
+		spin_unlock(&ctx->fmt_lock);
 	}
 	mutex_unlock(ctx->hdl.lock);
 unlock:
@@ -327,7 +333,9 @@ static int daedalus_s_fmt_vid_cap(struct file *file, void *priv,
 		ret = -EBUSY;
 	} else {
 		daedalus_fill_decoded(ctx, &f->fmt.pix_mp);
+		spin_lock(&ctx->fmt_lock);
 		ctx->decoded_fmt = *f;
+		spin_unlock(&ctx->fmt_lock);
 	}
 	mutex_unlock(ctx->hdl.lock);
 	mutex_unlock(&ctx->vb_mutex);
@@ -406,7 +414,11 @@ static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	unsigned int i;
 	int ret = 0;
 
-	mutex_lock(ctx->hdl.lock);
+	/*
+	 * Not hdl.lock: REQBUFS holds the media device's request queue lock,
+	 * and a client may stall in S_EXT_CTRLS holding hdl.lock.
+	 */
+	spin_lock(&ctx->fmt_lock);
 	if (V4L2_TYPE_IS_OUTPUT(vq->type))
 		pix_mp = &ctx->coded_fmt.fmt.pix_mp;
 	else
@@ -444,7 +456,7 @@ static int daedalus_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 		}
 	}
 unlock:
-	mutex_unlock(ctx->hdl.lock);
+	spin_unlock(&ctx->fmt_lock);
 	return ret;
 }
 
@@ -461,8 +473,10 @@ static void daedalus_queue_cleanup(struct vb2_queue *vq,
 			vbuf = v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
 		if (!vbuf)
 			break;
-		v4l2_ctrl_request_complete(vbuf->vb2_buf.req_obj.req,
-					   &ctx->hdl);
+		/* STREAMOFF holds the request queue lock: no hdl.lock here. */
+		if (vbuf->vb2_buf.req_obj.req)
+			daedalus_defer_ctrls(ctx, vbuf->vb2_buf.req_obj.req,
+					     false);
 		v4l2_m2m_buf_done(vbuf, state);
 	}
 }
@@ -518,7 +532,7 @@ static int daedalus_buf_prepare(struct vb2_buffer *vb)
 	unsigned int i;
 	int ret = 0;
 
-	mutex_lock(ctx->hdl.lock);
+	spin_lock(&ctx->fmt_lock);
 	if (V4L2_TYPE_IS_OUTPUT(vq->type))
 		pix_mp = &ctx->coded_fmt.fmt.pix_mp;
 	else
@@ -550,7 +564,7 @@ static int daedalus_buf_prepare(struct vb2_buffer *vb)
 					      pix_mp->plane_fmt[i].sizeimage);
 	}
 unlock:
-	mutex_unlock(ctx->hdl.lock);
+	spin_unlock(&ctx->fmt_lock);
 	/*
 	 * QBUF set the OUTPUT timestamp just before; a CAPTURE buffer keeps
 	 * the one of the picture it last held until device_run copies its
@@ -592,7 +606,7 @@ static void daedalus_buf_request_complete(struct vb2_buffer *vb)
 {
 	struct daedalus_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
 
-	v4l2_ctrl_request_complete(vb->req_obj.req, &ctx->hdl);
+	daedalus_defer_ctrls(ctx, vb->req_obj.req, false);
 }
 
 static const struct vb2_ops daedalus_qops = {

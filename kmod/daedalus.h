@@ -6,6 +6,7 @@
 #ifndef _DAEDALUS_H_
 #define _DAEDALUS_H_
 
+#include <linux/completion.h>
 #include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -62,6 +63,35 @@ struct daedalus_coded_fmt {
 
 extern const struct daedalus_coded_fmt daedalus_coded_fmts[];
 extern const unsigned int daedalus_num_coded_fmts;
+
+/* Runs the deferred control work of every context (daedalus-core.c). */
+extern struct workqueue_struct *daedalus_ctrl_wq;
+
+/*
+ * The value a job gives one control when its request does not set it: the
+ * last value set outside a request, or by a request that reached
+ * device_run, whichever came last (what v4l2_ctrl_request_setup() would have
+ * left current). device_run reads it without the handler lock.
+ */
+struct daedalus_ctrl_shadow {
+	struct v4l2_ctrl	*ctrl;
+	void			*p;
+	u32			elems;
+	size_t			alloc;
+};
+
+/*
+ * A media request of this device. Once its job ended, @hold keeps it from
+ * completing until the deferred control work applied and completed its
+ * controls, then @ctrls_done (daedalus-dec.c).
+ */
+struct daedalus_request {
+	struct media_request	req;
+	struct media_request_object hold;
+	struct list_head	ctrl_node;
+	bool			apply;
+	struct completion	ctrls_done;
+};
 
 struct daedalus_run;
 
@@ -131,9 +161,13 @@ struct daedalus_ctx {
 	u32			id;
 
 	/*
-	 * The formats and bit depth are protected by hdl.lock: the sequence
-	 * control's s_ctrl, called with it held, changes them.
+	 * The formats and bit depth are changed with hdl.lock and fmt_lock
+	 * held (the sequence control's s_ctrl, called with hdl.lock, changes
+	 * them too), and read under either: under fmt_lock where a client
+	 * stalled in its own S_EXT_CTRLS (holding hdl.lock) must not block,
+	 * in device_run and under the media device's request queue lock.
 	 */
+	spinlock_t		fmt_lock;
 	const struct daedalus_coded_fmt *coded_desc;
 	struct v4l2_format	coded_fmt;
 	struct v4l2_format	decoded_fmt;
@@ -181,6 +215,29 @@ struct daedalus_ctx {
 
 	/* Queued for the daemon at release: allocated at open, never lost. */
 	struct daedalus_msg	*closed_msg;
+
+	/*
+	 * Every control's shadow, and each coded format's first one. Under
+	 * shadow_lock (taken after hdl.lock, never across a user copy), so a
+	 * client stalled in its own S_EXT_CTRLS holding hdl.lock does not stall
+	 * device_run.
+	 */
+	struct mutex		shadow_lock;
+	struct daedalus_ctrl_shadow *shadows;
+	unsigned int		num_shadows;
+	struct daedalus_ctrl_shadow *fmt_shadows[DAEDALUS_MAX_CODED_FMTS];
+	/*
+	 * Requests whose job ended, for ctrl_work to apply and complete their
+	 * controls (under ctrl_lock). Both need hdl.lock, which the client may
+	 * hold: the completion paths (the daemon's answer, the timeout) must not
+	 * wait for it. ctrl_applier is the worker while it applies a request
+	 * (v4l2_ctrl_request_setup() calls s_ctrl): the shadows are already past
+	 * that request and stay as they are.
+	 */
+	spinlock_t		ctrl_lock;
+	struct list_head	ctrl_done;
+	struct work_struct	ctrl_work;
+	struct task_struct	*ctrl_applier;
 };
 
 /* A vb2 buffer with the identity of its memory. */
@@ -244,7 +301,10 @@ void daedalus_cap_update(struct daedalus_ctx *ctx, struct vb2_buffer *vb);
 
 /* daedalus-ctrls.c */
 int daedalus_init_ctrls(struct daedalus_ctx *ctx);
+void daedalus_free_ctrls(struct daedalus_ctx *ctx);
 unsigned int daedalus_current_bit_depth(struct daedalus_ctx *ctx);
+int daedalus_shadow_apply_request(struct daedalus_ctx *ctx,
+				  struct media_request *req);
 
 /* daedalus-dec.c */
 void daedalus_device_run(void *priv);
@@ -253,6 +313,9 @@ void daedalus_run_complete(struct daedalus_run *run,
 			   enum vb2_buffer_state state,
 			   const u32 *bytesused);
 void daedalus_ctx_quiesce(struct daedalus_ctx *ctx);
+void daedalus_ctrl_work(struct work_struct *work);
+void daedalus_defer_ctrls(struct daedalus_ctx *ctx, struct media_request *req,
+			  bool apply);
 
 /* daedalus-daemon.c */
 int daedalus_daemon_init(struct daedalus_dev *dev);
