@@ -78,6 +78,7 @@ stress_run "sizeimage 4 GiB clamped, 1 GiB CREATE_BUFS refused" sizes
 # 1e. One client's ioctl stalled in a compound control's copy_from_user
 #     (userfaultfd) blocks no other context's open, S_FMT or close.
 stress_run "a stalled control copy blocks only its own context" ctrl-stall
+stress_run "a stalled control copy stalls no job, answer or other context" ctrl-stall-run
 
 # 1f. Context ids never repeat among open contexts, across the cyclic wrap.
 stress_run "context ids distinct across the id wrap" ctx-ids

@@ -23,6 +23,9 @@
  *   stress ctrl-stall       a compound control whose payload faults forever
  *                           (userfaultfd) blocks only its own context: another
  *                           context opens, sets formats and closes meanwhile
+ *   stress ctrl-stall-run   the same stall while that context has a job
+ *                           queued and the daemon answers: its job still
+ *                           runs, answers return at once, others decode on
  *   stress fairness -n S    context A's jobs take longer than the deadline,
  *                           B's are instant: over S seconds > 90 % of B's
  *                           requests are DONE
@@ -641,6 +644,203 @@ static int cmd_ctrl_stall(void)
 	return failed;
 }
 
+/* A job as the fake daemon saw it (msg_buf is reused by the next read). */
+struct seen_job {
+	__u64 id;
+	__u32 ctx_id;
+	__u16 idr_pic_id;
+	__u32 width_mbs;
+	int ok;
+};
+
+static const void *job_ctrl(const struct daedalus_job *j, size_t n, __u32 id, size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < j->num_ctrls && i < DAEDALUS_MAX_CTRLS; i++) {
+		const struct daedalus_ctrl *c = &j->ctrls[i];
+
+		if (c->id == id && c->size >= size && c->offset + (size_t)c->size <= n)
+			return (const unsigned char *)j + c->offset;
+	}
+	return NULL;
+}
+
+static int wait_seen_job(int dfd, int timeout_ms, struct seen_job *sj)
+{
+	const struct daedalus_job *j = daemon_wait_job(dfd, timeout_ms);
+	const struct v4l2_ctrl_h264_decode_params *dp;
+	const struct v4l2_ctrl_h264_sps *sps;
+
+	memset(sj, 0, sizeof(*sj));
+	if (!j)
+		return -1;
+	sj->id = j->job_id;
+	sj->ctx_id = j->hdr.ctx_id;
+	sps = job_ctrl(j, j->hdr.size, V4L2_CID_STATELESS_H264_SPS, sizeof(*sps));
+	dp = job_ctrl(j, j->hdr.size, V4L2_CID_STATELESS_H264_DECODE_PARAMS, sizeof(*dp));
+	if (sps && dp) {
+		sj->width_mbs = sps->pic_width_in_mbs_minus1 + 1U;
+		sj->idr_pic_id = dp->idr_pic_id;
+		sj->ok = 1;
+	}
+	return 0;
+}
+
+struct late_answer {
+	int dfd;
+	struct seen_job job;
+	volatile int returned;
+};
+
+static void *answer_job(void *arg)
+{
+	struct late_answer *a = arg;
+
+	job_done_raw(a->dfd, a->job.id, a->job.ctx_id, 0, 0);
+	a->returned = 1;
+	return NULL;
+}
+
+/*
+ * Answers a job from a thread: whether DAEDALUS_IOC_JOB_DONE returned within
+ * ms (a completion waiting for a stalled client's lock would not).
+ */
+static int answer_within(struct late_answer *a, pthread_t *th, int ms)
+{
+	long long end = now_ms() + ms;
+
+	a->returned = 0;
+	pthread_create(th, NULL, answer_job, a);
+	while (!a->returned && now_ms() < end)
+		usleep(5000);
+	return a->returned;
+}
+
+/* A request with no controls: the job takes the last ones (the shadows). */
+static int queue_bare_request(struct ctx *c, unsigned int index, unsigned int frame)
+{
+	int req = alloc_request(c);
+
+	if (req < 0)
+		return -1;
+	if (queue_output(c, index, req, frame) < 0 ||
+	    xioctl(req, MEDIA_REQUEST_IOC_QUEUE, NULL) < 0) {
+		say("queueing a request without controls: %s", strerror(errno));
+		close(req);
+		return -1;
+	}
+	return req;
+}
+
+static int request_done(int req_fd)
+{
+	struct pollfd p = { .fd = req_fd, .events = POLLPRI };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLPRI);
+}
+
+/*
+ * Client A stalls in its own S_EXT_CTRLS (holding its control handler's
+ * lock) while it has a job queued behind B's and while the daemon answers:
+ * A's job still reaches the daemon with its request's controls, both answers
+ * return at once, B decodes on, and only A's request waits for the stall.
+ */
+static int cmd_ctrl_stall_run(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct late_answer ans[3];
+	struct uffdio_register reg;
+	struct uffdio_zeropage zp;
+	struct stalled s = { .ret = 1 };
+	long page = sysconf(_SC_PAGESIZE);
+	int ra = -1, rb0 = -1, rb1 = -1, dfd, uffd, i;
+	pthread_t th, ath[3];
+	int started[3] = { 0 };
+	struct ctx a, b;
+	int answered = 0;
+
+	dfd = daemon_attach();
+	if (dfd < 0)
+		return 2;
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
+		say("ctrl-stall-run: userfaultfd: %s", strerror(errno));
+		return 2;
+	}
+	s.payload = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (unsigned long)s.payload;
+	reg.range.len = (unsigned long)page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (s.payload == MAP_FAILED || ioctl(uffd, UFFDIO_REGISTER, &reg) < 0) {
+		say("ctrl-stall-run: UFFDIO_REGISTER: %s", strerror(errno));
+		return 2;
+	}
+	if (open_streaming(&a) < 0 || open_streaming(&b) < 0)
+		return 2;
+	for (i = 0; i < 3; i++)
+		ans[i].dfd = dfd;
+
+	/* B's job is with the daemon; A's (idr_pic_id 7) waits behind it. */
+	rb0 = queue_request(&b, 0, 3, 8);
+	expect(rb0 >= 0 && !wait_seen_job(dfd, 2000, &ans[0].job), "B's first job reaches the daemon");
+	ra = queue_request(&a, 0, 7, 8);
+	expect(ra >= 0, "A queues a request behind it");
+
+	s.vfd = a.vfd;
+	pthread_create(&th, NULL, stall_ctrl, &s);
+	usleep(300 * 1000);
+	expect(s.ret == 1, "A's S_EXT_CTRLS with the faulting payload is stalled");
+
+	/* Answering B starts A's job: neither may wait for A's lock. */
+	answered |= (started[0] = 1, answer_within(&ans[0], &ath[0], 1000));
+	expect(answered & 1, "answer to B's job returns at once");
+	expect(!wait_seen_job(dfd, 1000, &ans[1].job), "A's job reaches the daemon during A's stall");
+	say("ctrl-stall-run: A's job: ctx %u, SPS %u MBs wide, idr_pic_id %u",
+	    ans[1].job.ctx_id, ans[1].job.width_mbs, ans[1].job.idr_pic_id);
+	expect(ans[1].job.ok && ans[1].job.width_mbs == WIDTH / 16 && ans[1].job.idr_pic_id == 7,
+	       "A's job carries its request's controls");
+	expect(ans[1].job.ctx_id != ans[0].job.ctx_id, "the job is A's");
+	if ((started[1] = 1, answer_within(&ans[1], &ath[1], 1000)))
+		answered |= 2;
+	expect(answered & 2, "answer to A's job returns at once");
+
+	/* B decodes on: a request without controls takes B's last ones. */
+	expect(wait_request(&b, rb0, 1000) >= 0, "B's first request completes");
+	rb1 = queue_bare_request(&b, 1, 4);
+	expect(rb1 >= 0 && !wait_seen_job(dfd, 1000, &ans[2].job), "B's second job reaches the daemon");
+	expect(ans[2].job.ok && ans[2].job.idr_pic_id == 3 && ans[2].job.width_mbs == WIDTH / 16,
+	       "a request without controls carries the previous request's");
+	if ((started[2] = 1, answer_within(&ans[2], &ath[2], 1000)))
+		answered |= 4;
+	expect(answered & 4, "answer to B's second job returns at once");
+	expect(rb1 >= 0 && wait_request(&b, rb1, 1000) >= 0,
+	       "B's second request completes while A is stalled");
+	expect(ra >= 0 && !request_done(ra), "A's request waits for its controls (A's stall)");
+
+	/* The stall ends: A's request completes with its controls. */
+	memset(&zp, 0, sizeof(zp));
+	zp.range.start = (unsigned long)s.payload;
+	zp.range.len = (unsigned long)page;
+	ioctl(uffd, UFFDIO_ZEROPAGE, &zp);
+	pthread_join(th, NULL);
+	for (i = 0; i < 3; i++)
+		if (started[i])
+			pthread_join(ath[i], NULL);
+	expect(ra >= 0 && wait_request(&a, ra, 2000) >= 0, "A's request completes after the stall");
+
+	close(ra);
+	close(rb0);
+	close(rb1);
+	close_nodes(&a);
+	close_nodes(&b);
+	close(dfd);
+	close(uffd);
+	return failed;
+}
+
 struct fair_ctx {
 	int seconds;
 	int done, error, lost;
@@ -1088,6 +1288,7 @@ static const struct {
 	{ "abort-race", NULL, cmd_abort_race },
 	{ "ctx-ids", cmd_ctx_ids, NULL },
 	{ "ctrl-stall", cmd_ctrl_stall, NULL },
+	{ "ctrl-stall-run", cmd_ctrl_stall_run, NULL },
 	{ "fairness", NULL, cmd_fairness },
 	{ "faults", cmd_faults, NULL },
 	{ "ctx-faults", cmd_ctx_faults, NULL },

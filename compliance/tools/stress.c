@@ -1485,7 +1485,7 @@ static void usage(void)
 		"       stress ctx-closed -d VIDEO -m MEDIA -n N\n"
 		"       stress reason -d VIDEO -m MEDIA\n"
 		"       stress ctrl-setup-fail -d VIDEO -m MEDIA\n"
-		"       stress sizes|hold-error|read-faults|misbehave|ctx-ids|ctrl-stall|\n"
+		"       stress sizes|hold-error|read-faults|misbehave|ctx-ids|ctrl-stall|ctrl-stall-run|\n"
 		"              faults|ctx-faults|unbind -d VIDEO -m MEDIA\n"
 		"       stress close-race|abort-race|fairness|hold-request|hold-contexts -d VIDEO -m MEDIA -n N\n"
 		"              (stress-hostile.c says what each checks)\n"
