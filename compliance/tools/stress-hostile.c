@@ -561,6 +561,45 @@ static int cmd_ctx_ids(void)
 	return failed;
 }
 
+/*
+ * A page whose first touch faults until released (userfaultfd): *uffd gets
+ * the descriptor. NULL (and said why) when userfaultfd is not available.
+ */
+static void *faulting_page(const char *who, int *uffd)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	*uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (*uffd < 0 || ioctl(*uffd, UFFDIO_API, &api) < 0) {
+		say("%s: userfaultfd: %s", who, strerror(errno));
+		return NULL;
+	}
+	p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (unsigned long)p;
+	reg.range.len = (unsigned long)page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (p == MAP_FAILED || ioctl(*uffd, UFFDIO_REGISTER, &reg) < 0) {
+		say("%s: UFFDIO_REGISTER: %s", who, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* Lets the faulting copy go on (a zero page). */
+static void release_page(int uffd, void *p)
+{
+	struct uffdio_zeropage zp;
+
+	memset(&zp, 0, sizeof(zp));
+	zp.range.start = (unsigned long)p;
+	zp.range.len = (unsigned long)sysconf(_SC_PAGESIZE);
+	ioctl(uffd, UFFDIO_ZEROPAGE, &zp);
+}
+
 struct stalled {
 	int vfd;
 	void *payload;
@@ -589,31 +628,15 @@ static void *stall_ctrl(void *arg)
 
 static int cmd_ctrl_stall(void)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg;
-	struct uffdio_zeropage zp;
 	struct stalled s = { .ret = 1 };
-	long page = sysconf(_SC_PAGESIZE);
 	long long t;
 	pthread_t th;
 	struct ctx b;
 	int uffd;
 
-	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
-		say("ctrl-stall: userfaultfd: %s", strerror(errno));
+	s.payload = faulting_page("ctrl-stall", &uffd);
+	if (!s.payload)
 		return 2;
-	}
-	s.payload = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (unsigned long)s.payload;
-	reg.range.len = (unsigned long)page;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	if (s.payload == MAP_FAILED || ioctl(uffd, UFFDIO_REGISTER, &reg) < 0) {
-		say("ctrl-stall: UFFDIO_REGISTER: %s", strerror(errno));
-		return 2;
-	}
 	s.vfd = open(video_path, O_RDWR | O_CLOEXEC);
 	if (s.vfd < 0)
 		return 2;
@@ -632,10 +655,7 @@ static int cmd_ctrl_stall(void)
 	expect(t < 1000, "another context is not blocked by the stalled one");
 
 	/* Let the copy go on (a zero SPS), then the stalled ioctl returns. */
-	memset(&zp, 0, sizeof(zp));
-	zp.range.start = (unsigned long)s.payload;
-	zp.range.len = (unsigned long)page;
-	ioctl(uffd, UFFDIO_ZEROPAGE, &zp);
+	release_page(uffd, s.payload);
 	pthread_join(th, NULL);
 	say("ctrl-stall: the stalled S_EXT_CTRLS returned %d (%s)", s.ret,
 	    s.ret < 0 ? strerror(s.err) : "ok");
@@ -748,12 +768,8 @@ static int request_done(int req_fd)
  */
 static int cmd_ctrl_stall_run(void)
 {
-	struct uffdio_api api = { .api = UFFD_API };
 	struct late_answer ans[3];
-	struct uffdio_register reg;
-	struct uffdio_zeropage zp;
 	struct stalled s = { .ret = 1 };
-	long page = sysconf(_SC_PAGESIZE);
 	int ra = -1, rb0 = -1, rb1 = -1, dfd, uffd, i;
 	pthread_t th, ath[3];
 	int started[3] = { 0 };
@@ -763,21 +779,9 @@ static int cmd_ctrl_stall_run(void)
 	dfd = daemon_attach();
 	if (dfd < 0)
 		return 2;
-	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
-		say("ctrl-stall-run: userfaultfd: %s", strerror(errno));
+	s.payload = faulting_page("ctrl-stall-run", &uffd);
+	if (!s.payload)
 		return 2;
-	}
-	s.payload = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (unsigned long)s.payload;
-	reg.range.len = (unsigned long)page;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	if (s.payload == MAP_FAILED || ioctl(uffd, UFFDIO_REGISTER, &reg) < 0) {
-		say("ctrl-stall-run: UFFDIO_REGISTER: %s", strerror(errno));
-		return 2;
-	}
 	if (open_streaming(&a) < 0 || open_streaming(&b) < 0)
 		return 2;
 	for (i = 0; i < 3; i++)
@@ -821,10 +825,7 @@ static int cmd_ctrl_stall_run(void)
 	expect(ra >= 0 && !request_done(ra), "A's request waits for its controls (A's stall)");
 
 	/* The stall ends: A's request completes with its controls. */
-	memset(&zp, 0, sizeof(zp));
-	zp.range.start = (unsigned long)s.payload;
-	zp.range.len = (unsigned long)page;
-	ioctl(uffd, UFFDIO_ZEROPAGE, &zp);
+	release_page(uffd, s.payload);
 	pthread_join(th, NULL);
 	for (i = 0; i < 3; i++)
 		if (started[i])
@@ -844,6 +845,9 @@ static int cmd_ctrl_stall_run(void)
 struct fair_ctx {
 	int seconds;
 	int done, error, lost;
+	/* Set once the first request is queued; *after's is waited for first. */
+	volatile int queued;
+	struct fair_ctx *after;
 };
 
 static void *fair_client(void *arg)
@@ -854,6 +858,8 @@ static void *fair_client(void *arg)
 	struct ctx c;
 	int req, flags;
 
+	while (f->after && !f->after->queued && f->after->lost >= 0 && now_ms() < end)
+		usleep(10 * 1000);
 	if (open_streaming(&c) < 0) {
 		f->lost = -1;
 		return NULL;
@@ -864,6 +870,7 @@ static void *fair_client(void *arg)
 			f->lost++;
 			break;
 		}
+		f->queued = 1;
 		flags = wait_request(&c, req, 20000);
 		close(req);
 		if (flags < 0) {
@@ -883,13 +890,14 @@ static void *fair_client(void *arg)
 
 /*
  * The fake daemon, single-threaded like daedalusd: the first context it sees
- * is A, whose every job it works on for 2.5 deadlines; B's jobs it answers at
- * once. B's jobs, queued while the daemon is busy with A, must still get
- * their full deadline from the time they are read.
+ * is A (B opens only once A queued its first request), whose every job it
+ * works on for 2.5 deadlines; B's jobs it answers at once. B's jobs, queued
+ * while the daemon is busy with A, must still get their full deadline from
+ * the time they are read.
  */
 static int cmd_fairness(int seconds)
 {
-	struct fair_ctx a = { .seconds = seconds }, b = { .seconds = seconds };
+	struct fair_ctx a = { .seconds = seconds }, b = { .seconds = seconds, .after = &a };
 	const struct daedalus_job *j;
 	unsigned int tmo = 300, a_id = 0, saved;
 	long long end;
@@ -903,7 +911,6 @@ static int cmd_fairness(int seconds)
 	if (set_param("job_timeout_ms", tmo) < 0)
 		return 2;
 	pthread_create(&ta, NULL, fair_client, &a);
-	usleep(100 * 1000);
 	pthread_create(&tb, NULL, fair_client, &b);
 	end = now_ms() + seconds * 1000LL + 3000;
 	while (now_ms() < end) {
