@@ -282,7 +282,7 @@ unsigned int daedalus_current_bit_depth(struct daedalus_ctx *ctx)
 	if (!desc->num_ctrls || desc->ctrls[0].cfg.ops != &daedalus_seq_ctrl_ops)
 		return 8;
 	/* Not v4l2_ctrl_find(): it takes the lock we hold. */
-	ctrl = ctx->seq_ctrls[desc - daedalus_coded_fmts];
+	ctrl = ctx->fmt_shadows[desc - daedalus_coded_fmts][0].ctrl;
 	if (!ctrl)
 		return 8;
 	return daedalus_ctrl_bit_depth(ctrl->id, ctrl->p_cur);
@@ -365,8 +365,6 @@ int daedalus_init_ctrls(struct daedalus_ctx *ctx)
 			c = v4l2_ctrl_new_custom(hdl, &fmt->ctrls[j].cfg,
 						 &ctx->shadows[k]);
 			ctx->shadows[k].ctrl = c;
-			if (!j)
-				ctx->seq_ctrls[i] = c;
 		}
 	}
 

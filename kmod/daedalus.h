@@ -151,8 +151,6 @@ struct daedalus_ctx {
 	struct v4l2_fh		fh;
 	struct daedalus_dev	*dev;
 	struct v4l2_ctrl_handler hdl;
-	/* Each coded format's first control, by format index. */
-	struct v4l2_ctrl	*seq_ctrls[DAEDALUS_MAX_CODED_FMTS];
 	/*
 	 * Lock of both vb2 queues, of the m2m queue ioctls and of the format
 	 * ioctls (taken before hdl.lock).
