@@ -7,6 +7,8 @@ mod h264_lists;
 mod h264_refs;
 pub mod hevc;
 pub mod ivf;
+pub mod vp8;
+mod vp8_tables;
 pub mod vp9;
 
 pub use self::h264::{H264Builder, H264Picture};
