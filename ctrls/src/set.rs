@@ -8,7 +8,7 @@
 //! or strict).
 
 use crate::codec::Codec;
-use crate::{av1, h264, hevc, vp9, Control};
+use crate::{av1, h264, hevc, vp8, vp9, Control};
 
 /// One control as the kernel delivers it: its V4L2 CID and payload bytes (the
 /// UAPI struct, an array of them, or a menu control's `i32`).
@@ -160,6 +160,7 @@ pub enum ControlSet {
     Vp9(Box<vp9::Vp9Controls>),
     Av1(Box<av1::Av1Controls>),
     Hevc(Box<hevc::HevcControls>),
+    Vp8(Box<vp8::Vp8Controls>),
 }
 
 impl ControlSet {
@@ -171,7 +172,8 @@ impl ControlSet {
             Codec::Vp9 => ControlSet::Vp9(Box::new(vp9::Vp9Controls::from_controls(&c)?)),
             Codec::Av1 => ControlSet::Av1(Box::new(av1::Av1Controls::from_controls(&c)?)),
             Codec::Hevc => ControlSet::Hevc(Box::new(hevc::HevcControls::from_controls(&c)?)),
-            Codec::Vp8 | Codec::Mpeg2 => return Err(SetError::NoEngine(codec)),
+            Codec::Vp8 => ControlSet::Vp8(Box::new(vp8::Vp8Controls::from_controls(&c)?)),
+            Codec::Mpeg2 => return Err(SetError::NoEngine(codec)),
         })
     }
 
@@ -187,6 +189,7 @@ impl ControlSet {
             ControlSet::Vp9(_) => Codec::Vp9,
             ControlSet::Av1(_) => Codec::Av1,
             ControlSet::Hevc(_) => Codec::Hevc,
+            ControlSet::Vp8(_) => Codec::Vp8,
         }
     }
 }
@@ -219,6 +222,8 @@ mod tests {
         );
 
         let err = ControlSet::parse(Codec::Vp8, &[]).unwrap_err();
-        assert_eq!(err.to_string(), "codec vp8: no engine");
+        assert_eq!(err, SetError::Missing("VP8_FRAME"));
+        let err = ControlSet::parse(Codec::Mpeg2, &[]).unwrap_err();
+        assert_eq!(err.to_string(), "codec mpeg2: no engine");
     }
 }

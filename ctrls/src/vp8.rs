@@ -297,3 +297,21 @@ impl Control for Frame {
         r.max("version", self.version, 3);
     }
 }
+
+/// The controls of one VP8 request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vp8Controls {
+    pub frame: Frame,
+}
+
+impl Vp8Controls {
+    /// The set from a request's control list.
+    pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
+        Ok(Vp8Controls { frame: c.get()? })
+    }
+
+    /// The control list a client sets for this request.
+    pub fn to_payloads(&self) -> Vec<crate::set::Payload> {
+        vec![crate::set::Payload::of(&self.frame)]
+    }
+}

@@ -58,6 +58,7 @@ impl IvfCodec for Av1 {
                     shown: d.shown,
                     key_frame: r.frame.frame_type == FrameType::Key as u32,
                     refresh_frame_flags: r.frame.refresh_frame_flags,
+                    slots_after: None,
                     info: frame_info(d.width, d.height, d.bit_depth, AV1_DPB_SIZE),
                     controls: av1_controls(&r),
                     decode_index: r.decode_index,

@@ -1,9 +1,9 @@
-//! The IVF picture sources (VP9, AV1): what they share.
+//! The IVF picture sources (VP8, VP9, AV1): what they share.
 //!
-//! Both builders give, per IVF frame, either a frame to decode or a
-//! `show_existing_frame` that writes out an earlier frame again; both mirror
-//! 8 reference slots that each decoded frame refreshes per
-//! `refresh_frame_flags`. A codec module turns its builder's events into
+//! The builders give, per IVF frame, either a frame to decode or (VP9, AV1)
+//! a `show_existing_frame` that writes out an earlier frame again; they
+//! mirror reference slots (8; VP8's 3 as slots 0-2) that each decoded frame
+//! refreshes per `refresh_frame_flags` (VP8 also copies between slots). A codec module turns its builder's events into
 //! [`SlotEvent`]s ([`IvfCodec`]); [`IvfSource`] does the rest: display
 //! bookkeeping, reference retention, non-key size changes (reference scaling).
 
@@ -36,6 +36,9 @@ pub struct SlotFrame {
     pub key_frame: bool,
     /// Slots the frame is stored into.
     pub refresh_frame_flags: u8,
+    /// The slots after this frame, when more changes than `refresh_frame_flags`
+    /// says (VP8's golden / alt-ref copies); `None`: the refreshes only.
+    pub slots_after: Option<[u64; 8]>,
     pub info: StreamInfo,
     /// The request's controls, in the order they are set.
     pub controls: Vec<Payload>,
@@ -157,9 +160,14 @@ impl<C: IvfCodec> IvfSource<C> {
             }
             // Buffers to keep: the slots before (what it reads) and after it.
             let mut references: Vec<u64> = slots.iter().copied().filter(|&t| t != 0).collect();
-            for (i, s) in slots.iter_mut().enumerate() {
-                if f.refresh_frame_flags & (1 << i) != 0 {
-                    *s = f.timestamp;
+            match f.slots_after {
+                Some(after) => slots = after,
+                None => {
+                    for (i, s) in slots.iter_mut().enumerate() {
+                        if f.refresh_frame_flags & (1 << i) != 0 {
+                            *s = f.timestamp;
+                        }
+                    }
                 }
             }
             references.extend(slots.iter().copied().filter(|&t| t != 0));

@@ -8,8 +8,8 @@
 //!   frame-based, or slice-based: one request per slice).
 //! - [`hevc`]: the HEVC source over `crate::build::hevc::HevcBuilder`
 //!   (Annex B, frame-based).
-//! - [`vp9`], [`av1`]: the VP9 / AV1 sources over the IVF builders
-//!   (show-existing frames), both [`ivf::IvfSource`]s.
+//! - [`vp8`], [`vp9`], [`av1`]: the VP8 / VP9 / AV1 sources over the IVF
+//!   builders (hidden and show-existing frames), all [`ivf::IvfSource`]s.
 
 use serde::Serialize;
 
@@ -18,6 +18,7 @@ pub mod h264;
 pub mod hevc;
 pub mod ivf;
 pub mod quirks;
+pub mod vp8;
 pub mod vp9;
 
 use crate::set::Payload;

@@ -53,6 +53,7 @@ impl IvfCodec for Vp9 {
                     shown: d.shown,
                     key_frame: r.frame.flags.contains(FrameFlags::KEY_FRAME),
                     refresh_frame_flags: r.refresh_frame_flags,
+                    slots_after: None,
                     info: frame_info(d.width, d.height, d.bit_depth, VP9_DPB_SIZE),
                     controls: vp9_controls(&r),
                     decode_index: r.decode_index,
