@@ -4,6 +4,7 @@
 
 pub mod av1;
 pub mod bitwriter;
+mod diff;
 pub mod h264;
 pub mod hevc;
 pub mod vp9;

@@ -10,61 +10,13 @@
 //! sends final probabilities in `uv_mode`, which the compressed header never codes), and
 //! flagging those would drown the disagreements that matter.
 
-use std::fmt::Debug;
-
 use ctrls::vp9::{
     CompressedHdr, Frame, FrameFlags, LoopFilterFlags, SegmentFeatures, SegmentationFlags,
 };
 use ctrls::Control;
 
+use crate::codec::diff::Diff;
 use crate::request::Mismatch;
-
-/// At most this many mismatches are listed per request (one corrupted control can differ
-/// in hundreds of probability bytes); the last entry then says how many were left out.
-const MAX_LISTED: usize = 48;
-
-struct Diff<'a> {
-    ctrl: &'static str,
-    out: &'a mut Vec<Mismatch>,
-    dropped: usize,
-}
-
-impl Diff<'_> {
-    fn push(&mut self, field: String, expected: String, got: String) {
-        if self.out.len() >= MAX_LISTED {
-            self.dropped += 1;
-            return;
-        }
-        self.out.push(Mismatch {
-            field: format!("{}.{field}", self.ctrl),
-            expected,
-            got,
-        });
-    }
-
-    fn eq<T: PartialEq + Debug>(&mut self, field: impl FnOnce() -> String, exp: T, got: T) {
-        if exp != got {
-            self.push(field(), format!("{exp:?}"), format!("{got:?}"));
-        }
-    }
-
-    fn bit(&mut self, field: &str, name: &str, exp: bool, got: bool) {
-        if exp != got {
-            self.push(
-                format!("{field}.{name}"),
-                (exp as u8).to_string(),
-                (got as u8).to_string(),
-            );
-        }
-    }
-
-    /// `field` names the array (built only when an element differs).
-    fn slice<T: PartialEq + Debug>(&mut self, field: impl Fn() -> String, exp: &[T], got: &[T]) {
-        for (i, (e, g)) in exp.iter().zip(got).enumerate() {
-            self.eq(|| format!("{}[{i}]", field()), e, g);
-        }
-    }
-}
 
 /// What the uncompressed header says beyond the expected controls.
 #[derive(Debug, Clone, Copy)]
@@ -75,11 +27,7 @@ pub(crate) struct FrameFacts {
 
 /// Compares the client's FRAME control with the expected one.
 pub(crate) fn frame(exp: &Frame, got: &Frame, facts: &FrameFacts, out: &mut Vec<Mismatch>) {
-    let mut d = Diff {
-        ctrl: Frame::NAME,
-        out,
-        dropped: 0,
-    };
+    let mut d = Diff::new(Frame::NAME, out);
     let inter = !exp.is_intra();
     let key = exp.flags.contains(FrameFlags::KEY_FRAME);
 
@@ -305,7 +253,7 @@ pub(crate) fn frame(exp: &Frame, got: &Frame, facts: &FrameFacts, out: &mut Vec<
             }
         }
     }
-    finish(d);
+    d.finish();
 }
 
 /// Compares the client's COMPRESSED_HDR with the deltas the frame's compressed header
@@ -316,11 +264,7 @@ pub(crate) fn compressed(
     exp_frame: &Frame,
     out: &mut Vec<Mismatch>,
 ) {
-    let mut d = Diff {
-        ctrl: CompressedHdr::NAME,
-        out,
-        dropped: 0,
-    };
+    let mut d = Diff::new(CompressedHdr::NAME, out);
     d.eq(|| "tx_mode".into(), exp.tx_mode, got.tx_mode);
     if exp.tx_mode == 4 {
         for i in 0..2 {
@@ -416,16 +360,5 @@ pub(crate) fn compressed(
             d.slice(|| "mv.hp".into(), &em.hp, &gm.hp);
         }
     }
-    finish(d);
-}
-
-fn finish(d: Diff<'_>) {
-    if d.dropped > 0 {
-        let ctrl = d.ctrl;
-        d.out.push(Mismatch {
-            field: format!("{ctrl}.*"),
-            expected: "(more fields)".into(),
-            got: format!("{} further mismatches not listed", d.dropped),
-        });
-    }
+    d.finish();
 }
