@@ -48,6 +48,7 @@ fn headers_agree_with_cros_codecs_on_every_vector_frame() {
     files.sort();
     assert_eq!(files.len(), 51, "the 51 libvpx vectors");
     let (mut frames, mut keys, mut multi_part, mut seg_frames, mut no_refresh) = (0, 0, 0, 0, 0);
+    let (mut hidden, mut copies) = (0, 0);
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let data = std::fs::read(path).unwrap();
@@ -63,6 +64,9 @@ fn headers_agree_with_cros_codecs_on_every_vector_frame() {
             keys += usize::from(t.key_frame);
             multi_part += usize::from(f.num_dct_parts > 1);
             no_refresh += usize::from(!t.refresh_entropy_probs);
+            hidden += usize::from(!t.show_frame);
+            copies += usize::from(h.copy_to_golden != SlotCopy::None)
+                + usize::from(h.copy_to_alt != SlotCopy::None);
 
             assert_eq!(f.is_key_frame(), t.key_frame, "{at}: key_frame");
             assert_eq!(f.version, t.version, "{at}: version");
@@ -219,9 +223,11 @@ fn headers_agree_with_cros_codecs_on_every_vector_frame() {
     }
     eprintln!(
         "{frames} frames of {} vectors: {keys} key frames, {multi_part} with several DCT \
-         partitions, {seg_frames} with segmentation, {no_refresh} with refresh_entropy_probs = 0",
+         partitions, {seg_frames} with segmentation, {no_refresh} with refresh_entropy_probs = 0, \
+         {hidden} hidden, {copies} golden/alt-ref copies",
         files.len()
     );
     // The vectors exercise what they are named after.
     assert!(multi_part > 0 && seg_frames > 0 && no_refresh > 0 && keys > files.len());
+    assert!(hidden > 0 && copies > 0);
 }

@@ -618,6 +618,8 @@ pub struct Vp8Request {
     pub shown: bool,
     /// Slots the frame is stored into (bits [`SLOT_LAST`], ...).
     pub refresh: u8,
+    /// refresh_entropy_probs (not in the control).
+    pub refresh_entropy_probs: bool,
     /// The three slots' timestamps after this frame (copies included).
     pub slots_after: [Option<u64>; 3],
     /// Index in decode order (requests), from 0.
@@ -696,6 +698,7 @@ impl Vp8Builder {
             timestamp,
             shown: h.show_frame(),
             refresh: h.refresh(),
+            refresh_entropy_probs: h.refresh_entropy_probs,
             slots_after: self.slots,
             decode_index,
             ivf_index,
