@@ -25,7 +25,8 @@ impl Engine {
             Codec::Vp9 => Box::new(codec::vp9::Vp9Backend::new()?),
             Codec::Av1 => Box::new(codec::av1::Av1Backend::new()?),
             Codec::Hevc => Box::new(codec::hevc::HevcBackend::new()?),
-            Codec::Vp8 | Codec::Mpeg2 => return Err(EngineError::NoEngine(codec)),
+            Codec::Vp8 => Box::new(codec::vp8::Vp8Backend::new()?),
+            Codec::Mpeg2 => return Err(EngineError::NoEngine(codec)),
         };
         Ok(Engine {
             codec,

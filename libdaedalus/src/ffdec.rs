@@ -60,7 +60,7 @@ fn fferr(what: &'static str, code: c_int) -> FfError {
 pub enum FfCodec {
     H264,
     Hevc,
-    #[allow(dead_code)] // the VP9 backend is being written
+    Vp8,
     Vp9,
 }
 
@@ -272,6 +272,7 @@ impl FfDecoder {
         let id = match codec {
             FfCodec::H264 => ff::AVCodecID::AV_CODEC_ID_H264,
             FfCodec::Hevc => ff::AVCodecID::AV_CODEC_ID_HEVC,
+            FfCodec::Vp8 => ff::AVCodecID::AV_CODEC_ID_VP8,
             FfCodec::Vp9 => ff::AVCodecID::AV_CODEC_ID_VP9,
         };
         let mut capture = Box::new(Capture {

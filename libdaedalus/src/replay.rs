@@ -14,17 +14,20 @@ use std::collections::{BTreeMap, HashMap};
 use ctrls::build::av1::Av1Event;
 use ctrls::build::h264::H264Picture;
 use ctrls::build::hevc::HevcPicture;
+use ctrls::build::vp8::Vp8Request;
 use ctrls::build::vp9::Vp9Event;
 use ctrls::hevc::{DecodeMode, HevcControls, StartCode};
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
 use ctrls::source::hevc::HevcSource;
+use ctrls::source::vp8::Vp8Source;
 use ctrls::source::vp9::Vp9Source;
 use ctrls::source::{CodedPicture, PictureSource, Rect};
 use ctrls::{Codec, ControlSet, Payload};
 
 use crate::codec::av1::Av1Controls;
 use crate::codec::h264::H264Controls;
+use crate::codec::vp8::Vp8Controls;
 use crate::dst::{CaptureFormat, OwnedBuffer};
 use crate::engine::Engine;
 use crate::request::{EngineError, EngineOptions, Request};
@@ -199,7 +202,7 @@ fn new_capture(p: &CodedPicture, opts: &ReplayOptions) -> Held {
     }
 }
 
-/// Replays a whole stream of `codec` (H.264, HEVC: Annex B; VP9, AV1: IVF).
+/// Replays a whole stream of `codec` (H.264, HEVC: Annex B; VP8, VP9, AV1: IVF).
 pub fn replay(
     codec: Codec,
     data: &[u8],
@@ -212,7 +215,8 @@ pub fn replay(
         Codec::Vp9 => Box::new(Vp9Source::new(data).map_err(build)?),
         Codec::Av1 => Box::new(Av1Source::new(data).map_err(build)?),
         Codec::Hevc => Box::new(HevcSource::new(data).map_err(build)?),
-        Codec::Vp8 | Codec::Mpeg2 => return Err(ReplayError::Engine(EngineError::NoEngine(codec))),
+        Codec::Vp8 => Box::new(Vp8Source::new(data).map_err(build)?),
+        Codec::Mpeg2 => return Err(ReplayError::Engine(EngineError::NoEngine(codec))),
     };
     let mut engine = Engine::with_options(codec, opts.engine)?;
     replay_source(&mut engine, src.as_mut(), opts, sink)
@@ -266,6 +270,29 @@ pub fn hevc_controls(p: &HevcPicture) -> HevcControls {
         decode_mode: DecodeMode::FrameBased,
         start_code: StartCode::AnnexB,
     }
+}
+
+/// Runs built VP8 requests through `engine`, with `mutate` applied to each request's
+/// controls and OUTPUT bytes first (arguments: request index, controls, bitstream).
+pub fn replay_vp8_requests_with(
+    engine: &mut Engine,
+    reqs: &[Vp8Request],
+    opts: &ReplayOptions,
+    mut mutate: impl FnMut(u32, &mut Vp8Controls, &mut Vec<u8>),
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    let mut src = Vp8Source::from_events(reqs.to_vec()).map_err(|e| ReplayError::Build(e.0))?;
+    replay_source_with(
+        engine,
+        &mut src,
+        opts,
+        |i, set, bits| {
+            if let ControlSet::Vp8(c) = set {
+                mutate(i, c, bits)
+            }
+        },
+        sink,
+    )
 }
 
 /// Replays a VP9 IVF file.
