@@ -1,5 +1,5 @@
-//! The shared test streams (VP9, AV1): one list ([`defs`]), made once by the host
-//! encoders into a cache folder, read by the stream tests (tests/vp9.rs, tests/av1.rs)
+//! The shared test streams (VP8, VP9, AV1, HEVC): one list ([`defs`]), made once by the host
+//! encoders into a cache folder, read by the stream tests (tests/vp8.rs, vp9.rs, av1.rs, ...)
 //! and by the VM suites (compliance/lib/streams.sh runs `cargo run --example fixtures`).
 //!
 //! Layout: `ROOT/KEY/` with `NAME.ivf` per stream, `streams.txt` (one line per stream:
@@ -27,6 +27,7 @@ use std::sync::OnceLock;
 
 use ctrls::av1::FrameFlags as Av1FrameFlags;
 use ctrls::build::av1::{Av1Builder, Av1Event};
+use ctrls::build::vp8::Vp8Builder;
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 use ctrls::vp9::FrameFlags as Vp9FrameFlags;
 use md5::{Digest, Md5};
@@ -138,6 +139,7 @@ const VPX: [&str; 8] = [
     "-cpu-used",
     "4",
 ];
+const VP8_VPX: [&str; 6] = ["-threads", "1", "-deadline", "good", "-cpu-used", "4"];
 const AOM: &[&str] = &["-cpu-used", "8", "-row-mt", "0", "-threads", "1"];
 pub const ARF: &[&str] = &["-auto-alt-ref", "1", "-lag-in-frames", "16", "-b:v", "400k"];
 const NO_LAG: &str = "0";
@@ -162,6 +164,20 @@ const fn vp(
             args,
         },
     }
+}
+
+/// A VP8 stream (ffmpeg libvpx, the `Vpx` recipe with a `vp8-` name), read by tests/vp8.rs.
+const fn v8(
+    name: &'static str,
+    size: &'static str,
+    frames: u32,
+    args: &'static [&'static str],
+    need: &'static [&'static str],
+) -> Def {
+    let mut d = vp(name, size, frames, args);
+    d.group = "vp8";
+    d.need = need;
+    d
 }
 
 /// Two-pass (alt-ref).
@@ -400,6 +416,48 @@ static DEFS: &[Def] = &[
         vm: true,
         need: &[],
         recipe: Recipe::VpxencScaledRefs,
+    },
+    // VP8: tests/vp8.rs streams_match_ffmpeg (`need`: what it checks the stream uses).
+    v8("vp8-64x64", "64x64", 20, &["-b:v", "100k"], &[]),
+    v8("vp8-127x95_odd", "127x95", 15, &["-b:v", "150k"], &[]),
+    arf(v8(
+        "vp8-176x144_arf",
+        "176x144",
+        40,
+        ARF,
+        &["hidden", "alt-copy"],
+    )),
+    v8(
+        "vp8-352x288_errres",
+        "352x288",
+        20,
+        &["-b:v", "300k", "-error-resilient", "default", "-g", "10"],
+        &["no-entropy-refresh"],
+    ),
+    v8(
+        "vp8-640x360_parts8_sharp",
+        "640x360",
+        12,
+        &["-b:v", "800k", "-slices", "8", "-sharpness", "5"],
+        &["parts8"],
+    ),
+    v8(
+        "vp8-1920x1080",
+        "1920x1080",
+        8,
+        &["-b:v", "3M", "-slices", "4"],
+        &["parts4"],
+    ),
+    Def {
+        name: "vp8-resize_352x288_176x144_640x360",
+        group: "vp8",
+        bits: 8,
+        mono: false,
+        vm: true,
+        need: &["key-resize"],
+        recipe: Recipe::VpxJoin {
+            sizes: &["352x288", "176x144", "640x360"],
+        },
     },
     // VP9 streams of the request-by-request tests of tests/vp9.rs.
     // Key frame every 6 frames, 4 tile columns (a cut frame loses tile size markers).
@@ -978,6 +1036,7 @@ pub fn defs() -> &'static [Def] {
 
 /// What the list needs: ffmpeg encoders and CLI tools.
 const FFMPEG_ENCODERS: &[&str] = &[
+    "libvpx",
     "libvpx-vp9",
     "libaom-av1",
     "libsvtav1",
@@ -1186,6 +1245,7 @@ fn make(dir: &Path, d: &Def) -> (String, Option<String>) {
         Recipe::X265 {
             w, h, frames, then, ..
         } => ((w, h), (frames + then.map_or(0, |t| t.2)) as usize, None),
+        _ if d.name.starts_with("vp8-") => vp8_props(&data),
         _ => vp9_props(&data),
     };
     let pix = if d.bits > 8 { "yuv420p10le" } else { "yuv420p" };
@@ -1397,9 +1457,15 @@ fn vpx(
         &["-pix_fmt", "yuv420p"]
     };
     let log = dir.join(format!("{name}-2pass"));
+    // VP8 (libvpx) has no row-mt.
+    let (enc, common): (&str, &[&str]) = if name.starts_with("vp8-") {
+        ("libvpx", &VP8_VPX)
+    } else {
+        ("libvpx-vp9", &VPX)
+    };
     for pass in passes {
-        let head = ["-frames:v", &frames, "-c:v", "libvpx-vp9"];
-        let mut a: Vec<&OsStr> = os(head.iter().chain(&VPX).chain(args).chain(pix));
+        let head = ["-frames:v", &frames, "-c:v", enc];
+        let mut a: Vec<&OsStr> = os(head.iter().chain(common).chain(args).chain(pix));
         if *pass != "0" {
             a.extend([OsStr::new("-pass"), OsStr::new(pass)]);
             a.extend([OsStr::new("-passlogfile"), log.as_os_str()]);
@@ -1583,6 +1649,14 @@ fn vp9_props(data: &[u8]) -> ((u32, u32), usize, Option<usize>) {
         }
     }
     (first.expect("a VP9 frame"), shown, resize)
+}
+
+/// (first size, shown frames, no resize point: VP8 changes size on key frames only).
+fn vp8_props(data: &[u8]) -> ((u32, u32), usize, Option<usize>) {
+    let reqs = Vp8Builder::build_ivf(data).expect("build VP8 controls");
+    let first = reqs.first().expect("a VP8 frame");
+    let size = (u32::from(first.frame.width), u32::from(first.frame.height));
+    (size, reqs.iter().filter(|r| r.shown).count(), None)
 }
 
 /// (shown frames, resize point) of an AV1 stream: the first non-key frame whose output
