@@ -13,6 +13,7 @@ use std::process::Command;
 use ctrls::build::annexb;
 use ctrls::build::av1::{Av1Builder, Av1Event};
 use ctrls::build::h264::{display_order, H264Builder, H264Picture};
+use ctrls::build::vp8::Vp8Builder;
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 use ctrls::h264::{DecodeMode, H264Controls};
 use ctrls::{CaptureFormat, Codec, Payload, RawControl};
@@ -450,6 +451,19 @@ fn ivf_requests(codec: Codec, data: &[u8]) -> Vec<Req> {
         });
     };
     match codec {
+        Codec::Vp8 => {
+            for r in Vp8Builder::build_ivf(data).unwrap() {
+                assert!(r.shown);
+                let c = ctrls::vp8::Vp8Controls { frame: r.frame };
+                push(
+                    c.to_payloads(),
+                    &r.bitstream,
+                    r.timestamp,
+                    u32::from(r.frame.width),
+                    u32::from(r.frame.height),
+                );
+            }
+        }
         Codec::Vp9 => {
             for ev in Vp9Builder::build_ivf(data).unwrap() {
                 let Vp9Event::Decode(r) = ev else {
@@ -536,6 +550,23 @@ fn vp9_jobs_bit_exact() {
 }
 
 #[test]
+fn vp8_jobs_bit_exact() {
+    ivf_bit_exact(
+        Codec::Vp8,
+        &[
+            "-c:v",
+            "libvpx",
+            "-lag-in-frames",
+            "0",
+            "-auto-alt-ref",
+            "0",
+            "-b:v",
+            "200k",
+        ],
+    );
+}
+
+#[test]
 fn av1_jobs_bit_exact() {
     ivf_bit_exact(
         Codec::Av1,
@@ -588,7 +619,7 @@ fn codec_without_engine_and_missing_controls_fail_only_their_job() {
     let mut ctx = Context::new(&dev, 5);
     for (codec, want) in [
         (Codec::Hevc, "request lacks HEVC_SPS"),
-        (Codec::Vp8, "codec vp8: no engine"),
+        (Codec::Vp8, "request lacks VP8_FRAME"),
         (Codec::Mpeg2, "codec mpeg2: no engine"),
         (Codec::H264, "request lacks H264_SPS"),
         (Codec::Av1, "request lacks AV1_TILE_GROUP_ENTRY"),

@@ -24,6 +24,7 @@ use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
 use ctrls::source::hevc::HevcSource;
 use ctrls::source::quirks::{ClientQuirk, WithQuirk};
+use ctrls::source::vp8::Vp8Source;
 use ctrls::source::vp9::Vp9Source;
 use ctrls::source::PictureSource;
 use ctrls::Codec;
@@ -33,7 +34,7 @@ use request_api::session::{
 use request_api::yuv::{write_frame, y4m_header, OutputKind};
 
 /// Codecs daedalus-decode has a stream builder for.
-const CODECS: [Codec; 4] = [Codec::H264, Codec::Hevc, Codec::Vp9, Codec::Av1];
+const CODECS: [Codec; 5] = [Codec::H264, Codec::Hevc, Codec::Vp8, Codec::Vp9, Codec::Av1];
 
 /// `--codec`: a [`Codec`] name (through its `FromStr`) with a stream builder.
 fn parse_codec(s: &str) -> Result<Codec, String> {
@@ -187,6 +188,9 @@ fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn 
                 H264Source::with_mode(data, mode).context("parsing the H.264 stream")?,
             ))
         }
+        Codec::Vp8 => Ok(Box::new(
+            Vp8Source::new(data).context("parsing the VP8 IVF stream")?,
+        )),
         Codec::Vp9 => Ok(Box::new(
             Vp9Source::new(data).context("parsing the VP9 IVF stream")?,
         )),
