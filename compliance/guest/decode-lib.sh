@@ -36,6 +36,7 @@ gst_prepare() {
 # GST_RAW (the raw format hashed: I420, or I420_10LE for 10-bit streams).
 gst_chain() {
 	case $1 in
+	vp8) GST_PARSE="ivfparse ! v4l2slvp8dec" ;;
 	vp9) GST_PARSE="ivfparse ! vp9parse ! v4l2slvp9dec" ;;
 	av1) GST_PARSE="ivfparse ! av1parse ! v4l2slav1dec" ;;
 	hevc) GST_PARSE="h265parse ! v4l2slh265dec" ;;

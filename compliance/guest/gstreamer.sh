@@ -49,7 +49,7 @@ stream_test() {
 }
 
 # part NAME: whether DAEDALUS_GST_PARTS (host side; default all) asks for the
-# part NAME (x264, long, faults, ivf, jvt). A part not run counts nowhere.
+# part NAME (x264, long, faults, ivf, jvt, hevc, vp8). A part not run counts nowhere.
 part() {
 	case " $GST_PARTS " in
 	*" $1 "*) return 0 ;;
@@ -373,6 +373,69 @@ hevc_tests() {
 	gst_chain h264
 }
 if part hevc; then hevc_tests; fi
+
+# 7. VP8: the 51 libvpx test vectors (the suite's MD5s) through v4l2slvp8dec
+#    and daedalus-decode (MMAP; DMABUF from the system heap for one vector of
+#    each group: buffer import does not depend on the stream), then the
+#    libvpx streams of the host tests (list.txt, vp8-*: hidden alt-refs, error
+#    resilient, 8 and 4 token partitions, odd size, 1080p, a key-frame
+#    resize) the same way. The daemon runs lenient: what GStreamer's FRAME
+#    controls say differently from the frame headers is logged, and counted
+#    here per stream (GStreamer's findings, not failures of the decode).
+VP8_DMABUF=' vp80-00-comprehensive-001 vp80-01-intra-1400 vp80-02-inter-1402 vp80-03-segmentation-1401 vp80-04-partitions-1404 vp80-05-sharpness-1428 '
+VP8_FINDINGS=0
+
+# vp8_stream NAME FILE WANT DMABUF: GStreamer, daedalus-decode MMAP, and
+# DMABUF when DMABUF = yes.
+vp8_stream() {
+	local name=$1 file=$2 want=$3 dmabuf=$4 before n
+	before=$(wc -l <"$RESULTS/daemon.log")
+	gst_chain vp8
+	stream_test "$name" "$file" "$want"
+	n=$(tail -n +"$((before + 1))" "$RESULTS/daemon.log" | grep -c 'control disagrees')
+	if [ "$n" -gt 0 ]; then
+		VP8_FINDINGS=$((VP8_FINDINGS + n))
+		info "$name: v4l2slvp8dec's controls differ from the frame headers $n times: $(tail -n +"$((before + 1))" "$RESULTS/daemon.log" | grep -o 'field=[^ ]*' | sort | uniq -c | sort -rn | head -3 | tr -s ' ' | tr '\n' ';')"
+	fi
+	decode_test "$name: daedalus-decode, MMAP" "$file" vp8 "$want"
+	if [ "$dmabuf" = yes ]; then
+		decode_test "$name: daedalus-decode, DMABUF (heap)" "$file" vp8 "$want" \
+			--memory dmabuf --dmabuf-from heap
+	fi
+}
+
+vp8_tests() {
+	local md5 file bits size resize w h
+	if ! in_chroot gst-inspect-1.0 v4l2slvp8dec >/dev/null 2>&1; then
+		fail "vp8" "GStreamer has no v4l2slvp8dec for our device"
+		return
+	fi
+	if [ -f "$VP8_VECTORS_DIR/md5.txt" ]; then
+		while read -r md5 file; do
+			[ -f "$VP8_VECTORS_DIR/$file" ] || { fail "vp8 ${file%.*}" "missing file"; continue; }
+			case $VP8_DMABUF in *" ${file%.*} "*) w=yes ;; *) w=no ;; esac
+			vp8_stream "vp8 ${file%.*}" "$VP8_VECTORS_DIR/$file" "$md5" "$w"
+		done <"$VP8_VECTORS_DIR/md5.txt"
+	else
+		fail "vp8 vectors" "no $VP8_VECTORS_DIR/md5.txt: VP8 vectors NOT tested"
+	fi
+	if ! grep -q '  vp8-' "$IVF_STREAMS_DIR/list.txt" 2>/dev/null; then
+		fail "vp8 libvpx streams" "no vp8- streams in ${IVF_STREAMS_DIR:-?}/list.txt: NOT tested"
+		return
+	fi
+	while read -r md5 file bits size resize; do
+		case $file in vp8-*) ;; *) continue ;; esac
+		w=${size%x*} h=${size#*x}
+		if [ $((w * h)) -gt "$GST_MAX_PIXELS" ]; then
+			fixture_test vp8 "$md5" "$file" "$bits" "$size" "$resize"
+			continue
+		fi
+		vp8_stream "${file%.*}" "$IVF_STREAMS_DIR/$file" "$md5" yes
+	done <"$IVF_STREAMS_DIR/list.txt"
+	info "vp8: v4l2slvp8dec's FRAME controls differed from the frame headers $VP8_FINDINGS times in all"
+	gst_chain h264
+}
+if part vp8; then vp8_tests; fi
 
 stop_daemon || info "daemon did not stop cleanly"
 grep -E 'jobs=|detached|ERROR' "$RESULTS/daemon.log" | tail -3 | cut -c1-200 | sed 's/^/    /'

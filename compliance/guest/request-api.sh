@@ -16,14 +16,14 @@
 #    * the 300-frame 1080p x264 stream: MD5 against the host FFmpeg's, and
 #      the frames/s next to GStreamer's v4l2slh264dec on the same stream
 #      (informational);
-#    * VP9/AV1 IVF streams (8- and 10-bit, hidden frames, show_existing_frame):
+#    * VP8/VP9/AV1 IVF streams (8- and 10-bit, hidden frames, show_existing_frame):
 #      MD5 against the host FFmpeg's;
 #  - on visl (which only draws a pattern, so no MD5): streams run to the end
 #    with no request errors (H.264 with MMAP and DMABUF, VP9 and AV1 8-bit,
 #    every frame FFmpeg outputs displayed): proof that the client follows the
 #    API rather than our device's quirks.
 # $DECODE is the daedalus-decode binary, $VECTORS_DIR the JVT folder,
-# $IVF_DIR the VP9/AV1 streams (list.txt: NAME CODEC BITS FRAMES MD5),
+# $IVF_DIR the VP8/VP9/AV1 streams (list.txt: NAME CODEC BITS FRAMES MD5),
 # $STREAMS_DIR/$LONG_STREAM the 1080p stream (streams.env).
 # shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -183,7 +183,7 @@ awk -v n="$LONG_FRAMES" -v s="$ra_secs" -v g="$gst_line" 'BEGIN {
 	tee "$RESULTS/speed.txt"
 daemon_alive_or_restart "1080p"
 
-# 5. VP9/AV1 through the module, MD5 against the host FFmpeg's.
+# 5. VP8/VP9/AV1 through the module, MD5 against the host FFmpeg's.
 if [ -f "$IVF_DIR/list.txt" ]; then
 	while read -r name codec bits frames want; do
 		run_decode "$name" 120 "$IVF_DIR/$name.ivf" --device "$DAEDALUS_MEDIA" --codec "$codec"
@@ -193,9 +193,9 @@ if [ -f "$IVF_DIR/list.txt" ]; then
 			fail "daedalus-decode $name ($bits-bit)" "exit $RC, md5 ${GOT:-none}, want $want; ${SUMMARY:-no summary}; $LAST"
 		fi
 	done <"$IVF_DIR/list.txt"
-	daemon_alive_or_restart "VP9/AV1 decodes"
+	daemon_alive_or_restart "VP8/VP9/AV1 decodes"
 else
-	fail "vp9/av1 streams" "no $IVF_DIR/list.txt"
+	fail "vp8/vp9/av1 streams" "no $IVF_DIR/list.txt"
 fi
 stop_daemon || fail "daemon stopped cleanly on SIGTERM"
 

@@ -182,6 +182,7 @@ STREAMS_DIR='$(streams_dir)'
 IVF_STREAMS_DIR='$ivf'
 VECTORS_DIR='$vectors'
 HEVC_VECTORS_DIR='${DAEDALUS_HEVC_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/hevc}'
+VP8_VECTORS_DIR='${DAEDALUS_VP8_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/vp8}'
 LONG_STREAM='x264-1080p-300-bframes.264'
 LONG_FRAMES=300
 FAULT_SIZE='$FAULT_SIZE'
