@@ -214,9 +214,9 @@ decode_prepare() {
 		return 1
 	}
 	case $codec in
-	h264 | vp9 | av1) ;;
+	h264 | hevc | vp8 | vp9 | av1) ;;
 	*)
-		log "decode: codec $codec is not supported (h264, vp9, av1)"
+		log "decode: codec $codec is not supported (h264, hevc, vp8, vp9, av1)"
 		return 1
 		;;
 	esac
