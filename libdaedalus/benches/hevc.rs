@@ -14,11 +14,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use common::{demux, ffmpeg_decode, timed};
+use common::{demux, engine_run, ffmpeg_decode, median};
 use ctrls::build::hevc::{HevcBuilder, HevcPicture};
 use ffmpeg_next as ffn;
 use libdaedalus::replay::hevc_controls;
-use libdaedalus::{CaptureFormat, Codec, ControlSet, Engine, OwnedBuffer, Request};
+use libdaedalus::{CaptureFormat, Codec, ControlSet, OwnedBuffer, Request};
 
 mod common;
 
@@ -47,26 +47,17 @@ fn controls(p: &HevcPicture) -> ControlSet {
     ControlSet::Hevc(Box::new(hevc_controls(p)))
 }
 
-fn engine_run(pics: &[HevcPicture], sets: &[ControlSet], bufs: &mut [OwnedBuffer]) -> f64 {
-    let mut engine = Engine::new(Codec::Hevc).unwrap();
-    let ((), secs, _) = timed(|| {
-        for (i, p) in pics.iter().enumerate() {
-            let req = Request {
-                controls: &sets[i],
-                bitstream: &p.bitstream,
-                timestamp: p.timestamp,
-                hold_capture: false,
-            };
-            let n = bufs.len();
-            engine.decode(&req, &mut bufs[i % n].as_dst()).unwrap();
-        }
-    });
-    secs
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
+/// The requests of one pass (controls built beforehand, as a client has them).
+fn requests<'a>(pics: &'a [HevcPicture], sets: &'a [ControlSet]) -> Vec<Request<'a>> {
+    pics.iter()
+        .zip(sets)
+        .map(|(p, c)| Request {
+            controls: c,
+            bitstream: &p.bitstream,
+            timestamp: p.timestamp,
+            hold_capture: false,
+        })
+        .collect()
 }
 
 fn main() {
@@ -99,8 +90,8 @@ fn main() {
     let n = pics.len() as f64;
     let (mut e, mut e420, mut f) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
-        e.push(n / engine_run(&pics, &sets, &mut bufs));
-        e420.push(n / engine_run(&pics, &sets, &mut bufs420));
+        e.push(n / engine_run(Codec::Hevc, requests(&pics, &sets), &mut bufs));
+        e420.push(n / engine_run(Codec::Hevc, requests(&pics, &sets), &mut bufs420));
         let (got, s, _) = ffmpeg_decode(&params, &packets, None);
         assert_eq!(got, pics.len());
         f.push(n / s);

@@ -14,10 +14,9 @@
 //! load does not distort.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
-use common::{demux, ffmpeg_decode, timed};
+use common::{demux, ffmpeg_decode, timed, vpx_two_pass};
 use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 use ctrls::source::vp9::vp9_set as vp9_controls;
 use libdaedalus::replay::replay_vp9_ivf as replay_ivf;
@@ -29,29 +28,9 @@ mod common;
 const FRAMES: u32 = 90;
 
 fn generate(path: &Path) {
-    if path.exists() {
-        return;
-    }
-    let log = path.with_extension("2pass");
-    for pass in ["1", "2"] {
-        let st = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=1920x1080:rate=30")
-            .args(["-frames:v", &FRAMES.to_string(), "-c:v", "libvpx-vp9"])
-            .args(["-threads", "1", "-row-mt", "0", "-deadline", "good"])
-            .args(["-cpu-used", "4", "-b:v", "4M", "-tile-columns", "2"])
-            .args(["-auto-alt-ref", "1", "-lag-in-frames", "16", "-pass", pass])
-            .arg("-passlogfile")
-            .arg(&log)
-            .args(["-f", "ivf"])
-            .arg(if pass == "1" {
-                Path::new("/dev/null")
-            } else {
-                path
-            })
-            .status()
-            .expect("ffmpeg");
-        assert!(st.success(), "ffmpeg failed to encode the bench stream");
+    if !path.exists() {
+        let args = ["-row-mt", "0", "-b:v", "4M", "-tile-columns", "2"];
+        vpx_two_pass(path, "libvpx-vp9", FRAMES, "null", &args);
     }
 }
 

@@ -1,4 +1,4 @@
-//! What the benches (engine, VP9, AV1) share: time measurement (wall and on-CPU time of the
+//! What the benches (engine, VP8, VP9, AV1, HEVC) share: time measurement (wall and on-CPU time of the
 //! thread) and plain single-threaded FFmpeg decoding of a demuxed file.
 
 #![allow(dead_code)]
@@ -75,4 +75,54 @@ pub fn ffmpeg_decode(
         }
         n
     })
+}
+
+/// Median of `v` (sorted in place).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Wall seconds of one fresh `codec` engine decoding every request, round-robin into
+/// `bufs`; each must decode with no control warning.
+pub fn engine_run<'a>(
+    codec: libdaedalus::Codec,
+    reqs: impl IntoIterator<Item = libdaedalus::Request<'a>>,
+    bufs: &mut [libdaedalus::OwnedBuffer],
+) -> f64 {
+    let mut engine = libdaedalus::Engine::new(codec).unwrap();
+    let ((), secs, _) = timed(|| {
+        for (i, req) in reqs.into_iter().enumerate() {
+            let n = bufs.len();
+            let rep = engine.decode(&req, &mut bufs[i % n].as_dst()).unwrap();
+            assert!(rep.warnings.is_empty(), "{:?}", rep.warnings);
+        }
+    });
+    secs
+}
+
+/// Encodes `frames` of testsrc2 (1080p, 30 fps, `vf` filter) with the libvpx encoder
+/// `encoder` in two passes (alt-ref frames need them) and `args`, into the IVF `path`.
+pub fn vpx_two_pass(path: &Path, encoder: &str, frames: u32, vf: &str, args: &[&str]) {
+    let log = path.with_extension("2pass");
+    for pass in ["1", "2"] {
+        let st = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=1920x1080:rate=30")
+            .args(["-vf", vf, "-frames:v", &frames.to_string(), "-c:v", encoder])
+            .args(["-threads", "1", "-deadline", "good", "-cpu-used", "4"])
+            .args(args)
+            .args(["-auto-alt-ref", "1", "-lag-in-frames", "16", "-pass", pass])
+            .arg("-passlogfile")
+            .arg(&log)
+            .args(["-f", "ivf"])
+            .arg(if pass == "1" {
+                Path::new("/dev/null")
+            } else {
+                path
+            })
+            .status()
+            .expect("ffmpeg");
+        assert!(st.success(), "ffmpeg failed to encode the bench stream");
+    }
 }
