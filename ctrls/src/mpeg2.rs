@@ -131,7 +131,9 @@ impl Control for Sequence {
             self.profile_and_level_indication,
             0xff,
         );
-        r.max("vbv_buffer_size", self.vbv_buffer_size, 0x3ffff);
+        // vbv_buffer_size: no rule. The UAPI field is 32 bits; GStreamer sends the size
+        // in bits (the 18-bit value x 16384), FFmpeg's v4l2-request the OUTPUT buffer
+        // size; no driver reads it.
     }
 }
 
@@ -272,27 +274,69 @@ impl Control for Quantisation {
         Ok(())
     }
 
-    /// 6.3.11: a quantiser matrix value of 0 is forbidden.
+    /// 6.3.11: a quantiser matrix value of 0 is forbidden; an all-zero chroma matrix
+    /// means "not loaded, as luma" (the kernel's initial value, and what GStreamer sends
+    /// when the stream loads none).
     fn violations(&self, out: &mut Vec<Violation>) {
         let mut r = Rules::new(Self::NAME, out);
-        for (name, m) in [
-            ("intra_quantiser_matrix", &self.intra_quantiser_matrix),
+        for (name, m, chroma) in [
+            (
+                "intra_quantiser_matrix",
+                &self.intra_quantiser_matrix,
+                false,
+            ),
             (
                 "non_intra_quantiser_matrix",
                 &self.non_intra_quantiser_matrix,
+                false,
             ),
             (
                 "chroma_intra_quantiser_matrix",
                 &self.chroma_intra_quantiser_matrix,
+                true,
             ),
             (
                 "chroma_non_intra_quantiser_matrix",
                 &self.chroma_non_intra_quantiser_matrix,
+                true,
             ),
         ] {
+            if chroma && m.iter().all(|&v| v == 0) {
+                continue;
+            }
             for (i, &v) in m.iter().enumerate() {
                 r.range(format!("{name}[{i}]"), v, 1, 255);
             }
         }
+    }
+}
+
+/// The controls of one MPEG-2 request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mpeg2Controls {
+    pub sequence: Sequence,
+    pub picture: Picture,
+    /// QUANTISATION (absent: the spec's default matrices).
+    pub quantisation: Option<Quantisation>,
+}
+
+impl Mpeg2Controls {
+    /// The set from a request's control list.
+    pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
+        Ok(Mpeg2Controls {
+            sequence: c.get()?,
+            picture: c.get()?,
+            quantisation: c.opt()?,
+        })
+    }
+
+    /// The control list a client sets for this request.
+    pub fn to_payloads(&self) -> Vec<crate::set::Payload> {
+        use crate::set::Payload;
+        let mut v = vec![Payload::of(&self.sequence), Payload::of(&self.picture)];
+        if let Some(q) = &self.quantisation {
+            v.push(Payload::of(q));
+        }
+        v
     }
 }

@@ -1226,6 +1226,20 @@ mod mpeg2_tests {
         let mut q = quant();
         q.non_intra_quantiser_matrix[5] = 0;
         invalid(&q, &[("non_intra_quantiser_matrix[5]", "0", "1..=255")]);
+        // All-zero chroma matrices mean "as luma" (GStreamer, the kernel's default); a
+        // zero inside a loaded one does not.
+        let mut q = quant();
+        q.chroma_intra_quantiser_matrix = [0; 64];
+        valid(&q);
+        q.chroma_non_intra_quantiser_matrix[1] = 0;
+        invalid(
+            &q,
+            &[("chroma_non_intra_quantiser_matrix[1]", "0", "1..=255")],
+        );
+        // GStreamer's vbv_buffer_size is in bits.
+        let mut s = seq();
+        s.vbv_buffer_size = 112 * 16384;
+        valid(&s);
     }
 }
 
