@@ -8,7 +8,7 @@
 //! or strict).
 
 use crate::codec::Codec;
-use crate::{av1, h264, hevc, vp8, vp9, Control};
+use crate::{av1, h264, hevc, mpeg2, vp8, vp9, Control};
 
 /// One control as the kernel delivers it: its V4L2 CID and payload bytes (the
 /// UAPI struct, an array of them, or a menu control's `i32`).
@@ -161,6 +161,7 @@ pub enum ControlSet {
     Av1(Box<av1::Av1Controls>),
     Hevc(Box<hevc::HevcControls>),
     Vp8(Box<vp8::Vp8Controls>),
+    Mpeg2(Box<mpeg2::Mpeg2Controls>),
 }
 
 impl ControlSet {
@@ -173,7 +174,7 @@ impl ControlSet {
             Codec::Av1 => ControlSet::Av1(Box::new(av1::Av1Controls::from_controls(&c)?)),
             Codec::Hevc => ControlSet::Hevc(Box::new(hevc::HevcControls::from_controls(&c)?)),
             Codec::Vp8 => ControlSet::Vp8(Box::new(vp8::Vp8Controls::from_controls(&c)?)),
-            Codec::Mpeg2 => return Err(SetError::NoEngine(codec)),
+            Codec::Mpeg2 => ControlSet::Mpeg2(Box::new(mpeg2::Mpeg2Controls::from_controls(&c)?)),
         })
     }
 
@@ -190,6 +191,7 @@ impl ControlSet {
             ControlSet::Av1(_) => Codec::Av1,
             ControlSet::Hevc(_) => Codec::Hevc,
             ControlSet::Vp8(_) => Codec::Vp8,
+            ControlSet::Mpeg2(_) => Codec::Mpeg2,
         }
     }
 }
@@ -224,6 +226,6 @@ mod tests {
         let err = ControlSet::parse(Codec::Vp8, &[]).unwrap_err();
         assert_eq!(err, SetError::Missing("VP8_FRAME"));
         let err = ControlSet::parse(Codec::Mpeg2, &[]).unwrap_err();
-        assert_eq!(err.to_string(), "codec mpeg2: no engine");
+        assert_eq!(err, SetError::Missing("MPEG2_SEQUENCE"));
     }
 }

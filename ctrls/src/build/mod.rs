@@ -7,6 +7,7 @@ mod h264_lists;
 mod h264_refs;
 pub mod hevc;
 pub mod ivf;
+pub mod mpeg2;
 pub mod vp8;
 mod vp8_tables;
 pub mod vp9;

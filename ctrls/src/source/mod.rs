@@ -10,6 +10,8 @@
 //!   (Annex B, frame-based).
 //! - [`vp8`], [`vp9`], [`av1`]: the VP8 / VP9 / AV1 sources over the IVF
 //!   builders (hidden and show-existing frames), all [`ivf::IvfSource`]s.
+//! - [`mpeg2`]: the MPEG-2 source over `crate::build::mpeg2` (video
+//!   elementary stream; frame pictures and field pairs).
 
 use serde::Serialize;
 
@@ -17,6 +19,7 @@ pub mod av1;
 pub mod h264;
 pub mod hevc;
 pub mod ivf;
+pub mod mpeg2;
 pub mod quirks;
 pub mod vp8;
 pub mod vp9;
