@@ -26,7 +26,7 @@ impl Engine {
             Codec::Av1 => Box::new(codec::av1::Av1Backend::new()?),
             Codec::Hevc => Box::new(codec::hevc::HevcBackend::new()?),
             Codec::Vp8 => Box::new(codec::vp8::Vp8Backend::new()?),
-            Codec::Mpeg2 => return Err(EngineError::NoEngine(codec)),
+            Codec::Mpeg2 => Box::new(codec::mpeg2::Mpeg2Backend::new()?),
         };
         Ok(Engine {
             codec,

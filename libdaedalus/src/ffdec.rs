@@ -60,6 +60,7 @@ fn fferr(what: &'static str, code: c_int) -> FfError {
 pub enum FfCodec {
     H264,
     Hevc,
+    Mpeg2,
     Vp8,
     Vp9,
 }
@@ -69,8 +70,12 @@ pub enum FfCodec {
 pub type BandSink<'a> = dyn FnMut(&SrcPicture<'_>, u32, u32) + 'a;
 
 struct Capture {
-    /// Reference to the picture buffer most recently allocated by the decoder.
+    /// Reference to the picture buffer most recently allocated by the decoder (with
+    /// `first_only`, the first one allocated during the packet).
     frame: *mut ff::AVFrame,
+    /// MPEG-2: the decoder allocates the packet's picture first, then gray stand-ins for
+    /// missing references (a B picture of a closed GOP): keep the first.
+    first_only: bool,
     /// Set by get_buffer2 when a new picture buffer was allocated.
     new_picture: bool,
     /// During [`FfDecoder::decode_concealed_parts_banded`] only: where finished rows go,
@@ -115,6 +120,9 @@ unsafe extern "C" fn get_buffer2(
             return ret;
         }
         let cap = &mut *((*s).opaque as *mut Capture);
+        if cap.first_only && cap.new_picture {
+            return 0;
+        }
         ff::av_frame_unref(cap.frame);
         let r = ff::av_frame_ref(cap.frame, frame);
         if r < 0 {
@@ -272,12 +280,14 @@ impl FfDecoder {
         let id = match codec {
             FfCodec::H264 => ff::AVCodecID::AV_CODEC_ID_H264,
             FfCodec::Hevc => ff::AVCodecID::AV_CODEC_ID_HEVC,
+            FfCodec::Mpeg2 => ff::AVCodecID::AV_CODEC_ID_MPEG2VIDEO,
             FfCodec::Vp8 => ff::AVCodecID::AV_CODEC_ID_VP8,
             FfCodec::Vp9 => ff::AVCodecID::AV_CODEC_ID_VP9,
         };
         let mut capture = Box::new(Capture {
             frame: ptr::null_mut(),
             new_picture: false,
+            first_only: codec == FfCodec::Mpeg2,
             band: None,
         });
         // SAFETY: plain FFmpeg allocation calls; every pointer is null-checked and ownership
@@ -308,7 +318,11 @@ impl FfDecoder {
             c.flags |= ff::AV_CODEC_FLAG_OUTPUT_CORRUPT as c_int;
             c.flags2 |= ff::AV_CODEC_FLAG2_SHOW_ALL;
             c.get_buffer2 = Some(get_buffer2);
-            c.draw_horiz_band = Some(draw_horiz_band);
+            // MPEG-2 (mpegvideo) reconstructs B pictures into a scratch pad when a
+            // band callback is set, and bands are only used by the H.264 path.
+            if codec != FfCodec::Mpeg2 {
+                c.draw_horiz_band = Some(draw_horiz_band);
+            }
             c.opaque = &mut *this.capture as *mut Capture as *mut c_void;
             let r = ff::avcodec_open2(this.ctx, dec, ptr::null_mut());
             if r < 0 {

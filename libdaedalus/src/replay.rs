@@ -20,6 +20,7 @@ use ctrls::hevc::{DecodeMode, HevcControls, StartCode};
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
 use ctrls::source::hevc::HevcSource;
+use ctrls::source::mpeg2::Mpeg2Source;
 use ctrls::source::vp8::Vp8Source;
 use ctrls::source::vp9::Vp9Source;
 use ctrls::source::{CodedPicture, PictureSource, Rect};
@@ -202,7 +203,8 @@ fn new_capture(p: &CodedPicture, opts: &ReplayOptions) -> Held {
     }
 }
 
-/// Replays a whole stream of `codec` (H.264, HEVC: Annex B; VP8, VP9, AV1: IVF).
+/// Replays a whole stream of `codec` (H.264, HEVC: Annex B; MPEG-2: video elementary
+/// stream; VP8, VP9, AV1: IVF).
 pub fn replay(
     codec: Codec,
     data: &[u8],
@@ -216,7 +218,7 @@ pub fn replay(
         Codec::Av1 => Box::new(Av1Source::new(data).map_err(build)?),
         Codec::Hevc => Box::new(HevcSource::new(data).map_err(build)?),
         Codec::Vp8 => Box::new(Vp8Source::new(data).map_err(build)?),
-        Codec::Mpeg2 => return Err(ReplayError::Engine(EngineError::NoEngine(codec))),
+        Codec::Mpeg2 => Box::new(Mpeg2Source::new(data).map_err(build)?),
     };
     let mut engine = Engine::with_options(codec, opts.engine)?;
     replay_source(&mut engine, src.as_mut(), opts, sink)

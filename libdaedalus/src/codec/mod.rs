@@ -7,6 +7,7 @@ pub mod bitwriter;
 mod diff;
 pub mod h264;
 pub mod hevc;
+pub mod mpeg2;
 pub mod vp8;
 pub mod vp9;
 
