@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use ctrls::build::av1::Av1Event;
 use ctrls::build::h264::H264Picture;
 use ctrls::build::hevc::HevcPicture;
+use ctrls::build::mpeg2::Mpeg2Picture;
 use ctrls::build::vp8::Vp8Request;
 use ctrls::build::vp9::Vp9Event;
 use ctrls::hevc::{DecodeMode, HevcControls, StartCode};
@@ -28,6 +29,7 @@ use ctrls::{Codec, ControlSet, Payload};
 
 use crate::codec::av1::Av1Controls;
 use crate::codec::h264::H264Controls;
+use crate::codec::mpeg2::Mpeg2Controls;
 use crate::codec::vp8::Vp8Controls;
 use crate::dst::{CaptureFormat, OwnedBuffer};
 use crate::engine::Engine;
@@ -290,6 +292,29 @@ pub fn replay_vp8_requests_with(
         opts,
         |i, set, bits| {
             if let ControlSet::Vp8(c) = set {
+                mutate(i, c, bits)
+            }
+        },
+        sink,
+    )
+}
+
+/// Runs built MPEG-2 pictures through `engine`, with `mutate` applied to each request's
+/// controls and OUTPUT bytes first (arguments: request index, controls, bitstream).
+pub fn replay_mpeg2_pictures_with(
+    engine: &mut Engine,
+    pics: &[Mpeg2Picture],
+    opts: &ReplayOptions,
+    mut mutate: impl FnMut(u32, &mut Mpeg2Controls, &mut Vec<u8>),
+    sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    let mut src = Mpeg2Source::from_pictures(pics.to_vec());
+    replay_source_with(
+        engine,
+        &mut src,
+        opts,
+        |i, set, bits| {
+            if let ControlSet::Mpeg2(c) = set {
                 mutate(i, c, bits)
             }
         },

@@ -72,6 +72,13 @@ pub enum Recipe {
         args: &'static [&'static str],
         vf: &'static str,
     },
+    /// ffmpeg mpeg2video (single-threaded) of testsrc2 at `size` (25 fps), an MPEG-2
+    /// video elementary stream; `args`: ffmpeg options.
+    Mpeg2 {
+        size: &'static str,
+        frames: u32,
+        args: &'static [&'static str],
+    },
     /// ffmpeg libx265 (single-threaded unless `params` asks for a pool) of testsrc2 at
     /// `w`x`h` (25 fps), Annex B; `args`: ffmpeg options (preset, `-vf`); `then`: a second
     /// part at another size (`w`, `h`, frames), appended whole (a new sequence: VPS, SPS,
@@ -179,6 +186,33 @@ const fn v8(
     d.need = need;
     d
 }
+
+/// An MPEG-2 stream (ffmpeg mpeg2video), read by tests/mpeg2.rs.
+const fn m2(
+    name: &'static str,
+    size: &'static str,
+    frames: u32,
+    args: &'static [&'static str],
+    need: &'static [&'static str],
+) -> Def {
+    Def {
+        name,
+        group: "mpeg2",
+        bits: 8,
+        mono: false,
+        vm: true,
+        need,
+        recipe: Recipe::Mpeg2 { size, frames, args },
+    }
+}
+
+/// A custom intra matrix for the mpeg2video encoder (raster order, 8 at DC).
+const M2_INTRA: &str = "8,12,14,16,18,20,24,28,12,14,16,18,20,24,28,32,14,16,18,20,24,28,32,36,\
+16,18,20,24,28,32,36,40,18,20,24,28,32,36,40,44,20,24,28,32,36,40,44,48,\
+24,28,32,36,40,44,48,52,28,32,36,40,44,48,52,56";
+const M2_INTER: &str = "16,17,18,19,20,21,22,23,17,18,19,20,21,22,23,24,18,19,20,21,22,23,24,25,\
+19,20,21,22,23,24,25,26,20,21,22,23,24,25,26,27,21,22,23,24,25,26,27,28,\
+22,23,24,25,26,27,28,29,23,24,25,26,27,28,29,30";
 
 /// Two-pass (alt-ref).
 const fn arf(mut d: Def) -> Def {
@@ -459,6 +493,104 @@ static DEFS: &[Def] = &[
             sizes: &["352x288", "176x144", "640x360"],
         },
     },
+    // MPEG-2: tests/mpeg2.rs streams_match_ffmpeg.
+    m2(
+        "mpeg2-352x288_bframes",
+        "352x288",
+        25,
+        &["-b:v", "1M", "-bf", "2", "-g", "12"],
+        &["B"],
+    ),
+    m2(
+        "mpeg2-176x144_closed_gop",
+        "176x144",
+        20,
+        &[
+            "-b:v",
+            "400k",
+            "-bf",
+            "2",
+            "-g",
+            "6",
+            "-flags",
+            "+cgop",
+            "-sc_threshold",
+            "1000000000",
+        ],
+        &["B", "closed"],
+    ),
+    m2(
+        "mpeg2-720x576_interlaced_tff",
+        "720x576",
+        12,
+        &[
+            "-b:v",
+            "4M",
+            "-bf",
+            "2",
+            "-flags",
+            "+ilme+ildct",
+            "-top",
+            "1",
+        ],
+        &["interlaced", "tff"],
+    ),
+    m2(
+        "mpeg2-720x576_interlaced_bff",
+        "720x576",
+        12,
+        &[
+            "-b:v",
+            "4M",
+            "-bf",
+            "2",
+            "-flags",
+            "+ilme+ildct",
+            "-top",
+            "0",
+        ],
+        &["interlaced", "bff"],
+    ),
+    m2(
+        "mpeg2-352x288_matrices_vlc_scan_nlq",
+        "352x288",
+        15,
+        &[
+            "-b:v",
+            "1M",
+            "-bf",
+            "1",
+            "-intra_matrix",
+            M2_INTRA,
+            "-inter_matrix",
+            M2_INTER,
+            "-intra_vlc",
+            "1",
+            "-alternate_scan",
+            "1",
+            "-non_linear_quant",
+            "1",
+            "-qmax",
+            "28",
+        ],
+        &["matrices", "intra_vlc", "alt_scan", "q_scale_type"],
+    ),
+    m2(
+        "mpeg2-1920x1080_interlaced",
+        "1920x1080",
+        6,
+        &[
+            "-b:v",
+            "12M",
+            "-bf",
+            "2",
+            "-flags",
+            "+ilme+ildct",
+            "-top",
+            "1",
+        ],
+        &["interlaced"],
+    ),
     // VP9 streams of the request-by-request tests of tests/vp9.rs.
     // Key frame every 6 frames, 4 tile columns (a cut frame loses tile size markers).
     unit(vp(
@@ -1020,10 +1152,13 @@ static DEFS: &[Def] = &[
     ),
 ];
 
-/// The file of stream `name`: `NAME.ivf`, or `NAME.hevc` (Annex B) for HEVC.
+/// The file of stream `name`: `NAME.ivf`, `NAME.hevc` (Annex B) for HEVC, `NAME.m2v`
+/// (video elementary stream) for MPEG-2.
 pub fn file_name(name: &str) -> String {
     if name.starts_with("hevc-") {
         format!("{name}.hevc")
+    } else if name.starts_with("mpeg2-") {
+        format!("{name}.m2v")
     } else {
         format!("{name}.ivf")
     }
@@ -1036,6 +1171,7 @@ pub fn defs() -> &'static [Def] {
 
 /// What the list needs: ffmpeg encoders and CLI tools.
 const FFMPEG_ENCODERS: &[&str] = &[
+    "mpeg2video",
     "libvpx",
     "libvpx-vp9",
     "libaom-av1",
@@ -1142,7 +1278,7 @@ fn ensure_in(root: &Path) -> Result<PathBuf, String> {
     std::fs::write(tmp.join("list.txt"), lines.1).unwrap();
     for f in std::fs::read_dir(&tmp).unwrap() {
         let p = f.unwrap().path();
-        let keep = ["ivf", "hevc", "txt"].map(|e| Some(OsStr::new(e)));
+        let keep = ["ivf", "hevc", "m2v", "txt"].map(|e| Some(OsStr::new(e)));
         if !keep.contains(&p.extension()) {
             std::fs::remove_file(p).unwrap();
         }
@@ -1240,6 +1376,14 @@ fn make(dir: &Path, d: &Def) -> (String, Option<String>) {
         Recipe::Av1 { w, h, .. } => {
             let (n, r) = av1_props(&data);
             ((w, h), n, r)
+        }
+        Recipe::Mpeg2 { size, frames, .. } => {
+            let (w, h) = size.split_once('x').unwrap();
+            (
+                (w.parse().unwrap(), h.parse().unwrap()),
+                frames as usize,
+                None,
+            )
         }
         // Every frame shown; a size change only at a new sequence.
         Recipe::X265 {
@@ -1379,6 +1523,21 @@ fn encode(dir: &Path, d: &Def, out: &Path) {
                 all.extend(std::fs::read(&part).unwrap());
                 std::fs::write(out, all).unwrap();
             }
+        }
+        Recipe::Mpeg2 { size, frames, args } => {
+            let frames = frames.to_string();
+            let mut a = vec![
+                "-frames:v",
+                &frames,
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "mpeg2video",
+            ];
+            a.extend(["-threads", "1"]);
+            a.extend_from_slice(args);
+            a.extend(["-f", "mpeg2video"]);
+            lavfi(&format!("testsrc2=size={size}:rate=25"), &os(&a), out);
         }
         Recipe::Av1 {
             enc,

@@ -24,14 +24,17 @@
 //!    second (same timestamp, opposite parity) completes it; both write the frame into the
 //!    held CAPTURE buffer.
 //!
-//! A request that fails before FFmpeg decodes it leaves the mirror as it was; after a
-//! failed first field the second is refused (no frame to complete).
+//! A request that fails (bad controls or slices, a strict mismatch, FFmpeg's error)
+//! still moves the mirror as the client sees it: later requests name that frame, and
+//! FFmpeg decodes them from its own references until the next I picture, which is
+//! bit-exact again. After a failed first field the second is refused (no frame to
+//! complete).
 
 mod synth;
 
+pub use ctrls::mpeg2::Mpeg2Controls;
 use ctrls::mpeg2::{
-    ChromaFormat, Mpeg2Controls, Picture, PictureCodingType, PictureStructure, Quantisation,
-    Sequence,
+    ChromaFormat, Picture, PictureCodingType, PictureStructure, Quantisation, Sequence,
 };
 
 use crate::codec::{check_fits, strict_or_warn, CodecBackend};
@@ -186,18 +189,7 @@ impl Mpeg2Backend {
         let mbs = (w as usize).div_ceil(16) * (h as usize).div_ceil(16);
         packet.resize(packet.len().max(mbs * 11 / 528 + 8), 0);
 
-        let outcome = match self.ff.decode(&packet) {
-            Ok(o) => o,
-            Err(e) => {
-                self.first_field = None;
-                // FFmpeg's references after a failed picture are its own business: the
-                // next I picture starts clean.
-                if coding == PictureCodingType::I {
-                    self.refs.clear();
-                }
-                return Err(e.into());
-            }
-        };
+        let outcome = self.ff.decode(&packet)?;
         if !second {
             self.sent = Some(*seq);
         }
@@ -266,9 +258,30 @@ impl CodecBackend for Mpeg2Backend {
             ));
         }
         self.failed_first = None;
+        // The client's view of this picture, for a failure below.
+        let second = field
+            && self.first_field.is_some_and(|(ts, st, _)| {
+                ts == req.timestamp && st != c.picture.picture_structure
+            });
+        let frame_is_ref = match self.first_field {
+            Some((_, _, first_ref)) if second => first_ref,
+            _ => c.picture.picture_coding_type != PictureCodingType::B as u8,
+        };
         let r = self.decode_inner(req, c, dst, opts);
-        if r.is_err() && field && req.hold_capture {
-            self.failed_first = Some(req.timestamp);
+        if r.is_err() {
+            // The client goes on naming this frame as a reference: so does the mirror
+            // (FFmpeg decodes the next pictures from its own references until an I).
+            let first = field && !second;
+            if frame_is_ref && self.refs.last() != Some(&req.timestamp) {
+                self.refs.push(req.timestamp);
+                if self.refs.len() > 2 {
+                    self.refs.remove(0);
+                }
+            }
+            self.first_field = None;
+            if first && req.hold_capture {
+                self.failed_first = Some(req.timestamp);
+            }
         }
         r
     }
