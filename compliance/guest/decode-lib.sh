@@ -37,6 +37,7 @@ gst_prepare() {
 gst_chain() {
 	case $1 in
 	vp8) GST_PARSE="ivfparse ! v4l2slvp8dec" ;;
+	mpeg2) GST_PARSE="mpegvideoparse ! v4l2slmpeg2dec" ;;
 	vp9) GST_PARSE="ivfparse ! vp9parse ! v4l2slvp9dec" ;;
 	av1) GST_PARSE="ivfparse ! av1parse ! v4l2slav1dec" ;;
 	hevc) GST_PARSE="h265parse ! v4l2slh265dec" ;;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guest side of `compliance/run decode FILE [--codec h264|hevc|vp8|vp9|av1]`: decodes FILE with
+# Guest side of `compliance/run decode FILE [--codec h264|hevc|vp8|vp9|av1|mpeg2]`: decodes FILE with
 # GStreamer (v4l2sl{h264,vp9,av1}dec -> daedalus module -> daemon) and prints the MD5
 # of the I420 output beside the host FFmpeg's (decode.env, made on the host).
 # shellcheck source=compliance/guest/lib.sh

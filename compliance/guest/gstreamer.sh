@@ -49,7 +49,7 @@ stream_test() {
 }
 
 # part NAME: whether DAEDALUS_GST_PARTS (host side; default all) asks for the
-# part NAME (x264, long, faults, ivf, jvt, hevc, vp8). A part not run counts nowhere.
+# part NAME (x264, long, faults, ivf, jvt, hevc, vp8, mpeg2). A part not run counts nowhere.
 part() {
 	case " $GST_PARTS " in
 	*" $1 "*) return 0 ;;
@@ -436,6 +436,55 @@ vp8_tests() {
 	gst_chain h264
 }
 if part vp8; then vp8_tests; fi
+
+# 8. MPEG-2: the 26 ISO/IEC 13818-4 and libmpeg2 streams (FFmpeg's MD5s) and the
+#    host mpeg2video streams (list.txt, mpeg2-*: B-frames, closed GOPs,
+#    interlaced, custom matrices, 1080i) through v4l2slmpeg2dec (field
+#    pictures: two requests into one held CAPTURE buffer) and daedalus-decode
+#    (MMAP; DMABUF from the system heap for the field-picture and B-frame
+#    streams and the host streams). Every stream is at most 1920x1088 (the
+#    size GStreamer's 1 s request wait allows in this TCG VM).
+MPEG2_DMABUF=' sony-ct1 tcela-8-fp-dp TI_c1_2 hhi_burst_long '
+mpeg2_stream() {
+	local name=$1 file=$2 want=$3 dmabuf=$4 before n
+	before=$(wc -l <"$RESULTS/daemon.log")
+	gst_chain mpeg2
+	stream_test "$name" "$file" "$want"
+	n=$(tail -n +"$((before + 1))" "$RESULTS/daemon.log" | grep -c 'control disagrees')
+	[ "$n" -gt 0 ] && info "$name: v4l2slmpeg2dec's controls differ from the reference frames $n times: $(tail -n +"$((before + 1))" "$RESULTS/daemon.log" | grep -o 'field=[^ ]*' | sort | uniq -c | sort -rn | head -3 | tr -s ' ' | tr '\n' ';')"
+	decode_test "$name: daedalus-decode, MMAP" "$file" mpeg2 "$want"
+	if [ "$dmabuf" = yes ]; then
+		decode_test "$name: daedalus-decode, DMABUF (heap)" "$file" mpeg2 "$want" \
+			--memory dmabuf --dmabuf-from heap
+	fi
+}
+
+mpeg2_tests() {
+	local md5 file bits size resize d
+	if ! in_chroot gst-inspect-1.0 v4l2slmpeg2dec >/dev/null 2>&1; then
+		fail "mpeg2" "GStreamer has no v4l2slmpeg2dec for our device"
+		return
+	fi
+	if [ -f "$MPEG2_VECTORS_DIR/md5.txt" ]; then
+		while read -r md5 file; do
+			[ -f "$MPEG2_VECTORS_DIR/$file" ] || { fail "mpeg2 ${file%.*}" "missing file"; continue; }
+			case $MPEG2_DMABUF in *" ${file%.*} "*) d=yes ;; *) d=no ;; esac
+			mpeg2_stream "mpeg2 ${file%.*}" "$MPEG2_VECTORS_DIR/$file" "$md5" "$d"
+		done <"$MPEG2_VECTORS_DIR/md5.txt"
+	else
+		fail "mpeg2 vectors" "no $MPEG2_VECTORS_DIR/md5.txt: MPEG-2 vectors NOT tested"
+	fi
+	if ! grep -q '  mpeg2-' "$IVF_STREAMS_DIR/list.txt" 2>/dev/null; then
+		fail "mpeg2 host streams" "no mpeg2- streams in ${IVF_STREAMS_DIR:-?}/list.txt: NOT tested"
+		return
+	fi
+	while read -r md5 file bits size resize; do
+		case $file in mpeg2-*) ;; *) continue ;; esac
+		mpeg2_stream "${file%.*}" "$IVF_STREAMS_DIR/$file" "$md5" yes
+	done <"$IVF_STREAMS_DIR/list.txt"
+	gst_chain h264
+}
+if part mpeg2; then mpeg2_tests; fi
 
 stop_daemon || info "daemon did not stop cleanly"
 grep -E 'jobs=|detached|ERROR' "$RESULTS/daemon.log" | tail -3 | cut -c1-200 | sed 's/^/    /'

@@ -16,7 +16,8 @@
 #    * the 300-frame 1080p x264 stream: MD5 against the host FFmpeg's, and
 #      the frames/s next to GStreamer's v4l2slh264dec on the same stream
 #      (informational);
-#    * VP8/VP9/AV1 IVF streams (8- and 10-bit, hidden frames, show_existing_frame):
+#    * VP8/VP9/AV1 IVF streams (8- and 10-bit, hidden frames, show_existing_frame)
+#      and an MPEG-2 stream (B-frames):
 #      MD5 against the host FFmpeg's;
 #  - on visl (which only draws a pattern, so no MD5): streams run to the end
 #    with no request errors (H.264 with MMAP and DMABUF, VP9 and AV1 8-bit,
@@ -183,10 +184,15 @@ awk -v n="$LONG_FRAMES" -v s="$ra_secs" -v g="$gst_line" 'BEGIN {
 	tee "$RESULTS/speed.txt"
 daemon_alive_or_restart "1080p"
 
-# 5. VP8/VP9/AV1 through the module, MD5 against the host FFmpeg's.
+# ivf_file NAME: the stream NAME of $IVF_DIR (NAME.ivf, or NAME.m2v for MPEG-2).
+ivf_file() {
+	if [ -f "$IVF_DIR/$1.m2v" ]; then echo "$IVF_DIR/$1.m2v"; else echo "$IVF_DIR/$1.ivf"; fi
+}
+
+# 5. VP8/VP9/AV1/MPEG-2 through the module, MD5 against the host FFmpeg's.
 if [ -f "$IVF_DIR/list.txt" ]; then
 	while read -r name codec bits frames want; do
-		run_decode "$name" 120 "$IVF_DIR/$name.ivf" --device "$DAEDALUS_MEDIA" --codec "$codec"
+		run_decode "$name" 120 "$(ivf_file "$name")" --device "$DAEDALUS_MEDIA" --codec "$codec"
 		if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
 			pass "daedalus-decode $name ($bits-bit, $frames frames): MD5 = host FFmpeg's ($SUMMARY)"
 		else
@@ -225,7 +231,7 @@ if modprobe v4l2-tpg && insmod "$KMODS/visl/visl.ko"; then
 		if [ -f "$IVF_DIR/list.txt" ]; then
 			while read -r name codec bits frames _; do
 				[ "$bits" = 8 ] || continue
-				visl_test "$codec $name ($frames frames)" "$frames" "$IVF_DIR/$name.ivf" --codec "$codec"
+				visl_test "$codec $name ($frames frames)" "$frames" "$(ivf_file "$name")" --codec "$codec"
 			done <"$IVF_DIR/list.txt"
 		fi
 	else

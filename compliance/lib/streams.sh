@@ -183,6 +183,7 @@ IVF_STREAMS_DIR='$ivf'
 VECTORS_DIR='$vectors'
 HEVC_VECTORS_DIR='${DAEDALUS_HEVC_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/hevc}'
 VP8_VECTORS_DIR='${DAEDALUS_VP8_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/vp8}'
+MPEG2_VECTORS_DIR='${DAEDALUS_MPEG2_VECTORS:-$(cd "$DAEDALUS_ROOT/.." && pwd)/shared/vectors/mpeg2}'
 LONG_STREAM='x264-1080p-300-bframes.264'
 LONG_FRAMES=300
 FAULT_SIZE='$FAULT_SIZE'
@@ -214,9 +215,9 @@ decode_prepare() {
 		return 1
 	}
 	case $codec in
-	h264 | hevc | vp8 | vp9 | av1) ;;
+	h264 | hevc | vp8 | vp9 | av1 | mpeg2) ;;
 	*)
-		log "decode: codec $codec is not supported (h264, hevc, vp8, vp9, av1)"
+		log "decode: codec $codec is not supported (h264, hevc, vp8, vp9, av1, mpeg2)"
 		return 1
 		;;
 	esac

@@ -16,9 +16,10 @@ use tracing::{info, warn};
 /// Arguments of `daedalusd replay`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Input stream (H.264, HEVC: Annex B elementary stream; VP8, VP9, AV1: IVF).
+    /// Input stream (H.264, HEVC: Annex B elementary stream; MPEG-2: video elementary
+    /// stream; VP8, VP9, AV1: IVF).
     pub input: PathBuf,
-    /// Codec of the input: h264, hevc, vp8, vp9 or av1 (mpeg2: no engine yet).
+    /// Codec of the input: h264, hevc, vp8, vp9, av1 or mpeg2.
     #[arg(long, default_value = "h264")]
     pub codec: Codec,
     /// Write the decoded frames (planar I420 / yuv420p10le, display order, cropped) here.

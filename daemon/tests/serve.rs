@@ -434,7 +434,8 @@ fn h264_slice_based_jobs_with_hold_capture_bit_exact() {
     assert_ne!(h264_output_md5(&ctx2, &pics), want);
 }
 
-/// VP9 / AV1 streams without hidden frames: one shown frame per request, in order.
+/// VP8 / VP9 / AV1 streams without hidden frames, MPEG-2 without B pictures: one shown
+/// frame per request, in order.
 fn ivf_requests(codec: Codec, data: &[u8]) -> Vec<Req> {
     let mut reqs = Vec::new();
     let mut push = |controls: Vec<Payload>, bitstream: &[u8], ts: u64, w: u32, h: u32| {
@@ -461,6 +462,20 @@ fn ivf_requests(codec: Codec, data: &[u8]) -> Vec<Req> {
                     r.timestamp,
                     u32::from(r.frame.width),
                     u32::from(r.frame.height),
+                );
+            }
+        }
+        Codec::Mpeg2 => {
+            for p in ctrls::build::mpeg2::build_stream(data).unwrap() {
+                assert_eq!(p.field, 0, "frame pictures");
+                assert_ne!(p.picture.picture_coding_type, 3, "no B pictures: decode order");
+                let c = ctrls::source::mpeg2::mpeg2_set(&p);
+                push(
+                    c.to_payloads(),
+                    &p.bitstream,
+                    p.timestamp,
+                    p.display.width,
+                    p.display.height,
                 );
             }
         }
@@ -513,7 +528,14 @@ fn ivf_bit_exact(codec: Codec, args: &[&str]) {
     let Some(tmp) = stream_dir(codec.name()) else {
         return;
     };
-    let f = encode(&tmp.0, &format!("s.{}.ivf", codec.name()), "96x64", 6, args);
+    let ext = if codec == Codec::Mpeg2 { "m2v" } else { "ivf" };
+    let f = encode(
+        &tmp.0,
+        &format!("s.{}.{ext}", codec.name()),
+        "96x64",
+        6,
+        args,
+    );
     let want = ffmpeg_md5(&f);
     let reqs = ivf_requests(codec, &std::fs::read(&f).unwrap());
     assert_eq!(reqs.len(), 6);
@@ -562,6 +584,23 @@ fn vp8_jobs_bit_exact() {
             "0",
             "-b:v",
             "200k",
+        ],
+    );
+}
+
+#[test]
+fn mpeg2_jobs_bit_exact() {
+    ivf_bit_exact(
+        Codec::Mpeg2,
+        &[
+            "-c:v",
+            "mpeg2video",
+            "-bf",
+            "0",
+            "-b:v",
+            "300k",
+            "-f",
+            "mpeg2video",
         ],
     );
 }
@@ -620,7 +659,7 @@ fn codec_without_engine_and_missing_controls_fail_only_their_job() {
     for (codec, want) in [
         (Codec::Hevc, "request lacks HEVC_SPS"),
         (Codec::Vp8, "request lacks VP8_FRAME"),
-        (Codec::Mpeg2, "codec mpeg2: no engine"),
+        (Codec::Mpeg2, "request lacks MPEG2_SEQUENCE"),
         (Codec::H264, "request lacks H264_SPS"),
         (Codec::Av1, "request lacks AV1_TILE_GROUP_ENTRY"),
     ] {

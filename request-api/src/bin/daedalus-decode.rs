@@ -23,6 +23,7 @@ use ctrls::h264::DecodeMode;
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
 use ctrls::source::hevc::HevcSource;
+use ctrls::source::mpeg2::Mpeg2Source;
 use ctrls::source::quirks::{ClientQuirk, WithQuirk};
 use ctrls::source::vp8::Vp8Source;
 use ctrls::source::vp9::Vp9Source;
@@ -34,16 +35,25 @@ use request_api::session::{
 use request_api::yuv::{write_frame, y4m_header, OutputKind};
 
 /// Codecs daedalus-decode has a stream builder for.
-const CODECS: [Codec; 5] = [Codec::H264, Codec::Hevc, Codec::Vp8, Codec::Vp9, Codec::Av1];
+const CODECS: [Codec; 6] = [
+    Codec::H264,
+    Codec::Hevc,
+    Codec::Vp8,
+    Codec::Vp9,
+    Codec::Av1,
+    Codec::Mpeg2,
+];
 
 /// `--codec`: a [`Codec`] name (through its `FromStr`) with a stream builder.
 fn parse_codec(s: &str) -> Result<Codec, String> {
     match s.parse::<Codec>() {
         Ok(c) if CODECS.contains(&c) => Ok(c),
         Ok(c) => Err(format!(
-            "no {c} stream builder (one of h264, hevc, vp9, av1)"
+            "no {c} stream builder (one of h264, hevc, vp8, vp9, av1, mpeg2)"
         )),
-        Err(e) => Err(format!("{e}; daedalus-decode decodes h264, hevc, vp9, av1")),
+        Err(e) => Err(format!(
+            "{e}; daedalus-decode decodes h264, hevc, vp8, vp9, av1, mpeg2"
+        )),
     }
 }
 
@@ -101,14 +111,16 @@ enum FormatArg {
     about = "Decode a stream on a V4L2 stateless decoder (request API)"
 )]
 struct Args {
-    /// Input stream: H.264 Annex B, or VP9 / AV1 in IVF.
+    /// Input stream: H.264 / HEVC Annex B, MPEG-2 video elementary stream, or VP8 / VP9 /
+    /// AV1 in IVF.
     file: PathBuf,
     /// Media device of the decoder (default: the first /dev/media* whose
     /// decoder offers the codec).
     #[arg(long)]
     device: Option<PathBuf>,
-    /// Codec: h264, hevc, vp9 or av1 (default: from the file extension, .h265 / .265 /
-    /// .hevc for hevc, and the IVF header; h264 otherwise).
+    /// Codec: h264, hevc, vp8, vp9, av1 or mpeg2 (default: from the file extension,
+    /// .h265 / .265 / .hevc for hevc, .m2v / .mpv for mpeg2, and the IVF header; h264
+    /// otherwise).
     #[arg(long, value_parser = parse_codec)]
     codec: Option<Codec>,
     /// Frame-based or slice-based decoding (H.264 and HEVC).
@@ -159,6 +171,7 @@ fn codec_of(args: &Args) -> Codec {
         {
             Some("ivf") => ivf_codec(&args.file).unwrap_or(Codec::Vp9),
             Some("h265" | "265" | "hevc") => Codec::Hevc,
+            Some("m2v" | "mpv" | "mpeg2") => Codec::Mpeg2,
             _ => Codec::H264,
         },
     }
@@ -191,6 +204,9 @@ fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn 
         Codec::Vp8 => Ok(Box::new(
             Vp8Source::new(data).context("parsing the VP8 IVF stream")?,
         )),
+        Codec::Mpeg2 => Ok(Box::new(
+            Mpeg2Source::new(data).context("parsing the MPEG-2 video stream")?,
+        )),
         Codec::Vp9 => Ok(Box::new(
             Vp9Source::new(data).context("parsing the VP9 IVF stream")?,
         )),
@@ -206,7 +222,6 @@ fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn 
                 HevcSource::with_mode(data, mode).context("parsing the HEVC stream")?,
             ))
         }
-        other => bail!("no {other} stream builder yet (h264, hevc, vp9, av1)"),
     }
 }
 
