@@ -24,7 +24,7 @@ use ctrls::build::mpeg2::{build_stream, next_start_code, Mpeg2Picture};
 use ctrls::mpeg2::{PictureCodingType, PictureFlags};
 use libdaedalus::codec::mpeg2::Mpeg2Controls;
 use libdaedalus::replay::{replay, replay_mpeg2_pictures_with, ReplayOptions, ReplaySummary};
-use libdaedalus::{Codec, Engine, EngineOptions};
+use libdaedalus::{Codec, EngineOptions};
 use md5::{Digest, Md5};
 
 fn vectors() -> Option<PathBuf> {
@@ -175,28 +175,14 @@ fn run_mutated(
     at: u32,
     mutate: &dyn Fn(&mut Mpeg2Controls, &mut Vec<u8>),
 ) -> (ReplaySummary, Vec<Vec<u8>>) {
-    let mut engine = Engine::with_options(Codec::Mpeg2, EngineOptions { strict }).unwrap();
-    let mut frames = Vec::new();
-    let opts = ReplayOptions {
-        format: None,
-        engine: EngineOptions { strict },
-    };
-    let sum = replay_mpeg2_pictures_with(
-        &mut engine,
-        pics,
-        &opts,
-        |i, c, bits| {
+    common::replay_frames(Codec::Mpeg2, strict, |engine, opts, sink| {
+        let pick = |i: u32, c: &mut Mpeg2Controls, bits: &mut Vec<u8>| {
             if i == at {
                 mutate(c, bits)
             }
-        },
-        |f| {
-            frames.push(f.to_vec());
-            Ok(())
-        },
-    )
-    .expect("replay");
-    (sum, frames)
+        };
+        replay_mpeg2_pictures_with(engine, pics, opts, pick, sink)
+    })
 }
 
 /// A frame-picture vector (B pictures, several GOPs) and a field-picture one, with the

@@ -24,7 +24,7 @@ use ctrls::build::vp8::{Vp8Builder, Vp8Request, SLOT_ALT, SLOT_GOLDEN};
 use ctrls::vp8::SegmentFlags;
 use libdaedalus::codec::vp8::Vp8Controls;
 use libdaedalus::replay::{replay, replay_vp8_requests_with, ReplayOptions, ReplaySummary};
-use libdaedalus::{Codec, Engine, EngineOptions};
+use libdaedalus::{Codec, EngineOptions};
 use md5::{Digest, Md5};
 
 fn vectors() -> Option<PathBuf> {
@@ -173,28 +173,14 @@ fn run_mutated(
     at: u32,
     mutate: &dyn Fn(&mut Vp8Controls, &mut Vec<u8>),
 ) -> (ReplaySummary, Vec<Vec<u8>>) {
-    let mut engine = Engine::with_options(Codec::Vp8, EngineOptions { strict }).unwrap();
-    let mut frames = Vec::new();
-    let opts = ReplayOptions {
-        format: None,
-        engine: EngineOptions { strict },
-    };
-    let sum = replay_vp8_requests_with(
-        &mut engine,
-        reqs,
-        &opts,
-        |i, c, bits| {
+    common::replay_frames(Codec::Vp8, strict, |engine, opts, sink| {
+        let pick = |i: u32, c: &mut Vp8Controls, bits: &mut Vec<u8>| {
             if i == at {
                 mutate(c, bits)
             }
-        },
-        |f| {
-            frames.push(f.to_vec());
-            Ok(())
-        },
-    )
-    .expect("replay");
-    (sum, frames)
+        };
+        replay_vp8_requests_with(engine, reqs, opts, pick, sink)
+    })
 }
 
 /// The stream of the request-level tests: 352x288 error resilient, a key frame every 10.

@@ -259,3 +259,29 @@ pub fn aomenc(
     fixtures::aomenc(dir, name, source, &frames.to_string(), pix_fmt, args, &out);
     out
 }
+
+/// A fresh `codec` engine (strict or not) handed to `run` with the replay options and a
+/// sink collecting every frame written: the summary and the frames, in display order.
+pub fn replay_frames(
+    codec: libdaedalus::Codec,
+    strict: bool,
+    run: impl FnOnce(
+        &mut libdaedalus::Engine,
+        &libdaedalus::replay::ReplayOptions,
+        &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    )
+        -> Result<libdaedalus::replay::ReplaySummary, libdaedalus::replay::ReplayError>,
+) -> (libdaedalus::replay::ReplaySummary, Vec<Vec<u8>>) {
+    let opts = libdaedalus::replay::ReplayOptions {
+        format: None,
+        engine: libdaedalus::EngineOptions { strict },
+    };
+    let mut engine = libdaedalus::Engine::with_options(codec, opts.engine).unwrap();
+    let mut frames = Vec::new();
+    let mut sink = |f: &[u8]| {
+        frames.push(f.to_vec());
+        Ok(())
+    };
+    let sum = run(&mut engine, &opts, &mut sink).expect("replay");
+    (sum, frames)
+}
