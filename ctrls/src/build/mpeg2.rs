@@ -128,6 +128,11 @@ pub struct Mpeg2Picture {
     pub sequence: Sequence,
     pub picture: Picture,
     pub quantisation: Quantisation,
+    /// Since the previous picture: a sequence header other than the previous one (any
+    /// byte of it, bit rate and matrices included), and a quant matrix extension. What
+    /// makes GStreamer set SEQUENCE / QUANTISATION again (see `crate::source::quirks`).
+    pub new_sequence_header: bool,
+    pub quant_extension: bool,
     /// The picture's slices, start codes included.
     pub bitstream: Vec<u8>,
     pub timestamp: u64,
@@ -185,6 +190,11 @@ pub struct Mpeg2Builder {
     seq: SeqState,
     /// Sequence header seen without its extension yet.
     seq_pending: Option<(usize, Sequence)>,
+    /// The last sequence header's bytes, and whether one that differs came since the
+    /// last picture; a quant matrix extension since the last picture.
+    last_sequence_header: Vec<u8>,
+    new_sequence_header: bool,
+    quant_extension: bool,
     closed_gop: bool,
     /// Reference frames (timestamps) in decode order, at most 2: past, future.
     refs: Vec<u64>,
@@ -206,6 +216,9 @@ impl Mpeg2Builder {
         Mpeg2Builder {
             seq: SeqState::default(),
             seq_pending: None,
+            last_sequence_header: Vec::new(),
+            new_sequence_header: false,
+            quant_extension: false,
             closed_gop: false,
             refs: Vec::new(),
             held: None,
@@ -262,7 +275,13 @@ impl Mpeg2Builder {
                                 slices: Vec::new(),
                             });
                         }
-                        0xb3 => self.sequence_header(off, &mut b)?,
+                        0xb3 => {
+                            if self.last_sequence_header != unit {
+                                self.last_sequence_header = unit.to_vec();
+                                self.new_sequence_header = true;
+                            }
+                            self.sequence_header(off, &mut b)?
+                        }
                         0xb5 => self.extension(off, &mut b, &mut pending)?,
                         0xb8 => {
                             b.u(25); // time_code
@@ -352,6 +371,7 @@ impl Mpeg2Builder {
             }
             // Quant matrix extension.
             3 => {
+                self.quant_extension = true;
                 if b.flag().ok_or_else(cut)? {
                     self.seq.intra = Some(b.matrix().ok_or_else(cut)?);
                 }
@@ -490,6 +510,8 @@ impl Mpeg2Builder {
             sequence: seq,
             picture: pic,
             quantisation: self.seq.quantisation(),
+            new_sequence_header: std::mem::take(&mut self.new_sequence_header),
+            quant_extension: std::mem::take(&mut self.quant_extension),
             bitstream: p.slices,
             timestamp: ts,
             field,

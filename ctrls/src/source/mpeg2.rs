@@ -37,6 +37,14 @@ impl Mpeg2Source {
         Ok(Self::from_pictures(pics))
     }
 
+    /// The stream's requests with QUANTISATION as GStreamer 1.26's v4l2slmpeg2dec
+    /// leaves it (see [`crate::source::quirks::gstreamer_mpeg2_quantisation`]).
+    pub fn emulating_gstreamer(data: &[u8]) -> Result<Self, SourceError> {
+        let mut pics = build_stream(data).map_err(|e| SourceError(format!("MPEG-2: {e}")))?;
+        crate::source::quirks::gstreamer_mpeg2_quantisation(&mut pics);
+        Ok(Self::from_pictures(pics))
+    }
+
     pub fn from_pictures(pics: Vec<Mpeg2Picture>) -> Self {
         Mpeg2Source {
             requests: pics.len(),

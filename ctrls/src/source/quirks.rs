@@ -99,3 +99,19 @@ impl PictureSource for WithQuirk {
         self.inner.flush()
     }
 }
+
+/// GStreamer 1.26's v4l2slmpeg2dec on MPEG-2: QUANTISATION is set again only for a
+/// sequence header that differs from the previous one or a quant matrix extension; a
+/// sequence header that repeats the previous one resets the stream's matrices to what it
+/// loads, or to the defaults (6.3.11), but the control keeps the last ones sent.
+/// Rewrites `pics` so: a player built on it decodes those pictures with stale matrices
+/// (what the gstreamer suite shows on sony-ct1 / sony-ct2).
+pub fn gstreamer_mpeg2_quantisation(pics: &mut [crate::build::mpeg2::Mpeg2Picture]) {
+    let mut sent: Option<crate::mpeg2::Quantisation> = None;
+    for p in pics {
+        match sent {
+            Some(q) if !p.new_sequence_header && !p.quant_extension => p.quantisation = q,
+            _ => sent = Some(p.quantisation),
+        }
+    }
+}

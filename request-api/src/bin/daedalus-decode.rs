@@ -87,6 +87,9 @@ enum EmulateArg {
     /// libva-v4l2-request on H.264: SPS profile_idc and level_idc 0, every
     /// picture order count 65536 above the stream's (hardware decodes it).
     Libva,
+    /// GStreamer's v4l2slmpeg2dec on MPEG-2: QUANTISATION not set again after a
+    /// repeated sequence header that resets the matrices to the defaults.
+    Gstreamer,
 }
 
 /// How the stream is cut into requests.
@@ -248,9 +251,22 @@ fn run(args: &Args) -> Result<()> {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let t_parse = std::time::Instant::now();
     let mut source = source_for(codec, &data, args.decode_mode)?;
-    if let Some(EmulateArg::Libva) = args.emulate {
-        source = Box::new(WithQuirk::new(source, ClientQuirk::LibvaH264)?);
-        eprintln!("daedalus-decode: controls filled as libva-v4l2-request does (H.264)");
+    match args.emulate {
+        None => {}
+        Some(EmulateArg::Libva) => {
+            source = Box::new(WithQuirk::new(source, ClientQuirk::LibvaH264)?);
+            eprintln!("daedalus-decode: controls filled as libva-v4l2-request does (H.264)");
+        }
+        Some(EmulateArg::Gstreamer) => {
+            if codec != Codec::Mpeg2 {
+                bail!("--emulate gstreamer is an MPEG-2 quirk ({codec} stream)");
+            }
+            source = Box::new(
+                Mpeg2Source::emulating_gstreamer(&data)
+                    .context("parsing the MPEG-2 video stream")?,
+            );
+            eprintln!("daedalus-decode: QUANTISATION left as v4l2slmpeg2dec leaves it (MPEG-2)");
+        }
     }
     let parse_secs = t_parse.elapsed().as_secs_f64();
 
