@@ -260,7 +260,11 @@ const struct daedalus_coded_fmt daedalus_coded_fmts[] = {
 	{
 		.fourcc = V4L2_PIX_FMT_MPEG2_SLICE,
 		.codec = DAEDALUS_CODEC_MPEG2,
-		.frmsize = DAEDALUS_FRMSIZE(1, 1, 8192, 4352),
+		/*
+		 * Sizes are 14 bits (ISO/IEC 13818-2 6.3.3); the conformance
+		 * streams include a 16x16368 picture.
+		 */
+		.frmsize = DAEDALUS_FRMSIZE(1, 1, 8192, 16383),
 		.ctrls = daedalus_mpeg2_ctrls,
 		.num_ctrls = ARRAY_SIZE(daedalus_mpeg2_ctrls),
 	},
