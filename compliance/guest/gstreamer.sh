@@ -389,6 +389,9 @@ if part hevc; then hevc_tests; fi
 #    stream (GStreamer's findings, not failures of the decode).
 VP8_DMABUF=' vp80-00-comprehensive-001 vp80-01-intra-1400 vp80-02-inter-1402 vp80-03-segmentation-1401 vp80-04-partitions-1404 vp80-05-sharpness-1428 '
 MPEG2_DMABUF=' sony-ct1 tcela-8-fp-dp TI_c1_2 hhi_burst_long '
+# Streams GStreamer refuses itself (the reason is printed; daedalus-decode
+# still decodes them through the module).
+MPEG2_GST_REFUSES=' very_high.m2v '
 FINDINGS=0
 
 # mpeg2_quirk_test NAME FILE WANT: GStreamer on an MPEG-2 stream. Where its
@@ -402,7 +405,10 @@ mpeg2_quirk_test() {
 	local name=$1 file=$2 want=$3
 	GST_LOG=$RESULTS/gst-$name.log
 	gst_decode "$file" "$GST_LOG" 150
-	if [ "$GST_SAW_DEV" = 1 ] && [ -n "$GST_MD5" ] && [ "$GST_MD5" != "$want" ]; then
+	if [ -z "$GST_MD5" ] && grep -q 'reason not-negotiated' "$GST_LOG" &&
+		case $MPEG2_GST_REFUSES in *" ${file##*/} "*) true ;; *) false ;; esac; then
+		info "$name: GStreamer 1.26 cannot play it: caps not negotiated between mpegvideoparse and v4l2slmpeg2dec (profile_and_level_indication 0x9c, escape bit set, not a 13818-2 profile; a 16x16368 picture): daedalus-decode only"
+	elif [ "$GST_SAW_DEV" = 1 ] && [ -n "$GST_MD5" ] && [ "$GST_MD5" != "$want" ]; then
 		run_decode "$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_')-gst-quant" 300 "$file" \
 			--device "$DAEDALUS_MEDIA" --codec mpeg2 --emulate gstreamer
 		if [ "$RC" = 0 ] && [ "$GOT" = "$GST_MD5" ]; then
