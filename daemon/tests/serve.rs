@@ -468,7 +468,10 @@ fn ivf_requests(codec: Codec, data: &[u8]) -> Vec<Req> {
         Codec::Mpeg2 => {
             for p in ctrls::build::mpeg2::build_stream(data).unwrap() {
                 assert_eq!(p.field, 0, "frame pictures");
-                assert_ne!(p.picture.picture_coding_type, 3, "no B pictures: decode order");
+                assert_ne!(
+                    p.picture.picture_coding_type, 3,
+                    "no B pictures: decode order"
+                );
                 let c = ctrls::source::mpeg2::mpeg2_set(&p);
                 push(
                     c.to_payloads(),
