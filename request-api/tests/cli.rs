@@ -118,12 +118,15 @@ fn zero_requests_is_a_usage_error() {
 }
 
 #[test]
-fn codec_without_a_builder_is_a_usage_error() {
-    let s = stream("codec_without_a_builder_is_a_usage_error");
-    for codec in ["vp8", "mjpeg"] {
+fn unknown_codec_is_a_usage_error() {
+    let s = stream("unknown_codec_is_a_usage_error");
+    for codec in ["mjpeg", "vp10"] {
         let (code, _, stderr) = run(&[s.to_str().unwrap(), "--codec", codec]);
         assert_eq!(code, 2, "--codec {codec}: stderr: {stderr}");
-        assert!(stderr.contains("h264, hevc, vp9, av1"), "stderr: {stderr}");
+        assert!(
+            stderr.contains("h264, hevc, vp8, vp9, av1, mpeg2"),
+            "stderr: {stderr}"
+        );
     }
 }
 
