@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use ctrls::build::mpeg2::{build_stream, next_start_code, Mpeg2Picture};
 use ctrls::mpeg2::{PictureCodingType, PictureFlags};
 use libdaedalus::codec::mpeg2::Mpeg2Controls;
-use libdaedalus::replay::{replay, replay_mpeg2_pictures_with, ReplayOptions, ReplaySummary};
-use libdaedalus::{Codec, EngineOptions};
+use libdaedalus::replay::{replay_mpeg2_pictures_with, ReplaySummary};
+use libdaedalus::Codec;
 use md5::{Digest, Md5};
 
 fn vectors() -> Option<PathBuf> {
@@ -38,20 +38,6 @@ fn vectors() -> Option<PathBuf> {
         );
         None
     }
-}
-
-fn md5_of(data: &[u8], strict: bool) -> (String, ReplaySummary) {
-    let mut md5 = Md5::new();
-    let opts = ReplayOptions {
-        format: None,
-        engine: EngineOptions { strict },
-    };
-    let sum = replay(Codec::Mpeg2, data, &opts, |f| {
-        md5.update(f);
-        Ok(())
-    })
-    .expect("replay");
-    (format!("{:x}", md5.finalize()), sum)
 }
 
 #[test]
@@ -71,7 +57,7 @@ fn vectors_match_ffmpeg_strict() {
             .iter()
             .filter(|p| p.picture.picture_coding_type == PictureCodingType::B as u8)
             .count();
-        let (got, sum) = md5_of(&data, true);
+        let (got, sum) = common::replay_md5(Codec::Mpeg2, &data, true);
         n += 1;
         if got != want || !sum.failed.is_empty() || sum.warnings != 0 {
             bad.push(format!(
@@ -137,7 +123,7 @@ fn streams_match_ffmpeg() {
     let mut bad = Vec::new();
     for f in &files {
         let data = std::fs::read(&f.path).unwrap();
-        let (got, sum) = md5_of(&data, true);
+        let (got, sum) = common::replay_md5(Codec::Mpeg2, &data, true);
         eprintln!(
             "{}: {} requests, {} frames, ffmpeg {} ours {got}",
             f.name, sum.requests, sum.frames, f.md5

@@ -23,9 +23,8 @@ use common::fixtures::ffmpeg_decode;
 use ctrls::build::vp8::{Vp8Builder, Vp8Request, SLOT_ALT, SLOT_GOLDEN};
 use ctrls::vp8::SegmentFlags;
 use libdaedalus::codec::vp8::Vp8Controls;
-use libdaedalus::replay::{replay, replay_vp8_requests_with, ReplayOptions, ReplaySummary};
-use libdaedalus::{Codec, EngineOptions};
-use md5::{Digest, Md5};
+use libdaedalus::replay::{replay_vp8_requests_with, ReplaySummary};
+use libdaedalus::Codec;
 
 fn vectors() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/vp8");
@@ -40,20 +39,6 @@ fn vectors() -> Option<PathBuf> {
     }
 }
 
-fn md5_of(codec: Codec, data: &[u8], strict: bool) -> (String, ReplaySummary) {
-    let mut md5 = Md5::new();
-    let opts = ReplayOptions {
-        format: None,
-        engine: EngineOptions { strict },
-    };
-    let sum = replay(codec, data, &opts, |f| {
-        md5.update(f);
-        Ok(())
-    })
-    .expect("replay");
-    (format!("{:x}", md5.finalize()), sum)
-}
-
 #[test]
 fn vectors_match_published_md5s_strict() {
     let Some(dir) = vectors() else {
@@ -65,7 +50,7 @@ fn vectors_match_published_md5s_strict() {
     for line in list.lines().filter(|l| !l.trim().is_empty()) {
         let (want, name) = line.split_once(char::is_whitespace).unwrap();
         let data = std::fs::read(dir.join(name.trim())).unwrap();
-        let (got, sum) = md5_of(Codec::Vp8, &data, true);
+        let (got, sum) = common::replay_md5(Codec::Vp8, &data, true);
         n += 1;
         hidden += sum.requests - sum.frames;
         if got != want || !sum.failed.is_empty() || sum.warnings != 0 {
@@ -130,7 +115,7 @@ fn streams_match_ffmpeg() {
     let mut bad = Vec::new();
     for f in &files {
         let data = std::fs::read(&f.path).unwrap();
-        let (got, sum) = md5_of(Codec::Vp8, &data, true);
+        let (got, sum) = common::replay_md5(Codec::Vp8, &data, true);
         let reqs = Vp8Builder::build_ivf(&data).unwrap();
         eprintln!(
             "{}: {} requests, {} frames, ffmpeg {} ours {got}",

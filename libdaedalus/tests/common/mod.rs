@@ -285,3 +285,23 @@ pub fn replay_frames(
     let sum = run(&mut engine, &opts, &mut sink).expect("replay");
     (sum, frames)
 }
+
+/// The MD5 of a whole stream replayed through a fresh `codec` engine (default CAPTURE
+/// format), and the replay's summary.
+pub fn replay_md5(
+    codec: libdaedalus::Codec,
+    data: &[u8],
+    strict: bool,
+) -> (String, libdaedalus::replay::ReplaySummary) {
+    let mut md5 = Md5::new();
+    let opts = libdaedalus::replay::ReplayOptions {
+        format: None,
+        engine: libdaedalus::EngineOptions { strict },
+    };
+    let sum = libdaedalus::replay::replay(codec, data, &opts, |f| {
+        md5.update(f);
+        Ok(())
+    })
+    .expect("replay");
+    (format!("{:x}", md5.finalize()), sum)
+}
