@@ -18,8 +18,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use ctrls::build::mpeg2::{build_stream, next_start_code, Mpeg2Picture};
 use ctrls::mpeg2::{PictureCodingType, PictureFlags};
 use libdaedalus::codec::mpeg2::Mpeg2Controls;
@@ -27,39 +25,24 @@ use libdaedalus::replay::{replay_mpeg2_pictures_with, ReplaySummary};
 use libdaedalus::Codec;
 use md5::{Digest, Md5};
 
-fn vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/mpeg2");
-    if dir.join("md5.txt").exists() {
-        Some(dir)
-    } else {
-        common::not_run(
-            "the MPEG-2 vector test",
-            &format!("no MPEG-2 vectors in {}", dir.display()),
-        );
-        None
-    }
-}
-
 #[test]
 fn vectors_match_ffmpeg_strict() {
-    let Some(dir) = vectors() else {
+    let Some(vectors) = common::vector_list("mpeg2", "MPEG-2") else {
         return;
     };
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut bad = Vec::new();
     let (mut n, mut fields, mut b_pics) = (0, 0, 0);
-    for line in list.lines().filter(|l| !l.trim().is_empty()) {
-        let (want, name) = line.split_once(char::is_whitespace).unwrap();
-        let data = std::fs::read(dir.join(name.trim())).unwrap();
-        let pics = build_stream(&data).unwrap();
+    for v in &vectors {
+        let (name, want, data) = (&v.name, &v.md5, &v.data);
+        let pics = build_stream(data).unwrap();
         fields += pics.iter().filter(|p| p.field != 0).count();
         b_pics += pics
             .iter()
             .filter(|p| p.picture.picture_coding_type == PictureCodingType::B as u8)
             .count();
-        let (got, sum) = common::replay_md5(Codec::Mpeg2, &data, true);
+        let (got, sum) = common::replay_md5(Codec::Mpeg2, data, true);
         n += 1;
-        if got != want || !sum.failed.is_empty() || sum.warnings != 0 {
+        if got != *want || !sum.failed.is_empty() || sum.warnings != 0 {
             bad.push(format!(
                 "{name}: md5 {got} vs {want}, failed {:?}, warnings {}",
                 sum.failed.first(),
@@ -177,7 +160,7 @@ fn run_mutated(
 type UnitStream = (String, Vec<Mpeg2Picture>, Vec<Vec<u8>>);
 
 fn unit_streams() -> Option<Vec<UnitStream>> {
-    let dir = vectors()?;
+    let dir = common::shared_vectors("mpeg2", "MPEG-2")?;
     Some(
         ["TI_c1_2.m2v", "sony-ct1.m2v", "tcela-6-slices.m2v"]
             .iter()
@@ -351,15 +334,13 @@ fn bad_requests_fail_alone_and_the_next_i_picture_decodes() {
 /// gstreamer suite compares it with v4l2slmpeg2dec's own output.
 #[test]
 fn gstreamer_quantisation_quirk_only_changes_repeated_sequence_streams() {
-    let Some(dir) = vectors() else {
+    let Some(vectors) = common::vector_list("mpeg2", "MPEG-2") else {
         return;
     };
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut changed = Vec::new();
-    for line in list.lines().filter(|l| !l.trim().is_empty()) {
-        let (want, name) = line.split_once(char::is_whitespace).unwrap();
-        let data = std::fs::read(dir.join(name.trim())).unwrap();
-        let mut pics = build_stream(&data).unwrap();
+    for v in &vectors {
+        let (name, want, data) = (&v.name, &v.md5, &v.data);
+        let mut pics = build_stream(data).unwrap();
         let before: Vec<_> = pics.iter().map(|p| p.quantisation).collect();
         ctrls::source::quirks::gstreamer_mpeg2_quantisation(&mut pics);
         let stale = pics
@@ -373,7 +354,7 @@ fn gstreamer_quantisation_quirk_only_changes_repeated_sequence_streams() {
         frames.iter().for_each(|f| md5.update(f));
         let got = format!("{:x}", md5.finalize());
         assert_eq!(
-            got == want,
+            got == *want,
             stale == 0,
             "{name}: {stale} stale pictures, md5 {got}"
         );

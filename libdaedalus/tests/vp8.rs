@@ -17,8 +17,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::fixtures::ffmpeg_decode;
 use ctrls::build::vp8::{Vp8Builder, Vp8Request, SLOT_ALT, SLOT_GOLDEN};
 use ctrls::vp8::SegmentFlags;
@@ -26,34 +24,19 @@ use libdaedalus::codec::vp8::Vp8Controls;
 use libdaedalus::replay::{replay_vp8_requests_with, ReplaySummary};
 use libdaedalus::Codec;
 
-fn vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/vp8");
-    if dir.join("md5.txt").exists() {
-        Some(dir)
-    } else {
-        common::not_run(
-            "the VP8 vector test",
-            &format!("no VP8 vectors in {}", dir.display()),
-        );
-        None
-    }
-}
-
 #[test]
 fn vectors_match_published_md5s_strict() {
-    let Some(dir) = vectors() else {
+    let Some(vectors) = common::vector_list("vp8", "VP8") else {
         return;
     };
-    let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let mut bad = Vec::new();
     let (mut n, mut hidden) = (0, 0);
-    for line in list.lines().filter(|l| !l.trim().is_empty()) {
-        let (want, name) = line.split_once(char::is_whitespace).unwrap();
-        let data = std::fs::read(dir.join(name.trim())).unwrap();
-        let (got, sum) = common::replay_md5(Codec::Vp8, &data, true);
+    for v in &vectors {
+        let (name, want) = (&v.name, &v.md5);
+        let (got, sum) = common::replay_md5(Codec::Vp8, &v.data, true);
         n += 1;
         hidden += sum.requests - sum.frames;
-        if got != want || !sum.failed.is_empty() || sum.warnings != 0 {
+        if got != *want || !sum.failed.is_empty() || sum.warnings != 0 {
             bad.push(format!(
                 "{name}: md5 {got} vs {want}, failed {:?}, warnings {}",
                 sum.failed.first(),
@@ -251,7 +234,7 @@ fn strict_mismatches_name_the_field_and_fail_only_that_request() {
     }
 
     // Segmentation: a stream that uses it (libvpx's 03-segmentation vectors).
-    let Some(dir) = vectors() else {
+    let Some(dir) = common::shared_vectors("vp8", "VP8") else {
         return;
     };
     let data = std::fs::read(dir.join("vp80-03-segmentation-1401.ivf")).unwrap();

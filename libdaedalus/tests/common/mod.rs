@@ -70,53 +70,51 @@ pub fn jvt_vectors() -> Option<PathBuf> {
     }
 }
 
-/// The FRExt / professional-profile vectors folder (`../shared/vectors/h264-frext`), or
-/// `None` when it is absent (NOT a pass; under CI a failure).
+/// The shared vectors folder `../shared/vectors/FOLDER` (`what` names it in the message),
+/// or `None` when it is absent (NOT a pass; under CI a failure).
+pub fn shared_vectors(folder: &str, what: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/vectors")
+        .join(folder);
+    if dir.join("md5.txt").exists() {
+        Some(dir)
+    } else {
+        not_run(
+            "this test",
+            &format!("no {what} vectors in {}", dir.display()),
+        );
+        None
+    }
+}
+
+/// The FRExt / professional-profile vectors folder (`../shared/vectors/h264-frext`), as
+/// [`shared_vectors`].
 pub fn frext_vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/h264-frext");
-    if dir.join("md5.txt").exists() {
-        Some(dir)
-    } else {
-        not_run(
-            "this test",
-            &format!("no FRExt vectors in {}", dir.display()),
-        );
-        None
-    }
+    shared_vectors("h264-frext", "FRExt")
 }
 
-/// The shared HEVC vectors folder (`../shared/vectors/hevc`), or `None` when it is
-/// absent (NOT a pass; under CI a failure).
+/// The shared HEVC vectors folder (`../shared/vectors/hevc`), as [`shared_vectors`].
 pub fn hevc_vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/hevc");
-    if dir.join("md5.txt").exists() {
-        Some(dir)
-    } else {
-        not_run(
-            "this test",
-            &format!("no HEVC vectors in {}", dir.display()),
-        );
-        None
-    }
+    shared_vectors("hevc", "HEVC")
 }
 
-/// One shared HEVC vector: its file name, its bytes and the MD5 md5.txt records.
-pub struct HevcVector {
+/// One shared vector: its file name, its bytes and the MD5 md5.txt records.
+pub struct Vector {
     pub name: String,
     pub data: Vec<u8>,
     pub md5: String,
 }
 
-/// The vectors of `md5.txt`, in its order, or None as [`hevc_vectors`].
-pub fn hevc_vector_list() -> Option<Vec<HevcVector>> {
-    let dir = hevc_vectors()?;
+/// The vectors of `FOLDER/md5.txt`, in its order, or None as [`shared_vectors`].
+pub fn vector_list(folder: &str, what: &str) -> Option<Vec<Vector>> {
+    let dir = shared_vectors(folder, what)?;
     let list = std::fs::read_to_string(dir.join("md5.txt")).unwrap();
     let v = list
         .lines()
         .filter_map(|l| l.split_once(char::is_whitespace))
         .map(|(md5, name)| {
             let name = name.trim().to_string();
-            HevcVector {
+            Vector {
                 data: std::fs::read(dir.join(&name)).unwrap(),
                 name,
                 md5: md5.to_string(),
@@ -124,6 +122,11 @@ pub fn hevc_vector_list() -> Option<Vec<HevcVector>> {
         })
         .collect();
     Some(v)
+}
+
+/// The shared HEVC vectors, as [`vector_list`].
+pub fn hevc_vector_list() -> Option<Vec<Vector>> {
+    vector_list("hevc", "HEVC")
 }
 
 /// The MD5 `dir/md5.txt` records for `name`.
