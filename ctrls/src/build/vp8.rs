@@ -44,8 +44,8 @@ use super::vp8_tables::{
     MV_UPDATE_PROBS, UV_MODE_DEFAULT_PROBS, Y_MODE_DEFAULT_PROBS,
 };
 use crate::vp8::{
-    CoeffProbs, Entropy, EntropyCoderState, Frame, FrameFlags, LoopFilter, LoopFilterFlags,
-    Quantization, Segment, SegmentFlags, MV_PROB_CNT,
+    Entropy, EntropyCoderState, Frame, FrameFlags, LoopFilter, LoopFilterFlags, Quantization,
+    Segment, SegmentFlags,
 };
 
 /// Errors, each with the byte offset in the IVF file where it was found.
@@ -176,10 +176,9 @@ pub struct Vp8State {
     pub segment_probs: [u8; 3],
     pub ref_lf_deltas: [i8; 4],
     pub mode_lf_deltas: [i8; 4],
-    pub coeff_probs: CoeffProbs,
-    pub y_mode_probs: [u8; 4],
-    pub uv_mode_probs: [u8; 3],
-    pub mv_probs: [[u8; MV_PROB_CNT]; 2],
+    /// Token, inter-frame mode and MV probabilities (saved and restored as one when
+    /// refresh_entropy_probs = 0).
+    pub probs: Entropy,
 }
 
 impl Default for Vp8State {
@@ -192,10 +191,13 @@ impl Default for Vp8State {
             segment_probs: [0; 3],
             ref_lf_deltas: [0; 4],
             mode_lf_deltas: [0; 4],
-            coeff_probs: COEFF_DEFAULT_PROBS,
-            y_mode_probs: Y_MODE_DEFAULT_PROBS,
-            uv_mode_probs: UV_MODE_DEFAULT_PROBS,
-            mv_probs: MV_DEFAULT_PROBS,
+            probs: Entropy {
+                coeff_probs: COEFF_DEFAULT_PROBS,
+                y_mode_probs: Y_MODE_DEFAULT_PROBS,
+                uv_mode_probs: UV_MODE_DEFAULT_PROBS,
+                mv_probs: MV_DEFAULT_PROBS,
+                padding: [0; 3],
+            },
         }
     }
 }
@@ -479,13 +481,13 @@ pub fn parse_frame(state: &mut Vp8State, data: &[u8]) -> Result<Vp8Header, Heade
         flags.set(FrameFlags::SIGN_BIAS_ALT, d.flag());
     }
     h.refresh_entropy_probs = d.flag();
-    let saved = (!h.refresh_entropy_probs).then(|| state.clone());
+    let saved = (!h.refresh_entropy_probs).then_some(state.probs);
     if !key {
         h.refresh_last = d.flag();
     }
 
     // 9.9: token probability updates.
-    for (i, bands) in state.coeff_probs.iter_mut().enumerate() {
+    for (i, bands) in state.probs.coeff_probs.iter_mut().enumerate() {
         for (j, ctxs) in bands.iter_mut().enumerate() {
             for (k, probs) in ctxs.iter_mut().enumerate() {
                 for (l, p) in probs.iter_mut().enumerate() {
@@ -507,16 +509,16 @@ pub fn parse_frame(state: &mut Vp8State, data: &[u8]) -> Result<Vp8Header, Heade
         f.prob_last = d.literal(8) as u8;
         f.prob_gf = d.literal(8) as u8;
         if d.flag() {
-            for p in &mut state.y_mode_probs {
+            for p in &mut state.probs.y_mode_probs {
                 *p = d.literal(8) as u8;
             }
         }
         if d.flag() {
-            for p in &mut state.uv_mode_probs {
+            for p in &mut state.probs.uv_mode_probs {
                 *p = d.literal(8) as u8;
             }
         }
-        for (i, comp) in state.mv_probs.iter_mut().enumerate() {
+        for (i, comp) in state.probs.mv_probs.iter_mut().enumerate() {
             for (j, p) in comp.iter_mut().enumerate() {
                 if d.bool(MV_UPDATE_PROBS[i][j]) {
                     let x = d.literal(7) as u8;
@@ -535,19 +537,12 @@ pub fn parse_frame(state: &mut Vp8State, data: &[u8]) -> Result<Vp8Header, Heade
         ));
     }
     f.flags = flags;
-    // Key frames code their modes with fixed tables (11.2), which is what clients send.
-    let (y_mode_probs, uv_mode_probs) = if key {
-        (KF_Y_MODE_PROBS, KF_UV_MODE_PROBS)
-    } else {
-        (state.y_mode_probs, state.uv_mode_probs)
-    };
-    f.entropy = Entropy {
-        coeff_probs: state.coeff_probs,
-        y_mode_probs,
-        uv_mode_probs,
-        mv_probs: state.mv_probs,
-        padding: [0; 3],
-    };
+    f.entropy = state.probs;
+    if key {
+        // Key frames code their modes with fixed tables (11.2), which is what clients send.
+        f.entropy.y_mode_probs = KF_Y_MODE_PROBS;
+        f.entropy.uv_mode_probs = KF_UV_MODE_PROBS;
+    }
     let cs = d.state();
     f.first_part_header_bits = cs.bits as u32;
     f.coder_state = EntropyCoderState {
@@ -589,16 +584,7 @@ pub fn parse_frame(state: &mut Vp8State, data: &[u8]) -> Result<Vp8Header, Heade
     }
     if let Some(saved) = saved {
         // This frame's probability updates last for this frame only.
-        *state = Vp8State {
-            size: state.size,
-            segment_abs: state.segment_abs,
-            segment_quant: state.segment_quant,
-            segment_lf: state.segment_lf,
-            segment_probs: state.segment_probs,
-            ref_lf_deltas: state.ref_lf_deltas,
-            mode_lf_deltas: state.mode_lf_deltas,
-            ..saved
-        };
+        state.probs = saved;
     }
     Ok(h)
 }
@@ -990,8 +976,8 @@ mod tests {
         assert!(f2.flags.contains(FrameFlags::SIGN_BIAS_GOLDEN));
         assert_eq!(f2.dct_part_sizes[0], 9);
         // refresh_entropy_probs = 0: the next frame sees the probabilities of before.
-        assert_eq!(st.y_mode_probs, before.y_mode_probs);
-        assert_eq!(st.mv_probs, before.mv_probs);
+        assert_eq!(st.probs.y_mode_probs, before.probs.y_mode_probs);
+        assert_eq!(st.probs.mv_probs, before.probs.mv_probs);
         assert_eq!(h2.refresh(), 0);
         let slots = h2.update_slots(&[Some(1), Some(2), Some(3)], 4);
         assert_eq!(slots, [Some(1), Some(1), Some(2)]);
