@@ -115,6 +115,20 @@ pub fn next_start_code(data: &[u8], from: usize) -> Option<(usize, u8)> {
     None
 }
 
+/// `(forward_ref_ts, backward_ref_ts)` of a picture of `coding_type` given the reference
+/// frames decoded before it (`refs`, decode order, at most two): P predicts from the
+/// latest, B from the older (forward) and the latest (backward); `u64::MAX` for none.
+pub fn reference_ts(coding_type: u8, refs: &[u64]) -> (u64, u64) {
+    let latest = refs.last().copied();
+    let older = refs.len().checked_sub(2).map(|i| refs[i]);
+    let (forward, backward) = match coding_type {
+        1 => (None, None),
+        2 => (latest, None),
+        _ => (older, latest),
+    };
+    (forward.unwrap_or(u64::MAX), backward.unwrap_or(u64::MAX))
+}
+
 /// What a player needs to present a picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Mpeg2Display {
@@ -470,15 +484,7 @@ impl Mpeg2Builder {
         }
 
         // References: the frames decoded before this one.
-        let latest = self.refs.last().copied();
-        let older = (self.refs.len() == 2).then(|| self.refs[0]);
-        let (forward, backward) = match p.coding_type {
-            1 => (None, None),
-            2 => (latest, None),
-            _ => (older, latest),
-        };
-        pic.forward_ref_ts = forward.unwrap_or(u64::MAX);
-        pic.backward_ref_ts = backward.unwrap_or(u64::MAX);
+        (pic.forward_ref_ts, pic.backward_ref_ts) = reference_ts(p.coding_type, &self.refs);
 
         // After the frame: references and display.
         let frame_is_ref = if field == 2 {

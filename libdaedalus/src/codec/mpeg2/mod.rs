@@ -32,6 +32,8 @@
 
 mod synth;
 
+use ctrls::build::mpeg2::reference_ts;
+
 pub use ctrls::mpeg2::Mpeg2Controls;
 use ctrls::mpeg2::{
     ChromaFormat, Picture, PictureCodingType, PictureStructure, Quantisation, Sequence,
@@ -72,22 +74,39 @@ impl Mpeg2Backend {
         })
     }
 
-    /// What the reference timestamps should be for `pic` (see the module doc).
-    fn expected_refs(&self, pic: &Picture) -> (u64, u64) {
-        let latest = self.refs.last().copied();
-        let older = (self.refs.len() == 2).then(|| self.refs[0]);
-        let (f, b) = match pic.picture_coding_type {
-            1 => (None, None),
-            2 => (latest, None),
-            _ => (older, latest),
+    /// Where `pic` (request timestamp `ts`) stands in its frame.
+    fn role(&self, pic: &Picture, ts: u64) -> Role {
+        let frame = pic.picture_structure == PictureStructure::Frame as u8;
+        let second = !frame
+            && self
+                .first_field
+                .is_some_and(|(t, st, _)| t == ts && st != pic.picture_structure);
+        let frame_is_ref = match self.first_field {
+            Some((_, _, first_ref)) if second => first_ref,
+            _ => pic.picture_coding_type != PictureCodingType::B as u8,
         };
-        (f.unwrap_or(u64::MAX), b.unwrap_or(u64::MAX))
+        Role {
+            frame,
+            second,
+            frame_is_ref,
+        }
+    }
+
+    /// Frame `ts` is a reference now (the older of two drops out).
+    fn push_ref(&mut self, ts: u64) {
+        if self.refs.last() != Some(&ts) {
+            self.refs.push(ts);
+            if self.refs.len() > 2 {
+                self.refs.remove(0);
+            }
+        }
     }
 
     fn decode_inner(
         &mut self,
         req: &Request<'_>,
         c: &Mpeg2Controls,
+        role: Role,
         dst: &mut Dst<'_>,
         opts: &EngineOptions,
     ) -> Result<DecodeReport, EngineError> {
@@ -104,7 +123,7 @@ impl Mpeg2Backend {
                 ctrls::control::RawEnum::name(seq.chroma_format()?)
             )));
         }
-        let structure = pic.picture_structure()?;
+        pic.picture_structure()?;
         let coding = pic.picture_coding_type()?;
         let slices = req.bitstream;
         match slices {
@@ -116,12 +135,7 @@ impl Mpeg2Backend {
             }
         }
 
-        // Which field of a pair.
-        let frame = structure == PictureStructure::Frame;
-        let second = !frame
-            && self
-                .first_field
-                .is_some_and(|(ts, st, _)| ts == req.timestamp && st != pic.picture_structure);
+        let Role { frame, second, .. } = role;
         if !frame && !second && !req.hold_capture {
             // A first field decodes half a frame: the client must hold the buffer.
             mismatches.push(Mismatch {
@@ -130,8 +144,7 @@ impl Mpeg2Backend {
                 got: "0".into(),
             });
         }
-        let second_of_ref = second && self.first_field.is_some_and(|f| f.2);
-        let (fwd, bwd) = self.expected_refs(pic);
+        let (fwd, bwd) = reference_ts(pic.picture_coding_type, &self.refs);
         let name = Picture::NAME;
         if pic.forward_ref_ts != fwd && coding != PictureCodingType::I {
             mismatches.push(Mismatch {
@@ -197,18 +210,13 @@ impl Mpeg2Backend {
             return Err(EngineError::NoPicture);
         }
         // The mirror: a frame (or a second field) of a reference frame is a reference.
-        let is_ref = coding != PictureCodingType::B;
         if frame || second {
-            let frame_ref = if second { second_of_ref } else { is_ref };
-            if frame_ref {
-                self.refs.push(req.timestamp);
-                if self.refs.len() > 2 {
-                    self.refs.remove(0);
-                }
+            if role.frame_is_ref {
+                self.push_ref(req.timestamp);
             }
             self.first_field = None;
         } else {
-            self.first_field = Some((req.timestamp, pic.picture_structure, is_ref));
+            self.first_field = Some((req.timestamp, pic.picture_structure, role.frame_is_ref));
         }
         let src = self.ff.picture(w, h).ok_or_else(|| {
             EngineError::Unsupported(format!("decoded picture is not a {w}x{h} 4:2:0 picture"))
@@ -223,6 +231,17 @@ impl Mpeg2Backend {
             warnings: mismatches,
         })
     }
+}
+
+/// A request's place in its frame, as the client sees it.
+#[derive(Debug, Clone, Copy)]
+struct Role {
+    /// A frame picture.
+    frame: bool,
+    /// The second field of the pair whose first field came last.
+    second: bool,
+    /// The frame is a reference (I or P; for a second field, its first field's type).
+    frame_is_ref: bool,
 }
 
 fn same_size(a: &Sequence, b: &Sequence) -> bool {
@@ -258,28 +277,16 @@ impl CodecBackend for Mpeg2Backend {
             ));
         }
         self.failed_first = None;
-        // The client's view of this picture, for a failure below.
-        let second = field
-            && self.first_field.is_some_and(|(ts, st, _)| {
-                ts == req.timestamp && st != c.picture.picture_structure
-            });
-        let frame_is_ref = match self.first_field {
-            Some((_, _, first_ref)) if second => first_ref,
-            _ => c.picture.picture_coding_type != PictureCodingType::B as u8,
-        };
-        let r = self.decode_inner(req, c, dst, opts);
+        let role = self.role(&c.picture, req.timestamp);
+        let r = self.decode_inner(req, c, role, dst, opts);
         if r.is_err() {
             // The client goes on naming this frame as a reference: so does the mirror
             // (FFmpeg decodes the next pictures from its own references until an I).
-            let first = field && !second;
-            if frame_is_ref && self.refs.last() != Some(&req.timestamp) {
-                self.refs.push(req.timestamp);
-                if self.refs.len() > 2 {
-                    self.refs.remove(0);
-                }
+            if role.frame_is_ref {
+                self.push_ref(req.timestamp);
             }
             self.first_field = None;
-            if first && req.hold_capture {
+            if field && !role.second && req.hold_capture {
                 self.failed_first = Some(req.timestamp);
             }
         }
