@@ -24,7 +24,7 @@
 #    every frame FFmpeg outputs displayed): proof that the client follows the
 #    API rather than our device's quirks.
 # $DECODE is the daedalus-decode binary, $VECTORS_DIR the JVT folder,
-# $IVF_DIR the VP8/VP9/AV1 streams (list.txt: NAME CODEC BITS FRAMES MD5),
+# $IVF_DIR the VP8/VP9/AV1/MPEG-2 streams (list.txt: FILE CODEC BITS FRAMES MD5),
 # $STREAMS_DIR/$LONG_STREAM the 1080p stream (streams.env).
 # shellcheck source=compliance/guest/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -184,15 +184,11 @@ awk -v n="$LONG_FRAMES" -v s="$ra_secs" -v g="$gst_line" 'BEGIN {
 	tee "$RESULTS/speed.txt"
 daemon_alive_or_restart "1080p"
 
-# ivf_file NAME: the stream NAME of $IVF_DIR (NAME.ivf, or NAME.m2v for MPEG-2).
-ivf_file() {
-	if [ -f "$IVF_DIR/$1.m2v" ]; then echo "$IVF_DIR/$1.m2v"; else echo "$IVF_DIR/$1.ivf"; fi
-}
-
 # 5. VP8/VP9/AV1/MPEG-2 through the module, MD5 against the host FFmpeg's.
 if [ -f "$IVF_DIR/list.txt" ]; then
-	while read -r name codec bits frames want; do
-		run_decode "$name" 120 "$(ivf_file "$name")" --device "$DAEDALUS_MEDIA" --codec "$codec"
+	while read -r file codec bits frames want; do
+		name=${file%.*}
+		run_decode "$name" 120 "$IVF_DIR/$file" --device "$DAEDALUS_MEDIA" --codec "$codec"
 		if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
 			pass "daedalus-decode $name ($bits-bit, $frames frames): MD5 = host FFmpeg's ($SUMMARY)"
 		else
@@ -229,9 +225,10 @@ if modprobe v4l2-tpg && insmod "$KMODS/visl/visl.ko"; then
 			--memory dmabuf --dmabuf-from expbuf
 		# visl offers NV12/YUV420 only (no P010): the 8-bit streams.
 		if [ -f "$IVF_DIR/list.txt" ]; then
-			while read -r name codec bits frames _; do
+			while read -r file codec bits frames _; do
+				name=${file%.*}
 				[ "$bits" = 8 ] || continue
-				visl_test "$codec $name ($frames frames)" "$frames" "$(ivf_file "$name")" --codec "$codec"
+				visl_test "$codec $name ($frames frames)" "$frames" "$IVF_DIR/$file" --codec "$codec"
 			done <"$IVF_DIR/list.txt"
 		fi
 	else
