@@ -718,7 +718,9 @@ impl HevcBuilder {
         for (d, p) in sp.ref_idx_l1.iter_mut().zip(&l1) {
             *d = dpb_index(*p);
         }
-        if !hdr.dependent_slice_segment_flag {
+        // IDR slice headers carry neither RPS block: both sizes stay 0.
+        let idr = matches!(nal.hevc_type(), 19 | 20);
+        if !hdr.dependent_slice_segment_flag && !idr {
             sp.short_term_ref_pic_set_size = st_rps_size(hdr);
             sp.long_term_ref_pic_set_size = lt_rps_size(&cur.sps, hdr);
         }
