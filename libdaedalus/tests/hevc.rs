@@ -44,7 +44,10 @@ fn hevc_vectors_bit_exact_through_the_engine() {
 /// GOP), `cra`, `rasl`, `radl`, `idr_n_lp`, `idr_w_radl`, `slices` (pictures of more
 /// than one slice), `dependent-slices`, `wpp`, `tiles`, `entry-points`, `scaling-list`,
 /// `tskip`, `sign-hiding`, `amp`, `sao`, `no-sao`, `deblock-offsets`, `weightp`,
-/// `weightb`, `main10`, `crop`, `size-change`, `long-term`, `pcm`.
+/// `weightb`, `main10`, `crop`, `size-change`, `long-term` (SPS), `lt-refs` (slices
+/// naming long-term pictures), `lt-msb` (with delta_poc_msb_present_flag), `lt-foll` and
+/// `st-foll` (RPS entries the picture does not use), `tiles-explicit` (no uniform
+/// spacing), `pcm`.
 fn features(file: &std::path::Path) -> BTreeMap<&'static str, usize> {
     let out = std::process::Command::new("ffmpeg")
         .args(["-nostdin", "-v", "trace", "-i"])
@@ -109,6 +112,11 @@ fn features(file: &std::path::Path) -> BTreeMap<&'static str, usize> {
                 widths.insert(value);
             }
             "long_term_ref_pics_present_flag" => add("long-term", value == 1),
+            "num_long_term_pics" => add("lt-refs", value > 0),
+            "delta_poc_msb_present_flag" => add("lt-msb", value == 1),
+            "used_by_curr_pic_lt_flag" => add("lt-foll", value == 0),
+            "used_by_curr_pic_s0_flag" => add("st-foll", value == 0),
+            "uniform_spacing_flag" => add("tiles-explicit", value == 0),
             "pcm_enabled_flag" => add("pcm", value == 1),
             _ => {}
         }
@@ -124,12 +132,26 @@ fn features(file: &std::path::Path) -> BTreeMap<&'static str, usize> {
 /// HEVC_CASE=S: only the streams whose name contains S.
 #[test]
 fn x265_streams_match_ffmpeg() {
-    let Some(all) = common::fixtures("HEVC x265 streams") else {
+    streams_match_ffmpeg("HEVC x265 streams", "hevc", 13);
+}
+
+/// The streams of tests/common/hevc_writer.rs (group `hevc-own`): PCM, tiles with
+/// explicit and uniform spacing, a slice per tile, dependent slice segments, long-term
+/// references (LSB only, with the MSB cycle, a short-term picture turned long-term) and
+/// unused RPS entries kept for later pictures; as [`x265_streams_match_ffmpeg`].
+#[test]
+fn own_streams_match_ffmpeg() {
+    streams_match_ffmpeg("HEVC hevc_writer streams", "hevc-own", 4);
+}
+
+/// The streams of `group` in the shared list, `n` of them; see [`x265_streams_match_ffmpeg`].
+fn streams_match_ffmpeg(test: &str, group: &str, n: usize) {
+    let Some(all) = common::fixtures(test) else {
         return;
     };
     let only = std::env::var("HEVC_CASE").ok();
-    let cases: Vec<_> = all.iter().filter(|f| f.def().group == "hevc").collect();
-    assert_eq!(cases.len(), 13, "the HEVC list");
+    let cases: Vec<_> = all.iter().filter(|f| f.def().group == group).collect();
+    assert_eq!(cases.len(), n, "the {group} list");
     let mut bad = Vec::new();
     for c in cases {
         if only.as_deref().is_some_and(|o| !c.name.contains(o)) {
@@ -203,14 +225,26 @@ fn slice_based_requests_bit_exact() {
         .into_iter()
         .map(|v| (v.name, v.data, v.md5))
         .collect();
-    let Some(f) = common::fixture("HEVC slice-based", "hevc-x265-slices4-wpp-640x360") else {
+    // Several slices per picture: 4 with WPP, a slice per tile, dependent segments.
+    let Some(all) = common::fixtures("HEVC slice-based") else {
         return;
     };
-    cases.push((
-        f.name.clone(),
-        std::fs::read(&f.path).unwrap(),
-        f.md5.clone(),
-    ));
+    let multi_slice = [
+        "hevc-x265-slices4-wpp-640x360",
+        "hevc-own-tile-slices-800x192",
+        "hevc-own-dependent-352x288",
+    ];
+    for f in all
+        .iter()
+        .filter(|f| multi_slice.contains(&f.name.as_str()))
+    {
+        cases.push((
+            f.name.clone(),
+            std::fs::read(&f.path).unwrap(),
+            f.md5.clone(),
+        ));
+    }
+    assert_eq!(cases.len(), 7 + multi_slice.len(), "the slice-based cases");
     let mut multi = 0;
     for (name, data, want) in &cases {
         let mut src = HevcSource::with_mode(data, DecodeMode::SliceBased).unwrap();
@@ -229,5 +263,9 @@ fn slice_based_requests_bit_exact() {
         assert_eq!(&got, want, "{name}");
         multi += usize::from(requests > pictures);
     }
-    assert!(multi >= 1, "no stream with several slices per picture");
+    assert_eq!(
+        multi,
+        multi_slice.len(),
+        "streams with several slices per picture"
+    );
 }

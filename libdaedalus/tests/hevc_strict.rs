@@ -109,7 +109,29 @@ fn replay_pics(pics: &[HevcPicture], opts: &ReplayOptions) -> (ReplaySummary, St
 /// Alters picture `k` with `corrupt`; asserts strict mode fails it with a Mismatch named
 /// `field`, and the lenient replay decodes the whole stream bit-exact with warnings.
 fn corrupted(field: &str, pick: impl Fn(&HevcPicture) -> bool, corrupt: impl Fn(&mut HevcPicture)) {
-    let Some((mut pics, md5, name)) = explicit_rps_stream() else {
+    corrupted_in(explicit_rps_stream(), field, pick, corrupt);
+}
+
+/// [`corrupted`] on the long-term stream of tests/common/hevc_writer.rs.
+fn corrupted_lt(
+    field: &str,
+    pick: impl Fn(&HevcPicture) -> bool,
+    corrupt: impl Fn(&mut HevcPicture),
+) {
+    let Some(f) = common::fixture("HEVC long-term strict", "hevc-own-long-term-352x288") else {
+        return;
+    };
+    let pics = HevcBuilder::build_stream(&std::fs::read(&f.path).unwrap()).unwrap();
+    corrupted_in(Some((pics, f.md5, f.name)), field, pick, corrupt);
+}
+
+fn corrupted_in(
+    stream: Option<(Vec<HevcPicture>, String, String)>,
+    field: &str,
+    pick: impl Fn(&HevcPicture) -> bool,
+    corrupt: impl Fn(&mut HevcPicture),
+) {
+    let Some((mut pics, md5, name)) = stream else {
         return;
     };
     let k = pics
@@ -186,6 +208,36 @@ fn dpb_entry_never_decoded() {
         "HEVC_DECODE_PARAMS.dpb[0].timestamp",
         |p| p.decode_params.num_active_dpb_entries > 0,
         |p| p.decode_params.dpb[0].timestamp = 999_999_000,
+    );
+}
+
+#[test]
+fn long_term_entry_not_flagged_long_term() {
+    corrupted_lt(
+        "HEVC_DECODE_PARAMS.dpb[0].flags",
+        |p| p.decode_params.num_poc_lt_curr == 1 && p.decode_params.poc_lt_curr[0] == 0,
+        |p| p.decode_params.dpb[0].flags = ctrls::hevc::DpbEntryFlags::empty(),
+    );
+}
+
+#[test]
+fn wrong_poc_lt_curr_index() {
+    corrupted_lt(
+        "HEVC_DECODE_PARAMS.poc_lt_curr[0]",
+        |p| p.decode_params.num_poc_lt_curr == 1 && p.decode_params.num_active_dpb_entries > 1,
+        |p| {
+            let dp = &mut p.decode_params;
+            dp.poc_lt_curr[0] = (dp.poc_lt_curr[0] + 1) % dp.num_active_dpb_entries;
+        },
+    );
+}
+
+#[test]
+fn wrong_long_term_ref_pic_set_size() {
+    corrupted_lt(
+        "HEVC_DECODE_PARAMS.long_term_ref_pic_set_size",
+        |p| p.decode_params.long_term_ref_pic_set_size > 0,
+        |p| p.decode_params.long_term_ref_pic_set_size -= 1,
     );
 }
 

@@ -32,6 +32,10 @@ use ctrls::build::vp9::{Vp9Builder, Vp9Event};
 use ctrls::vp9::FrameFlags as Vp9FrameFlags;
 use md5::{Digest, Md5};
 
+#[path = "hevc_writer.rs"]
+pub mod hevc_writer;
+use hevc_writer::{Segments, Tiles};
+
 /// An AV1 encoder.
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub enum Av1Enc {
@@ -91,6 +95,9 @@ pub enum Recipe {
         args: &'static [&'static str],
         then: Option<(u32, u32, u32)>,
     },
+    /// Our own small encoder ([`hevc_writer`]): PCM, tiles, dependent slice segments,
+    /// long-term references, which libx265 does not write.
+    HevcWriter(hevc_writer::Config),
 }
 
 /// One stream of the list.
@@ -290,6 +297,19 @@ const fn hx(
             args: &["-preset", "fast"],
             then: None,
         },
+    }
+}
+
+/// An HEVC stream of [`hevc_writer`] (tests/hevc.rs).
+const fn hw(name: &'static str, need: &'static [&'static str], c: hevc_writer::Config) -> Def {
+    Def {
+        name,
+        group: "hevc-own",
+        bits: 8,
+        mono: false,
+        vm: true,
+        need,
+        recipe: Recipe::HevcWriter(c),
     }
 }
 
@@ -1146,6 +1166,77 @@ static DEFS: &[Def] = &[
         )
     },
     hx("hevc-x265-1920x1080", (1920, 1080), 8, "bframes=3", &["b"]),
+    // HEVC tools libx265 does not write, from tests/common/hevc_writer.rs (FFmpeg's decode
+    // of the file is the reference); tests/hevc.rs own_streams_match_ffmpeg.
+    hw(
+        "hevc-own-tiles-1024x208",
+        &["tiles", "tiles-explicit", "entry-points", "pcm"],
+        hevc_writer::Config {
+            w: 1024,
+            h: 208,
+            frames: 8,
+            tiles: Tiles::Explicit {
+                cols: &[20, 16, 28],
+                rows: &[4, 5, 4],
+            },
+            loop_filter_across_tiles: false,
+            segments: Segments::One,
+            long_term: false,
+            pcm_loop_filter_disabled: false,
+        },
+    ),
+    hw(
+        "hevc-own-tile-slices-800x192",
+        &["tiles", "slices", "pcm"],
+        hevc_writer::Config {
+            w: 800,
+            h: 192,
+            frames: 8,
+            tiles: Tiles::Uniform { cols: 3, rows: 2 },
+            loop_filter_across_tiles: true,
+            segments: Segments::PerTile,
+            long_term: false,
+            pcm_loop_filter_disabled: true,
+        },
+    ),
+    hw(
+        "hevc-own-dependent-352x288",
+        &["dependent-slices", "slices", "pcm"],
+        hevc_writer::Config {
+            w: 352,
+            h: 288,
+            frames: 10,
+            tiles: Tiles::None,
+            loop_filter_across_tiles: false,
+            segments: Segments::Dependent {
+                ctbs: 37,
+                independent_every: 4,
+            },
+            long_term: false,
+            pcm_loop_filter_disabled: false,
+        },
+    ),
+    hw(
+        "hevc-own-long-term-352x288",
+        &[
+            "long-term",
+            "lt-refs",
+            "lt-msb",
+            "lt-foll",
+            "st-foll",
+            "pcm",
+        ],
+        hevc_writer::Config {
+            w: 352,
+            h: 288,
+            frames: 40,
+            tiles: Tiles::None,
+            loop_filter_across_tiles: false,
+            segments: Segments::One,
+            long_term: true,
+            pcm_loop_filter_disabled: false,
+        },
+    ),
     hx_args(
         hx("hevc-x265-4096x2304", (4096, 2304), 2, "bframes=0", &[]),
         &["-preset", "ultrafast"],
@@ -1253,6 +1344,7 @@ fn ensure_in(root: &Path) -> Result<PathBuf, String> {
     let versions = encoder_versions()?;
     let mut h = Md5::new();
     h.update(include_str!("fixtures.rs"));
+    h.update(include_str!("hevc_writer.rs"));
     h.update(&versions);
     let key = format!("{:x}", h.finalize());
     let dir = root.join(&key[..16]);
@@ -1389,6 +1481,7 @@ fn make(dir: &Path, d: &Def) -> (String, Option<String>) {
         Recipe::X265 {
             w, h, frames, then, ..
         } => ((w, h), (frames + then.map_or(0, |t| t.2)) as usize, None),
+        Recipe::HevcWriter(ref c) => ((c.w, c.h), c.frames as usize, None),
         _ if d.name.starts_with("vp8-") => vp8_props(&data),
         _ => vp9_props(&data),
     };
@@ -1423,6 +1516,10 @@ fn make(dir: &Path, d: &Def) -> (String, Option<String>) {
         // FFmpeg decoded every frame the encoder was given, at its size.
         let px = |w: u32, h: u32| (w * h) as usize * 3 / 2 * if d.bits > 8 { 2 } else { 1 };
         let want = px(w, h) * frames as usize + then.map_or(0, |(w, h, n)| px(w, h) * n as usize);
+        assert_eq!(bytes, want, "{}: FFmpeg's output", d.name);
+    }
+    if let Recipe::HevcWriter(ref c) = d.recipe {
+        let want = (c.w * c.h) as usize * 3 / 2 * c.frames as usize;
         assert_eq!(bytes, want, "{}: FFmpeg's output", d.name);
     }
     let (w, h) = size;
@@ -1507,6 +1604,7 @@ fn encode(dir: &Path, d: &Def, out: &Path) {
             join_ivf(&parts, out);
         }
         Recipe::VpxencScaledRefs => vpxenc_scaled_refs(out),
+        Recipe::HevcWriter(ref c) => std::fs::write(out, hevc_writer::stream(c)).unwrap(),
         Recipe::X265 {
             w,
             h,
