@@ -210,10 +210,30 @@ fn streams_match_ffmpeg(test: &str, group: &str, n: usize) {
 }
 
 /// Slice-based decoding (one request per slice segment, HOLD_CAPTURE_BUF on all but a
-/// picture's last): the shared vectors and the multi-slice libx265 stream give the same
-/// MD5 as frame-based decoding's references, one request per slice segment.
+/// picture's last): the shared vectors and the multi-slice streams (4 slices with WPP, a
+/// slice per tile, dependent slice segments) give the same MD5 as frame-based decoding's
+/// references, one request per slice segment.
 #[test]
 fn slice_based_requests_bit_exact() {
+    sources_bit_exact(
+        ctrls::hevc::DecodeMode::SliceBased,
+        ctrls::hevc::StartCode::AnnexB,
+    );
+}
+
+/// HEVC_START_CODE NONE: the same requests without the 00 00 01 before each slice
+/// segment (bit_size and data_byte_offset without it), frame-based and slice-based, in
+/// strict mode: the same MD5s.
+#[test]
+fn start_code_none_bit_exact() {
+    use ctrls::hevc::{DecodeMode, StartCode};
+    sources_bit_exact(DecodeMode::FrameBased, StartCode::None);
+    sources_bit_exact(DecodeMode::SliceBased, StartCode::None);
+}
+
+/// The shared vectors and the multi-slice streams through HevcSource in `mode` with
+/// `start_code`, strict: every request decodes, the MD5 is the reference.
+fn sources_bit_exact(mode: ctrls::hevc::DecodeMode, start_code: ctrls::hevc::StartCode) {
     use ctrls::hevc::DecodeMode;
     use ctrls::source::hevc::HevcSource;
     use libdaedalus::replay::replay_source;
@@ -225,8 +245,7 @@ fn slice_based_requests_bit_exact() {
         .into_iter()
         .map(|v| (v.name, v.data, v.md5))
         .collect();
-    // Several slices per picture: 4 with WPP, a slice per tile, dependent segments.
-    let Some(all) = common::fixtures("HEVC slice-based") else {
+    let Some(all) = common::fixtures("HEVC slice-based / START_CODE NONE") else {
         return;
     };
     let multi_slice = [
@@ -244,28 +263,40 @@ fn slice_based_requests_bit_exact() {
             f.md5.clone(),
         ));
     }
-    assert_eq!(cases.len(), 7 + multi_slice.len(), "the slice-based cases");
+    assert_eq!(cases.len(), 7 + multi_slice.len(), "the cases");
+    let opts = ReplayOptions {
+        format: None,
+        engine: EngineOptions { strict: true },
+    };
     let mut multi = 0;
     for (name, data, want) in &cases {
-        let mut src = HevcSource::with_mode(data, DecodeMode::SliceBased).unwrap();
+        let mut src = HevcSource::with_mode(data, mode)
+            .and_then(|s| s.with_start_code(start_code))
+            .unwrap();
         let (requests, pictures) = (src.requests(), src.pictures().len());
-        let mut engine = libdaedalus::Engine::new(ctrls::Codec::Hevc).unwrap();
+        let mut engine =
+            libdaedalus::Engine::with_options(ctrls::Codec::Hevc, opts.engine).unwrap();
         let mut md5 = md5::Md5::default();
-        let s = replay_source(&mut engine, &mut src, &ReplayOptions::default(), |f| {
+        let s = replay_source(&mut engine, &mut src, &opts, |f| {
             md5::Digest::update(&mut md5, f);
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         let got = format!("{:x}", md5::Digest::finalize(md5));
-        eprintln!("{name}: {requests} requests for {pictures} pictures: {s:?}");
+        eprintln!(
+            "{name} {mode:?} {start_code:?}: {requests} requests for {pictures} pictures: {s:?}"
+        );
         assert_eq!(s.requests, requests, "{name}");
         assert!(s.failed.is_empty(), "{name}: {:?}", s.failed);
+        assert_eq!(s.warnings, 0, "{name}");
         assert_eq!(&got, want, "{name}");
         multi += usize::from(requests > pictures);
     }
-    assert_eq!(
-        multi,
-        multi_slice.len(),
-        "streams with several slices per picture"
-    );
+    if mode == DecodeMode::SliceBased {
+        assert_eq!(
+            multi,
+            multi_slice.len(),
+            "streams with several slices per picture"
+        );
+    }
 }

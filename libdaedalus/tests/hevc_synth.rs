@@ -51,7 +51,7 @@ fn synthesize(name: &str, pics: &[HevcPicture]) -> (Vec<u8>, usize) {
             let len = (sp.bit_size / 8) as usize;
             let nal = &p.bitstream[at + 3..at + len];
             at += len;
-            let new = slice::rewrite(nal, sp, &p.sps, &p.pps, &rps)
+            let new = slice::rewrite(nal, sp, &p.sps, &p.pps, &rps, 3)
                 .unwrap_or_else(|e| panic!("{name} #{n}: {e}"));
             if new != nal {
                 rewritten += 1;

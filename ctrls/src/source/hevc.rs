@@ -5,6 +5,8 @@
 //! when there are any). Slice-based: one request per slice segment, all but
 //! a picture's last holding the CAPTURE buffer; each with the picture's
 //! controls, that segment's SLICE_PARAMS (one element) and its entry points.
+//! START_CODE NONE ([`HevcSource::with_start_code`]): the same requests with each
+//! slice segment's 00 00 01 left out, and `bit_size` / `data_byte_offset` without it.
 
 use crate::build::hevc::{HevcBuilder, HevcPicture};
 use crate::control::RawEnum;
@@ -119,11 +121,33 @@ pub fn display_order(pics: &[HevcPicture]) -> Vec<usize> {
     v
 }
 
+/// Drops the 00 00 01 before each slice segment of `p` (located by bit_size), and the
+/// 24 bits / 3 bytes of it from `bit_size` / `data_byte_offset`.
+fn strip_start_codes(p: &mut HevcPicture) -> Result<(), SourceError> {
+    let mut out = Vec::with_capacity(p.bitstream.len());
+    for (i, seg) in split_slices(p)?.into_iter().enumerate() {
+        let nal = seg.strip_prefix(&[0, 0, 1]).ok_or_else(|| {
+            SourceError(format!(
+                "picture {}: slice {i} has no 00 00 01",
+                p.decode_index
+            ))
+        })?;
+        out.extend_from_slice(nal);
+    }
+    for sp in &mut p.slice_params {
+        sp.bit_size -= 24;
+        sp.data_byte_offset -= 3;
+    }
+    p.bitstream = out;
+    Ok(())
+}
+
 /// A whole HEVC stream, built up front.
 pub struct HevcSource {
     pics: Vec<HevcPicture>,
     schedule: Vec<Vec<usize>>,
     mode: DecodeMode,
+    start_code: StartCode,
     /// Next picture, and in slice-based mode its next slice segment.
     next: usize,
     next_slice: usize,
@@ -143,6 +167,18 @@ impl HevcSource {
         Ok(s)
     }
 
+    /// The requests with START_CODE `sc`: for NONE, every slice segment loses its
+    /// start code (see the module doc).
+    pub fn with_start_code(mut self, sc: StartCode) -> Result<Self, SourceError> {
+        if sc == StartCode::None && self.start_code == StartCode::AnnexB {
+            for p in &mut self.pics {
+                strip_start_codes(p)?;
+            }
+        }
+        self.start_code = sc;
+        Ok(self)
+    }
+
     /// Requests the stream takes in the source's mode.
     pub fn requests(&self) -> usize {
         match self.mode {
@@ -157,6 +193,7 @@ impl HevcSource {
             pics,
             schedule,
             mode: DecodeMode::FrameBased,
+            start_code: StartCode::AnnexB,
             next: 0,
             next_slice: 0,
         }
@@ -182,9 +219,9 @@ impl PictureSource for HevcSource {
             },
             ModeControl {
                 id: crate::hevc::CID_START_CODE,
-                value: StartCode::AnnexB as i32,
+                value: self.start_code as i32,
                 name: "HEVC_START_CODE",
-                value_name: StartCode::AnnexB.name(),
+                value_name: self.start_code.name(),
             },
         ]
     }

@@ -567,6 +567,9 @@ pub struct Slices<'a> {
     /// Slice-based mode: a request may continue the picture of the one before (same
     /// timestamp, first_slice_segment_in_pic_flag 0).
     pub slice_based: bool,
+    /// Bytes of start code before each NAL unit: 3 (START_CODE ANNEX_B) or 0 (NONE);
+    /// `data_byte_offset` counts them.
+    pub start_code_len: u32,
 }
 
 /// The picture whose slices are being checked (slice-based mode: across requests).
@@ -733,7 +736,7 @@ impl Checker {
             }
         };
 
-        self.check_slice_params(&headers, poc, out);
+        self.check_slice_params(&headers, poc, req.start_code_len, out);
         let tid0 = first.temporal_id == 0
             && !matches!(first.nal_type, 6..=9)
             && !(first.nal_type < 16 && first.nal_type.is_multiple_of(2));
@@ -821,6 +824,7 @@ impl Checker {
         &self,
         headers: &[(Option<&SliceParams>, SliceHeader)],
         poc: i32,
+        start_code_len: u32,
         out: &mut Vec<Mismatch>,
     ) {
         for (i, (sp, h)) in headers.iter().enumerate() {
@@ -882,7 +886,7 @@ impl Checker {
             cmp(
                 out,
                 || f("data_byte_offset"),
-                h.header_bytes as u32 + 3,
+                h.header_bytes as u32 + start_code_len,
                 sp.data_byte_offset,
             );
             cmp(
@@ -1233,6 +1237,7 @@ mod tests {
             located,
             timestamp: 9000,
             slice_based: false,
+            start_code_len: 3,
         }
     }
 

@@ -60,10 +60,13 @@ impl HevcBackend {
     }
 
     /// The slice segments of the OUTPUT buffer, by SLICE_PARAMS.bit_size:
-    /// each (params, NAL unit without its start code).
+    /// each (params, NAL unit without its start code). With START_CODE ANNEX_B
+    /// each begins with 00 00 01 (counted in bit_size); with NONE it is the NAL
+    /// unit alone.
     fn slices<'a>(
         data: &'a [u8],
         params: &'a [SliceParams],
+        start_code: StartCode,
     ) -> Result<Vec<(&'a SliceParams, &'a [u8])>, EngineError> {
         let mut v = Vec::with_capacity(params.len());
         let mut at = 0usize;
@@ -77,10 +80,14 @@ impl HevcBackend {
                     data.len()
                 )));
             };
-            let Some(nal) = chunk.strip_prefix(&[0, 0, 1]) else {
-                return Err(EngineError::Bitstream(format!(
-                    "HEVC_SLICE_PARAMS[{i}]: no 00 00 01 start code at byte {at}"
-                )));
+            let nal = match start_code {
+                StartCode::AnnexB => chunk.strip_prefix(&[0, 0, 1]).ok_or_else(|| {
+                    EngineError::Bitstream(format!(
+                        "HEVC_SLICE_PARAMS[{i}]: no 00 00 01 start code at byte {at} \
+                         (HEVC_START_CODE ANNEX_B)"
+                    ))
+                })?,
+                StartCode::None => chunk,
             };
             v.push((sp, nal));
             at += len;
@@ -108,11 +115,6 @@ impl HevcBackend {
                 "HOLD_CAPTURE_BUF in frame-based mode (HEVC_DECODE_MODE FRAME_BASED): each \
                  request is a whole picture"
                     .into(),
-            ));
-        }
-        if c.start_code != StartCode::AnnexB {
-            return Err(EngineError::Unsupported(
-                "HEVC_START_CODE NONE (slices without start codes)".into(),
             ));
         }
         let mut soft = Vec::new();
@@ -144,10 +146,20 @@ impl HevcBackend {
         // This request's slice segments, as FFmpeg gets them.
         let mut segs = Vec::with_capacity(data.len() + 64);
         // The controls against the slice headers and the pictures decoded before.
-        let located = if params.is_empty() {
-            Vec::new()
+        let located = if !params.is_empty() {
+            Self::slices(data, params, c.start_code)?
+        } else if c.start_code == StartCode::None {
+            return Err(EngineError::Bitstream(
+                "HEVC_START_CODE NONE without SLICE_PARAMS: nothing delimits the slices \
+                 (their bit_size does)"
+                    .into(),
+            ));
         } else {
-            Self::slices(data, params)?
+            Vec::new()
+        };
+        let start_code_len = match c.start_code {
+            StartCode::AnnexB => 3,
+            StartCode::None => 0,
         };
         let summary = self
             .checker
@@ -157,6 +169,7 @@ impl HevcBackend {
                     located: &located,
                     timestamp: req.timestamp,
                     slice_based,
+                    start_code_len,
                 },
                 &c.sps,
                 &c.pps,
@@ -177,7 +190,7 @@ impl HevcBackend {
             let rps = slice::StRps::from_decode_params(&c.decode_params)
                 .map_err(|e| EngineError::Bitstream(e.to_string()))?;
             for (i, (sp, nal)) in located.into_iter().enumerate() {
-                let nal = slice::rewrite(nal, sp, &c.sps, &c.pps, &rps)
+                let nal = slice::rewrite(nal, sp, &c.sps, &c.pps, &rps, start_code_len)
                     .map_err(|e| EngineError::Bitstream(format!("slice {i}: {e}")))?;
                 segs.extend_from_slice(&[0, 0, 0, 1]);
                 segs.extend_from_slice(&nal);

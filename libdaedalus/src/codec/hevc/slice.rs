@@ -20,7 +20,7 @@ use crate::codec::bitwriter::{push_escaped, unescape, BitWriter};
 pub enum SliceError {
     #[error("slice segment of {0} bytes: shorter than its NAL unit header")]
     Short(usize),
-    #[error("HEVC_SLICE_PARAMS.data_byte_offset = {offset}: past the slice header's {len} RBSP bytes (with the 3-byte start code and the NAL header)")]
+    #[error("HEVC_SLICE_PARAMS.data_byte_offset = {offset}: past the slice header's {len} RBSP bytes (with the start code and the NAL header)")]
     Offset { offset: u32, len: usize },
     #[error("slice segment header: {0} ends early")]
     Truncated(&'static str),
@@ -192,13 +192,15 @@ pub fn needs_rewrite(sps: &Sps) -> bool {
 /// The slice segment NAL unit `nal` (no start code, emulation prevention
 /// kept) rewritten for the synthesized SPS: the same NAL unit when nothing
 /// changes (IDR pictures, dependent slice segments, sequences without SPS
-/// RPS sets or long-term pictures).
+/// RPS sets or long-term pictures). `start_code_len`: the bytes of start
+/// code `data_byte_offset` counts (3 for START_CODE ANNEX_B, 0 for NONE).
 pub fn rewrite(
     nal: &[u8],
     sp: &SliceParams,
     sps: &Sps,
     pps: &Pps,
     rps: &StRps,
+    start_code_len: u32,
 ) -> Result<Vec<u8>, SliceError> {
     if nal.len() < 3 {
         return Err(SliceError::Short(nal.len()));
@@ -213,7 +215,7 @@ pub fn rewrite(
     let rbsp = unescape(&nal[2..]);
     // data_byte_offset counts the start code and the NAL header too.
     let hdr_len = (sp.data_byte_offset as usize)
-        .checked_sub(5)
+        .checked_sub(start_code_len as usize + 2)
         .filter(|&l| l > 0 && l <= rbsp.len());
     let Some(hdr_len) = hdr_len else {
         return Err(SliceError::Offset {
