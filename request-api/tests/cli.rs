@@ -152,3 +152,26 @@ fn slice_mode_is_for_h264_and_hevc_only() {
     let (code, _, stderr) = run(&[s.to_str().unwrap(), "--decode-mode", "field"]);
     assert_eq!(code, 2, "stderr: {stderr}");
 }
+
+#[test]
+fn start_code_none_is_for_hevc_only() {
+    let s = stream("start_code_none_is_for_hevc_only");
+    for codec in ["h264", "vp9"] {
+        let (code, stdout, stderr) = run(&[
+            s.to_str().unwrap(),
+            "--codec",
+            codec,
+            "--start-code",
+            "none",
+            "--md5",
+        ]);
+        assert_eq!(code, 1, "stderr: {stderr}");
+        assert!(stdout.is_empty(), "no MD5 line on failure: {stdout}");
+        assert!(
+            stderr.contains("--start-code none is for HEVC only"),
+            "stderr: {stderr}"
+        );
+    }
+    let (code, _, stderr) = run(&[s.to_str().unwrap(), "--start-code", "avcc"]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+}

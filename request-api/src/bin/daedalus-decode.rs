@@ -102,6 +102,16 @@ enum DecodeModeArg {
     Slice,
 }
 
+/// What comes before each slice in the OUTPUT buffer (HEVC_START_CODE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StartCodeArg {
+    /// 00 00 01 before each slice segment (ANNEX_B).
+    AnnexB,
+    /// HEVC: the slice segments' NAL units alone; SLICE_PARAMS.bit_size delimits
+    /// them (NONE).
+    None,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
     Nv12,
@@ -129,6 +139,9 @@ struct Args {
     /// Frame-based or slice-based decoding (H.264 and HEVC).
     #[arg(long, value_enum, default_value = "frame")]
     decode_mode: DecodeModeArg,
+    /// Start codes before the slices (HEVC; H.264 and MPEG-2 are Annex B only).
+    #[arg(long, value_enum, default_value = "annex-b")]
+    start_code: StartCodeArg,
     /// Fill the controls as this client does instead of from the stream alone
     /// (for testing what a decoder makes of it).
     #[arg(long, value_enum)]
@@ -190,9 +203,17 @@ fn ivf_codec(path: &Path) -> Option<Codec> {
     }
 }
 
-fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn PictureSource>> {
+fn source_for(
+    codec: Codec,
+    data: &[u8],
+    mode: DecodeModeArg,
+    start_code: StartCodeArg,
+) -> Result<Box<dyn PictureSource>> {
     if mode == DecodeModeArg::Slice && !matches!(codec, Codec::H264 | Codec::Hevc) {
         bail!("--decode-mode slice is for H.264 and HEVC only ({codec} is decoded frame by frame)");
+    }
+    if start_code == StartCodeArg::None && codec != Codec::Hevc {
+        bail!("--start-code none is for HEVC only ({codec} streams are sent as they are)");
     }
     match codec {
         Codec::H264 => {
@@ -221,8 +242,14 @@ fn source_for(codec: Codec, data: &[u8], mode: DecodeModeArg) -> Result<Box<dyn 
                 DecodeModeArg::Frame => ctrls::hevc::DecodeMode::FrameBased,
                 DecodeModeArg::Slice => ctrls::hevc::DecodeMode::SliceBased,
             };
+            let sc = match start_code {
+                StartCodeArg::AnnexB => ctrls::hevc::StartCode::AnnexB,
+                StartCodeArg::None => ctrls::hevc::StartCode::None,
+            };
             Ok(Box::new(
-                HevcSource::with_mode(data, mode).context("parsing the HEVC stream")?,
+                HevcSource::with_mode(data, mode)
+                    .and_then(|s| s.with_start_code(sc))
+                    .context("parsing the HEVC stream")?,
             ))
         }
     }
@@ -250,7 +277,7 @@ fn run(args: &Args) -> Result<()> {
     let data =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let t_parse = std::time::Instant::now();
-    let mut source = source_for(codec, &data, args.decode_mode)?;
+    let mut source = source_for(codec, &data, args.decode_mode, args.start_code)?;
     match args.emulate {
         None => {}
         Some(EmulateArg::Libva) => {
@@ -302,6 +329,9 @@ fn run(args: &Args) -> Result<()> {
     );
     if args.decode_mode == DecodeModeArg::Slice {
         eprintln!("daedalus-decode: slice-based decoding, one request per slice");
+    }
+    if args.start_code == StartCodeArg::None {
+        eprintln!("daedalus-decode: no start codes (HEVC_START_CODE NONE)");
     }
     let (output_memory, capture_memory) = match args.memory {
         MemoryArg::Mmap => (MemoryKind::Mmap, MemoryKind::Mmap),
