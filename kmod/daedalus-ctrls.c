@@ -169,7 +169,7 @@ static const struct daedalus_ctrl_desc daedalus_hevc_ctrls[] = {
 	{
 		.cfg.id = V4L2_CID_STATELESS_HEVC_START_CODE,
 		.cfg.ops = &daedalus_ctrl_ops,
-		.cfg.min = V4L2_STATELESS_HEVC_START_CODE_ANNEX_B,
+		.cfg.min = V4L2_STATELESS_HEVC_START_CODE_NONE,
 		.cfg.max = V4L2_STATELESS_HEVC_START_CODE_ANNEX_B,
 		.cfg.def = V4L2_STATELESS_HEVC_START_CODE_ANNEX_B,
 	},
