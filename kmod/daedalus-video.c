@@ -271,14 +271,13 @@ static int daedalus_try_fmt_vid_out(struct file *file, void *priv,
 	pix_mp->num_planes = 1;
 	pix_mp->plane_fmt[0].bytesperline = 0;
 	/*
-	 * Two bytes per pixel by default: a picture of PCM blocks (H.264 I_PCM,
-	 * HEVC pcm_flag), 8-bit or 10-bit, and its headers fit; the raw
-	 * 4:2:0 size does not.
+	 * At least two bytes per pixel: a picture of PCM blocks (H.264 I_PCM,
+	 * HEVC pcm_flag), 8-bit or 10-bit, and its headers fit; the raw 4:2:0
+	 * size that clients ask for (GStreamer) does not.
 	 */
-	if (!pix_mp->plane_fmt[0].sizeimage)
-		pix_mp->plane_fmt[0].sizeimage =
-			max(DAEDALUS_MIN_CODED_SIZE,
-			    pix_mp->width * pix_mp->height * 2);
+	pix_mp->plane_fmt[0].sizeimage =
+		max3(pix_mp->plane_fmt[0].sizeimage, DAEDALUS_MIN_CODED_SIZE,
+		     pix_mp->width * pix_mp->height * 2);
 	pix_mp->plane_fmt[0].sizeimage = min(pix_mp->plane_fmt[0].sizeimage,
 					     daedalus_coded_bound(pix_mp));
 	return 0;
