@@ -329,19 +329,28 @@ if part jvt; then jvt_tests; fi
 
 # 6. HEVC: the shared vectors (AMVP_A_MTK_4: JCT-VC's MD5; the Chromium
 #    streams: FFmpeg's) through v4l2slh265dec, then through daedalus-decode
-#    --codec hevc (frame-based MMAP and DMABUF, slice-based MMAP), each MD5
+#    --codec hevc (frame- and slice-based, MMAP and DMABUF, START_CODE NONE), each MD5
 #    against md5.txt; then the
 #    libx265 streams of the host tests (list.txt, hevc-*: B-pyramid, open and
 #    closed GOPs, slices + WPP, coding tools, weighted prediction, Main 10,
-#    cropping, a size change at an IDR, 1080p, 4096x2304) as VP9/AV1 above.
+#    cropping, a size change at an IDR, 1080p, 4096x2304) and those of
+#    tests/common/hevc_writer.rs (PCM, tiles, a slice per tile, dependent
+#    slice segments, long-term references) as VP9/AV1 above.
 # hevc_decode_tests NAME FILE WANT: daedalus-decode --codec hevc frame-based
-# MMAP and DMABUF (system heap), slice-based MMAP (one request per slice
-# segment, HOLD_CAPTURE_BUF).
+# and slice-based (one request per slice segment, HOLD_CAPTURE_BUF), each MMAP
+# and DMABUF (system heap), and both modes again with HEVC_START_CODE NONE
+# (no 00 00 01 before the slices; SLICE_PARAMS.bit_size delimits them).
 hevc_decode_tests() {
 	decode_test "$1: daedalus-decode, frame-based, MMAP" "$2" hevc "$3"
 	decode_test "$1: daedalus-decode, frame-based, DMABUF (heap)" "$2" hevc "$3" \
 		--memory dmabuf --dmabuf-from heap
 	decode_test "$1: daedalus-decode, slice-based, MMAP" "$2" hevc "$3" --decode-mode slice
+	decode_test "$1: daedalus-decode, slice-based, DMABUF (heap)" "$2" hevc "$3" \
+		--decode-mode slice --memory dmabuf --dmabuf-from heap
+	decode_test "$1: daedalus-decode, frame-based, START_CODE NONE" "$2" hevc "$3" \
+		--start-code none
+	decode_test "$1: daedalus-decode, slice-based, START_CODE NONE" "$2" hevc "$3" \
+		--decode-mode slice --start-code none
 }
 
 hevc_tests() {
