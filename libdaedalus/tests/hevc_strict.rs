@@ -221,6 +221,33 @@ fn long_term_entry_not_flagged_long_term() {
 }
 
 #[test]
+fn short_term_entry_flagged_long_term() {
+    corrupted_lt(
+        "HEVC_DECODE_PARAMS.dpb[1].flags",
+        |p| {
+            p.decode_params.num_poc_st_curr_before == 1
+                && p.decode_params.poc_st_curr_before[0] == 1
+        },
+        |p| p.decode_params.dpb[1].flags = ctrls::hevc::DpbEntryFlags::LONG_TERM_REFERENCE,
+    );
+}
+
+#[test]
+fn unused_long_term_entry_not_flagged() {
+    corrupted_lt(
+        "HEVC_DECODE_PARAMS.dpb[0].flags",
+        |p| {
+            let dp = &p.decode_params;
+            dp.num_poc_lt_curr == 0
+                && dp.dpb[0]
+                    .flags
+                    .contains(ctrls::hevc::DpbEntryFlags::LONG_TERM_REFERENCE)
+        },
+        |p| p.decode_params.dpb[0].flags = ctrls::hevc::DpbEntryFlags::empty(),
+    );
+}
+
+#[test]
 fn wrong_poc_lt_curr_index() {
     corrupted_lt(
         "HEVC_DECODE_PARAMS.poc_lt_curr[0]",

@@ -43,7 +43,8 @@ use std::collections::VecDeque;
 
 use ctrls::build::annexb::NalIter;
 use ctrls::hevc::{
-    DecodeFlags, DecodeParams, DpbEntryFlags, Pps, PpsFlags, SliceFlags, SliceParams, Sps, SpsFlags,
+    DecodeFlags, DecodeParams, DpbEntry, DpbEntryFlags, Pps, PpsFlags, SliceFlags, SliceParams,
+    Sps, SpsFlags,
 };
 
 use super::slice::{ceil_log2, Reader, SliceError};
@@ -1049,6 +1050,42 @@ impl Checker {
                     out,
                     format!("{D}.dpb[{idx}].flags"),
                     "LONG_TERM_REFERENCE (a PocLtCurr picture)",
+                    format!("{:?}", e.flags),
+                );
+            }
+        }
+        // The other entries' marking (8.3.2): a short-term picture of the RPS is not
+        // flagged long-term, a long-term one the picture does not use (LtFoll) is.
+        let short: Vec<i32> = [&rps.st_curr_before, &rps.st_curr_after, &rps.st_foll]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .collect();
+        let is = |e: &DpbEntry, &(want, full): &(i32, bool)| {
+            want == if full {
+                e.pic_order_cnt_val
+            } else {
+                e.pic_order_cnt_val & (max_lsb - 1)
+            }
+        };
+        for (i, e) in dp.dpb[..active].iter().enumerate() {
+            let lt = e.flags.contains(DpbEntryFlags::LONG_TERM_REFERENCE);
+            if lt && short.contains(&e.pic_order_cnt_val) {
+                push(
+                    out,
+                    format!("{D}.dpb[{i}].flags"),
+                    "no LONG_TERM_REFERENCE (a short-term picture of the RPS)",
+                    format!("{:?}", e.flags),
+                );
+            } else if !lt
+                && !short.contains(&e.pic_order_cnt_val)
+                && rps.lt_foll.iter().any(|f| is(e, f))
+            {
+                push(
+                    out,
+                    format!("{D}.dpb[{i}].flags"),
+                    "LONG_TERM_REFERENCE (a PocLtFoll picture)",
                     format!("{:?}", e.flags),
                 );
             }
