@@ -252,6 +252,10 @@ impl PictureSource for H264Source {
         }))
     }
 
+    fn frames_hint(&self) -> Option<usize> {
+        Some(self.frames())
+    }
+
     fn flush(&mut self) -> Vec<u64> {
         // Every picture is announced by the schedule; nothing is left.
         Vec::new()

@@ -283,6 +283,10 @@ impl PictureSource for HevcSource {
         }))
     }
 
+    fn frames_hint(&self) -> Option<usize> {
+        Some(self.schedule.iter().map(Vec::len).sum())
+    }
+
     fn flush(&mut self) -> Vec<u64> {
         Vec::new()
     }

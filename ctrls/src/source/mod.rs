@@ -164,6 +164,11 @@ pub trait PictureSource {
     fn next_picture(&mut self) -> Result<Option<CodedPicture>, SourceError>;
     /// At end of stream: timestamps still waiting for display, in order.
     fn flush(&mut self) -> Vec<u64>;
+    /// The frames the whole stream displays, when the source knows it up front (for
+    /// a progress display).
+    fn frames_hint(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// When each picture may be announced for display, given the whole stream's

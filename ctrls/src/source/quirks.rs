@@ -98,6 +98,10 @@ impl PictureSource for WithQuirk {
     fn flush(&mut self) -> Vec<u64> {
         self.inner.flush()
     }
+
+    fn frames_hint(&self) -> Option<usize> {
+        self.inner.frames_hint()
+    }
 }
 
 /// GStreamer 1.26's v4l2slmpeg2dec on MPEG-2: QUANTISATION is set again only for a

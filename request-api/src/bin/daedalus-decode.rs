@@ -255,6 +255,29 @@ fn source_for(
     }
 }
 
+/// The progress line on a terminal: a bar, frames, fps and the time left when the
+/// stream's frame count is known, else frames and fps.
+fn progress(n: u64, total: Option<usize>, elapsed: std::time::Duration, w: u32, h: u32) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    let fps = n as f64 / secs;
+    match total {
+        Some(t) if t > 0 => {
+            let t = t as u64;
+            let done = n.min(t);
+            const WIDTH: u64 = 30;
+            let filled = (done * WIDTH / t) as usize;
+            let eta = (t - done) as f64 / fps.max(1e-3);
+            format!(
+                "[{}{}] {n}/{t} frames ({w}x{h}), {fps:.1} fps, {:.0} s left",
+                "#".repeat(filled),
+                "-".repeat(WIDTH as usize - filled),
+                eta
+            )
+        }
+        _ => format!("frame {n} ({w}x{h}), {fps:.1} fps"),
+    }
+}
+
 struct Output {
     w: BufWriter<File>,
     kind: OutputKind,
@@ -365,6 +388,8 @@ fn run(args: &Args) -> Result<()> {
     let mut session = Session::open(dev, codec, opts)?;
 
     let tty = std::io::stderr().is_terminal();
+    let total = source.frames_hint();
+    let t_start = std::time::Instant::now();
     let mut md5 = Md5::new();
     let mut error_frames: Vec<u64> = Vec::new();
     let mut sink = |f: DecodedFrame| -> std::io::Result<()> {
@@ -383,7 +408,10 @@ fn run(args: &Args) -> Result<()> {
         }
         let n = f.number + 1;
         if tty {
-            eprint!("\rframe {n} ({}x{})", f.width, f.height);
+            eprint!(
+                "\r{}\x1b[K",
+                progress(n, total, t_start.elapsed(), f.width, f.height)
+            );
         } else if (n / 50) * 50 == n {
             eprintln!("frame {n}");
         }
@@ -439,4 +467,35 @@ fn run(args: &Args) -> Result<()> {
         bail!("{undisplayed} frame(s) announced for display never came back from the driver");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress;
+    use std::time::Duration;
+
+    #[test]
+    fn progress_shows_bar_fps_and_time_left() {
+        // 25 of 100 frames in 5 s: 5 fps, 75 frames left at 5 fps.
+        let s = progress(25, Some(100), Duration::from_secs(5), 352, 288);
+        assert!(
+            s.starts_with(&format!("[{}{}]", "#".repeat(7), "-".repeat(23))),
+            "{s}"
+        );
+        assert!(
+            s.contains("25/100 frames (352x288), 5.0 fps, 15 s left"),
+            "{s}"
+        );
+        let s = progress(100, Some(100), Duration::from_secs(10), 64, 64);
+        assert!(
+            s.contains(&"#".repeat(30)) && s.ends_with("0 s left"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn progress_without_a_frame_count() {
+        let s = progress(10, None, Duration::from_secs(2), 64, 64);
+        assert_eq!(s, "frame 10 (64x64), 5.0 fps");
+    }
 }
