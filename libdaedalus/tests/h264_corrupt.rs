@@ -209,3 +209,66 @@ fn missing_slice_is_concealed_and_fails_its_request() {
     assert!(msg.contains("concealing"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An SPS larger than the CAPTURE buffer (1920x1088 on 320x240 buffers) in a P picture's
+/// request: that request fails on the size before anything else is looked at (its
+/// OUTPUT buffer is emptied too, which would fail it otherwise), so FFmpeg never decodes
+/// a picture of that size; no request before it fails, and from the next IDR on every
+/// frame is FFmpeg's decode of the clean stream.
+#[test]
+fn sps_larger_than_the_capture_buffer_fails_its_request() {
+    use ctrls::source::h264::H264Source;
+    use libdaedalus::replay::replay_source_with;
+    use libdaedalus::ControlSet;
+
+    let Some((dir, pics, _)) = setup("bigsps", &[], PARAMS) else {
+        return;
+    };
+    let clean_md5s = ffmpeg_frame_md5s(&dir.join("bigsps.h264"), 320 * 240 * 3 / 2);
+    let k = (1..pics.len())
+        .find(|&i| !is_idr(&pics[i]) && pics[i].decode_params.nal_ref_idc != 0)
+        .unwrap();
+    let idr = (k + 1..pics.len()).find(|&i| is_idr(&pics[i])).unwrap();
+    let mut engine = Engine::new(Codec::H264).unwrap();
+    let mut src = H264Source::from_pictures(pics.clone());
+    let mut md5s = Vec::new();
+    let s = replay_source_with(
+        &mut engine,
+        &mut src,
+        &ReplayOptions::default(),
+        |i, set, bitstream| {
+            if i as usize == k {
+                bitstream.clear();
+                let ControlSet::H264(c) = set else {
+                    panic!("H.264")
+                };
+                c.sps.pic_width_in_mbs_minus1 = 119;
+                c.sps.pic_height_in_map_units_minus1 = 67;
+            }
+        },
+        |f| {
+            md5s.push(format!("{:x}", Md5::digest(f)));
+            Ok(())
+        },
+    )
+    .unwrap();
+    eprintln!("failed: {:?}", s.failed);
+    let (i, msg) = s
+        .failed
+        .first()
+        .expect("the request with the big SPS fails");
+    assert_eq!(*i as usize, k, "the first failed request");
+    assert!(msg.contains("320x240, picture is 1920x1088"), "{msg}");
+    assert!(
+        s.failed.iter().all(|(i, _)| (*i as usize) < idr),
+        "a request from the next IDR on failed: {:?}",
+        s.failed
+    );
+    let order = display_order(&pics);
+    let first_after = order.iter().position(|&i| i == idr).unwrap();
+    assert_eq!(md5s.len(), clean_md5s.len(), "one output frame per picture");
+    for r in first_after..md5s.len() {
+        assert_eq!(md5s[r], clean_md5s[r], "frame {r} after the next IDR");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,7 +7,7 @@ pub mod synth;
 
 use ctrls::h264::{DecodeFlags, DecodeMode, Pps, PpsFlags, ScalingMatrix, Sps, StartCode};
 
-use crate::codec::CodecBackend;
+use crate::codec::{check_fits, CodecBackend};
 use crate::dst::{write_picture, write_rows, Dst, SrcPicture};
 use crate::ffdec::{FfCodec, FfDecoder};
 use crate::request::{DecodeReport, EngineError, EngineOptions, Mismatch, Request};
@@ -99,6 +99,9 @@ impl H264Backend {
                 got: c.pps.seq_parameter_set_id.to_string(),
             }]));
         }
+        // A picture larger than the CAPTURE buffer never reaches FFmpeg.
+        let (w, h) = c.coded_size();
+        check_fits(dst, w, h)?;
         if bitstream.is_empty() {
             return Err(EngineError::Bitstream("empty OUTPUT buffer".into()));
         }
@@ -156,7 +159,6 @@ impl H264Backend {
         // them (the rows are still in the cache then); anything else — fields, bands that
         // do not cover the picture in order, damaged pictures (error concealment rewrites
         // rows after their band) — is written whole afterwards.
-        let (w, h) = c.coded_size();
         let mut bands = Bands::default();
         let (outcome, damaged) = if field_pic {
             self.ff.decode_concealed_parts(&[&ps, bitstream])?
