@@ -315,6 +315,8 @@ impl FfDecoder {
             let c = &mut *this.ctx;
             c.thread_count = 1;
             c.thread_type = 0;
+            // Bounds what a corrupt parameter set can make FFmpeg allocate.
+            c.max_pixels = i64::from(crate::codec::MAX_PICTURE_PIXELS);
             c.flags |= ff::AV_CODEC_FLAG_OUTPUT_CORRUPT as c_int;
             c.flags2 |= ff::AV_CODEC_FLAG2_SHOW_ALL;
             c.get_buffer2 = Some(get_buffer2);

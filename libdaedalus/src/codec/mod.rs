@@ -111,6 +111,10 @@ fn should_log(field: &str) -> Option<u64> {
 }
 
 /// Refuses to decode a `width`x`height` picture that `dst` cannot hold.
+/// The largest picture any decoder of the engine is allowed to allocate: 8192x4352 (AV1
+/// level 6.x, HEVC level 6.2; the module's largest coded size), in samples.
+pub(crate) const MAX_PICTURE_PIXELS: u32 = 8192 * 4352;
+
 pub(crate) fn check_fits(dst: &Dst<'_>, width: u32, height: u32) -> Result<(), EngineError> {
     if dst.width < width || dst.height < height {
         return Err(EngineError::Dst(DstError::TooSmall {

@@ -36,9 +36,8 @@ fn new_decoder() -> Result<dav1d::Decoder, EngineError> {
     s.set_output_invisible_frames(true);
     s.set_all_layers(false);
     s.set_strict_std_compliance(false);
-    // AV1 level 6.x maximum picture size (8192x4352): bounds what corrupt controls can
-    // make dav1d allocate.
-    s.set_frame_size_limit(8192 * 4352);
+    // Bounds what corrupt controls can make dav1d allocate.
+    s.set_frame_size_limit(crate::codec::MAX_PICTURE_PIXELS);
     dav1d::Decoder::with_settings(&s)
         .map_err(|e| EngineError::Unsupported(format!("libdav1d: cannot open a decoder: {e}")))
 }
