@@ -274,7 +274,17 @@ pub fn route_ffmpeg_log() {
     });
 }
 
+/// The input buffer is kept below this size unless the packets need more.
+const INBUF_KEEP: usize = 1 << 20;
+
 impl FfDecoder {
+    /// Bytes of the input buffer (tests).
+    #[cfg(test)]
+    fn input_capacity(&self) -> usize {
+        // SAFETY: `inbuf` is null or a buffer this decoder owns (module invariants).
+        unsafe { self.inbuf.as_ref().map_or(0, |b| b.size) }
+    }
+
     pub fn new(codec: FfCodec) -> Result<Self, FfError> {
         route_ffmpeg_log();
         let id = match codec {
@@ -383,8 +393,11 @@ impl FfDecoder {
         // sole reference (av_buffer_is_writable), with len + padding bytes available.
         let (r, drained) = unsafe {
             let need = len + pad;
+            // A new buffer when this one is too small or shared, and when an outsized
+            // packet left it over 1 MiB and 4 times what is needed now.
             if self.inbuf.is_null()
                 || (*self.inbuf).size < need
+                || ((*self.inbuf).size > INBUF_KEEP && (*self.inbuf).size / 4 > need)
                 || ff::av_buffer_is_writable(self.inbuf) == 0
             {
                 ff::av_buffer_unref(&mut self.inbuf);
@@ -569,6 +582,26 @@ mod tests {
     use ctrls::build::annexb::NalIter;
     use ctrls::build::h264::H264Builder;
     use std::process::{Command, Stdio};
+
+    /// After one outsized packet the input buffer does not stay outsized.
+    #[test]
+    fn input_buffer_shrinks_after_an_outsized_packet() {
+        let mut dec = FfDecoder::new(FfCodec::H264).unwrap();
+        // Not H.264 at all (no start code): FFmpeg finds nothing to decode.
+        let big = vec![0x55u8; 12 << 20];
+        let _ = dec.decode_concealed_parts_banded(&[&big], None);
+        assert!(dec.input_capacity() >= 12 << 20);
+        let _ = dec.decode_concealed_parts_banded(&[&big[..1000]], None);
+        assert!(
+            dec.input_capacity() < INBUF_KEEP,
+            "{}",
+            dec.input_capacity()
+        );
+        // A packet of over a quarter of the buffer keeps it.
+        let kept = dec.input_capacity();
+        let _ = dec.decode_concealed_parts_banded(&[&big[..kept / 2]], None);
+        assert_eq!(dec.input_capacity(), kept);
+    }
 
     /// The contract the band copy relies on: for frame pictures, FFmpeg's bands cover the
     /// picture top to bottom without gaps, and every row it hands over is final — equal to
