@@ -223,8 +223,9 @@ start_daemon() {
 		return 1
 	}
 	# The daemon plays the hardware: clients wait on it with deadlines
-	# (GStreamer: 1 s per request), so it runs ahead of them for the CPU, as
-	# daemon/systemd/daedalusd.service sets it.
+	# (GStreamer: 1 s per request), so it runs ahead of them for the CPU: a
+	# nice level here (the guest has no systemd), CPUWeight= in
+	# daemon/systemd/daedalusd.service.
 	RUST_LOG=${RUST_LOG:-info} nice -n -10 "$DAEMON" serve "$@" >>"$RESULTS/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	# Attached when it holds /dev/daedalus open.
