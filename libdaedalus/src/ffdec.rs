@@ -253,7 +253,18 @@ unsafe extern "C" fn log_callback(
         return;
     }
     if level <= ff::AV_LOG_ERROR {
-        tracing::warn!(target: "ffmpeg", "{text}");
+        // A damaged stream can make FFmpeg repeat a line for every block: the 1st, 2nd,
+        // 4th, ... of each message (its format string) is logged.
+        let key = if fmt.is_null() {
+            "ffmpeg".to_string()
+        } else {
+            // SAFETY: fmt comes from av_log (a NUL-terminated C string).
+            let f = unsafe { CStr::from_ptr(fmt) };
+            format!("ffmpeg: {}", f.to_string_lossy())
+        };
+        if let Some(seen) = crate::codec::should_log(&key) {
+            tracing::warn!(target: "ffmpeg", seen, "{text}");
+        }
     } else if level <= ff::AV_LOG_WARNING {
         tracing::debug!(target: "ffmpeg", "{text}");
     } else {

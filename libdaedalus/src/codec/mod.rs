@@ -84,7 +84,8 @@ pub(crate) fn validate_control<C: ctrls::Control>(
 /// Rate limit of the mismatch log, per field (array indices ignored: `dpb[3].frame_num`
 /// counts as `dpb[].frame_num`), process-wide: the 1st, 2nd, 4th, 8th, ... occurrence is
 /// logged. Returns how many times the field was seen when this one is to be logged.
-fn should_log(field: &str) -> Option<u64> {
+/// FFmpeg's error lines go through it too, keyed by their format string.
+pub(crate) fn should_log(field: &str) -> Option<u64> {
     use std::collections::HashMap;
     use std::sync::Mutex;
     static SEEN: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
