@@ -144,6 +144,79 @@ fn own_streams_match_ffmpeg() {
     streams_match_ffmpeg("HEVC hevc_writer streams", "hevc-own", 4);
 }
 
+/// The hevc_writer streams are what they claim, by FFmpeg's decode of each file: every
+/// PCM CTB holds the writer's samples and every skipped CTB the samples of the picture
+/// the writer's RPS makes its reference (the long-term anchor on odd pictures, t - 2 on
+/// even ones; t - 1 in the other streams), luma away from the CTB edges (deblocking).
+#[test]
+fn own_streams_decode_as_written() {
+    use common::fixtures::hevc_writer::{ctb, sample, Ctb};
+    use common::fixtures::{ffmpeg_decode, Recipe};
+
+    let Some(all) = common::fixtures("HEVC hevc_writer streams") else {
+        return;
+    };
+    let mut n = 0;
+    for f in all.iter().filter(|f| f.def().group == "hevc-own") {
+        let Recipe::HevcWriter(c) = &f.def().recipe else {
+            panic!("{}: not a hevc_writer stream", f.name)
+        };
+        let (w, h) = (c.w as usize, c.h as usize);
+        let size = w * h * 3 / 2;
+        let out = ffmpeg_decode(&f.path, "yuv420p", None);
+        assert_eq!(out.len(), size * c.frames as usize, "{}", f.name);
+        let luma = |t: u32, x: usize, y: usize| out[t as usize * size + y * w + x];
+        // Skipped CTBs whose reference is not the picture before and differs from it
+        // there: where a wrong reference would show.
+        let (mut pcm, mut copies, mut telling) = (0, 0, 0);
+        for t in 0..c.frames {
+            for cy in 0..c.h / 16 {
+                for cx in 0..c.w / 16 {
+                    let kind = ctb(c, t, cx, cy);
+                    for y in cy * 16 + 4..cy * 16 + 12 {
+                        for x in cx * 16 + 4..cx * 16 + 12 {
+                            let got = luma(t, x as usize, y as usize);
+                            let want = match kind {
+                                Ctb::Pcm => sample(0, x, y, t),
+                                Ctb::Copy(r) => luma(r, x as usize, y as usize),
+                            };
+                            assert_eq!(
+                                got, want,
+                                "{} picture {t} CTB ({cx},{cy}) {kind:?}",
+                                f.name
+                            );
+                        }
+                    }
+                    match kind {
+                        Ctb::Pcm => pcm += 1,
+                        Ctb::Copy(r) => {
+                            copies += 1;
+                            let (x, y) = (cx as usize * 16 + 8, cy as usize * 16 + 8);
+                            telling +=
+                                usize::from(r + 1 != t && luma(r, x, y) != luma(t - 1, x, y));
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "{}: {pcm} PCM CTBs, {copies} skipped CTBs as written ({telling} of them from \
+             a reference other than the picture before, which differs there)",
+            f.name
+        );
+        assert!(pcm > 0 && copies > 0, "{}", f.name);
+        if c.long_term {
+            assert!(
+                telling > 1000,
+                "{}: the references cannot be told apart",
+                f.name
+            );
+        }
+        n += 1;
+    }
+    assert_eq!(n, 4, "the hevc-own streams");
+}
+
 /// The streams of `group` in the shared list, `n` of them; see [`x265_streams_match_ffmpeg`].
 fn streams_match_ffmpeg(test: &str, group: &str, n: usize) {
     let Some(all) = common::fixtures(test) else {

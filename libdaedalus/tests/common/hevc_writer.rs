@@ -610,8 +610,30 @@ impl Cabac {
 
 // ---------------------------------------------------------------- pictures
 
+/// What a decoder must show at CTB (x, y) of picture `t` (away from the CTB's edges,
+/// which deblocking may change).
+#[derive(Debug, PartialEq)]
+pub enum Ctb {
+    /// PCM: [`sample`] of picture `t`.
+    Pcm,
+    /// Skipped: the samples of picture `r` there.
+    Copy(u32),
+}
+
+pub fn ctb(c: &Config, t: u32, x: u32, y: u32) -> Ctb {
+    if t == 0 || fresh(x, y, t) {
+        return Ctb::Pcm;
+    }
+    let (st, lt) = refs(c, t as i32);
+    let r = match lt {
+        Some((poc, true)) => poc,
+        _ => t as i32 - st.iter().find(|e| e.1).expect("one used reference").0,
+    };
+    Ctb::Copy(r as u32)
+}
+
 /// Sample value of plane `p` (0 luma) at (x, y) of picture `t`: in 16..=235.
-fn sample(p: u32, x: u32, y: u32, t: u32) -> u8 {
+pub fn sample(p: u32, x: u32, y: u32, t: u32) -> u8 {
     let v = match p {
         0 => (x + 2 * y + 5 * t) % 64 * 3 + (x / 16 + y / 16 + t) % 2 * 27,
         1 => (2 * x + y + 11 * t) % 200,
@@ -620,10 +642,12 @@ fn sample(p: u32, x: u32, y: u32, t: u32) -> u8 {
     16 + v as u8
 }
 
-/// Whether CTB (x, y) of P picture `t` is coded as new (PCM) content.
+/// Whether CTB (x, y) of P picture `t` is coded as new (PCM) content: a fifth of the
+/// CTBs, other ones in each picture (so what a skipped CTB shows depends on which
+/// picture it copies).
 fn fresh(x: u32, y: u32, t: u32) -> bool {
     (x.wrapping_mul(7) ^ y.wrapping_mul(13))
-        .wrapping_add(t.wrapping_mul(5))
+        .wrapping_add(t.wrapping_mul(3))
         .is_multiple_of(5)
 }
 
