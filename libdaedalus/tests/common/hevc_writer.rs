@@ -138,8 +138,13 @@ impl Bits {
 
 /// Appends a NAL unit (start code, header, emulation prevention) of RBSP `rbsp`.
 fn nal(out: &mut Vec<u8>, nal_type: u8, rbsp: &[u8]) {
+    nal_escaped(out, nal_type, &escape(rbsp).0);
+}
+
+/// Appends a NAL unit whose payload is escaped already.
+fn nal_escaped(out: &mut Vec<u8>, nal_type: u8, payload: &[u8]) {
     out.extend([0, 0, 0, 1, nal_type << 1, 1]);
-    out.extend(escape(rbsp).0);
+    out.extend_from_slice(payload);
 }
 
 /// Emulation prevention (7.4.2): the escaped bytes and, per input byte, its index in
@@ -781,8 +786,7 @@ fn segment(
             .collect();
         if got == offsets {
             let nal_type = if t == 0 { 19 } else { 1 }; // IDR_W_RADL, TRAIL_R
-            out.extend([0, 0, 0, 1, nal_type << 1, 1]);
-            out.extend(esc);
+            nal_escaped(out, nal_type, &esc);
             return;
         }
         offsets = got;
