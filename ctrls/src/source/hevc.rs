@@ -168,12 +168,20 @@ impl HevcSource {
     }
 
     /// The requests with START_CODE `sc`: for NONE, every slice segment loses its
-    /// start code (see the module doc).
+    /// start code (see the module doc). Start codes once dropped are not put back.
     pub fn with_start_code(mut self, sc: StartCode) -> Result<Self, SourceError> {
-        if sc == StartCode::None && self.start_code == StartCode::AnnexB {
-            for p in &mut self.pics {
-                strip_start_codes(p)?;
+        match (self.start_code, sc) {
+            (StartCode::AnnexB, StartCode::None) => {
+                for p in &mut self.pics {
+                    strip_start_codes(p)?;
+                }
             }
+            (StartCode::None, StartCode::AnnexB) => {
+                return Err(SourceError(
+                    "HEVC source: start codes dropped already (START_CODE NONE)".into(),
+                ))
+            }
+            _ => {}
         }
         self.start_code = sc;
         Ok(self)
