@@ -1141,6 +1141,12 @@ pub struct Av1Controls {
 }
 
 impl Av1Controls {
+    /// A picture decoding can start at: it references nothing decoded before
+    /// it (a key frame). An engine that lost its state waits for one.
+    pub fn random_access(&self) -> bool {
+        self.frame.frame_type == FrameType::Key as u32
+    }
+
     /// The set from a request's control list (TILE_GROUP_ENTRY is required).
     pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
         let tile_group_entries = c.array()?;

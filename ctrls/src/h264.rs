@@ -940,6 +940,12 @@ impl Default for H264Controls {
 }
 
 impl H264Controls {
+    /// A picture decoding can start at: it references nothing decoded before
+    /// it (an IDR picture). An engine that lost its state waits for one.
+    pub fn random_access(&self) -> bool {
+        self.decode_params.flags.contains(DecodeFlags::IDR_PIC)
+    }
+
     /// The set from a request's control list. DECODE_MODE and START_CODE
     /// default to what a frame-based Annex B decoder assumes when absent.
     pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {

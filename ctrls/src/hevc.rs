@@ -1008,6 +1008,12 @@ pub struct HevcControls {
 }
 
 impl HevcControls {
+    /// A picture decoding can start at: it references nothing decoded before
+    /// it (an IRAP picture; FFmpeg drops the RASL pictures of a CRA it starts at). An engine that lost its state waits for one.
+    pub fn random_access(&self) -> bool {
+        self.decode_params.flags.contains(DecodeFlags::IRAP_PIC)
+    }
+
     /// The set from a request's control list. DECODE_MODE and START_CODE
     /// default to frame-based Annex B when absent; SCALING_MATRIX to flat.
     pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {

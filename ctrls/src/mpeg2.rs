@@ -321,6 +321,12 @@ pub struct Mpeg2Controls {
 }
 
 impl Mpeg2Controls {
+    /// A picture decoding can start at: it references nothing decoded before
+    /// it (an I picture). An engine that lost its state waits for one.
+    pub fn random_access(&self) -> bool {
+        self.picture.picture_coding_type == PictureCodingType::I as u8
+    }
+
     /// The set from a request's control list.
     pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
         Ok(Mpeg2Controls {

@@ -184,6 +184,19 @@ impl ControlSet {
         Self::parse(codec, &raw)
     }
 
+    /// The request's picture references nothing decoded before it (see each
+    /// codec's `random_access`).
+    pub fn random_access(&self) -> bool {
+        match self {
+            ControlSet::H264(c) => c.random_access(),
+            ControlSet::Vp9(c) => c.random_access(),
+            ControlSet::Av1(c) => c.random_access(),
+            ControlSet::Hevc(c) => c.random_access(),
+            ControlSet::Vp8(c) => c.random_access(),
+            ControlSet::Mpeg2(c) => c.random_access(),
+        }
+    }
+
     pub fn codec(&self) -> Codec {
         match self {
             ControlSet::H264(_) => Codec::H264,

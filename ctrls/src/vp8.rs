@@ -305,6 +305,12 @@ pub struct Vp8Controls {
 }
 
 impl Vp8Controls {
+    /// A picture decoding can start at: it references nothing decoded before
+    /// it (a key frame). An engine that lost its state waits for one.
+    pub fn random_access(&self) -> bool {
+        self.frame.is_key_frame()
+    }
+
     /// The set from a request's control list.
     pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
         Ok(Vp8Controls { frame: c.get()? })

@@ -581,6 +581,12 @@ pub struct Vp9Controls {
 }
 
 impl Vp9Controls {
+    /// A picture decoding can start at: it references nothing decoded before
+    /// it (a key frame; an intra-only frame refreshes only some references). An engine that lost its state waits for one.
+    pub fn random_access(&self) -> bool {
+        self.frame.flags.contains(FrameFlags::KEY_FRAME)
+    }
+
     /// The set from a request's control list.
     pub fn from_controls(c: &crate::set::Controls<'_>) -> Result<Self, crate::set::SetError> {
         Ok(Vp9Controls {

@@ -12,6 +12,9 @@ pub struct Engine {
     codec: Codec,
     opts: EngineOptions,
     backend: Box<dyn CodecBackend>,
+    /// The context's earlier pictures are lost: refuse requests until one
+    /// that references nothing.
+    awaiting_random_access: bool,
 }
 
 impl Engine {
@@ -32,6 +35,7 @@ impl Engine {
             codec,
             opts,
             backend,
+            awaiting_random_access: false,
         })
     }
 
@@ -47,6 +51,19 @@ impl Engine {
         self.opts = opts;
     }
 
+    /// This engine takes over a context whose decoding state was lost (its
+    /// worker died): requests fail until a random access point (IDR, IRAP,
+    /// key frame, I picture) rather than decode against references it never
+    /// saw into a picture that looks right to the client.
+    pub fn await_random_access(&mut self) {
+        self.awaiting_random_access = true;
+    }
+
+    /// Whether requests are refused until the next random access point.
+    pub fn awaiting_random_access(&self) -> bool {
+        self.awaiting_random_access
+    }
+
     /// Decodes `req` into `dst`; on `Ok` the request's own picture is in `dst`.
     pub fn decode(
         &mut self,
@@ -59,6 +76,12 @@ impl Engine {
                 engine: self.codec,
                 got,
             });
+        }
+        if self.awaiting_random_access {
+            if !req.controls.random_access() {
+                return Err(EngineError::AwaitingRandomAccess);
+            }
+            self.awaiting_random_access = false;
         }
         self.backend.decode(req, dst, &self.opts)
     }

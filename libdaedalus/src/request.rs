@@ -71,6 +71,8 @@ pub struct DecodeReport {
 /// Why a request failed. The engine stays usable for the next random access point.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    #[error("context state lost (worker restarted): waiting for a random access point")]
+    AwaitingRandomAccess,
     #[error("request controls are for {got}, engine decodes {engine}")]
     WrongCodec { engine: Codec, got: Codec },
     #[error("codec {0}: no engine")]
