@@ -4,11 +4,18 @@
 //! - [`proto`]: the kernel<->daemon protocol mirror (`kmod/include/uapi/daedalus.h`);
 //!   its ioctls in [`proto::sys`] (`unsafe`, invariants stated there).
 //! - [`dmabuf`]: mappings of exported buffer planes (`unsafe`, invariants stated there).
-//! - [`serve`]: the job loop: message -> `ctrls::ControlSet` -> engine -> answer. It names
-//!   no codec.
+//! - [`serve`]: attach, drop privileges, supervise; and the per-job loop a worker runs:
+//!   message -> `ctrls::ControlSet` -> engine -> answer. It names no codec.
+//! - [`supervisor`]: one worker process per context, crashes contained; [`worker`]: that
+//!   process; [`ipc`]: what passes between them (`unsafe`: adopting received fds).
+//! - [`sandbox`]: user switch, capabilities, rlimits, seccomp (`unsafe`: capset).
 //! - [`replay`]: a stream through the engine on the host, as a client would drive it.
 
 pub mod dmabuf;
+pub mod ipc;
 pub mod proto;
 pub mod replay;
+pub mod sandbox;
 pub mod serve;
+pub mod supervisor;
+pub mod worker;

@@ -5,7 +5,7 @@
 //!   them through the same engine on the host (no kernel).
 
 use clap::{Parser, Subcommand};
-use daemon::{replay, serve};
+use daemon::{replay, serve, worker};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +34,9 @@ enum Cmd {
     Serve(serve::Args),
     /// Decode a stream on the host through the engine, as a client would drive it.
     Replay(replay::Args),
+    /// One context's decoder process (started by `serve`, not by hand).
+    #[command(hide = true)]
+    Worker(worker::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,5 +53,6 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Serve(a) => serve::run(a),
         Cmd::Replay(a) => replay::run(a),
+        Cmd::Worker(a) => worker::run(a),
     }
 }

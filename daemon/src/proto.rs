@@ -389,9 +389,20 @@ impl JobResult {
     /// An answer to `job`: `status` 0 for a written picture, a negative errno
     /// otherwise; `reason` is truncated to fit (NUL-terminated).
     pub fn new(job: &Job, status: i32, bytesused: [u32; MAX_PLANES], reason: &str) -> Self {
+        Self::for_job(job.job_id, job.hdr.ctx_id, status, bytesused, reason)
+    }
+
+    /// [`JobResult::new`] for the job `job_id` of context `ctx_id`.
+    pub fn for_job(
+        job_id: u64,
+        ctx_id: u32,
+        status: i32,
+        bytesused: [u32; MAX_PLANES],
+        reason: &str,
+    ) -> Self {
         let mut r = JobResult::new_zeroed();
-        r.job_id = job.job_id;
-        r.ctx_id = job.hdr.ctx_id;
+        r.job_id = job_id;
+        r.ctx_id = ctx_id;
         r.status = status;
         r.bytesused = bytesused;
         let mut n = reason.len().min(REASON_LEN - 1);

@@ -1,25 +1,27 @@
 //! `daedalusd serve`: attach to /dev/daedalus and answer the module's jobs.
 //!
-//! The loop polls the device and a signalfd (SIGTERM/SIGINT end it cleanly:
-//! closing the device makes the module fail a job still pending). Per job it
-//! maps the OUTPUT buffer and the destination CAPTURE planes through the
-//! device's dmabuf export (zero copy), caching each mapping by buffer identity,
-//! then hands everything to a [`Decoder`]: the libdaedalus engine, one per
-//! context. Nothing here knows a codec: the job's codec id and controls become
-//! a `ctrls::ControlSet`, and the engine says which codecs it decodes (jobs of
+//! [`run`] attaches, drops every privilege ([`crate::sandbox`]) and runs the
+//! [`Supervisor`], which hands each context's jobs to a worker process of its
+//! own; it polls the device, the workers and a signalfd (SIGTERM/SIGINT end it
+//! cleanly: closing the device makes the module fail a job still pending).
+//!
+//! [`Server`] is what a worker runs per job: it maps the OUTPUT buffer and the
+//! destination CAPTURE planes (zero copy), caching each mapping by buffer
+//! identity, then hands everything to a [`Decoder`]: the libdaedalus engine.
+//! Nothing here knows a codec: the job's codec id and controls become a
+//! `ctrls::ControlSet`, and the engine says which codecs it decodes (jobs of
 //! the others fail with "no engine").
 
 use anyhow::{bail, Context as _};
 use ctrls::{CaptureFormat, ControlSet};
 use libdaedalus::{Dst, DstPlane, Engine, EngineOptions, Request};
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::Read;
+use std::io::Read as _;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -27,6 +29,9 @@ use tracing::{debug, error, info, warn};
 
 use crate::dmabuf::{MapCache, Plane, PlaneKey};
 use crate::proto::{self, JobMsg, JobResult, Message};
+use crate::sandbox;
+use crate::supervisor::{Supervisor, WorkerCommand, WorkerOptions};
+use std::time::Duration;
 
 /// A job that takes this long (ms) is logged at info level.
 const SLOW_JOB_MS: f64 = 250.0;
@@ -44,6 +49,23 @@ pub struct Args {
     /// job, and run the engine in strict mode (controls checked against the stream).
     #[arg(long)]
     strict: bool,
+    /// The user to run as once attached, when started as root (falls back to
+    /// "nobody" if there is no such user). Started as another user, with an
+    /// ambient CAP_SYS_ADMIN as the systemd unit does, it stays that user and
+    /// drops the capability.
+    #[arg(long, default_value = "daedalus", value_name = "USER")]
+    user: String,
+    /// Address-space limit of each context's worker, in MiB: a worker beyond
+    /// it ends, failing only its context's pending job.
+    #[arg(long, default_value_t = 3072, value_name = "MIB")]
+    worker_memory_mb: u64,
+    /// No seccomp filters (supervisor and workers): debugging only.
+    #[arg(long)]
+    no_seccomp: bool,
+    /// Test hooks in the workers: SIGUSR1 makes one exhaust its memory limit,
+    /// SIGUSR2 call a forbidden system call (the VM suites use them).
+    #[arg(long)]
+    test_hooks: bool,
 }
 
 /// What turns a job into a picture: the seam for the engine.
@@ -67,6 +89,8 @@ pub trait Decoder {
 pub struct EngineDecoder {
     strict: bool,
     engines: HashMap<u32, Engine>,
+    /// Engines created from now on take over lost decoding state.
+    resumed: bool,
 }
 
 impl EngineDecoder {
@@ -76,6 +100,16 @@ impl EngineDecoder {
         EngineDecoder {
             strict,
             engines: HashMap::new(),
+            resumed: false,
+        }
+    }
+
+    /// This decoder takes over contexts whose earlier pictures were lost (a
+    /// worker died): their engines wait for a random access point.
+    pub fn resume_after_loss(&mut self) {
+        self.resumed = true;
+        for e in self.engines.values_mut() {
+            e.await_random_access();
         }
     }
 
@@ -102,10 +136,15 @@ impl Decoder for EngineDecoder {
         let opts = EngineOptions {
             strict: self.strict,
         };
+        let resumed = self.resumed;
         let engine = match self.engines.entry(j.hdr.ctx_id) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
-                v.insert(Engine::with_options(codec, opts).map_err(|e| e.to_string())?)
+                let mut e = Engine::with_options(codec, opts).map_err(|e| e.to_string())?;
+                if resumed {
+                    e.await_random_access();
+                }
+                v.insert(e)
             }
         };
         if engine.codec() != codec {
@@ -261,6 +300,10 @@ impl<V: Device, D: Decoder> Server<V, D> {
 
     pub fn decoder(&self) -> &D {
         &self.decoder
+    }
+
+    pub fn decoder_mut(&mut self) -> &mut D {
+        &mut self.decoder
     }
 
     pub fn device(&self) -> &V {
@@ -434,10 +477,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .context("signalfd")?;
 
-    if !args.no_warmup {
-        crate::replay::warm_up();
-    }
-
     let dev = OpenOptions::new()
         .read(true)
         .write(true)
@@ -461,43 +500,52 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             proto::PROTO_VERSION
         );
     }
+    // Attached: nothing privileged is left to do.
+    let me = sandbox::drop_privileges(&args.user).context("dropping privileges")?;
+    if !args.no_seccomp {
+        sandbox::install_supervisor_filter().context("seccomp")?;
+    }
     info!(
         device = %args.device.display(),
         job_timeout_ms = info.job_timeout_ms,
+        user = me.user,
+        uid = me.uid,
+        seccomp = !args.no_seccomp,
         "attached"
     );
 
-    let mut server = Server::new(dev, EngineDecoder::new(args.strict), args.strict);
+    let opts = WorkerOptions {
+        strict: args.strict,
+        warm_up: !args.no_warmup,
+        seccomp: !args.no_seccomp,
+        memory_mb: args.worker_memory_mb,
+        test_hooks: args.test_hooks,
+    };
+    let cmd = WorkerCommand::new(PathBuf::from("/proc/self/exe"), &opts);
+    // The module fails a job after its timeout; a worker still on it long
+    // after is stuck.
+    let stall =
+        Duration::from_millis(u64::from(info.job_timeout_ms) * 4).max(Duration::from_secs(5));
+    let poll_dev = dev.try_clone().context("dup of the device")?;
+    let mut sup = Supervisor::new(dev, cmd, args.strict, stall);
     let mut buf = vec![0u8; (info.max_msg_size as usize).max(proto::MSG_MAX_SIZE)];
 
-    'serve: loop {
-        let (dev_ready, sig_ready) = {
-            let mut fds = [
-                PollFd::new(server.dev.as_fd(), PollFlags::POLLIN),
-                PollFd::new(sigfd.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e).context("poll"),
-            }
-            let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
-            (ready(&fds[0]), ready(&fds[1]))
-        };
-        if sig_ready {
+    loop {
+        let ready = sup.poll(&[poll_dev.as_fd(), sigfd.as_fd()], None)?;
+        if ready[1] {
             if let Ok(Some(si)) = sigfd.read_signal() {
                 info!(signal = si.ssi_signo, "stopping");
             }
-            break 'serve;
+            break;
         }
-        if !dev_ready {
+        if !ready[0] {
             continue;
         }
         // Drain every queued message.
         loop {
-            match server.dev.read(&mut buf) {
+            match (&poll_dev).read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => server.handle_message(&buf[..n])?,
+                Ok(n) => sup.handle_message(&buf[..n])?,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e).context("reading a message"),
@@ -505,7 +553,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
 
-    let st = server.stats();
+    sup.shutdown();
+    let st = sup.stats();
     info!(jobs = st.jobs, failed = st.failed, "detached");
     Ok(())
 }

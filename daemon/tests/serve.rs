@@ -20,8 +20,10 @@ use ctrls::{CaptureFormat, Codec, Payload, RawControl};
 use daemon::dmabuf::PlaneKey;
 use daemon::proto::{self, Job, JobResult};
 use daemon::serve::{Device, EngineDecoder, Server};
+use daemon::supervisor::{Supervisor, WorkerCommand, WorkerOptions};
 use libdaedalus::OwnedBuffer;
 use md5::{Digest, Md5};
+use std::time::Duration;
 use zerocopy::FromZeros;
 
 /// A fake module: plane files by (ctx, queue, index, plane) with their
@@ -306,12 +308,55 @@ fn h264_requests(pics: &[H264Picture], mode: DecodeMode) -> Vec<Req> {
     reqs
 }
 
-/// Runs `reqs` through `server` for `ctx`; every answer must be status 0.
-fn run_ok(server: &mut Server<&FakeDevice, EngineDecoder>, ctx: &mut Context<'_>, reqs: &[Req]) {
+/// What takes a job message and leaves its answers with the fake device: the
+/// in-process [`Server`] (what a worker runs) or the [`Supervisor`] with its
+/// worker processes.
+trait Runner {
+    fn run(&mut self, dev: &FakeDevice, msg: &[u8]) -> Vec<JobResult>;
+}
+
+impl Runner for Server<&FakeDevice, EngineDecoder> {
+    fn run(&mut self, dev: &FakeDevice, msg: &[u8]) -> Vec<JobResult> {
+        self.handle_message(msg).unwrap();
+        dev.take_answers()
+    }
+}
+
+impl Runner for Supervisor<&FakeDevice> {
+    fn run(&mut self, dev: &FakeDevice, msg: &[u8]) -> Vec<JobResult> {
+        self.handle_message(msg).unwrap();
+        assert!(
+            self.settle(Duration::from_secs(60)).unwrap(),
+            "the worker answers within 60 s"
+        );
+        dev.take_answers()
+    }
+}
+
+/// A supervisor whose workers are this package's daedalusd, seccomp on, no
+/// warm-up (so every codec's first use happens under the filter).
+fn supervisor(
+    dev: &FakeDevice,
+    strict: bool,
+    test_hooks: bool,
+    memory_mb: u64,
+) -> Supervisor<&FakeDevice> {
+    let opts = WorkerOptions {
+        strict,
+        warm_up: false,
+        seccomp: true,
+        memory_mb,
+        test_hooks,
+    };
+    let cmd = WorkerCommand::new(env!("CARGO_BIN_EXE_daedalusd").into(), &opts);
+    Supervisor::new(dev, cmd, strict, Duration::from_secs(30))
+}
+
+/// Runs `reqs` through `runner` for `ctx`; every answer must be status 0.
+fn run_ok(runner: &mut impl Runner, ctx: &mut Context<'_>, reqs: &[Req]) {
     for r in reqs {
         let msg = ctx.job(r);
-        server.handle_message(&msg).unwrap();
-        let answers = ctx.dev.take_answers();
+        let answers = runner.run(ctx.dev, &msg);
         assert_eq!(answers.len(), 1, "one answer per job");
         assert_eq!(
             answers[0].status,
@@ -544,17 +589,25 @@ fn ivf_bit_exact(codec: Codec, args: &[&str]) {
     assert_eq!(reqs.len(), 6);
     let dev = FakeDevice::new(codec.name());
     let mut server = Server::new(&dev, EngineDecoder::new(true), true);
-    let mut ctx = Context::new(&dev, 3);
+    assert_eq!(ivf_md5(&mut server, &dev, &reqs), want, "in process");
+    let sdev = FakeDevice::new(&format!("{}-sup", codec.name()));
+    let mut sup = supervisor(&sdev, true, false, 3072);
+    assert_eq!(ivf_md5(&mut sup, &sdev, &reqs), want, "through a worker");
+    assert!(sup.deaths().is_empty(), "{:?}", sup.deaths());
+}
+
+fn ivf_md5(runner: &mut impl Runner, dev: &FakeDevice, reqs: &[Req]) -> String {
+    let mut ctx = Context::new(dev, 3);
     let mut md5 = Md5::new();
     let mut frame = Vec::new();
-    for r in &reqs {
-        run_ok(&mut server, &mut ctx, std::slice::from_ref(r));
+    for r in reqs {
+        run_ok(runner, &mut ctx, std::slice::from_ref(r));
         frame.clear();
         ctx.picture(r.dst, r.width, r.height)
             .append_planar(0, 0, r.width, r.height, &mut frame);
         md5.update(&frame);
     }
-    assert_eq!(format!("{:x}", md5.finalize()), want);
+    format!("{:x}", md5.finalize())
 }
 
 #[test]
@@ -744,4 +797,213 @@ fn malformed_messages_are_refused_without_an_answer() {
     // --strict: the loop ends on a bad message.
     let mut strict = Server::new(&dev, EngineDecoder::new(true), true);
     assert!(strict.handle_message(&truncated).is_err());
+}
+
+/// FFmpeg's MD5 of each cropped I420 frame, in output order.
+fn ffmpeg_frame_md5s(file: &Path) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-threads", "1", "-i"])
+        .arg(file)
+        .args(["-fps_mode", "passthrough", "-noautoscale", "-f", "framemd5"])
+        .args(["-pix_fmt", "yuv420p", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_owned())
+        .collect()
+}
+
+/// MD5 of one H.264 picture from its CAPTURE buffer, cropped.
+fn h264_picture_md5(ctx: &Context<'_>, p: &H264Picture, dst: u32) -> String {
+    let (w, h) = p.sps.coded_size();
+    let c = p.display.crop;
+    let mut frame = Vec::new();
+    ctx.picture(dst, w, h)
+        .append_planar(c.left, c.top, c.width, c.height, &mut frame);
+    format!("{:x}", Md5::digest(&frame))
+}
+
+fn status_field(pid: u32, key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
+        .unwrap()
+}
+
+fn kill(pid: u32, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).unwrap();
+}
+
+/// Two H.264 contexts through their workers; ctx 1's worker is killed (the
+/// way `how` says) while it holds a job. Only that job fails; ctx 2 stays
+/// bit-exact; ctx 1 is bit-exact again from its next IDR.
+fn worker_crash(tag: &str, strict: bool, how: impl Fn(u32), want_cause: &str) {
+    let Some(tmp) = stream_dir(tag) else {
+        return;
+    };
+    // No B-frames: decode order is output order; IDR every 6 pictures.
+    let f = encode(
+        &tmp.0,
+        "k.264",
+        "128x96",
+        18,
+        &[
+            "-c:v",
+            "libx264",
+            "-x264-params",
+            "bframes=0:keyint=6:min-keyint=6:scenecut=0",
+        ],
+    );
+    let want = ffmpeg_frame_md5s(&f);
+    let pics = H264Builder::build_stream(&std::fs::read(&f).unwrap()).unwrap();
+    assert_eq!((pics.len(), want.len()), (18, 18));
+    let reqs = h264_requests(&pics, DecodeMode::FrameBased);
+    let dev = FakeDevice::new(tag);
+    let mut sup = supervisor(&dev, strict, true, 1024);
+    let (mut a, mut b) = (Context::new(&dev, 1), Context::new(&dev, 2));
+    let crash_at = 7;
+    for (i, r) in reqs.iter().enumerate() {
+        run_ok(&mut sup, &mut b, std::slice::from_ref(r));
+        if i != crash_at {
+            let answers = sup.run(&dev, &a.job(r));
+            assert_eq!(answers.len(), 1);
+            if i < crash_at || i >= 12 {
+                assert_eq!(
+                    answers[0].status,
+                    0,
+                    "ctx 1 job {i}: {}",
+                    answers[0].reason_str()
+                );
+            }
+            if i > crash_at && i < 12 {
+                // Pictures whose references died with the worker fail (never
+                // a wrong picture marked good) until the IDR at 12.
+                assert_ne!(
+                    answers[0].status, 0,
+                    "ctx 1 picture {i} DONE without its references"
+                );
+                assert!(
+                    answers[0].reason_str().contains("context state lost"),
+                    "{}",
+                    answers[0].reason_str()
+                );
+            }
+            continue;
+        }
+        let pid = sup.worker_pids()[&1];
+        assert_ne!(pid, sup.worker_pids()[&2], "one worker per context");
+        assert_eq!(status_field(pid, "Seccomp:"), "2", "worker under seccomp");
+        // Stopped, the worker holds the job until it is killed.
+        kill(pid, nix::sys::signal::Signal::SIGSTOP);
+        sup.handle_message(&a.job(r)).unwrap();
+        assert_eq!(sup.pending(), 1);
+        how(pid);
+        kill(pid, nix::sys::signal::Signal::SIGCONT);
+        assert!(sup.settle(Duration::from_secs(30)).unwrap());
+        let answers = dev.take_answers();
+        assert_eq!(answers.len(), 1, "the held job is answered");
+        assert_eq!(answers[0].status, -(nix::errno::Errno::EIO as i32));
+        assert!(
+            answers[0].reason_str().contains("decoder worker"),
+            "{}",
+            answers[0].reason_str()
+        );
+        assert_eq!(sup.deaths().len(), 1);
+        assert_eq!(sup.deaths()[0].ctx, Some(1));
+        assert_eq!(sup.deaths()[0].failed_jobs, 1);
+        assert!(
+            sup.deaths()[0].cause.contains(want_cause),
+            "{}",
+            sup.deaths()[0].cause
+        );
+    }
+    for (i, r) in reqs.iter().enumerate() {
+        assert_eq!(
+            h264_picture_md5(&b, &pics[i], r.dst),
+            want[i],
+            "ctx 2 picture {i}"
+        );
+    }
+    for (i, r) in reqs.iter().enumerate().skip(12) {
+        assert_eq!(
+            h264_picture_md5(&a, &pics[i], r.dst),
+            want[i],
+            "ctx 1 picture {i}"
+        );
+    }
+    assert_eq!(sup.deaths().len(), 1, "{:?}", sup.deaths());
+    assert_ne!(sup.worker_pids()[&1], sup.deaths()[0].pid, "a fresh worker");
+}
+
+#[test]
+fn a_killed_worker_fails_only_its_contexts_job() {
+    worker_crash(
+        "sigkill",
+        false,
+        |pid| kill(pid, nix::sys::signal::Signal::SIGKILL),
+        "SIGKILL",
+    );
+}
+
+#[test]
+fn a_segfaulting_worker_fails_only_its_contexts_job() {
+    worker_crash(
+        "sigsegv",
+        true,
+        |pid| kill(pid, nix::sys::signal::Signal::SIGSEGV),
+        "SIGSEGV",
+    );
+}
+
+#[test]
+fn a_forbidden_system_call_kills_only_that_worker() {
+    // The hook runs when the worker next polls, before it reads the job.
+    worker_crash(
+        "seccomp",
+        false,
+        |pid| kill(pid, nix::sys::signal::Signal::SIGUSR2),
+        "SIGSYS",
+    );
+}
+
+#[test]
+fn a_worker_over_its_memory_limit_fails_only_its_contexts_job() {
+    worker_crash(
+        "oom",
+        true,
+        |pid| kill(pid, nix::sys::signal::Signal::SIGUSR1),
+        "killed by SIGABRT",
+    );
+}
+
+#[test]
+fn context_closed_ends_its_worker() {
+    let Some(tmp) = stream_dir("sup-close") else {
+        return;
+    };
+    let (pics, want) = h264_stream(&tmp, "c.264", "bframes=2:keyint=6");
+    let reqs = h264_requests(&pics, DecodeMode::FrameBased);
+    let dev = FakeDevice::new("sup-close");
+    let mut sup = supervisor(&dev, true, false, 3072);
+    let (mut a, mut b) = (Context::new(&dev, 1), Context::new(&dev, 2));
+    let half = reqs.len() / 2;
+    run_ok(&mut sup, &mut a, &reqs[..half]);
+    run_ok(&mut sup, &mut b, &reqs[..half]);
+    let pid = sup.worker_pids()[&1];
+    sup.handle_message(&proto::encode_ctx_closed(1)).unwrap();
+    assert!(dev.take_answers().is_empty(), "CTX_CLOSED is not answered");
+    assert!(!sup.worker_pids().contains_key(&1));
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(std::time::Instant::now() < end, "worker {pid} still there");
+        sup.poll(&[], Some(Duration::from_millis(50))).unwrap();
+    }
+    run_ok(&mut sup, &mut b, &reqs[half..]);
+    assert_eq!(h264_output_md5(&b, &pics), want, "context 2 unaffected");
+    assert!(sup.deaths().is_empty(), "{:?}", sup.deaths());
 }
