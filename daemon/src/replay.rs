@@ -44,6 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         format: args.format,
         engine: EngineOptions {
             strict: args.strict,
+            ..Default::default()
         },
     };
     let mut out = match &args.output {

@@ -59,6 +59,11 @@ pub struct Args {
     /// it ends, failing only its context's pending job.
     #[arg(long, default_value_t = 3072, value_name = "MIB")]
     worker_memory_mb: u64,
+    /// Threads each context's decoder may use within one picture (AV1: dav1d's
+    /// tile and post-filter threads; the pictures are the same whatever the
+    /// count). Default: the CPUs this process may run on, at most 4.
+    #[arg(long, value_name = "N")]
+    decode_threads: Option<u32>,
     /// No seccomp filters (supervisor and workers): debugging only.
     #[arg(long)]
     no_seccomp: bool,
@@ -91,6 +96,8 @@ pub struct EngineDecoder {
     engines: HashMap<u32, Engine>,
     /// Engines created from now on take over lost decoding state.
     resumed: bool,
+    /// Threads per picture ([`EngineOptions::threads`]).
+    threads: u32,
 }
 
 impl EngineDecoder {
@@ -101,7 +108,14 @@ impl EngineDecoder {
             strict,
             engines: HashMap::new(),
             resumed: false,
+            threads: 1,
         }
+    }
+
+    /// Decoders may use `threads` threads within a picture.
+    pub fn with_threads(mut self, threads: u32) -> Self {
+        self.threads = threads;
+        self
     }
 
     /// This decoder takes over contexts whose earlier pictures were lost (a
@@ -135,6 +149,7 @@ impl Decoder for EngineDecoder {
             .ok_or_else(|| format!("CAPTURE format {:#x} unsupported", j.dst_fourcc))?;
         let opts = EngineOptions {
             strict: self.strict,
+            threads: self.threads,
         };
         let resumed = self.resumed;
         let engine = match self.engines.entry(j.hdr.ctx_id) {
@@ -520,6 +535,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seccomp: !args.no_seccomp,
         memory_mb: args.worker_memory_mb,
         test_hooks: args.test_hooks,
+        threads: args.decode_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4) as u32)
+        }),
     };
     let cmd = WorkerCommand::new(PathBuf::from("/proc/self/exe"), &opts);
     // The module fails a job after its timeout; a worker still on it long

@@ -44,6 +44,8 @@ pub struct WorkerOptions {
     pub seccomp: bool,
     pub memory_mb: u64,
     pub test_hooks: bool,
+    /// Threads per picture (see `EngineOptions::threads`).
+    pub threads: u32,
 }
 
 impl WorkerCommand {
@@ -63,6 +65,7 @@ impl WorkerCommand {
             args.push("--test-hooks".into());
         }
         args.push(format!("--memory-mb={}", opts.memory_mb).into());
+        args.push(format!("--threads={}", opts.threads.max(1)).into());
         WorkerCommand { program, args }
     }
 }

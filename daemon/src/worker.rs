@@ -38,6 +38,9 @@ pub struct Args {
     /// Run without the seccomp filter (debugging only).
     #[arg(long)]
     no_seccomp: bool,
+    /// Threads a decoder may use within one picture.
+    #[arg(long, default_value_t = 1)]
+    threads: u32,
     /// Address-space limit in MiB.
     #[arg(long, default_value_t = 3072)]
     memory_mb: u64,
@@ -140,7 +143,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         src_id: Cell::new(0),
         dst_id: Cell::new(0),
     };
-    let mut server = Server::new(&dev, EngineDecoder::new(args.strict), args.strict);
+    let mut server = Server::new(
+        &dev,
+        EngineDecoder::new(args.strict).with_threads(args.threads),
+        args.strict,
+    );
     let mut buf = Vec::new();
     loop {
         let (job_ready, sig_ready) = {

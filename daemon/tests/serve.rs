@@ -347,6 +347,7 @@ fn supervisor(
         seccomp: true,
         memory_mb,
         test_hooks,
+        threads: 2,
     };
     let cmd = WorkerCommand::new(env!("CARGO_BIN_EXE_daedalusd").into(), &opts);
     Supervisor::new(dev, cmd, strict, Duration::from_secs(30))

@@ -26,7 +26,7 @@ impl Engine {
         let backend: Box<dyn CodecBackend> = match codec {
             Codec::H264 => Box::new(codec::h264::H264Backend::new()?),
             Codec::Vp9 => Box::new(codec::vp9::Vp9Backend::new()?),
-            Codec::Av1 => Box::new(codec::av1::Av1Backend::new()?),
+            Codec::Av1 => Box::new(codec::av1::Av1Backend::with_threads(opts.threads)?),
             Codec::Hevc => Box::new(codec::hevc::HevcBackend::new()?),
             Codec::Vp8 => Box::new(codec::vp8::Vp8Backend::new()?),
             Codec::Mpeg2 => Box::new(codec::mpeg2::Mpeg2Backend::new()?),

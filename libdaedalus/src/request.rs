@@ -28,6 +28,10 @@ pub struct EngineOptions {
     /// Control/bitstream/DPB disagreements and spec-range violations the kernel does not
     /// check fail the request instead of only logging.
     pub strict: bool,
+    /// Threads a decoder may use within one picture (0 or 1: none besides the
+    /// caller's). The output is the same whatever the count (AV1: dav1d's
+    /// tile and post-filter threads, one frame of delay as ever).
+    pub threads: u32,
 }
 
 /// One disagreement between the controls and the bitstream or the tracked DPB.

@@ -139,14 +139,20 @@ fn run(tag: &str) {
     let only = std::env::var("AV1_CASE").ok();
     let cases: Vec<_> = all.iter().filter(|f| f.def().group == tag).collect();
     assert!(!cases.is_empty(), "no AV1 streams in group {tag}");
-    for c in cases {
+    for (i, c) in cases.into_iter().enumerate() {
         if only.as_deref().is_some_and(|o| !c.name.contains(o)) {
             continue;
         }
         let data = std::fs::read(&c.path).unwrap();
+        // Every other stream with dav1d's tile and post-filter threads: the
+        // same MD5 either way.
+        let threads = if i % 2 == 0 { 1 } else { 3 };
         let opts = ReplayOptions {
             format: None,
-            engine: EngineOptions { strict: true },
+            engine: EngineOptions {
+                strict: true,
+                threads,
+            },
         };
         let mono = c
             .def()
@@ -163,7 +169,7 @@ fn run(tag: &str) {
         );
         let ok = got == c.md5 && got_len == c.bytes && s.failed.is_empty();
         eprintln!(
-            "{:<32} {} requests {:>3} frames {:>3} bytes {}/{} failed {} {}",
+            "{:<32} {} threads {threads} requests {:>3} frames {:>3} bytes {}/{} failed {} {}",
             c.name,
             if ok { "OK      " } else { "MISMATCH" },
             s.requests,

@@ -107,10 +107,20 @@ fn run_fmt(
     target: u32,
     mut mutate: impl FnMut(&mut Av1Controls, &mut Vec<u8>),
 ) -> (ReplaySummary, Vec<String>) {
-    let mut engine = Engine::with_options(Codec::Av1, EngineOptions { strict }).unwrap();
+    let mut engine = Engine::with_options(
+        Codec::Av1,
+        EngineOptions {
+            strict,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let opts = ReplayOptions {
         format,
-        engine: EngineOptions { strict },
+        engine: EngineOptions {
+            strict,
+            ..Default::default()
+        },
     };
     let mut frames = Vec::new();
     let sum = replay_events_with(

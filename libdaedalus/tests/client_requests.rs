@@ -181,7 +181,10 @@ fn field_pairs_slice_based_strict_match_published_md5() {
         let r = client_decode_with(
             &data,
             DecodeMode::SliceBased,
-            EngineOptions { strict: true },
+            EngineOptions {
+                strict: true,
+                ..Default::default()
+            },
         );
         assert!(r.failed.is_empty(), "{name}: {:?}", r.failed.first());
         assert_eq!(r.warnings, 0, "{name}");

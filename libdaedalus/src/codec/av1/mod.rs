@@ -1,7 +1,8 @@
 //! AV1 backend: the OUTPUT buffer holds tile data only; the temporal delimiter, sequence
 //! header OBU and frame header OBU are rebuilt from SEQUENCE / FRAME / FILM_GRAIN, with the
-//! reference slots mirrored from the controls, then decoded by libdav1d (one thread, one
-//! frame of delay, invisible frames output, film grain applied by dav1d).
+//! reference slots mirrored from the controls, then decoded by libdav1d (one frame of
+//! delay, so each request gets its own picture; tile and post-filter threads as
+//! [`EngineOptions::threads`] says; invisible frames output, film grain applied by dav1d).
 //!
 //! libdav1d is used through the `dav1d` crate (safe API; its `-sys` crate builds against
 //! the system's dav1d >= 1.0): this module has no `unsafe`.
@@ -28,9 +29,9 @@ pub struct Av1Backend {
     sequence: Option<Sequence>,
 }
 
-fn new_decoder() -> Result<dav1d::Decoder, EngineError> {
+fn new_decoder(threads: u32) -> Result<dav1d::Decoder, EngineError> {
     let mut s = dav1d::Settings::new();
-    s.set_n_threads(1);
+    s.set_n_threads(threads.max(1));
     s.set_max_frame_delay(1);
     s.set_apply_grain(true);
     s.set_output_invisible_frames(true);
@@ -44,8 +45,13 @@ fn new_decoder() -> Result<dav1d::Decoder, EngineError> {
 
 impl Av1Backend {
     pub fn new() -> Result<Self, EngineError> {
+        Self::with_threads(1)
+    }
+
+    /// A backend whose dav1d uses `threads` threads within a picture.
+    pub fn with_threads(threads: u32) -> Result<Self, EngineError> {
         Ok(Av1Backend {
-            dec: new_decoder()?,
+            dec: new_decoder(threads)?,
             slots: [None; 8],
             sequence: None,
         })
