@@ -10,14 +10,13 @@
 //!
 //! What is assumed, not guaranteed: the client and the module may write a
 //! plane while we hold a slice over it (shared video memory). We only read
-//! OUTPUT planes and only write CAPTURE planes of the job we were given, and
-//! the bytes are plain `u8`s, but a concurrent write under a live `&[u8]` is
-//! outside Rust's aliasing rules, and the engine checks the bitstream before
-//! FFmpeg reads it again (a client rewriting it in between defeats the
-//! check). Copying the OUTPUT bytes into private memory before decoding
-//! (issue #17) removes both. A client that truncates a memfd-backed buffer
-//! could make an access fault (SIGBUS); the module's own buffers (vmalloc)
-//! cannot shrink.
+//! OUTPUT planes, once, copying the job's bitstream into private memory that
+//! is checked and decoded (`serve::Server`), and only write CAPTURE planes of
+//! the job we were given; the bytes are plain `u8`s, but a concurrent write
+//! under a live slice is outside Rust's aliasing rules. A client that
+//! truncates a memfd-backed buffer could make an access fault (SIGBUS): that
+//! ends the context's worker only (see `crate::supervisor`); the module's own
+//! buffers (vmalloc) cannot shrink.
 #![allow(unsafe_code)]
 
 use memmap2::{Mmap, MmapMut, MmapOptions};

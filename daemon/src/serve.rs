@@ -294,7 +294,14 @@ pub struct Server<V: Device, D: Decoder> {
     cache: MapCache,
     decoder: D,
     stats: Stats,
+    /// The job's bitstream, copied out of the client's OUTPUT buffer: checked
+    /// and decoded from here, so a client rewriting its buffer meanwhile
+    /// changes nothing.
+    bitstream: Vec<u8>,
 }
+
+/// A bitstream buffer grown past this (and four times the job's) is freed.
+const BITSTREAM_KEEP: usize = 1 << 20;
 
 impl<V: Device, D: Decoder> Server<V, D> {
     /// `strict`: protocol and mapping failures end the loop instead of failing
@@ -306,6 +313,7 @@ impl<V: Device, D: Decoder> Server<V, D> {
             cache: MapCache::default(),
             decoder,
             stats: Stats::default(),
+            bitstream: Vec::new(),
         }
     }
 
@@ -356,6 +364,12 @@ impl<V: Device, D: Decoder> Server<V, D> {
         let used = (job.src_bytesused as usize).min(src_len);
         let src_key = (ctx, proto::QUEUE_OUTPUT, job.src_index, 0);
         let src_plane = map_plane(&mut self.cache, &self.dev, src_key, job.src_buf_id, src_len)?;
+        if self.bitstream.capacity() > BITSTREAM_KEEP.max(4 * used) {
+            self.bitstream = Vec::new();
+        }
+        self.bitstream.clear();
+        self.bitstream.extend_from_slice(&src_plane.bytes()[..used]);
+        self.cache.put(src_key, src_plane);
 
         let mut dst_planes = Vec::with_capacity(msg.dst_planes().len());
         let mut result = Ok(());
@@ -381,11 +395,9 @@ impl<V: Device, D: Decoder> Server<V, D> {
                 .iter_mut()
                 .map(|p| p.bytes_mut().expect("CAPTURE planes are writable"))
                 .collect();
-            self.decoder
-                .decode(msg, &src_plane.bytes()[..used], &mut dst)
+            self.decoder.decode(msg, &self.bitstream, &mut dst)
         });
 
-        self.cache.put(src_key, src_plane);
         for (p, plane) in dst_planes.into_iter().enumerate() {
             self.cache
                 .put((ctx, proto::QUEUE_CAPTURE, job.dst_index, p as u32), plane);
