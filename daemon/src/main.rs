@@ -14,10 +14,11 @@ use daemon::{replay, serve, worker};
     about = "Daedalus daemon: decodes V4L2 stateless requests",
     long_about = "Daedalus daemon: decodes the V4L2 stateless requests of the daedalus kernel \
 module (its jobs arrive on /dev/daedalus) with FFmpeg, writing each picture into the \
-client's CAPTURE buffer. Run `daedalusd serve` as root (udev starts \
-daemon/systemd/daedalusd.service when the module loads); SIGTERM or SIGINT detach \
-cleanly. `daedalusd replay FILE` runs a stream through the same engine on the host, \
-without the kernel."
+client's CAPTURE buffer. `daedalusd serve` attaches (root, or the daemon's user with \
+CAP_SYS_ADMIN: udev starts daemon/systemd/daedalusd.service when the module loads), then \
+drops every privilege and decodes each context in a sandboxed worker process of its \
+own; SIGTERM or SIGINT detach cleanly. `daedalusd replay FILE` runs a stream through \
+the same engine on the host, without the kernel."
 )]
 struct Cli {
     /// Log level filter: error, warn, info, debug, trace, or a tracing directive

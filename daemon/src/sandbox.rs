@@ -212,6 +212,8 @@ const COMMON: &[i64] = &[
     libc::SYS_poll,
     libc::SYS_ppoll,
     libc::SYS_set_tid_address,
+    // Its own thread's state (glibc's CPU feature set-up on some CPUs).
+    libc::SYS_arch_prctl,
     // Rust's panic and allocation-failure reports.
     libc::SYS_getcwd,
     libc::SYS_exit,
@@ -308,9 +310,18 @@ pub fn install_worker_filter() -> Result<(), SandboxError> {
 }
 
 /// The supervisor's filter: the worker's calls plus what it takes to start
-/// and reap workers and to talk to the module (its three ioctls).
+/// and reap workers and to talk to the module (its three ioctls). Workers
+/// inherit it, so it also covers a worker's start before its own filter (the
+/// dynamic loader, library constructors, the warm-up decode).
 pub fn install_supervisor_filter() -> Result<(), SandboxError> {
     let mut rules = allow_list(&[
+        libc::SYS_statfs,
+        libc::SYS_fstatfs,
+        // A worker stacks its own, stricter filter on this one.
+        libc::SYS_seccomp,
+        // libnuma's constructor in a starting worker.
+        libc::SYS_get_mempolicy,
+        libc::SYS_set_mempolicy,
         libc::SYS_openat,
         libc::SYS_open,
         libc::SYS_access,

@@ -42,7 +42,9 @@ pub struct Args {
     /// The module's daemon device.
     #[arg(long, default_value = "/dev/daedalus")]
     device: PathBuf,
-    /// Skip the start-up warm-up decode (see `warm_up`).
+    /// Workers skip their warm-up: a small H.264 stream each decodes before
+    /// it closes its sandbox, so the libraries are loaded and a context's
+    /// first job is not slow.
     #[arg(long)]
     no_warmup: bool,
     /// Exit on protocol or buffer-mapping failures instead of failing only the
@@ -547,6 +549,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seccomp: !args.no_seccomp,
         memory_mb: args.worker_memory_mb,
         test_hooks: args.test_hooks,
+        // Inherited from this process when seccomp is on.
+        stack_supervisor_filter: false,
         threads: args.decode_threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(4) as u32)
         }),

@@ -46,6 +46,9 @@ pub struct WorkerOptions {
     pub test_hooks: bool,
     /// Threads per picture (see `EngineOptions::threads`).
     pub threads: u32,
+    /// The worker installs the supervisor's filter under its own (tests: what
+    /// a worker of a sandboxed supervisor inherits).
+    pub stack_supervisor_filter: bool,
 }
 
 impl WorkerCommand {
@@ -63,6 +66,9 @@ impl WorkerCommand {
         }
         if opts.test_hooks {
             args.push("--test-hooks".into());
+        }
+        if opts.stack_supervisor_filter {
+            args.push("--stack-supervisor-filter".into());
         }
         args.push(format!("--memory-mb={}", opts.memory_mb).into());
         args.push(format!("--threads={}", opts.threads.max(1)).into());
@@ -96,6 +102,9 @@ pub struct WorkerDeath {
     pub failed_jobs: usize,
 }
 
+/// Deaths remembered for [`Supervisor::deaths`].
+const DEATHS_KEPT: usize = 64;
+
 /// Worker ids are never reused (a late event of a dead worker names no one).
 type WorkerId = u64;
 
@@ -110,9 +119,14 @@ pub struct Supervisor<V: Device> {
     spare: Option<WorkerId>,
     next_id: WorkerId,
     retiring: Vec<(Child, Instant)>,
-    deaths: Vec<WorkerDeath>,
+    /// The last [`DEATHS_KEPT`] deaths; `death_count` counts them all.
+    deaths: VecDeque<WorkerDeath>,
+    death_count: u64,
     /// Contexts whose worker died: their next worker is told so.
     lost: std::collections::HashSet<u32>,
+    /// A spare died before it got a context (a worker that cannot start):
+    /// no new spare before this, the wait doubling each time.
+    spare_backoff: Option<(Instant, Duration)>,
     stats: Stats,
 }
 
@@ -145,8 +159,10 @@ impl<V: Device> Supervisor<V> {
             spare: None,
             next_id: 1,
             retiring: Vec::new(),
-            deaths: Vec::new(),
+            deaths: VecDeque::new(),
+            death_count: 0,
             lost: Default::default(),
+            spare_backoff: None,
             stats: Stats::default(),
         };
         s.ensure_spare();
@@ -174,9 +190,9 @@ impl<V: Device> Supervisor<V> {
             .collect()
     }
 
-    /// Workers that ended before their context did, oldest first.
-    pub fn deaths(&self) -> &[WorkerDeath] {
-        &self.deaths
+    /// The last workers that ended before their context did, oldest first.
+    pub fn deaths(&self) -> Vec<WorkerDeath> {
+        self.deaths.iter().cloned().collect()
     }
 
     fn spawn(&mut self) -> Result<WorkerId, String> {
@@ -204,6 +220,11 @@ impl<V: Device> Supervisor<V> {
     }
 
     fn ensure_spare(&mut self) {
+        if let Some((until, _)) = self.spare_backoff {
+            if Instant::now() < until {
+                return;
+            }
+        }
         if self.spare.is_none() {
             match self.spawn() {
                 Ok(id) => self.spare = Some(id),
@@ -364,6 +385,15 @@ impl<V: Device> Supervisor<V> {
         };
         if self.spare == Some(id) {
             self.spare = None;
+            let wait = self
+                .spare_backoff
+                .map_or(Duration::from_millis(250), |(_, d)| {
+                    (d * 2).min(Duration::from_secs(30))
+                });
+            self.spare_backoff = Some((Instant::now() + wait, wait));
+        } else if w.ctx.is_some() {
+            // A worker that got as far as a job starts fine.
+            self.spare_backoff = None;
         }
         if let Some(ctx) = w.ctx {
             self.by_ctx.remove(&ctx);
@@ -374,18 +404,27 @@ impl<V: Device> Supervisor<V> {
         let status = w.child.wait().ok();
         let cause =
             cause.unwrap_or_else(|| status.map(describe).unwrap_or_else(|| "lost".to_owned()));
-        warn!(
-            ctx = w.ctx,
-            pid,
-            failed_jobs = w.pending.len(),
-            "decoder worker {cause}; its context's next job starts a new one"
-        );
+        // Every death up to 20, then at powers of two.
+        self.death_count += 1;
+        let n = self.death_count;
+        if n <= 20 || n.is_power_of_two() {
+            warn!(
+                ctx = w.ctx,
+                pid,
+                failed_jobs = w.pending.len(),
+                deaths = n,
+                "decoder worker {cause}; its context's next job starts a new one"
+            );
+        }
         let reason = format!("decoder worker {cause}");
         let failed = w.pending.len();
         for p in w.pending.drain(..) {
             self.fail(p.job_id, p.ctx_id, &reason)?;
         }
-        self.deaths.push(WorkerDeath {
+        if self.deaths.len() == DEATHS_KEPT {
+            self.deaths.pop_front();
+        }
+        self.deaths.push_back(WorkerDeath {
             ctx: w.ctx,
             pid,
             cause,
@@ -475,7 +514,9 @@ impl<V: Device> Supervisor<V> {
             .filter_map(|w| w.pending.front())
             .map(|p| (p.since + self.stall).saturating_duration_since(now))
             .min();
-        let reap = (!self.retiring.is_empty()).then_some(Duration::from_millis(500));
+        let reap = (!self.retiring.is_empty()
+            || (self.spare.is_none() && self.spare_backoff.is_some()))
+        .then_some(Duration::from_millis(500));
         match (stall, reap) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

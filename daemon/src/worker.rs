@@ -47,6 +47,11 @@ pub struct Args {
     /// SIGUSR1: allocate until the memory limit; SIGUSR2: a forbidden system call.
     #[arg(long)]
     test_hooks: bool,
+    /// Install the supervisor's filter first, as a worker started by a
+    /// sandboxed supervisor inherits it (host tests, whose supervisor is the
+    /// test itself).
+    #[arg(long, hide = true)]
+    stack_supervisor_filter: bool,
 }
 
 /// The planes of the job at hand, as the supervisor passed them.
@@ -115,6 +120,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .as_fd()
         .try_clone_to_owned()
         .context("the job socket (stdin)")?;
+    if args.stack_supervisor_filter {
+        sandbox::install_supervisor_filter()?;
+    }
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("PR_SET_PDEATHSIG")?;
     sandbox::default_fault_signals()?;
 

@@ -333,8 +333,9 @@ impl Runner for Supervisor<&FakeDevice> {
     }
 }
 
-/// A supervisor whose workers are this package's daedalusd, seccomp on, no
-/// warm-up (so every codec's first use happens under the filter).
+/// A supervisor whose workers are this package's daedalusd, seccomp on (both
+/// the supervisor's filter, which a real supervisor's workers inherit, and
+/// their own), no warm-up (so every codec's first use happens under them).
 fn supervisor(
     dev: &FakeDevice,
     strict: bool,
@@ -348,6 +349,7 @@ fn supervisor(
         memory_mb,
         test_hooks,
         threads: 2,
+        stack_supervisor_filter: true,
     };
     let cmd = WorkerCommand::new(env!("CARGO_BIN_EXE_daedalusd").into(), &opts);
     Supervisor::new(dev, cmd, strict, Duration::from_secs(30))
