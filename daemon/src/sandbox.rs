@@ -241,6 +241,17 @@ fn errno_filter(calls: &[i64], errno: i32) -> Result<BpfProgram, SandboxError> {
     Ok(f.try_into()?)
 }
 
+/// An allow-list: any call not in `rules` kills the process.
+fn kill_unless(rules: BTreeMap<i64, Vec<SeccompRule>>) -> Result<BpfProgram, SandboxError> {
+    let f = SeccompFilter::new(
+        rules,
+        SeccompAction::KillProcess,
+        SeccompAction::Allow,
+        arch(),
+    )?;
+    Ok(f.try_into()?)
+}
+
 fn install(programs: &[BpfProgram]) -> Result<(), SandboxError> {
     for p in programs {
         seccompiler::apply_filter(p)?;
@@ -283,13 +294,7 @@ pub fn install_worker_filter() -> Result<(), SandboxError> {
             rule(vec![dword(0, SeccompCmpOp::Eq, libc::PR_GET_NAME as u64)]),
         ],
     );
-    let allow: BpfProgram = SeccompFilter::new(
-        rules,
-        SeccompAction::KillProcess,
-        SeccompAction::Allow,
-        arch(),
-    )?
-    .try_into()?;
+    let allow = kill_unless(rules)?;
     // The allow-list last: installing a filter takes prctl() and seccomp(),
     // which it does not allow.
     install(&[
@@ -364,13 +369,7 @@ pub fn install_supervisor_filter() -> Result<(), SandboxError> {
             .map(|&nr| rule(vec![dword(1, SeccompCmpOp::Eq, nr)]))
             .collect(),
     );
-    let allow: BpfProgram = SeccompFilter::new(
-        rules,
-        SeccompAction::KillProcess,
-        SeccompAction::Allow,
-        arch(),
-    )?
-    .try_into()?;
+    let allow = kill_unless(rules)?;
     install(&[allow])
 }
 
