@@ -115,11 +115,18 @@ dmesg_mark "begin multi-context"
 check "4 contexts at once, 6 requests each" multi
 
 # 4b. The daemon's mappings of closed contexts are dropped: 50 contexts each
-#     decode a request (the daemon maps their buffers), then close together
+#     decode a request (their workers map their buffers), then close together
 #     while the daemon is stopped; once it resumes and reads the CTX_CLOSED
-#     messages, its dmabuf mappings and the kernel's vmalloc use are back to
-#     where they were.
-daemon_maps() { grep -c dmabuf "/proc/$DAEMON_PID/maps"; }
+#     messages, the dmabuf mappings of the supervisor and its workers and the
+#     kernel's vmalloc use are back to where they were.
+daemon_maps() {
+	local p c n=0
+	for p in "$DAEMON_PID" $(pgrep -P "$DAEMON_PID"); do
+		c=$(grep -c dmabuf "/proc/$p/maps" 2>/dev/null)
+		n=$((n + ${c:-0}))
+	done
+	echo "$n"
+}
 # Lazily freed areas ("unpurged vm_area") are not in use.
 vmalloc_kb() { awk '!/unpurged/ { s += $2 } END { print int(s / 1024) }' /proc/vmallocinfo; }
 daemon_unmaps_closed() {
@@ -140,7 +147,13 @@ daemon_unmaps_closed() {
 	i=$?
 	sed 's/^/    /' "$RESULTS/hold-contexts.log"
 	kill -CONT "$DAEMON_PID"
-	sleep 2
+	# Their workers end once they see the contexts closed.
+	for _ in $(seq 1 75); do
+		m2=$(daemon_maps)
+		[ "$m2" = "$m0" ] && break
+		sleep 0.2
+	done
+	sleep 1
 	m2=$(daemon_maps)
 	v2=$(vmalloc_kb)
 	info "daemon dmabuf mappings: $m0 before, $m1 with 50 contexts, $m2 after they closed; vmalloc $v0 -> $v2 KiB"

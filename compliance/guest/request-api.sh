@@ -201,6 +201,133 @@ else
 fi
 stop_daemon || fail "daemon stopped cleanly on SIGTERM"
 
+# 5b. The daemon's sandbox and crash isolation. The supervisor and every
+#     worker run as an unprivileged user with no capabilities under seccomp;
+#     a worker killed mid-stream (SIGKILL, SIGSEGV, its memory limit, a
+#     forbidden system call) fails only its own context's requests, from the
+#     one it held to the next IDR, while another client decoding at the same
+#     time stays bit-exact; the crashed stream is bit-exact from that IDR on.
+proc_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+sandboxed() {
+	local uid cap sec
+	uid=$(proc_field "$1" Uid)
+	cap=$(proc_field "$1" CapEff)
+	sec=$(proc_field "$1" Seccomp)
+	info "pid $1 ($2): uid ${uid:-?}, CapEff ${cap:-?}, Seccomp ${sec:-?}"
+	[ -n "$uid" ] && [ "$uid" != 0 ] && [ "$cap" = 0000000000000000 ] && [ "$sec" = 2 ]
+}
+# Workers holding client buffers (the spare maps none).
+busy_workers() {
+	local w
+	for w in $(pgrep -P "$DAEMON_PID"); do
+		grep -q dmabuf "/proc/$w/maps" 2>/dev/null && echo "$w"
+	done
+}
+sandbox_test() {
+	local w=
+	sandboxed "$DAEMON_PID" supervisor || return 1
+	# The spare worker installs its filter once warmed up.
+	for _ in $(seq 1 150); do
+		w=$(pgrep -P "$DAEMON_PID" | head -1)
+		[ -n "$w" ] && [ "$(proc_field "$w" Seccomp)" = 2 ] && break
+		sleep 0.2
+	done
+	[ -n "$w" ] && sandboxed "$w" "spare worker"
+}
+check "daemon sandbox: supervisor and worker unprivileged, no capabilities, seccomp" sandbox_test
+
+CRASH_COPIES=8
+crash_prepare() {
+	local i
+	: >/tmp/crash-in.264
+	: >/tmp/crash-ref.yuv
+	for i in $(seq 1 "$CRASH_COPIES"); do
+		cat "$STREAMS_DIR/fault-clean.264" >>/tmp/crash-in.264
+		cat "$STREAMS_DIR/fault-clean.yuv" >>/tmp/crash-ref.yuv
+	done
+}
+# worker_crash SIGNAL CAUSE: see 5b.
+worker_crash() {
+	local sig=$1 cause=$2 vpid opid w= victim= rc orc omd5 want errs first last count from
+	local w_=${FAULT_SIZE%x*} h_=${FAULT_SIZE#*x} fsz frames=$((FAULT_FRAMES * CRASH_COPIES)) lines0
+	fsz=$((w_ * h_ * 3 / 2))
+	lines0=$(wc -l <"$RESULTS/daemon.log")
+	"$DECODE" /tmp/crash-in.264 --device "$DAEDALUS_MEDIA" --output /tmp/crash-victim.yuv \
+		>/dev/null 2>"$RESULTS/crash-$sig-victim.err" &
+	vpid=$!
+	for _ in $(seq 1 100); do
+		victim=$(busy_workers | head -1)
+		[ -n "$victim" ] && break
+		sleep 0.1
+	done
+	"$DECODE" --md5 /tmp/crash-in.264 --device "$DAEDALUS_MEDIA" \
+		>/tmp/crash-other.md5 2>"$RESULTS/crash-$sig-other.err" &
+	opid=$!
+	# Both decoding: a second busy worker.
+	for _ in $(seq 1 100); do
+		[ "$(busy_workers | wc -l)" -ge 2 ] && break
+		sleep 0.1
+	done
+	if [ -z "$victim" ] || ! sandboxed "$victim" "worker of the victim"; then
+		kill "$vpid" "$opid" 2>/dev/null
+		wait "$vpid" "$opid"
+		info "no sandboxed worker found for the victim"
+		return 1
+	fi
+	kill -"$sig" "$victim"
+	wait "$vpid"
+	rc=$?
+	wait "$opid"
+	orc=$?
+	omd5=$(cat /tmp/crash-other.md5)
+	want=$(md5sum </tmp/crash-ref.yuv | cut -d' ' -f1)
+	# "... V4L2_BUF_FLAG_ERROR (decode order: [12, 13, ...]) ..."
+	errs=$(grep -o 'decode order: \[[0-9, ]*\]' "$RESULTS/crash-$sig-victim.err" | grep -o '[0-9][0-9]*' | tr '\n' ' ')
+	count=$(echo "$errs" | wc -w)
+	first=$(echo "$errs" | awk '{ print $1 }')
+	last=$(echo "$errs" | awk '{ print $NF }')
+	from=0
+	[ "$count" -gt 0 ] && from=$(((last / FAULT_GOP + 1) * FAULT_GOP))
+	got=$(tail -c +$((from * fsz + 1)) /tmp/crash-victim.yuv | md5sum | cut -d' ' -f1)
+	want_tail=$(tail -c +$((from * fsz + 1)) /tmp/crash-ref.yuv | md5sum | cut -d' ' -f1)
+	n=$(($(stat -c %s /tmp/crash-victim.yuv) / fsz))
+	info "victim: exit $rc, $n of $frames frames, errors at [${errs% }], bit-exact from $from: $([ "$got" = "$want_tail" ] && echo yes || echo "no ($got)")"
+	info "other client: exit $orc, md5 $omd5 (want $want)"
+	info "daemon: $(tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -m1 -o 'decoder worker [^;]*' | cut -c1-120)"
+	rm -f /tmp/crash-victim.yuv /tmp/crash-other.md5
+	[ "$orc" = 0 ] && [ "$omd5" = "$want" ] || return 1
+	[ "$n" = "$frames" ] && [ "$got" = "$want_tail" ] && [ "$from" -lt "$frames" ] || return 1
+	# The errors: one run, inside one GOP (the held job to the next IDR).
+	if [ "$count" -gt 0 ]; then
+		[ $((last - first + 1)) = "$count" ] && [ "$count" -le "$FAULT_GOP" ] || return 1
+	fi
+	tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -q "decoder worker $cause"
+}
+if [ -f "$STREAMS_DIR/fault-clean.yuv" ]; then
+	crash_prepare
+	# The hooks (SIGUSR1: exhaust its memory, SIGUSR2: a forbidden call),
+	# with a memory limit the 2 GiB guest can reach.
+	if stop_daemon && start_daemon --test-hooks --worker-memory-mb 768; then
+		check "worker SIGKILLed mid-stream: only its context fails, to the next IDR; the other client bit-exact" \
+			worker_crash KILL "killed by SIGKILL"
+		check "worker SIGSEGV mid-stream: only its context fails, to the next IDR; the other client bit-exact" \
+			worker_crash SEGV "killed by SIGSEGV"
+		check "worker over its memory limit: only its context fails, to the next IDR; the other client bit-exact" \
+			worker_crash USR1 "killed by SIGABRT"
+		check "worker's forbidden system call: seccomp kills only it; the other client bit-exact" \
+			worker_crash USR2 "killed by SIGSYS"
+		check "daemon still attached after four worker crashes" \
+			sh -c "ls -l /proc/$DAEMON_PID/fd 2>/dev/null | grep -q /dev/daedalus"
+	else
+		fail "worker crash tests" "could not restart the daemon with --test-hooks"
+	fi
+	stop_daemon || true
+	start_daemon || fail "setup: daemon restart after the crash tests"
+	rm -f /tmp/crash-in.264 /tmp/crash-ref.yuv
+else
+	fail "worker crash tests" "no $STREAMS_DIR/fault-clean.yuv"
+fi
+
 # 6. visl: the same client against another stateless driver.
 # visl_test NAME EXPECTED_FRAMES ARGS...: PASS iff exit 0, 0 errors and the
 # expected number of frames displayed.

@@ -98,6 +98,9 @@ _streams_build() {
 	_encode "$dir/fault-clean.264" "$FAULT_SIZE" "$FAULT_FRAMES" "$FAULT_PARAMS" || return 1
 	_corrupt_slice "$dir/fault-clean.264" "$dir/fault-corrupt.264" 2>"$dir/fault.txt" || return 1
 	ref_md5 "$dir/fault-clean.264" >"$dir/fault-clean.md5" || return 1
+	# Its frames, for the worker-crash tests (what must survive, frame by frame).
+	ffmpeg -nostdin -v error -threads 1 -i "$dir/fault-clean.264" -fps_mode passthrough -noautoscale \
+		-f rawvideo -pix_fmt yuv420p "$dir/fault-clean.yuv" || return 1
 	# Reference for what must survive: the frames from the second IDR on.
 	w=${FAULT_SIZE%x*} h=${FAULT_SIZE#*x}
 	fsz=$((w * h * 3 / 2))
@@ -164,7 +167,7 @@ streams_dir() {
 _ensure_streams_locked() {
 	local dir
 	dir=$(streams_dir)
-	[ -f "$dir/md5.txt" ] && [ -f "$dir/fault-tail.md5" ] && [ -f "$dir/fault-clean.md5" ] && return 0
+	[ -f "$dir/md5.txt" ] && [ -f "$dir/fault-tail.md5" ] && [ -f "$dir/fault-clean.yuv" ] && return 0
 	log "generating test streams in $dir (host ffmpeg, libx264, 1 thread)"
 	_build_cached "$dir" _streams_build
 }
