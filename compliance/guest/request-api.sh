@@ -199,8 +199,6 @@ if [ -f "$IVF_DIR/list.txt" ]; then
 else
 	fail "vp8/vp9/av1 streams" "no $IVF_DIR/list.txt"
 fi
-stop_daemon || fail "daemon stopped cleanly on SIGTERM"
-
 # 5b. The daemon's sandbox and crash isolation. The supervisor and every
 #     worker run as an unprivileged user with no capabilities under seccomp;
 #     a worker killed mid-stream (SIGKILL, SIGSEGV, its memory limit, a
@@ -253,6 +251,7 @@ worker_crash() {
 	fsz=$((w_ * h_ * 3 / 2))
 	lines0=$(wc -l <"$RESULTS/daemon.log")
 	"$DECODE" /tmp/crash-in.264 --device "$DAEDALUS_MEDIA" --output /tmp/crash-victim.yuv \
+		--timeout-ms $((JOB_TIMEOUT_MS * 2 + 2000)) \
 		>/dev/null 2>"$RESULTS/crash-$sig-victim.err" &
 	vpid=$!
 	for _ in $(seq 1 100); do
@@ -260,7 +259,7 @@ worker_crash() {
 		[ -n "$victim" ] && break
 		sleep 0.1
 	done
-	"$DECODE" --md5 /tmp/crash-in.264 --device "$DAEDALUS_MEDIA" \
+	"$DECODE" --md5 /tmp/crash-in.264 --device "$DAEDALUS_MEDIA" --timeout-ms $((JOB_TIMEOUT_MS * 2 + 2000)) \
 		>/tmp/crash-other.md5 2>"$RESULTS/crash-$sig-other.err" &
 	opid=$!
 	# Both decoding: a second busy worker.
@@ -327,6 +326,8 @@ if [ -f "$STREAMS_DIR/fault-clean.yuv" ]; then
 else
 	fail "worker crash tests" "no $STREAMS_DIR/fault-clean.yuv"
 fi
+
+stop_daemon || fail "daemon stopped cleanly on SIGTERM"
 
 # 6. visl: the same client against another stateless driver.
 # visl_test NAME EXPECTED_FRAMES ARGS...: PASS iff exit 0, 0 errors and the
