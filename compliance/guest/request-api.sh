@@ -236,17 +236,16 @@ check "daemon sandbox: supervisor and worker unprivileged, no capabilities, secc
 
 CRASH_COPIES=8
 crash_prepare() {
-	local i
 	: >/tmp/crash-in.264
 	: >/tmp/crash-ref.yuv
-	for i in $(seq 1 "$CRASH_COPIES"); do
+	for _ in $(seq 1 "$CRASH_COPIES"); do
 		cat "$STREAMS_DIR/fault-clean.264" >>/tmp/crash-in.264
 		cat "$STREAMS_DIR/fault-clean.yuv" >>/tmp/crash-ref.yuv
 	done
 }
 # worker_crash SIGNAL CAUSE: see 5b.
 worker_crash() {
-	local sig=$1 cause=$2 vpid opid w= victim= rc orc omd5 want errs first last count from
+	local sig=$1 cause=$2 vpid opid victim='' rc orc omd5 want errs first last count from got want_tail n
 	local w_=${FAULT_SIZE%x*} h_=${FAULT_SIZE#*x} fsz frames=$((FAULT_FRAMES * CRASH_COPIES)) lines0
 	fsz=$((w_ * h_ * 3 / 2))
 	lines0=$(wc -l <"$RESULTS/daemon.log")
