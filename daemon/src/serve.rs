@@ -250,20 +250,12 @@ impl Device for File {
     }
 }
 
-/// Maps (or reuses) one plane; `len` is the plane size the job reported.
-fn map_plane(
-    cache: &mut MapCache,
-    dev: &impl Device,
-    key: PlaneKey,
-    buf_id: u64,
-    len: usize,
-) -> anyhow::Result<Plane> {
-    if let Some(p) = cache.take(key, buf_id, len) {
-        return Ok(p);
-    }
+/// `DAEDALUS_IOC_EXPBUF` of one plane of the job's buffer `buf_id`: CAPTURE
+/// planes read-write, OUTPUT read-only; fails if the buffer is no longer
+/// the job's.
+pub fn export_plane(dev: &impl Device, key: PlaneKey, buf_id: u64) -> anyhow::Result<OwnedFd> {
     let (ctx, queue, index, plane) = key;
-    let writable = queue == proto::QUEUE_CAPTURE;
-    let mode = if writable {
+    let mode = if queue == proto::QUEUE_CAPTURE {
         nix::fcntl::OFlag::O_RDWR
     } else {
         nix::fcntl::OFlag::O_RDONLY
@@ -276,7 +268,23 @@ fn map_plane(
         // The buffer changed between the job and the export.
         bail!("buffer {index} of ctx {ctx} changed (id {id}, job says {buf_id})");
     }
-    let mapped = Plane::map(fd, id, len, writable)
+    Ok(fd)
+}
+
+/// Maps (or reuses) one plane; `len` is the plane size the job reported.
+fn map_plane(
+    cache: &mut MapCache,
+    dev: &impl Device,
+    key: PlaneKey,
+    buf_id: u64,
+    len: usize,
+) -> anyhow::Result<Plane> {
+    if let Some(p) = cache.take(key, buf_id, len) {
+        return Ok(p);
+    }
+    let (ctx, queue, index, plane) = key;
+    let fd = export_plane(dev, key, buf_id)?;
+    let mapped = Plane::map(fd, buf_id, len, queue == proto::QUEUE_CAPTURE)
         .with_context(|| format!("mmap ctx {ctx} queue {queue} buffer {index} plane {plane}"))?;
     debug!(ctx, queue, index, plane, buf_id, len, "mapped");
     Ok(mapped)

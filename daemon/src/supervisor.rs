@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::ipc::{self, IpcError};
 use crate::proto::{self, JobMsg, JobResult, Message};
-use crate::serve::{Device, Stats};
+use crate::serve::{export_plane, Device, Stats};
 
 /// How a worker is started: `PROGRAM worker ARGS...`, its socket on stdin.
 #[derive(Debug, Clone)]
@@ -276,26 +276,14 @@ impl<V: Device> Supervisor<V> {
     fn export(&self, msg: &JobMsg<'_>) -> anyhow::Result<Vec<OwnedFd>> {
         let j = &msg.job;
         let ctx = j.hdr.ctx_id;
-        let ro = (nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC).bits();
-        let rw = (nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC).bits();
-        let mut wanted = vec![(proto::QUEUE_OUTPUT, j.src_index, 0, ro, j.src_buf_id)];
+        let mut fds = vec![export_plane(
+            &self.dev,
+            (ctx, proto::QUEUE_OUTPUT, j.src_index, 0),
+            j.src_buf_id,
+        )?];
         for p in 0..msg.dst_planes().len() as u32 {
-            wanted.push((proto::QUEUE_CAPTURE, j.dst_index, p, rw, j.dst_buf_id));
-        }
-        let mut fds = Vec::with_capacity(wanted.len());
-        for (queue, index, plane, flags, buf_id) in wanted {
-            let (fd, id) = self
-                .dev
-                .expbuf(ctx, queue, index, plane, flags)
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "export ctx {ctx} queue {queue} buffer {index} plane {plane}: {e}"
-                    )
-                })?;
-            if id != buf_id {
-                anyhow::bail!("buffer {index} of ctx {ctx} changed (id {id}, job says {buf_id})");
-            }
-            fds.push(fd);
+            let key = (ctx, proto::QUEUE_CAPTURE, j.dst_index, p);
+            fds.push(export_plane(&self.dev, key, j.dst_buf_id)?);
         }
         Ok(fds)
     }
