@@ -22,6 +22,11 @@ module_param_named(job_timeout_ms, daedalus_job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms,
 		 "a job the daemon has not answered this many ms after reading it, or twice that after it was queued, fails (default 2000)");
 
+static unsigned int daedalus_cores;
+module_param_named(cores, daedalus_cores, uint, 0444);
+MODULE_PARM_DESC(cores,
+		 "jobs of this many contexts may be with the daemon at once (default 0: one per online CPU, at most 8)");
+
 /*
  * Fault injection for client developers: see kmod/README.md. The names are
  * the parameters' and the per-context debugfs files'.
@@ -64,6 +69,29 @@ module_param_named(fault_reorder_every,
 MODULE_PARM_DESC(fault_reorder_every,
 		 "every Nth job decodes into the second queued CAPTURE buffer, not the first (default 0)");
 
+/* The core with the fewest contexts; dropped by daedalus_put_core(). */
+static struct daedalus_core *daedalus_get_core(struct daedalus_dev *dev)
+{
+	struct daedalus_core *core = &dev->cores[0];
+	unsigned int i;
+
+	mutex_lock(&dev->ctx_lock);
+	for (i = 1; i < dev->num_cores; i++)
+		if (dev->cores[i].nctx < core->nctx)
+			core = &dev->cores[i];
+	core->nctx++;
+	mutex_unlock(&dev->ctx_lock);
+	return core;
+}
+
+static void daedalus_put_core(struct daedalus_dev *dev,
+			      struct daedalus_core *core)
+{
+	mutex_lock(&dev->ctx_lock);
+	core->nctx--;
+	mutex_unlock(&dev->ctx_lock);
+}
+
 static int daedalus_open(struct file *file)
 {
 	struct daedalus_dev *dev = video_drvdata(file);
@@ -100,11 +128,12 @@ static int daedalus_open(struct file *file)
 	daedalus_set_default_formats(ctx);
 	mutex_unlock(ctx->hdl.lock);
 
-	ctx->fh.m2m_ctx = v4l2_m2m_ctx_init(dev->m2m_dev, ctx,
+	ctx->core = daedalus_get_core(dev);
+	ctx->fh.m2m_ctx = v4l2_m2m_ctx_init(ctx->core->m2m_dev, ctx,
 					    daedalus_queue_init);
 	if (IS_ERR(ctx->fh.m2m_ctx)) {
 		ret = PTR_ERR(ctx->fh.m2m_ctx);
-		goto free_hdl;
+		goto put_core;
 	}
 	/* The queue ioctls take this context's lock, not a device-wide one. */
 	ctx->fh.m2m_ctx->q_lock = &ctx->vb_mutex;
@@ -127,7 +156,8 @@ static int daedalus_open(struct file *file)
 
 release_m2m:
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
-free_hdl:
+put_core:
+	daedalus_put_core(dev, ctx->core);
 	daedalus_free_ctrls(ctx);
 free_ctx:
 	v4l2_fh_exit(&ctx->fh);
@@ -155,6 +185,7 @@ static int daedalus_release(struct file *file)
 	/* No job of this context runs, or is still being completed. */
 	daedalus_ctx_quiesce(ctx);
 	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
+	daedalus_put_core(dev, ctx->core);
 	/* The requests of ended jobs complete before their handler goes. */
 	flush_work(&ctx->ctrl_work);
 
@@ -178,12 +209,42 @@ static const struct v4l2_file_operations daedalus_fops = {
 	.mmap		= v4l2_m2m_fop_mmap,
 };
 
+static const struct v4l2_m2m_ops daedalus_m2m_ops = {
+	.device_run	= daedalus_device_run,
+	.job_abort	= daedalus_job_abort,
+};
+
+static void daedalus_release_cores(struct daedalus_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->num_cores; i++)
+		v4l2_m2m_release(dev->cores[i].m2m_dev);
+}
+
+static int daedalus_init_cores(struct daedalus_dev *dev)
+{
+	unsigned int n = daedalus_cores ? daedalus_cores : num_online_cpus();
+
+	for (n = clamp(n, 1U, DAEDALUS_MAX_CORES); dev->num_cores < n;
+	     dev->num_cores++) {
+		struct v4l2_m2m_dev *m2m_dev = v4l2_m2m_init(&daedalus_m2m_ops);
+
+		if (IS_ERR(m2m_dev)) {
+			daedalus_release_cores(dev);
+			return PTR_ERR(m2m_dev);
+		}
+		dev->cores[dev->num_cores].m2m_dev = m2m_dev;
+	}
+	return 0;
+}
+
 static void daedalus_dev_free(struct kref *ref)
 {
 	struct daedalus_dev *dev = container_of(ref, struct daedalus_dev, ref);
 
 	v4l2_device_unregister(&dev->v4l2_dev);
-	v4l2_m2m_release(dev->m2m_dev);
+	daedalus_release_cores(dev);
 	media_device_cleanup(&dev->mdev);
 	idr_destroy(&dev->ctx_idr);
 	mutex_destroy(&dev->ctx_lock);
@@ -253,11 +314,6 @@ static const struct video_device daedalus_videodev = {
 	.device_caps	= V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_STREAMING,
 };
 
-static const struct v4l2_m2m_ops daedalus_m2m_ops = {
-	.device_run	= daedalus_device_run,
-	.job_abort	= daedalus_job_abort,
-};
-
 static const struct media_device_ops daedalus_media_ops = {
 	.req_alloc	= daedalus_req_alloc,
 	.req_free	= daedalus_req_free,
@@ -294,9 +350,8 @@ static int daedalus_probe(struct platform_device *pdev)
 	video_set_drvdata(vfd, dev);
 	platform_set_drvdata(pdev, dev);
 
-	dev->m2m_dev = v4l2_m2m_init(&daedalus_m2m_ops);
-	if (IS_ERR(dev->m2m_dev)) {
-		ret = PTR_ERR(dev->m2m_dev);
+	ret = daedalus_init_cores(dev);
+	if (ret) {
 		v4l2_err(&dev->v4l2_dev, "failed to init mem2mem: %d\n", ret);
 		goto unreg_v4l2;
 	}
@@ -333,7 +388,7 @@ static int daedalus_probe(struct platform_device *pdev)
 		goto daemon_exit;
 	}
 
-	ret = v4l2_m2m_register_media_controller(dev->m2m_dev, vfd,
+	ret = v4l2_m2m_register_media_controller(dev->cores[0].m2m_dev, vfd,
 						 MEDIA_ENT_F_PROC_VIDEO_DECODER);
 	if (ret) {
 		v4l2_err(&dev->v4l2_dev, "failed to init the media controller\n");
@@ -347,12 +402,12 @@ static int daedalus_probe(struct platform_device *pdev)
 	}
 
 	daedalus_debugfs_init(dev);
-	v4l2_info(&dev->v4l2_dev, "registered /dev/video%d and /dev/%s\n",
-		  vfd->num, DAEDALUS_NAME);
+	v4l2_info(&dev->v4l2_dev, "registered /dev/video%d and /dev/%s (%u cores)\n",
+		  vfd->num, DAEDALUS_NAME, dev->num_cores);
 	return 0;
 
 unreg_mc:
-	v4l2_m2m_unregister_media_controller(dev->m2m_dev);
+	v4l2_m2m_unregister_media_controller(dev->cores[0].m2m_dev);
 unreg_vfd:
 	video_unregister_device(vfd);
 daemon_exit:
@@ -361,7 +416,7 @@ daemon_exit:
 	return ret;
 release_m2m:
 	media_device_cleanup(&dev->mdev);
-	v4l2_m2m_release(dev->m2m_dev);
+	daedalus_release_cores(dev);
 unreg_v4l2:
 	v4l2_device_unregister(&dev->v4l2_dev);
 free_dev:
@@ -375,7 +430,7 @@ static void daedalus_remove(struct platform_device *pdev)
 
 	daedalus_debugfs_remove(dev);
 	media_device_unregister(&dev->mdev);
-	v4l2_m2m_unregister_media_controller(dev->m2m_dev);
+	v4l2_m2m_unregister_media_controller(dev->cores[0].m2m_dev);
 	daedalus_daemon_remove(dev);
 	video_unregister_device(&dev->vfd);
 	/* Open files, a request or the daemon may still hold it. */

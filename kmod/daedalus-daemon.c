@@ -3,10 +3,11 @@
  * Daedalus: /dev/daedalus, the link to the userspace daemon.
  *
  * Messages for the daemon (jobs, "context closed") wait on dev->msg_queue
- * until read(). The running job is dev->cur_run: it is taken (set to NULL)
- * under dev->job_lock by exactly one of its possible ends. The reader owns a
- * message once it dequeued it, so a job may end while its message is being
- * copied out.
+ * until read(). The running job of each core is core->run: it is taken (set
+ * to NULL) under dev->job_lock by exactly one of its possible ends. The
+ * reader owns a message once it dequeued it, so a job may end while its
+ * message is being copied out. One delayed work times out the jobs of all
+ * cores: it is armed for the earliest deadline.
  */
 
 #include <linux/capability.h>
@@ -38,16 +39,56 @@ static unsigned int daedalus_timeout_ms(void)
 	return max(READ_ONCE(daedalus_job_timeout_ms), 1U);
 }
 
+/* Arm the timeout work for the earliest deadline of the cores' jobs. */
+static void daedalus_arm_timeout_locked(struct daedalus_dev *dev)
+{
+	unsigned long first = 0;
+	bool any = false;
+	unsigned int i;
+
+	lockdep_assert_held(&dev->job_lock);
+	for (i = 0; i < dev->num_cores; i++) {
+		struct daedalus_run *run = dev->cores[i].run;
+
+		if (!run || run->hang)
+			continue;
+		if (!any || time_before(run->deadline, first))
+			first = run->deadline;
+		any = true;
+	}
+	if (any)
+		mod_delayed_work(system_wq, &dev->timeout_work,
+				 time_after(first, jiffies) ? first - jiffies : 0);
+}
+
+/* The job whose message is @msg or whose id is @id (0: any). */
+static struct daedalus_run *daedalus_find_run_locked(struct daedalus_dev *dev,
+						     const struct daedalus_msg *msg,
+						     u64 id)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&dev->job_lock);
+	for (i = 0; i < dev->num_cores; i++) {
+		struct daedalus_run *run = dev->cores[i].run;
+
+		if (run && ((msg && run->msg == msg) || (id && run->id == id)))
+			return run;
+	}
+	return NULL;
+}
+
 void daedalus_queue_run_locked(struct daedalus_dev *dev,
 			       struct daedalus_run *run)
 {
 	unsigned long delay = msecs_to_jiffies(daedalus_timeout_ms());
+	struct daedalus_core *core = run->ctx->core;
 
 	lockdep_assert_held(&dev->job_lock);
-	WARN_ON(dev->cur_run);
+	WARN_ON(core->run);
 
 	run->id = ++dev->next_job_id;
-	dev->cur_run = run;
+	core->run = run;
 	run->ctx->run_state = DAEDALUS_WITH_DAEMON;
 	if (run->hang)
 		return;
@@ -56,22 +97,23 @@ void daedalus_queue_run_locked(struct daedalus_dev *dev,
 	dev->msg_count++;
 	/*
 	 * Unread for twice the timeout fails it (the daemon may still be busy
-	 * with another context's overrunning job: that time is not this
-	 * job's); reading it restarts the clock at one timeout.
+	 * with other jobs: that time is not this job's); reading it restarts
+	 * the clock at one timeout.
 	 */
 	run->deadline = jiffies + 2 * delay;
-	mod_delayed_work(system_wq, &dev->timeout_work, 2 * delay);
+	daedalus_arm_timeout_locked(dev);
 }
 
-struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev)
+struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev,
+					      struct daedalus_core *core)
 {
-	struct daedalus_run *run = dev->cur_run;
+	struct daedalus_run *run = core->run;
 
 	lockdep_assert_held(&dev->job_lock);
 	if (!run)
 		return NULL;
 
-	dev->cur_run = NULL;
+	core->run = NULL;
 	run->ctx->run_state = DAEDALUS_IDLE;
 	run->ctx->abort_pending = false;
 	/* daedalus_run_complete() ends it and drops this. */
@@ -84,44 +126,55 @@ struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev)
 	return run;
 }
 
+/* Take every core's job (the daemon or the device goes away). */
+static unsigned int daedalus_take_all_locked(struct daedalus_dev *dev,
+					     struct daedalus_run **runs)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < dev->num_cores; i++) {
+		runs[n] = daedalus_take_run_locked(dev, &dev->cores[i]);
+		if (runs[n])
+			n++;
+	}
+	return n;
+}
+
 static void daedalus_timeout_work(struct work_struct *work)
 {
 	struct daedalus_dev *dev = container_of(to_delayed_work(work),
 						struct daedalus_dev,
 						timeout_work);
-	struct daedalus_run *run;
-	bool answered = false;
-	u32 ctx_id = 0;
-	u64 id = 0;
+	struct daedalus_run *runs[DAEDALUS_MAX_CORES];
+	unsigned int i, n = 0;
 
 	spin_lock(&dev->job_lock);
-	run = dev->cur_run;
-	if (run && run->hang) {
-		run = NULL;
-	} else if (run && time_before(jiffies, run->deadline)) {
+	for (i = 0; i < dev->num_cores; i++) {
+		struct daedalus_run *run = dev->cores[i].run;
+
 		/* A later job, a read job or a held answer: not yet. */
-		mod_delayed_work(system_wq, &dev->timeout_work,
-				 run->deadline - jiffies);
-		run = NULL;
-	} else if (run) {
-		id = run->id;
-		ctx_id = run->ctx->id;
-		answered = run->answered;
-		run = daedalus_take_run_locked(dev);
+		if (!run || run->hang || time_before(jiffies, run->deadline))
+			continue;
+		runs[n++] = daedalus_take_run_locked(dev, &dev->cores[i]);
 	}
+	daedalus_arm_timeout_locked(dev);
 	spin_unlock(&dev->job_lock);
 
-	if (!run)
-		return;
-	if (answered) {
-		daedalus_run_complete(run, run->status ? VB2_BUF_STATE_ERROR :
-				      VB2_BUF_STATE_DONE, run->bytesused);
-		return;
+	for (i = 0; i < n; i++) {
+		struct daedalus_run *run = runs[i];
+
+		if (run->answered) {
+			daedalus_run_complete(run, run->status ?
+					      VB2_BUF_STATE_ERROR :
+					      VB2_BUF_STATE_DONE,
+					      run->bytesused);
+			continue;
+		}
+		dev_warn_ratelimited(dev->v4l2_dev.dev,
+				     "ctx %u: job %llu unanswered, failing it\n",
+				     run->ctx->id, run->id);
+		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
 	}
-	dev_warn_ratelimited(dev->v4l2_dev.dev,
-			     "ctx %u: job %llu unanswered, failing it\n",
-			     ctx_id, id);
-	daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
 }
 
 /* The CTX_CLOSED message of a context, allocated when it is opened. */
@@ -205,12 +258,13 @@ static int daedalus_daemon_open(struct inode *inode, struct file *file)
 static int daedalus_daemon_release(struct inode *inode, struct file *file)
 {
 	struct daedalus_dev *dev = file->private_data;
+	struct daedalus_run *runs[DAEDALUS_MAX_CORES];
 	struct daedalus_msg *msg, *tmp;
-	struct daedalus_run *run;
+	unsigned int i, n;
 	LIST_HEAD(stale);
 
 	spin_lock(&dev->job_lock);
-	run = daedalus_take_run_locked(dev);
+	n = daedalus_take_all_locked(dev, runs);
 	dev->daemon_attached = false;
 	list_splice_init(&dev->msg_queue, &stale);
 	dev->msg_count = 0;
@@ -220,8 +274,8 @@ static int daedalus_daemon_release(struct inode *inode, struct file *file)
 		list_del(&msg->node);
 		kvfree(msg);
 	}
-	if (run)
-		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
+	for (i = 0; i < n; i++)
+		daedalus_run_complete(runs[i], VB2_BUF_STATE_ERROR, NULL);
 
 	dev_info(dev->v4l2_dev.dev, "daemon detached\n");
 	daedalus_dev_put(dev);
@@ -237,21 +291,23 @@ static void daedalus_msg_requeue(struct daedalus_dev *dev,
 {
 	const struct daedalus_msg_header *hdr = (const void *)msg->data;
 	const struct daedalus_job *j = (const void *)msg->data;
+	struct daedalus_run *run = NULL;
 	bool keep = true;
 
 	spin_lock(&dev->job_lock);
 	if (hdr->kind == DAEDALUS_MSG_JOB) {
-		keep = dev->cur_run && dev->cur_run->id == j->job_id &&
-		       !dev->cur_run->msg;
+		run = j->job_id ? daedalus_find_run_locked(dev, NULL, j->job_id) :
+		      NULL;
+		keep = run && !run->msg;
 		if (keep)
-			dev->cur_run->msg = msg;
+			run->msg = msg;
 	}
 	if (keep && !dev->removed) {
 		list_add(&msg->node, &dev->msg_queue);
 		dev->msg_count++;
 		msg = NULL;
-	} else if (keep && hdr->kind == DAEDALUS_MSG_JOB) {
-		dev->cur_run->msg = NULL;
+	} else if (keep && run) {
+		run->msg = NULL;
 	}
 	spin_unlock(&dev->job_lock);
 	kvfree(msg);
@@ -261,6 +317,7 @@ static ssize_t daedalus_daemon_read(struct file *file, char __user *buf,
 				    size_t count, loff_t *ppos)
 {
 	struct daedalus_dev *dev = file->private_data;
+	struct daedalus_run *run;
 	struct daedalus_msg *msg;
 	ssize_t ret;
 
@@ -279,15 +336,13 @@ static ssize_t daedalus_daemon_read(struct file *file, char __user *buf,
 			}
 			list_del_init(&msg->node);
 			dev->msg_count--;
-			if (dev->cur_run && dev->cur_run->msg == msg) {
-				unsigned long delay =
-					msecs_to_jiffies(daedalus_timeout_ms());
-
+			run = daedalus_find_run_locked(dev, msg, 0);
+			if (run) {
 				/* The daemon's time starts now. */
-				dev->cur_run->msg = NULL;
-				dev->cur_run->deadline = jiffies + delay;
-				mod_delayed_work(system_wq, &dev->timeout_work,
-						 delay);
+				run->msg = NULL;
+				run->deadline = jiffies +
+					msecs_to_jiffies(daedalus_timeout_ms());
+				daedalus_arm_timeout_locked(dev);
 			}
 			spin_unlock(&dev->job_lock);
 			break;
@@ -331,9 +386,10 @@ static long daedalus_ioc_job_done(struct daedalus_dev *dev, void __user *arg)
 		return -EFAULT;
 
 	spin_lock(&dev->job_lock);
-	run = dev->cur_run;
-	if (!run || run->id != res.job_id || run->ctx->id != res.ctx_id ||
-	    run->answered || run->hang || run->msg) {
+	run = res.job_id ? daedalus_find_run_locked(dev, NULL, res.job_id) :
+	      NULL;
+	if (!run || run->ctx->id != res.ctx_id || run->answered ||
+	    run->hang || run->msg) {
 		run = NULL;
 	} else if (time_before(jiffies, run->not_before)) {
 		/* Injected latency: the timeout work completes it later. */
@@ -341,12 +397,11 @@ static long daedalus_ioc_job_done(struct daedalus_dev *dev, void __user *arg)
 		run->status = res.status;
 		memcpy(run->bytesused, res.bytesused, sizeof(run->bytesused));
 		run->deadline = run->not_before;
-		mod_delayed_work(system_wq, &dev->timeout_work,
-				 run->not_before - jiffies);
+		daedalus_arm_timeout_locked(dev);
 		run = NULL;
 		held = true;
 	} else {
-		run = daedalus_take_run_locked(dev);
+		run = daedalus_take_run_locked(dev, run->ctx->core);
 	}
 	spin_unlock(&dev->job_lock);
 
@@ -502,19 +557,20 @@ int daedalus_daemon_init(struct daedalus_dev *dev)
 }
 
 /*
- * The device goes away (unbind, rmmod, failed probe): the running job fails,
+ * The device goes away (unbind, rmmod, failed probe): the running jobs fail,
  * no job starts any more, and an attached daemon reads -ENODEV.
  */
 void daedalus_daemon_remove(struct daedalus_dev *dev)
 {
-	struct daedalus_run *run;
+	struct daedalus_run *runs[DAEDALUS_MAX_CORES];
+	unsigned int i, n;
 
 	spin_lock(&dev->job_lock);
 	dev->removed = true;
-	run = daedalus_take_run_locked(dev);
+	n = daedalus_take_all_locked(dev, runs);
 	spin_unlock(&dev->job_lock);
-	if (run)
-		daedalus_run_complete(run, VB2_BUF_STATE_ERROR, NULL);
+	for (i = 0; i < n; i++)
+		daedalus_run_complete(runs[i], VB2_BUF_STATE_ERROR, NULL);
 	wake_up_interruptible(&dev->msg_wait);
 
 	if (dev->misc_registered) {

@@ -6,7 +6,8 @@
  * queues it for the daemon. The job then ends exactly once, by whichever
  * comes first: the daemon's answer, the timeout, an abort (STREAMOFF or
  * close of the context) or the daemon detaching. Each of those takes the job
- * from dev->cur_run under dev->job_lock, so only one of them completes it.
+ * from its core (ctx->core->run) under dev->job_lock, so only one of them
+ * completes it.
  */
 
 #include <linux/hash.h>
@@ -274,7 +275,8 @@ static void daedalus_finish(struct daedalus_ctx *ctx,
 
 	if (req)
 		daedalus_defer_ctrls(ctx, req, true);
-	v4l2_m2m_buf_done_and_job_finish(dev->m2m_dev, ctx->fh.m2m_ctx, state);
+	v4l2_m2m_buf_done_and_job_finish(ctx->core->m2m_dev, ctx->fh.m2m_ctx,
+					 state);
 
 	/*
 	 * Only now may the context go: the call above touches the m2m context
@@ -288,7 +290,7 @@ static void daedalus_finish(struct daedalus_ctx *ctx,
 }
 
 /*
- * End a job taken from dev->cur_run (daedalus_take_run_locked() counted it
+ * End a job taken from its core (daedalus_take_run_locked() counted it
  * in ctx->completing).
  */
 void daedalus_run_complete(struct daedalus_run *run,
@@ -503,8 +505,8 @@ void daedalus_job_abort(void *priv)
 	struct daedalus_run *run = NULL;
 
 	spin_lock(&dev->job_lock);
-	if (dev->cur_run && dev->cur_run->ctx == ctx)
-		run = daedalus_take_run_locked(dev);
+	if (ctx->core->run && ctx->core->run->ctx == ctx)
+		run = daedalus_take_run_locked(dev, ctx->core);
 	else
 		ctx->abort_pending = true;
 	spin_unlock(&dev->job_lock);

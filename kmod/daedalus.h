@@ -95,11 +95,29 @@ struct daedalus_request {
 
 struct daedalus_run;
 
+#define DAEDALUS_MAX_CORES	8
+
+/*
+ * One m2m device: it runs one job at a time, so several of them let jobs of
+ * different contexts be with the daemon at once, the way multi-core decoders
+ * schedule contexts on their cores. Each context is put on the core with
+ * the fewest contexts when it is opened. Only the first core's m2m device
+ * has media controller entities: the topology stays that of one decoder.
+ */
+struct daedalus_core {
+	struct v4l2_m2m_dev	*m2m_dev;
+	/* The job with the daemon (under dev->job_lock). */
+	struct daedalus_run	*run;
+	/* Open contexts on this core (under dev->ctx_lock). */
+	unsigned int		nctx;
+};
+
 struct daedalus_dev {
 	struct v4l2_device	v4l2_dev;
 	struct video_device	vfd;
 	struct media_device	mdev;
-	struct v4l2_m2m_dev	*m2m_dev;
+	unsigned int		num_cores;
+	struct daedalus_core	cores[DAEDALUS_MAX_CORES];
 	/*
 	 * Held by the video device (until its last file is closed) and by an
 	 * attached daemon: the device outlives an unbind under either.
@@ -129,7 +147,6 @@ struct daedalus_dev {
 	struct list_head	msg_queue;
 	unsigned int		msg_count;
 	wait_queue_head_t	msg_wait;
-	struct daedalus_run	*cur_run;
 	u64			next_job_id;
 	struct delayed_work	timeout_work;
 };
@@ -137,7 +154,7 @@ struct daedalus_dev {
 enum daedalus_run_state {
 	DAEDALUS_IDLE,
 	DAEDALUS_STARTING,	/* in device_run, job not yet handed over */
-	DAEDALUS_WITH_DAEMON,	/* dev->cur_run belongs to this context */
+	DAEDALUS_WITH_DAEMON,	/* ctx->core->run belongs to this context */
 };
 
 /* What the daemon may know of one allocated CAPTURE buffer. */
@@ -157,6 +174,8 @@ struct daedalus_ctx {
 	 */
 	struct mutex		vb_mutex;
 	u32			id;
+	/* Where its jobs run, from open to release. */
+	struct daedalus_core	*core;
 
 	/*
 	 * The formats and bit depth are changed with hdl.lock and fmt_lock
@@ -317,7 +336,8 @@ void daedalus_defer_ctrls(struct daedalus_ctx *ctx, struct media_request *req,
 
 /* daedalus-daemon.c */
 int daedalus_daemon_init(struct daedalus_dev *dev);
-struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev);
+struct daedalus_run *daedalus_take_run_locked(struct daedalus_dev *dev,
+					      struct daedalus_core *core);
 void daedalus_queue_run_locked(struct daedalus_dev *dev,
 			       struct daedalus_run *run);
 struct daedalus_msg *daedalus_ctx_closed_msg_alloc(void);

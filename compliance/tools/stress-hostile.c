@@ -28,7 +28,8 @@
  *                           runs, answers return at once, others decode on
  *   stress fairness -n S    context A's jobs take longer than the deadline,
  *                           B's are instant: over S seconds > 90 % of B's
- *                           requests are DONE
+ *                           requests are DONE, and B's jobs are with the
+ *                           daemon while A's are (two cores)
  *   stress faults           the fault-injection parameters: fail every Nth,
  *                           wrong timestamp, latency (+ jitter), hang the Nth
  *   stress ctx-faults       the same knobs per context (debugfs ctx/<id>/):
@@ -889,18 +890,27 @@ static void *fair_client(void *arg)
 }
 
 /*
- * The fake daemon, single-threaded like daedalusd: the first context it sees
+ * The fake daemon reads every job as it comes, as daedalusd's supervisor
+ * does, and answers like one worker per context: the first context it sees
  * is A (B opens only once A queued its first request), whose every job it
- * works on for 2.5 deadlines; B's jobs it answers at once. B's jobs, queued
- * while the daemon is busy with A, must still get their full deadline from
- * the time they are read.
+ * holds for 2.5 deadlines (A's jobs fail by their deadline); B's it answers
+ * at once. The contexts are on two cores of the module, so B's jobs are with
+ * the daemon while A's are: B must not wait for A's, and its jobs' deadlines
+ * are their own.
  */
+struct fair_held {
+	__u64 job_id;
+	__u32 ctx_id;
+	long long due;
+};
+
 static int cmd_fairness(int seconds)
 {
 	struct fair_ctx a = { .seconds = seconds }, b = { .seconds = seconds, .after = &a };
+	struct fair_held held[16];
 	const struct daedalus_job *j;
-	unsigned int tmo = 300, a_id = 0, saved;
-	long long end;
+	unsigned int tmo = 300, a_id = 0, saved, nheld = 0, overlap = 0, i;
+	long long end, now, wait;
 	pthread_t ta, tb;
 	int dfd;
 
@@ -913,16 +923,29 @@ static int cmd_fairness(int seconds)
 	pthread_create(&ta, NULL, fair_client, &a);
 	pthread_create(&tb, NULL, fair_client, &b);
 	end = now_ms() + seconds * 1000LL + 3000;
-	while (now_ms() < end) {
-		j = daemon_wait_job(dfd, 200);
+	while ((now = now_ms()) < end) {
+		wait = nheld ? held[0].due - now : 200;
+		j = daemon_wait_job(dfd, wait > 0 ? (int)wait : 0);
+		now = now_ms();
+		/* A's late answers (the module refuses them: ENOENT). */
+		while (nheld && held[0].due <= now) {
+			job_done_raw(dfd, held[0].job_id, held[0].ctx_id, 0, 0);
+			memmove(held, held + 1, --nheld * sizeof(held[0]));
+		}
 		if (!j)
 			continue;
 		if (!a_id)
 			a_id = j->hdr.ctx_id;
-		if (j->hdr.ctx_id == a_id) {
-			usleep(tmo * 2500);
-			job_done_raw(dfd, j->job_id, j->hdr.ctx_id, 0, 0);
-		} else {
+		if (j->hdr.ctx_id == a_id && nheld < sizeof(held) / sizeof(held[0])) {
+			held[nheld++] = (struct fair_held){ j->job_id, j->hdr.ctx_id,
+							   now + tmo * 5 / 2 };
+		} else if (j->hdr.ctx_id != a_id) {
+			for (i = 0; i < nheld; i++)
+				if (held[i].due - tmo * 3 / 2 > now)
+					break;
+			/* One of A's jobs is with the daemon, within its deadline. */
+			if (i < nheld)
+				overlap++;
 			daemon_job_done(dfd, j, 0, "", 0);
 		}
 	}
@@ -934,6 +957,9 @@ static int cmd_fairness(int seconds)
 	expect(!a.lost && !b.lost, "every request of both contexts completed");
 	expect(b.done + b.error >= 5, "B had at least 5 requests");
 	expect(b.done * 10 > (b.done + b.error) * 9, "more than 90 % of B's requests are DONE");
+	say("fairness: %u of B's jobs came while one of A's was with the daemon", overlap);
+	expect(overlap * 2 > (unsigned int)b.done,
+	       "B's jobs were with the daemon while A's were (A and B on two cores)");
 	close(dfd);
 	return failed;
 }
