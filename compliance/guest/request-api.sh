@@ -184,6 +184,35 @@ awk -v n="$LONG_FRAMES" -v s="$ra_secs" -v g="$gst_line" 'BEGIN {
 	tee "$RESULTS/speed.txt"
 daemon_alive_or_restart "1080p"
 
+# 4b. Two 1080p decodes at once: the module has a core per CPU, so both
+#     contexts' jobs are with the daemon at the same time, each decoded in its
+#     own worker. Pass/fail on the MD5s; the aggregate frames/s against the
+#     one decode above is informational.
+two_1080p() {
+	local t0 p1 p2 r1 r2 secs m1 m2 i
+	t0=$(date +%s.%N)
+	for i in 1 2; do
+		timeout -k 5 900 "$DECODE" --md5 "$STREAMS_DIR/$LONG_STREAM" --device "$DAEDALUS_MEDIA" \
+			--timeout-ms 30000 >"/tmp/two-$i.md5" 2>"$RESULTS/decode-two-$i.err" &
+		[ "$i" = 1 ] && p1=$! || p2=$!
+	done
+	wait "$p1"
+	r1=$?
+	wait "$p2"
+	r2=$?
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	m1=$(cat /tmp/two-1.md5)
+	m2=$(cat /tmp/two-2.md5)
+	rm -f /tmp/two-1.md5 /tmp/two-2.md5
+	awk -v n="$LONG_FRAMES" -v s="$secs" -v one="$ra_secs" 'BEGIN {
+		printf "  .. two 1080p decodes at once: %ss, %.2f fps in all = %.2fx one alone\n", s, 2 * n / s, 2 * one / s }' |
+		tee -a "$RESULTS/speed.txt"
+	info "exit $r1 / $r2, MD5 $m1 / $m2 (want $long_md5)"
+	[ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$m1" = "$long_md5" ] && [ "$m2" = "$long_md5" ]
+}
+check "two daedalus-decode of ${LONG_STREAM%.264} at once: both MD5 = host FFmpeg's" two_1080p
+daemon_alive_or_restart "two 1080p"
+
 # 5. VP8/VP9/AV1/MPEG-2 through the module, MD5 against the host FFmpeg's.
 if [ -f "$IVF_DIR/list.txt" ]; then
 	while read -r file codec bits frames want; do
@@ -237,7 +266,7 @@ check "daemon sandbox: supervisor and worker unprivileged, no capabilities, secc
 # The victim decodes CRASH_COPIES copies of the fault stream; the other
 # client twice as many, started first, so that it is still decoding when the
 # victim's worker is killed early in the victim's stream.
-CRASH_COPIES=8
+CRASH_COPIES=16
 crash_prepare() {
 	: >/tmp/crash-in.264
 	: >/tmp/crash-ref.yuv
@@ -311,6 +340,52 @@ worker_crash() {
 	fi
 	tail -n +"$((lines0 + 1))" "$RESULTS/daemon.log" | grep -q "decoder worker $cause"
 }
+# Fairness: A's worker spins 4 s on each job from its test hook (SIGTTIN),
+# a stand-in for a stream slow to decode; B, 64x64, decodes 1,200 frames
+# meanwhile. Its jobs run on another core of the module, in another worker:
+# every one DONE and bit-exact, in far less than the 4 s per job a single
+# queue behind A would give it.
+FAIR_COPIES=60
+fairness_test() {
+	local apid a='' t0 secs rc got want bframes aerr
+	for _ in $(seq 1 "$FAIR_COPIES"); do cat "$STREAMS_DIR/x264-64x64.264"; done >/tmp/fair-b.264
+	timeout 120 ffmpeg -nostdin -v error -threads 1 -i "$STREAMS_DIR/x264-64x64.264" \
+		-fps_mode passthrough -noautoscale -f rawvideo -pix_fmt yuv420p /tmp/fair-b1.yuv -y
+	want=$(for _ in $(seq 1 "$FAIR_COPIES"); do cat /tmp/fair-b1.yuv; done | md5sum | cut -d' ' -f1)
+	bframes=$((20 * FAIR_COPIES))
+	"$DECODE" --md5 /tmp/crash-other.264 --device "$DAEDALUS_MEDIA" --timeout-ms 30000 \
+		>/dev/null 2>"$RESULTS/fair-a.err" &
+	apid=$!
+	for _ in $(seq 1 100); do
+		a=$(busy_workers | head -1)
+		[ -n "$a" ] && break
+		sleep 0.1
+	done
+	[ -n "$a" ] || {
+		kill "$apid"
+		wait "$apid"
+		info "no worker found for A"
+		return 1
+	}
+	kill -TTIN "$a"
+	# A's next job is now being held.
+	sleep 1
+	t0=$(date +%s.%N)
+	timeout -k 5 120 "$DECODE" --md5 /tmp/fair-b.264 --device "$DAEDALUS_MEDIA" --timeout-ms 30000 \
+		>/tmp/fair-b.md5 2>"$RESULTS/fair-b.err"
+	rc=$?
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	got=$(cat /tmp/fair-b.md5)
+	kill -0 "$apid" 2>/dev/null
+	aerr=$?
+	kill "$apid" 2>/dev/null
+	wait "$apid"
+	rm -f /tmp/fair-b.264 /tmp/fair-b.md5 /tmp/fair-b1.yuv
+	info "B: exit $rc, $(grep -E '^frames: ' "$RESULTS/fair-b.err" | tail -1) in ${secs}s, MD5 $got (want $want); A still decoding: $([ "$aerr" = 0 ] && echo yes || echo no)"
+	[ "$rc" = 0 ] && [ "$got" = "$want" ] && [ "$aerr" = 0 ] &&
+		grep -q "^frames: $bframes displayed, $bframes requests, 0 errors" "$RESULTS/fair-b.err" &&
+		awk -v s="$secs" -v n="$bframes" 'BEGIN { exit !(s < n * 4 / 10) }'
+}
 if [ -f "$STREAMS_DIR/fault-clean.yuv" ]; then
 	crash_prepare
 	# The hooks (SIGUSR1: exhaust its memory, SIGUSR2: a forbidden call),
@@ -324,6 +399,7 @@ if [ -f "$STREAMS_DIR/fault-clean.yuv" ]; then
 			worker_crash USR1 "killed by SIGABRT"
 		check "worker's forbidden system call: seccomp kills only it; the other client bit-exact" \
 			worker_crash USR2 "killed by SIGSYS"
+		check "fairness: 64x64 context at full pace while another's jobs take 4 s each" fairness_test
 		check "daemon still attached after four worker crashes" \
 			sh -c "ls -l /proc/$DAEMON_PID/fd 2>/dev/null | grep -q /dev/daedalus"
 	else

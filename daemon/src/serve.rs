@@ -70,7 +70,8 @@ pub struct Args {
     #[arg(long)]
     no_seccomp: bool,
     /// Test hooks in the workers: SIGUSR1 makes one exhaust its memory limit,
-    /// SIGUSR2 call a forbidden system call (the VM suites use them).
+    /// SIGUSR2 call a forbidden system call, SIGTTIN spin 4 s on each later
+    /// job (the VM suites use them).
     #[arg(long)]
     test_hooks: bool,
 }

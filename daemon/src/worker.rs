@@ -10,7 +10,9 @@
 //!
 //! With `--test-hooks`, SIGUSR1 makes it allocate until its memory limit ends
 //! it and SIGUSR2 makes it call a forbidden system call (the VM suites check
-//! that either takes down only this worker).
+//! that either takes down only this worker); SIGTTIN makes each of its later
+//! jobs spin [`SLOW_JOB`] on the CPU first, a stand-in for a stream that is
+//! slow to decode (the fairness test: other contexts must not wait for it).
 
 use anyhow::Context as _;
 use nix::errno::Errno;
@@ -19,6 +21,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::cell::{Cell, RefCell};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 use tracing::{debug, error};
 
 use crate::ipc;
@@ -44,7 +47,8 @@ pub struct Args {
     /// Address-space limit in MiB.
     #[arg(long, default_value_t = 3072)]
     memory_mb: u64,
-    /// SIGUSR1: allocate until the memory limit; SIGUSR2: a forbidden system call.
+    /// SIGUSR1: allocate until the memory limit; SIGUSR2: a forbidden system
+    /// call; SIGTTIN: every later job first spins on the CPU for 4 s.
     #[arg(long)]
     test_hooks: bool,
     /// Install the supervisor's filter first, as a worker started by a
@@ -94,7 +98,23 @@ impl Device for Received<'_> {
     }
 }
 
-fn hooks(sig: u32) {
+/// What the SIGTTIN hook adds to each job.
+const SLOW_JOB: Duration = Duration::from_secs(4);
+
+/// Busy for `d` on the CPU (the clock is the vDSO's: no system call).
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// Runs the hook of signal `sig`; true if jobs are to be slow from now on.
+fn hooks(sig: u32) -> bool {
+    if sig == Signal::SIGTTIN as u32 {
+        error!("test hook: every job from now on spins {SLOW_JOB:?} first");
+        return true;
+    }
     if sig == Signal::SIGUSR1 as u32 {
         error!("test hook: allocating until the memory limit");
         let mut hog: Vec<Vec<u8>> = Vec::new();
@@ -113,6 +133,7 @@ fn hooks(sig: u32) {
         );
         error!("socket() returned {r:?}: the filter did not stop it");
     }
+    false
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -131,6 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.test_hooks {
         mask.add(Signal::SIGUSR1);
         mask.add(Signal::SIGUSR2);
+        mask.add(Signal::SIGTTIN);
     }
     mask.thread_block().context("blocking the hook signals")?;
     let mut sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
@@ -158,6 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.strict,
     );
     let mut buf = Vec::new();
+    let mut slow = false;
     loop {
         let (job_ready, sig_ready) = {
             let mut fds = [
@@ -174,7 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         if sig_ready {
             if let Ok(Some(si)) = sigfd.read_signal() {
-                hooks(si.ssi_signo);
+                slow |= hooks(si.ssi_signo);
             }
         }
         if !job_ready {
@@ -196,6 +219,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             dev.dst_id.set(job.job.dst_buf_id);
         }
         *dev.fds.borrow_mut() = fds.into_iter().map(Some).collect();
+        if slow {
+            spin(SLOW_JOB);
+        }
         server.handle_message(&buf)?;
         // Planes the cache already had mapped are closed here.
         dev.fds.borrow_mut().clear();
