@@ -10,8 +10,10 @@
 //!   process; [`ipc`]: what passes between them (`unsafe`: adopting received fds).
 //! - [`sandbox`]: user switch, capabilities, rlimits, seccomp (`unsafe`: capset).
 //! - [`replay`]: a stream through the engine on the host, as a client would drive it.
+//! - [`fuzzing`]: test support, the fuzz targets' harnesses and seeds (`daemon/fuzz`).
 
 pub mod dmabuf;
+pub mod fuzzing;
 pub mod ipc;
 pub mod proto;
 pub mod replay;

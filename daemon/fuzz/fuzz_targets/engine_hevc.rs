@@ -1,0 +1,9 @@
+//! The engine on hevc requests: controls + bitstream records (see
+//! `daemon::fuzzing::engine`), seeded from real streams.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    daemon::fuzzing::engine::run(ctrls::Codec::Hevc, data);
+});
