@@ -42,10 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
     let opts = ReplayOptions {
         format: args.format,
-        engine: EngineOptions {
-            strict: args.strict,
-            ..Default::default()
-        },
+        engine: EngineOptions::strict(args.strict),
     };
     let mut out = match &args.output {
         Some(p) => Some(std::io::BufWriter::new(

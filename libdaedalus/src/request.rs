@@ -34,6 +34,16 @@ pub struct EngineOptions {
     pub threads: u32,
 }
 
+impl EngineOptions {
+    /// Strict or lenient, the rest by default.
+    pub fn strict(strict: bool) -> Self {
+        EngineOptions {
+            strict,
+            ..Default::default()
+        }
+    }
+}
+
 /// One disagreement between the controls and the bitstream or the tracked DPB.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {

@@ -28,20 +28,10 @@ fn check(file: &Path, mutate: impl FnMut(u32, &mut Av1Controls)) {
     let data = std::fs::read(file).unwrap();
     let events = Av1Builder::build_ivf(&data).unwrap();
     let (want, _) = ffmpeg_md5(file, "yuv420p");
-    let mut engine = Engine::with_options(
-        Codec::Av1,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut engine = Engine::with_options(Codec::Av1, EngineOptions::strict(true)).unwrap();
     let opts = ReplayOptions {
         format: None,
-        engine: EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
+        engine: EngineOptions::strict(true),
     };
     let mut md5 = Md5::new();
     let mut mutate = mutate;

@@ -107,20 +107,10 @@ fn run_fmt(
     target: u32,
     mut mutate: impl FnMut(&mut Av1Controls, &mut Vec<u8>),
 ) -> (ReplaySummary, Vec<String>) {
-    let mut engine = Engine::with_options(
-        Codec::Av1,
-        EngineOptions {
-            strict,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut engine = Engine::with_options(Codec::Av1, EngineOptions::strict(strict)).unwrap();
     let opts = ReplayOptions {
         format,
-        engine: EngineOptions {
-            strict,
-            ..Default::default()
-        },
+        engine: EngineOptions::strict(strict),
     };
     let mut frames = Vec::new();
     let sum = replay_events_with(

@@ -178,14 +178,7 @@ fn field_pairs_slice_based_strict_match_published_md5() {
     for name in ["Freh7_B.264", "HPCAFLNL_BRCM_C.264", "HPCVFLNL_BRCM_A.264"] {
         let want = common::published_md5(&dir, name);
         let data = std::fs::read(dir.join(name)).unwrap();
-        let r = client_decode_with(
-            &data,
-            DecodeMode::SliceBased,
-            EngineOptions {
-                strict: true,
-                ..Default::default()
-            },
-        );
+        let r = client_decode_with(&data, DecodeMode::SliceBased, EngineOptions::strict(true));
         assert!(r.failed.is_empty(), "{name}: {:?}", r.failed.first());
         assert_eq!(r.warnings, 0, "{name}");
         assert_eq!(r.md5, want, "{name}");

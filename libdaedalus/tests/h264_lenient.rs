@@ -51,14 +51,7 @@ fn wrap_pocs(pics: &mut [H264Picture]) {
 }
 
 fn replay(pics: &[H264Picture], strict: bool) -> (ReplaySummary, String) {
-    let mut e = Engine::with_options(
-        Codec::H264,
-        EngineOptions {
-            strict,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::H264, EngineOptions::strict(strict)).unwrap();
     let mut md5 = Md5::new();
     let s = replay_h264_pictures(&mut e, pics, &ReplayOptions::default(), |f| {
         md5.update(f);
@@ -71,14 +64,7 @@ fn replay(pics: &[H264Picture], strict: bool) -> (ReplaySummary, String) {
 /// Every request's result, in decode order (sticky controls as the replay sends them: the
 /// builder pictures carry all of them).
 fn requests(pics: &[H264Picture], strict: bool) -> Vec<Result<Vec<Mismatch>, EngineError>> {
-    let mut e = Engine::with_options(
-        Codec::H264,
-        EngineOptions {
-            strict,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::H264, EngineOptions::strict(strict)).unwrap();
     pics.iter()
         .map(|p| {
             let c = h264_controls(p);
@@ -305,10 +291,7 @@ fn libva_quirk_source_decodes_bit_exact_and_strict_names_the_fields() {
             let mut src = WithQuirk::new(src, ClientQuirk::LibvaH264).unwrap();
             let opts = ReplayOptions {
                 format: None,
-                engine: EngineOptions {
-                    strict,
-                    ..Default::default()
-                },
+                engine: EngineOptions::strict(strict),
             };
             let mut engine = Engine::with_options(Codec::H264, opts.engine).unwrap();
             let mut md5 = Md5::new();

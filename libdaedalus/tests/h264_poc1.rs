@@ -26,14 +26,7 @@ fn check(name: &str, want_non_ref: bool) {
         .rev()
         .find(|&i| (pics[i].decode_params.nal_ref_idc == 0) == want_non_ref)
         .expect("a picture of the wanted kind");
-    let mut e = Engine::with_options(
-        Codec::H264,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::H264, EngineOptions::strict(true)).unwrap();
     let mut buf = OwnedBuffer::new(
         CaptureFormat::Nv12,
         pics[0].display.width_mbs * 16,

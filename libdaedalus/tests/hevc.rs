@@ -245,10 +245,7 @@ fn streams_match_ffmpeg(test: &str, group: &str, n: usize) {
         let data = std::fs::read(&c.path).unwrap();
         let opts = ReplayOptions {
             format: None,
-            engine: EngineOptions {
-                strict: true,
-                ..Default::default()
-            },
+            engine: EngineOptions::strict(true),
         };
         let mut md5 = md5::Md5::default();
         let mut bytes = 0;
@@ -342,10 +339,7 @@ fn sources_bit_exact(mode: ctrls::hevc::DecodeMode, start_code: ctrls::hevc::Sta
     assert_eq!(cases.len(), 7 + multi_slice.len(), "the cases");
     let opts = ReplayOptions {
         format: None,
-        engine: EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
+        engine: EngineOptions::strict(true),
     };
     let mut multi = 0;
     for (name, data, want) in &cases {

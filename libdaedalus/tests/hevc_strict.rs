@@ -20,10 +20,7 @@ mod common;
 fn strict() -> ReplayOptions {
     ReplayOptions {
         format: None,
-        engine: EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
+        engine: EngineOptions::strict(true),
     }
 }
 
@@ -78,14 +75,7 @@ fn controls(p: &HevcPicture) -> ControlSet {
 
 /// Strict mode: decodes pics[..k] (clean), then pics[k]: its result.
 fn strict_result(pics: &[HevcPicture], k: usize) -> Result<libdaedalus::DecodeReport, EngineError> {
-    let mut e = Engine::with_options(
-        Codec::Hevc,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::Hevc, EngineOptions::strict(true)).unwrap();
     let mut last = None;
     for p in &pics[..=k] {
         let mut buf = OwnedBuffer::new(CaptureFormat::Nv12, p.display.width, p.display.height);
@@ -320,14 +310,7 @@ fn without_slice_params_strict_clean() {
     let Some((pics, md5, name)) = explicit_rps_stream() else {
         return;
     };
-    let mut e = Engine::with_options(
-        Codec::Hevc,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::Hevc, EngineOptions::strict(true)).unwrap();
     let mut src = HevcSource::from_pictures(pics);
     let mut h = Md5::default();
     let s = replay_source_with(
@@ -378,14 +361,7 @@ fn slice_based_strict_clean_and_corrupted_segment_reported() {
     for (name, data, want) in &cases {
         let mut src = HevcSource::with_mode(data, DecodeMode::SliceBased).unwrap();
         let (requests, pictures) = (src.requests(), src.pictures().len());
-        let mut e = Engine::with_options(
-            Codec::Hevc,
-            EngineOptions {
-                strict: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut e = Engine::with_options(Codec::Hevc, EngineOptions::strict(true)).unwrap();
         let mut h = Md5::default();
         let s = replay_source(&mut e, &mut src, &strict(), |f| {
             h.update(f);
@@ -406,14 +382,7 @@ fn slice_based_strict_clean_and_corrupted_segment_reported() {
         4 * src.pictures().len(),
         "{name}: 4 segments a picture"
     );
-    let mut e = Engine::with_options(
-        Codec::Hevc,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::Hevc, EngineOptions::strict(true)).unwrap();
     let mut altered = None;
     let s = replay_source_with(
         &mut e,

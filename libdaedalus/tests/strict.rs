@@ -82,14 +82,7 @@ fn run_corrupted(
     strict: bool,
     corrupt: impl Fn(&mut H264Controls),
 ) -> Result<libdaedalus::DecodeReport, EngineError> {
-    let mut e = Engine::with_options(
-        Codec::H264,
-        EngineOptions {
-            strict,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::H264, EngineOptions::strict(strict)).unwrap();
     for p in &pics[..k] {
         let mut buf = buffer(p);
         let r = decode(&mut e, &h264_controls(p), p, &p.bitstream, &mut buf).unwrap();
@@ -190,14 +183,7 @@ fn bad_requests_fail_alone_and_the_engine_recovers() {
     let Some((pics, want_md5)) = stream() else {
         return;
     };
-    let mut e = Engine::with_options(
-        Codec::H264,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Engine::with_options(Codec::H264, EngineOptions::strict(true)).unwrap();
     let p0 = &pics[0];
     let c0 = h264_controls(p0);
     let mut buf = buffer(p0);
@@ -240,10 +226,7 @@ fn bad_requests_fail_alone_and_the_engine_recovers() {
     );
 
     // The same engine then decodes the whole stream from its IDR, bit-exact.
-    e.set_options(EngineOptions {
-        strict: false,
-        ..Default::default()
-    });
+    e.set_options(EngineOptions::strict(false));
     e.reset();
     let mut md5 = Md5::new();
     let s = replay_h264_pictures(&mut e, &pics, &ReplayOptions::default(), |f| {

@@ -169,14 +169,7 @@ fn corrupt_and_check(
         .iter()
         .position(|r| pick(r))
         .unwrap_or_else(|| panic!("{path:?}: no request fits the {field} test"));
-    let mut strict = Engine::with_options(
-        Codec::Vp9,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut strict = Engine::with_options(Codec::Vp9, EngineOptions::strict(true)).unwrap();
     let mut lenient = Engine::new(Codec::Vp9).unwrap();
     let mut outs = [Md5::new(), Md5::new()];
     // Buffers by timestamp (hidden frames shown later by show_existing_frame).
@@ -346,10 +339,7 @@ fn strict_mode_names_the_wrong_field() {
         let data = std::fs::read(p).unwrap();
         let opts = ReplayOptions {
             format: None,
-            engine: EngineOptions {
-                strict: true,
-                ..Default::default()
-            },
+            engine: EngineOptions::strict(true),
         };
         let (got, sum) = replay_md5(&data, &opts);
         assert!(sum.failed.is_empty() && sum.warnings == 0, "{p:?}: {sum:?}");
@@ -569,10 +559,7 @@ fn intra_only_frame_matches_ffmpeg() {
     for strict in [false, true] {
         let opts = ReplayOptions {
             format: None,
-            engine: EngineOptions {
-                strict,
-                ..Default::default()
-            },
+            engine: EngineOptions::strict(strict),
         };
         let (got, sum) = replay_md5(&data, &opts);
         assert!(sum.failed.is_empty() && sum.warnings == 0, "{sum:?}");
@@ -595,14 +582,7 @@ fn ffmpeg_client_conventions_are_accepted() {
     };
     let data = std::fs::read(&path).unwrap();
     let events = Vp9Builder::build_ivf(&data).unwrap();
-    let mut engine = Engine::with_options(
-        Codec::Vp9,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut engine = Engine::with_options(Codec::Vp9, EngineOptions::strict(true)).unwrap();
     let mut md5 = Md5::new();
     let mut prev: Option<libdaedalus::codec::vp9::Vp9Controls> = None;
     let mut intra_seen = 0;

@@ -121,10 +121,7 @@ fn x264_streams_bit_exact_and_strict_clean() {
         let data = std::fs::read(&f).unwrap();
         let strict = ReplayOptions {
             format: None,
-            engine: EngineOptions {
-                strict: true,
-                ..Default::default()
-            },
+            engine: EngineOptions::strict(true),
         };
         let (got, len, s) = replay_md5(&data, &strict);
         let ok = got == want && s.failed.is_empty() && s.warnings == 0;
@@ -226,14 +223,7 @@ fn slice_based_mode_one_request_per_slice_bit_exact() {
     let data = std::fs::read(&f).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let pics = H264Builder::build_stream(&data).unwrap();
-    let mut engine = Engine::with_options(
-        Codec::H264,
-        EngineOptions {
-            strict: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut engine = Engine::with_options(Codec::H264, EngineOptions::strict(true)).unwrap();
     let mut pool: HashMap<u64, OwnedBuffer> = HashMap::new();
     let mut requests = 0;
     for p in &pics {

@@ -52,10 +52,7 @@ pub fn run(codec: Codec, data: &[u8]) -> usize {
     let width = (u32::from(hdr[0]) % 64 + 1) * 16;
     let height = (u32::from(hdr[1]) % 64 + 1) * 16;
     let format = FORMATS[usize::from(hdr[2] & 3)];
-    let opts = EngineOptions {
-        strict: hdr[2] & 0x80 != 0,
-        ..Default::default()
-    };
+    let opts = EngineOptions::strict(hdr[2] & 0x80 != 0);
     let Ok(mut engine) = Engine::with_options(codec, opts) else {
         return 0;
     };

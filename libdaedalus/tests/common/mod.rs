@@ -277,10 +277,7 @@ pub fn replay_frames(
 ) -> (libdaedalus::replay::ReplaySummary, Vec<Vec<u8>>) {
     let opts = libdaedalus::replay::ReplayOptions {
         format: None,
-        engine: libdaedalus::EngineOptions {
-            strict,
-            ..Default::default()
-        },
+        engine: libdaedalus::EngineOptions::strict(strict),
     };
     let mut engine = libdaedalus::Engine::with_options(codec, opts.engine).unwrap();
     let mut frames = Vec::new();
@@ -302,10 +299,7 @@ pub fn replay_md5(
     let mut md5 = Md5::new();
     let opts = libdaedalus::replay::ReplayOptions {
         format: None,
-        engine: libdaedalus::EngineOptions {
-            strict,
-            ..Default::default()
-        },
+        engine: libdaedalus::EngineOptions::strict(strict),
     };
     let sum = libdaedalus::replay::replay(codec, data, &opts, |f| {
         md5.update(f);
