@@ -130,6 +130,14 @@ pub struct Supervisor<V: Device> {
     stats: Stats,
 }
 
+/// The sooner of two optional waits (`None`: no bound).
+fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 fn describe(status: ExitStatus) -> String {
     if let Some(sig) = status.signal() {
         let name = Signal::try_from(sig)
@@ -505,10 +513,7 @@ impl<V: Device> Supervisor<V> {
         let reap = (!self.retiring.is_empty()
             || (self.spare.is_none() && self.spare_backoff.is_some()))
         .then_some(Duration::from_millis(500));
-        match (stall, reap) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(stall, reap)
     }
 
     /// Waits up to `timeout` (or the next stall check) for `extra` descriptors
@@ -519,10 +524,7 @@ impl<V: Device> Supervisor<V> {
         extra: &[BorrowedFd<'_>],
         timeout: Option<Duration>,
     ) -> anyhow::Result<Vec<bool>> {
-        let wait = match (timeout, self.timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let wait = earliest(timeout, self.timeout());
         let ids: Vec<WorkerId> = self.workers.keys().copied().collect();
         let (extra_ready, workers_ready) = {
             let mut fds: Vec<PollFd<'_>> = extra
