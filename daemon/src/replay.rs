@@ -11,7 +11,7 @@ use ctrls::{CaptureFormat, Codec};
 use libdaedalus::replay::{replay_h264, ReplayOptions};
 use libdaedalus::EngineOptions;
 use md5::{Digest, Md5};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Arguments of `daedalusd replay`.
 #[derive(clap::Args)]
@@ -100,8 +100,9 @@ const WARMUP_STREAM: &[u8] = include_bytes!("warmup.264");
 pub fn warm_up() {
     let started = std::time::Instant::now();
     let opts = ReplayOptions::default();
+    // Each worker warms up: debug, not one info line per context.
     match replay_h264(WARMUP_STREAM, &opts, |_| Ok(())) {
-        Ok(s) => info!(
+        Ok(s) => debug!(
             frames = s.frames,
             failed = s.failed.len(),
             ms = format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
