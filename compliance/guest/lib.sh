@@ -226,7 +226,9 @@ start_daemon() {
 	# (GStreamer: 1 s per request), so it runs ahead of them for the CPU: a
 	# nice level here (the guest has no systemd), CPUWeight= in
 	# daemon/systemd/daedalusd.service.
-	RUST_LOG=${RUST_LOG:-info} nice -n -10 "$DAEMON" serve "$@" >>"$RESULTS/daemon.log" 2>&1 &
+	# DAEMON_PREFIX: a command that execs the daemon (setpriv: another user).
+	# shellcheck disable=SC2086 # the prefix is a word list
+	RUST_LOG=${RUST_LOG:-info} nice -n -10 ${DAEMON_PREFIX:-} "$DAEMON" serve "$@" >>"$RESULTS/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	# Attached when it holds /dev/daedalus open.
 	for _ in $(seq 1 50); do

@@ -263,6 +263,33 @@ sandbox_test() {
 }
 check "daemon sandbox: supervisor and worker unprivileged, no capabilities, seccomp" sandbox_test
 
+# The systemd unit's way in: started as its unprivileged user (nobody here:
+# the guest has no daedalus user) with an ambient CAP_SYS_ADMIN to attach
+# (User=, AmbientCapabilities=), the node owned by that user (the udev
+# rule's OWNER=). The daemon drops the capability once attached: the same
+# sandbox, and a stream decodes bit-exact.
+systemd_way_test() {
+	local md5 file rc=0
+	read -r md5 file < <(grep ' x264-64x64.264$' "$STREAMS_DIR/md5.txt")
+	stop_daemon || return 1
+	chown 65534:65534 /dev/daedalus
+	DAEMON_PREFIX="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+sys_admin --ambient-caps=+sys_admin" \
+		start_daemon || rc=1
+	info "started as: $(awk '$1 == "Uid:" { print "uid " $2 }' "/proc/$DAEMON_PID/status" 2>/dev/null)"
+	if [ "$rc" = 0 ]; then
+		sandbox_test || rc=1
+		run_decode systemd-way 120 "$STREAMS_DIR/$file" --device "$DAEDALUS_MEDIA"
+		info "x264-64x64: exit $RC, MD5 ${GOT:-none} (want $md5)"
+		[ "$RC" = 0 ] && [ "$GOT" = "$md5" ] || rc=1
+		stop_daemon || rc=1
+	fi
+	chown 0:0 /dev/daedalus
+	start_daemon || rc=1
+	return "$rc"
+}
+check "daemon started the systemd unit's way (unprivileged user, ambient CAP_SYS_ADMIN): same sandbox, bit-exact" \
+	systemd_way_test
+
 # The victim decodes CRASH_COPIES copies of the fault stream; the other
 # client twice as many, started first, so that it is still decoding when the
 # victim's worker is killed early in the victim's stream.
