@@ -8,15 +8,6 @@ use std::path::Path;
 use ctrls::Codec;
 use daemon::fuzzing::{self, seeds};
 
-const CODECS: [Codec; 6] = [
-    Codec::H264,
-    Codec::Hevc,
-    Codec::Vp8,
-    Codec::Vp9,
-    Codec::Av1,
-    Codec::Mpeg2,
-];
-
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -52,7 +43,7 @@ fn seeds_decode_through_the_harnesses() {
         );
         seen.push(codec);
     }
-    for c in CODECS {
+    for c in Codec::ALL {
         assert!(seen.contains(&c), "no seed stream of {c:?}");
     }
 }
@@ -79,7 +70,7 @@ fn regression_inputs_run_clean() {
                     fuzzing::serve::run(&data);
                 }
                 t => {
-                    let codec = CODECS
+                    let codec = Codec::ALL
                         .into_iter()
                         .find(|&c| seeds::engine_target(c) == t)
                         .unwrap_or_else(|| panic!("regressions/{t}: no such target"));

@@ -20,7 +20,6 @@ use ctrls::build::vp9::Vp9Event;
 use ctrls::hevc::{DecodeMode, HevcControls, StartCode};
 use ctrls::source::av1::Av1Source;
 use ctrls::source::h264::H264Source;
-use ctrls::source::hevc::HevcSource;
 use ctrls::source::mpeg2::Mpeg2Source;
 use ctrls::source::vp8::Vp8Source;
 use ctrls::source::vp9::Vp9Source;
@@ -213,15 +212,7 @@ pub fn replay(
     opts: &ReplayOptions,
     sink: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
-    let build = |e: ctrls::source::SourceError| ReplayError::Build(e.0);
-    let mut src: Box<dyn PictureSource> = match codec {
-        Codec::H264 => Box::new(H264Source::new(data).map_err(build)?),
-        Codec::Vp9 => Box::new(Vp9Source::new(data).map_err(build)?),
-        Codec::Av1 => Box::new(Av1Source::new(data).map_err(build)?),
-        Codec::Hevc => Box::new(HevcSource::new(data).map_err(build)?),
-        Codec::Vp8 => Box::new(Vp8Source::new(data).map_err(build)?),
-        Codec::Mpeg2 => Box::new(Mpeg2Source::new(data).map_err(build)?),
-    };
+    let mut src = ctrls::source::open(codec, data).map_err(|e| ReplayError::Build(e.0))?;
     let mut engine = Engine::with_options(codec, opts.engine)?;
     replay_source(&mut engine, src.as_mut(), opts, sink)
 }

@@ -238,6 +238,19 @@ pub fn shown_schedule(events: &[ShownEvent]) -> Vec<ShownPlan> {
     plans
 }
 
+/// The default source of `codec` over a whole stream (H.264, HEVC: Annex B,
+/// frame-based; MPEG-2: video elementary stream; VP8, VP9, AV1: IVF).
+pub fn open(codec: Codec, data: &[u8]) -> Result<Box<dyn PictureSource>, SourceError> {
+    Ok(match codec {
+        Codec::H264 => Box::new(h264::H264Source::new(data)?),
+        Codec::Hevc => Box::new(hevc::HevcSource::new(data)?),
+        Codec::Vp8 => Box::new(vp8::Vp8Source::new(data)?),
+        Codec::Vp9 => Box::new(vp9::Vp9Source::new(data)?),
+        Codec::Av1 => Box::new(av1::Av1Source::new(data)?),
+        Codec::Mpeg2 => Box::new(mpeg2::Mpeg2Source::new(data)?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,13 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ctrls::source::av1::Av1Source;
-use ctrls::source::h264::H264Source;
-use ctrls::source::hevc::HevcSource;
-use ctrls::source::mpeg2::Mpeg2Source;
-use ctrls::source::vp8::Vp8Source;
-use ctrls::source::vp9::Vp9Source;
-use ctrls::source::{CodedPicture, PictureSource};
+use ctrls::source::CodedPicture;
 use ctrls::{CaptureFormat, Codec, RawControl};
 use zerocopy::FromZeros;
 
@@ -23,18 +17,6 @@ use crate::proto::{self, Job};
 
 /// Pictures per seed.
 const PICTURES: usize = 6;
-
-fn source(codec: Codec, data: &[u8]) -> Result<Box<dyn PictureSource>, String> {
-    let e = |e: ctrls::source::SourceError| e.0;
-    Ok(match codec {
-        Codec::H264 => Box::new(H264Source::new(data).map_err(e)?),
-        Codec::Hevc => Box::new(HevcSource::new(data).map_err(e)?),
-        Codec::Vp8 => Box::new(Vp8Source::new(data).map_err(e)?),
-        Codec::Vp9 => Box::new(Vp9Source::new(data).map_err(e)?),
-        Codec::Av1 => Box::new(Av1Source::new(data).map_err(e)?),
-        Codec::Mpeg2 => Box::new(Mpeg2Source::new(data).map_err(e)?),
-    })
-}
 
 /// The job message the module would send for `p` with the context's
 /// current controls: OUTPUT buffer 0, CAPTURE buffer `dst` (NV12, one plane).
@@ -88,7 +70,7 @@ pub struct Seed {
 
 /// The first pictures of `data`, a `codec` stream named `name`.
 pub fn seed(codec: Codec, name: &str, data: &[u8]) -> Result<Seed, String> {
-    let mut src = source(codec, data)?;
+    let mut src = ctrls::source::open(codec, data).map_err(|e| e.0)?;
     let mut sticky: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
     for m in src.mode_controls() {
         sticky.insert(
