@@ -54,6 +54,26 @@ _build_trixie_root() {
 }
 ensure_trixie_root() { with_cache_lock _build_trixie_root; }
 
+# fluster (trixie's package, Python only) in the client root, for
+# `compliance/run fluster`; installed on first use, not by debootstrap, so
+# the root the other suites use stays as it was built.
+_install_fluster() {
+	local r
+	r=$(trixie_root)
+	[ -e "$r/usr/bin/fluster" ] && return 0
+	log "installing fluster into the trixie root"
+	{
+		DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get update &&
+			DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get install -y --no-install-recommends fluster &&
+			chroot "$r" apt-get clean
+	} >"$DAEDALUS_CACHE/fluster-install.log" 2>&1 || {
+		tail -20 "$DAEDALUS_CACHE/fluster-install.log" >&2
+		return 1
+	}
+	[ -e "$r/usr/bin/fluster" ]
+}
+ensure_fluster() { with_cache_lock _install_fluster; }
+
 # Extracts v4l2-mem2mem.c and visl/ from linux-source and builds both out of
 # tree against the guest kernel's headers.
 _build_kmods() {
