@@ -3,8 +3,10 @@
 //!
 //! SAFETY invariants (the `unsafe` of this module is the two `mmap` calls):
 //! a mapping is made from a descriptor the device exported for one plane of a
-//! vb2 buffer (or, for tests, a file of at least that size), with the length
-//! the job reported for that plane, and the descriptor is kept with it. The
+//! vb2 buffer (or, for tests, a file), with the length the job reported for
+//! that plane, checked first against the descriptor's own size (a mapping
+//! past the end of a file faults on access), and the descriptor is kept with
+//! it. The
 //! memory stays allocated while the mapping exists (the dmabuf holds a
 //! reference), even after the client frees the buffer.
 //!
@@ -23,6 +25,7 @@ use memmap2::{Mmap, MmapMut, MmapOptions};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fs::File;
+use std::io::{Seek, SeekFrom};
 use std::os::fd::OwnedFd;
 
 enum Mapping {
@@ -40,7 +43,15 @@ pub struct Plane {
 impl Plane {
     /// Maps `len` bytes of `fd`, read-only or writable.
     pub fn map(fd: OwnedFd, buf_id: u64, len: usize, writable: bool) -> std::io::Result<Self> {
-        let file = File::from(fd);
+        let mut file = File::from(fd);
+        // A dmabuf's size, as lseek(SEEK_END) reports it (a file's too).
+        let size = file.seek(SeekFrom::End(0))?;
+        if size < len as u64 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("plane of {size} bytes, the job says {len}"),
+            ));
+        }
         let mut opts = MmapOptions::new();
         opts.len(len);
         // SAFETY: see the module invariants.
