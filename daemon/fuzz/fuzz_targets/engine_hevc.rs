@@ -5,5 +5,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    daemon::fuzzing::allow_caught_panics();
     daemon::fuzzing::engine::run(ctrls::Codec::Hevc, data);
 });

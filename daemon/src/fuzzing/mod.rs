@@ -12,6 +12,21 @@ pub mod engine;
 pub mod seeds;
 pub mod serve;
 
+/// For the fuzz targets, once: a panic that the code catches itself is not a
+/// crash. The engine turns a panic of a cros-codecs parser on hostile input
+/// into that request's error (`ctrls::build::guard`), but libfuzzer-sys's
+/// panic hook aborts at the panic, before it is caught. This hook only
+/// prints; a panic nobody catches still aborts, at libfuzzer-sys's own
+/// `catch_unwind` around the target.
+pub fn allow_caught_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // libfuzzer-sys's hook (which aborts) goes; the message stays.
+        drop(std::panic::take_hook());
+        std::panic::set_hook(Box::new(|info| eprintln!("panic (caught or not): {info}")));
+    });
+}
+
 /// At most this many requests per input.
 pub const MAX_RECORDS: usize = 16;
 
