@@ -21,6 +21,7 @@ where
     if let Ok((v, _)) = C::read_from_prefix(data) {
         let mut out = Vec::new();
         v.violations(&mut out);
+        v.soft_violations(&mut out);
         let checked = v.check();
         let validated = v.validate();
         match &checked {
