@@ -84,22 +84,32 @@ struct Held {
 
 /// The controls a client has set so far, as the kernel keeps them per control.
 #[derive(Default)]
-struct Sticky(BTreeMap<u32, Vec<u8>>);
+pub struct Sticky(BTreeMap<u32, Vec<u8>>);
 
 impl Sticky {
-    fn set(&mut self, list: &[Payload]) {
+    /// Sets every control of `list`.
+    pub fn set(&mut self, list: &[Payload]) {
         for p in list {
-            self.0.insert(p.id, p.bytes.clone());
+            self.insert(p.id, &p.bytes);
         }
     }
 
-    fn parse(&self, codec: Codec) -> Result<ControlSet, ctrls::SetError> {
-        let raw: Vec<ctrls::RawControl<'_>> = self
-            .0
+    /// Sets control `id` to `bytes`.
+    pub fn insert(&mut self, id: u32, bytes: &[u8]) {
+        self.0.insert(id, bytes.to_vec());
+    }
+
+    /// Every control's current value, by id.
+    pub fn raw(&self) -> Vec<ctrls::RawControl<'_>> {
+        self.0
             .iter()
             .map(|(&id, bytes)| ctrls::RawControl { id, bytes })
-            .collect();
-        ControlSet::parse(codec, &raw)
+            .collect()
+    }
+
+    /// The current values as `codec`'s control set.
+    pub fn parse(&self, codec: Codec) -> Result<ControlSet, ctrls::SetError> {
+        ControlSet::parse(codec, &self.raw())
     }
 }
 

@@ -6,9 +6,8 @@
 //! count x (u32 control id, u32 length, payload), u32 length, bitstream`.
 //! Controls are sticky across records, as a client's are.
 
-use std::collections::BTreeMap;
-
-use ctrls::{CaptureFormat, Codec, ControlSet, RawControl};
+use ctrls::{CaptureFormat, Codec};
+use libdaedalus::replay::Sticky;
 use libdaedalus::{Engine, EngineOptions, OwnedBuffer, Request};
 
 use super::{put_chunk, Reader, MAX_RECORDS};
@@ -58,17 +57,13 @@ pub fn run(codec: Codec, data: &[u8]) -> usize {
     };
     let mut ok = 0;
     let mut buf = OwnedBuffer::new(format, width, height);
-    let mut sticky: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+    let mut sticky = Sticky::default();
     for _ in 0..MAX_RECORDS {
         let Some(rec) = record(&mut r) else { break };
-        for (id, bytes) in &rec.controls {
-            sticky.insert(*id, bytes.to_vec());
+        for &(id, bytes) in &rec.controls {
+            sticky.insert(id, bytes);
         }
-        let raw: Vec<RawControl<'_>> = sticky
-            .iter()
-            .map(|(&id, bytes)| RawControl { id, bytes })
-            .collect();
-        let Ok(set) = ControlSet::parse(codec, &raw) else {
+        let Ok(set) = sticky.parse(codec) else {
             continue;
         };
         let req = Request {

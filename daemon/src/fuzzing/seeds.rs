@@ -5,11 +5,11 @@
 //! them as the fuzz targets' first corpora (`OUT_DIR/engine_<codec>/`,
 //! `OUT_DIR/serve/`, `OUT_DIR/proto/`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ctrls::source::CodedPicture;
-use ctrls::{CaptureFormat, Codec, RawControl};
+use ctrls::{CaptureFormat, Codec, Payload, RawControl};
+use libdaedalus::replay::Sticky;
 use zerocopy::FromZeros;
 
 use super::engine::{self, Record};
@@ -71,13 +71,13 @@ pub struct Seed {
 /// The first pictures of `data`, a `codec` stream named `name`.
 pub fn seed(codec: Codec, name: &str, data: &[u8]) -> Result<Seed, String> {
     let mut src = ctrls::source::open(codec, data).map_err(|e| e.0)?;
-    let mut sticky: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
-    for m in src.mode_controls() {
-        sticky.insert(
-            m.id,
-            ctrls::Payload::menu(m.id, m.value).raw().bytes.to_vec(),
-        );
-    }
+    let mut sticky = Sticky::default();
+    let modes: Vec<Payload> = src
+        .mode_controls()
+        .iter()
+        .map(|m| Payload::menu(m.id, m.value))
+        .collect();
+    sticky.set(&modes);
     let mut out = Seed {
         codec,
         name: name.to_string(),
@@ -99,10 +99,9 @@ pub fn seed(codec: Codec, name: &str, data: &[u8]) -> Result<Seed, String> {
                 format,
             );
             // The mode controls travel in the first record.
-            controls.extend(sticky.iter().map(|(&id, b)| (id, b.as_slice())));
+            controls.extend(modes.iter().map(|m| (m.id, m.bytes.as_slice())));
         }
-        let raws: Vec<RawControl<'_>> = p.controls.iter().map(|c| c.raw()).collect();
-        controls.extend(raws.iter().map(|r| (r.id, r.bytes)));
+        controls.extend(p.controls.iter().map(|c| (c.id, c.bytes.as_slice())));
         engine::put_record(
             &mut out.engine,
             &Record {
@@ -112,14 +111,8 @@ pub fn seed(codec: Codec, name: &str, data: &[u8]) -> Result<Seed, String> {
                 bitstream: &p.bitstream,
             },
         );
-        for r in &raws {
-            sticky.insert(r.id, r.bytes.to_vec());
-        }
-        let current: Vec<RawControl<'_>> = sticky
-            .iter()
-            .map(|(&id, bytes)| RawControl { id, bytes })
-            .collect();
-        let msg = job_message(codec, out.messages.len() as u64, &p, &current);
+        sticky.set(&p.controls);
+        let msg = job_message(codec, out.messages.len() as u64, &p, &sticky.raw());
         super::serve::put_record(&mut out.serve, &msg, &p.bitstream);
         out.messages.push(msg);
     }

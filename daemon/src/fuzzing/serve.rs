@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 
+use crate::dmabuf::PlaneKey;
 use crate::proto::{self, JobResult, Message};
 use crate::serve::{Device, EngineDecoder, Server};
 use nix::errno::Errno;
@@ -22,8 +23,6 @@ use super::{Reader, MAX_RECORDS};
 /// Planes larger than this are cut to it (sparse files: only what the
 /// decoder writes costs memory).
 const MAX_PLANE: u64 = 64 << 20;
-
-type PlaneKey = (u32, u32, u32, u32);
 
 #[derive(Default)]
 struct FakeDevice {
