@@ -6,9 +6,8 @@
 //! vb2 buffer (or, for tests, a file), with the length the job reported for
 //! that plane, checked first against the descriptor's own size (a mapping
 //! past the end of a file faults on access), and the descriptor is kept with
-//! it. The
-//! memory stays allocated while the mapping exists (the dmabuf holds a
-//! reference), even after the client frees the buffer.
+//! it. The memory stays allocated while the mapping exists (the dmabuf holds
+//! a reference), even after the client frees the buffer.
 //!
 //! What is assumed, not guaranteed: the client and the module may write a
 //! plane while we hold a slice over it (shared video memory). We only read

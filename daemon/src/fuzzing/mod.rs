@@ -80,8 +80,7 @@ pub fn put_chunk(out: &mut Vec<u8>, bytes: &[u8]) {
 /// The protocol parser: a message parses or is refused with a typed error;
 /// a parsed job's controls, planes and CAPTURE list lie inside it (the
 /// accessors slice without checking again, so a parser that let a bad
-/// offset through panics here).
-/// Returns whether `data` parsed as a job.
+/// offset through panics here). Returns whether `data` parsed as a job.
 pub fn proto(data: &[u8]) -> bool {
     use crate::proto::{parse_message, Message};
     if let Ok(Message::Job(j)) = parse_message(data) {
