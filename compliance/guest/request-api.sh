@@ -250,6 +250,17 @@ busy_workers() {
 		grep -q dmabuf "/proc/$w/maps" 2>/dev/null && echo "$w"
 	done
 }
+# wait_busy_worker [EXCEPT]: the first busy worker other than EXCEPT, waiting
+# up to 10 s for one; prints nothing if none comes.
+wait_busy_worker() {
+	local w
+	for _ in $(seq 1 100); do
+		for w in $(busy_workers); do
+			[ "$w" != "${1:-}" ] && echo "$w" && return 0
+		done
+		sleep 0.1
+	done
+}
 sandbox_test() {
 	local w=
 	sandboxed "$DAEMON_PID" supervisor || return 1
@@ -306,30 +317,20 @@ crash_prepare() {
 }
 # worker_crash SIGNAL CAUSE: see 5b.
 worker_crash() {
-	local sig=$1 cause=$2 vpid opid victim='' other='' w rc orc omd5 errs first last count from got want_tail n
+	local sig=$1 cause=$2 vpid opid victim='' other='' rc orc omd5 errs first last count from got want_tail n
 	local w_=${FAULT_SIZE%x*} h_=${FAULT_SIZE#*x} fsz frames=$((FAULT_FRAMES * CRASH_COPIES)) lines0
 	fsz=$((w_ * h_ * 3 / 2))
 	lines0=$(wc -l <"$RESULTS/daemon.log")
 	"$DECODE" --md5 /tmp/crash-other.264 --device "$DAEDALUS_MEDIA" --timeout-ms $((JOB_TIMEOUT_MS * 2 + 2000)) \
 		>/tmp/crash-other.md5 2>"$RESULTS/crash-$sig-other.err" &
 	opid=$!
-	for _ in $(seq 1 100); do
-		other=$(busy_workers | head -1)
-		[ -n "$other" ] && break
-		sleep 0.1
-	done
+	other=$(wait_busy_worker)
 	"$DECODE" /tmp/crash-in.264 --device "$DAEDALUS_MEDIA" --output /tmp/crash-victim.yuv \
 		--timeout-ms $((JOB_TIMEOUT_MS * 2 + 2000)) \
 		>/dev/null 2>"$RESULTS/crash-$sig-victim.err" &
 	vpid=$!
 	# The victim's worker: the busy one that is not the other's.
-	for _ in $(seq 1 100); do
-		for w in $(busy_workers); do
-			[ "$w" != "$other" ] && victim=$w
-		done
-		[ -n "$victim" ] && break
-		sleep 0.1
-	done
+	victim=$(wait_busy_worker "$other")
 	# A few pictures into the victim's stream.
 	sleep 0.3
 	if [ -z "$other" ] || [ -z "$victim" ] || ! kill -0 "$vpid" "$opid" 2>/dev/null ||
@@ -383,11 +384,7 @@ fairness_test() {
 	"$DECODE" --md5 /tmp/crash-other.264 --device "$DAEDALUS_MEDIA" --timeout-ms 30000 \
 		>/dev/null 2>"$RESULTS/fair-a.err" &
 	apid=$!
-	for _ in $(seq 1 100); do
-		a=$(busy_workers | head -1)
-		[ -n "$a" ] && break
-		sleep 0.1
-	done
+	a=$(wait_busy_worker)
 	[ -n "$a" ] || {
 		kill "$apid"
 		wait "$apid"
