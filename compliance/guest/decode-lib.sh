@@ -51,53 +51,104 @@ gst_chain() {
 # A queue after the decoder lets conversion and hashing run in their own
 # thread, as a player's pipeline would, instead of inside the decoder's.
 # GST_PARSE / GST_RAW (gst_chain) choose the codec; H.264 8-bit by default.
+gst_pipeline() {
+	echo "filesrc location=/tmp/in.264 ! ${GST_PARSE:-h264parse ! v4l2slh264dec} !" \
+		"queue ! videoconvert dither=none ! video/x-raw,format=${GST_RAW:-I420} ! ${GST_SINK:-$GST_SINK_DEFAULT}"
+}
 gst_start() {
 	local log=$1
-	# shellcheck disable=SC2086 # the chain is a gst-launch word list
+	# shellcheck disable=SC2046 # the pipeline is a gst-launch word list
 	chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
 		GST_REGISTRY=/results/gst-registry.bin GST_DEBUG='v4l2codecs*:3' \
-		gst-launch-1.0 -m --no-fault filesrc location=/tmp/in.264 ! ${GST_PARSE:-h264parse ! v4l2slh264dec} ! \
-		queue ! videoconvert dither=none ! video/x-raw,format=${GST_RAW:-I420} ! ${GST_SINK:-$GST_SINK_DEFAULT} \
-		>"$log" 2>&1 &
+		gst-launch-1.0 -m --no-fault $(gst_pipeline) >"$log" 2>&1 &
 	GST_PID=$!
 }
 
+# gst_batch_start: starts compliance/guest/gst-batch.py in the client root
+# as a coprocess (GSTB: its stdout, stdin; GSTB_PID: the chroot process, the
+# python3 after exec). It runs the pipelines of gst_decode one after another.
+gst_batch_start() {
+	coproc GSTB { exec chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
+		GST_REGISTRY=/results/gst-registry.bin GST_DEBUG='v4l2codecs*:3' \
+		python3 /work/compliance/guest/gst-batch.py 2>"$RESULTS/gst-batch.log"; }
+	GSTB_IN=${GSTB[1]} GSTB_OUT=${GSTB[0]}
+}
+
+# gst_batch_stop: ends the client process (killed when a pipeline hangs).
+gst_batch_stop() {
+	[ -n "${GSTB_PID:-}" ] || return 0
+	kill -KILL "$GSTB_PID" 2>/dev/null
+	wait "$GSTB_PID" 2>/dev/null
+	GSTB_PID=
+}
+
 # gst_decode FILE LOG TIMEOUT_S: decodes FILE (copied into the chroot's
-# tmpfs first). Sets GST_RC, GST_MD5 (empty when none), GST_SECS (wall),
-# GST_SAW_DEV=1 when gst-launch had the daedalus video node open: seen in
-# its fds while it runs or, for a decode too short for the 0.1 s poll under
-# TCG, by the module's context ids having moved on during the run (nothing
-# else opens the node while gst-launch runs).
+# tmpfs first) with gst_start's pipeline: in a gst-launch of its own, or, when
+# GST_BATCH=1 (the gstreamer suite's hundreds of streams), as the next job of
+# the one client process of gst_batch_start (started here when not running,
+# and killed, so started again next time, when a pipeline overruns).
+# Sets GST_RC (gst-launch's exit code; 124: timed out after TIMEOUT_S),
+# GST_MD5 (empty when none), GST_SECS (wall: the whole gst-launch run, or
+# from queueing the job to its end), GST_SAW_DEV=1 when the client had the
+# daedalus video node open: seen in its fds while it runs or, for a decode
+# too short for the 0.1 s poll under TCG, by the module's context ids having
+# moved on during the run (nothing else opens the node meanwhile).
 # shellcheck disable=SC2034 # the GST_* outputs are read by the suites
 gst_decode() {
-	local f=$1 log=$2 tmo=$3 t0 start ids0
+	local f=$1 log=$2 tmo=$3 t0 start ids0 pid reply
 	cp "$f" "$TRIXIE/tmp/in.264" || return 1
 	GST_SAW_DEV=0
 	ids0=$(ctx_id_cursor)
 	GST_RC=
 	t0=$(date +%s.%N)
 	start=$(date +%s)
-	gst_start "$log"
-	while kill -0 "$GST_PID" 2>/dev/null; do
+	if [ "${GST_BATCH:-0}" = 1 ]; then
+		if [ -z "${GSTB_PID:-}" ] || ! kill -0 "$GSTB_PID" 2>/dev/null; then
+			gst_batch_start
+		fi
+		pid=$GSTB_PID
+		printf '%s\t%s\n' "/results/${log#"$RESULTS"/}" "$(gst_pipeline)" >&"$GSTB_IN"
+	else
+		gst_start "$log"
+		pid=$GST_PID
+	fi
+	while :; do
 		if [ "$GST_SAW_DEV" = 0 ]; then
 			# One find for all fds (a readlink per fd is too slow under
 			# TCG to see short decodes). Seen from outside the chroot the
 			# node reads $TRIXIE/dev/videoN.
-			find /proc/"$GST_PID"/fd -lname "*${DAEDALUS_VIDEO}" 2>/dev/null | grep -q . &&
+			find /proc/"$pid"/fd -lname "*${DAEDALUS_VIDEO}" 2>/dev/null | grep -q . &&
 				GST_SAW_DEV=1
 		fi
+		if [ "$pid" != "${GSTB_PID:-}" ]; then
+			kill -0 "$pid" 2>/dev/null || {
+				wait "$pid"
+				GST_RC=$?
+				break
+			}
+			sleep 0.1
+		elif read -r -t 0.1 -u "$GSTB_OUT" reply; then
+			GST_RC=${reply#done }
+			break
+		elif [ $? -le 128 ]; then
+			# EOF: the client process died (a crash in the pipeline).
+			wait "$pid"
+			GST_RC=$?
+			GSTB_PID=
+			info "the GStreamer client process ended (rc $GST_RC): $(tail -2 "$RESULTS/gst-batch.log" | tr '\n' ' ')"
+			break
+		fi
 		if [ $(($(date +%s) - start)) -gt "$tmo" ]; then
-			kill -KILL "$GST_PID" 2>/dev/null
-			wait "$GST_PID"
+			if [ "$pid" = "${GSTB_PID:-}" ]; then
+				gst_batch_stop
+			else
+				kill -KILL "$pid" 2>/dev/null
+				wait "$pid"
+			fi
 			GST_RC=124
 			break
 		fi
-		sleep 0.1
 	done
-	if [ -z "$GST_RC" ]; then
-		wait "$GST_PID"
-		GST_RC=$?
-	fi
 	if [ "$GST_SAW_DEV" = 0 ] && [ -n "$ids0" ] && [ "$(ctx_id_cursor)" != "$ids0" ]; then
 		GST_SAW_DEV=1
 	fi

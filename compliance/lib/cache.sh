@@ -54,25 +54,35 @@ _build_trixie_root() {
 }
 ensure_trixie_root() { with_cache_lock _build_trixie_root; }
 
-# fluster (trixie's package, Python only) in the client root, for
-# `compliance/run fluster`; installed on first use, not by debootstrap, so
-# the root the other suites use stays as it was built.
-_install_fluster() {
-	local r
+# Extra trixie packages in the client root, installed on first use rather than
+# by debootstrap, so the root the other suites use stays as it was built.
+# _install_in_root CHECK_PATH PACKAGE...: apt-get install unless CHECK_PATH
+# exists in the root.
+_install_in_root() {
+	local r check=$1
+	shift
 	r=$(trixie_root)
-	[ -e "$r/usr/bin/fluster" ] && return 0
-	log "installing fluster into the trixie root"
+	[ -e "$r$check" ] && return 0
+	log "installing $* into the trixie root"
 	{
 		DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get update &&
-			DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get install -y --no-install-recommends fluster &&
+			DEBIAN_FRONTEND=noninteractive chroot "$r" apt-get install -y --no-install-recommends "$@" &&
 			chroot "$r" apt-get clean
-	} >"$DAEDALUS_CACHE/fluster-install.log" 2>&1 || {
-		tail -20 "$DAEDALUS_CACHE/fluster-install.log" >&2
+	} >"$DAEDALUS_CACHE/root-install.log" 2>&1 || {
+		tail -20 "$DAEDALUS_CACHE/root-install.log" >&2
 		return 1
 	}
-	[ -e "$r/usr/bin/fluster" ]
+	[ -e "$r$check" ]
 }
-ensure_fluster() { with_cache_lock _install_fluster; }
+# fluster (Python only), for `compliance/run fluster`.
+ensure_fluster() { with_cache_lock _install_in_root /usr/bin/fluster fluster; }
+# GStreamer's Python bindings, for compliance/guest/gst-batch.py: one client
+# process runs the suites' pipelines one after another, as a player does,
+# instead of paying gst-launch's start-up (~4.5 s under TCG) per stream.
+ensure_gst_python() {
+	with_cache_lock _install_in_root /usr/lib/x86_64-linux-gnu/girepository-1.0/Gst-1.0.typelib \
+		python3-gi gir1.2-gstreamer-1.0
+}
 
 # Extracts v4l2-mem2mem.c and visl/ from linux-source and builds both out of
 # tree against the guest kernel's headers.
