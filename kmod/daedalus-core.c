@@ -16,6 +16,7 @@
 #include <media/v4l2-mem2mem.h>
 
 #include "daedalus.h"
+#include "daedalus-compat.h"
 
 unsigned int daedalus_job_timeout_ms = 2000;
 module_param_named(job_timeout_ms, daedalus_job_timeout_ms, uint, 0644);
@@ -151,7 +152,7 @@ static int daedalus_open(struct file *file)
 	ctx->owner_pid = task_tgid_nr(current);
 	daedalus_debugfs_ctx_add(ctx);
 
-	v4l2_fh_add(&ctx->fh);
+	daedalus_fh_add(&ctx->fh, file);
 	return 0;
 
 release_m2m:
@@ -189,7 +190,7 @@ static int daedalus_release(struct file *file)
 	/* The requests of ended jobs complete before their handler goes. */
 	flush_work(&ctx->ctrl_work);
 
-	v4l2_fh_del(&ctx->fh);
+	daedalus_fh_del(&ctx->fh, file);
 	v4l2_fh_exit(&ctx->fh);
 	daedalus_free_ctrls(ctx);
 	mutex_destroy(&ctx->shadow_lock);
@@ -439,7 +440,7 @@ static void daedalus_remove(struct platform_device *pdev)
 
 static struct platform_driver daedalus_pdrv = {
 	.probe		= daedalus_probe,
-	.remove_new	= daedalus_remove,
+	.remove		= daedalus_remove,
 	.driver		= {
 		.name	= DAEDALUS_NAME,
 	},
@@ -495,4 +496,4 @@ module_exit(daedalus_exit);
 
 MODULE_DESCRIPTION("Daedalus: V4L2 stateless decoder backed by a userspace daemon");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(DAEDALUS_NS_DMA_BUF);

@@ -16,6 +16,7 @@
 #include <media/videobuf2-v4l2.h>
 
 #include "daedalus.h"
+#include "daedalus-compat.h"
 
 static void daedalus_fill_buffers(struct daedalus_ctx *ctx,
 				  struct daedalus_job *j,
@@ -413,7 +414,7 @@ void daedalus_device_run(void *priv)
 		flags |= DAEDALUS_JOB_FL_HOLD_CAPTURE_BUF;
 	if (dst->is_held)
 		flags |= DAEDALUS_JOB_FL_DST_CONTINUED;
-	v4l2_m2m_buf_copy_metadata(src, dst, true);
+	daedalus_copy_metadata(src, dst);
 	src->sequence = ctx->src_sequence++;
 	if (!dst->is_held) {
 		dst->sequence = ctx->dst_sequence++;

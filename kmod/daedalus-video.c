@@ -9,6 +9,7 @@
 #include <media/videobuf2-vmalloc.h>
 
 #include "daedalus.h"
+#include "daedalus-compat.h"
 
 #define DAEDALUS_MIN_CODED_SIZE	(256U * 1024U)
 /*
@@ -622,8 +623,10 @@ static const struct vb2_ops daedalus_qops = {
 	.buf_queue		= daedalus_buf_queue,
 	.start_streaming	= daedalus_start_streaming,
 	.stop_streaming		= daedalus_stop_streaming,
+#if DAEDALUS_VB2_WAIT_OPS
 	.wait_prepare		= vb2_ops_wait_prepare,
 	.wait_finish		= vb2_ops_wait_finish,
+#endif
 	.buf_request_complete	= daedalus_buf_request_complete,
 };
 
