@@ -18,3 +18,11 @@ daedalus_guest_kver() {
 	cand=$(apt-cache policy "linux-source-${KERNEL_SERIES}" | awk '/Candidate:/ {print $2}')
 	echo "${cand%%-*}+deb12-amd64"
 }
+
+# The newest kernel Debian's archive offers, for scripts/dkms-check: its
+# headers and linux-source (for v4l2-mem2mem) come from this suite, into a
+# trixie build root (its kbuild tools need trixie's libc and gcc-14).
+# shellcheck disable=SC2034 # read by scripts/dkms-check
+DKMS_NEWEST_KVER=7.3.4+deb13-amd64
+# shellcheck disable=SC2034
+DKMS_NEWEST_SUITE=trixie-backports
