@@ -28,5 +28,29 @@ elif [ "$GST_MD5" = "$DECODE_HOST_MD5" ]; then
 else
 	fail "decode $name" "MD5 $GST_MD5, host FFmpeg $DECODE_HOST_MD5"
 fi
+# A picture to look at: frame N (display order; the 30th, or the last of a
+# shorter stream) of FILE decoded through the module (daedalus-decode) beside
+# FFmpeg's of the original file, ours on the left, in one PNG.
+snapshot() {
+	local n=30 sel out=$RESULTS/frame.png ours ref
+	[ -n "${DECODE_FRAMES:-}" ] && [ "$DECODE_FRAMES" -lt "$n" ] && n=$DECODE_FRAMES
+	sel="select=eq(n\\,$((n - 1)))"
+	cp "$DECODE_FILE" "$TRIXIE/tmp/snap-in" || return 1
+	timeout -k 5 300 "$DECODE" "$DECODE_FILE" --device "$DAEDALUS_MEDIA" --codec "${DECODE_CODEC:-h264}" \
+		--frames "$n" --output "$TRIXIE/tmp/snap.y4m" >"$RESULTS/decode-snapshot.log" 2>&1 || return 1
+	in_chroot ffmpeg -nostdin -v error -i /tmp/snap.y4m -vf "$sel" -frames:v 1 -y /tmp/ours.png &&
+		in_chroot ffmpeg -nostdin -v error -threads 1 -i /tmp/snap-in -vf "$sel" -frames:v 1 -y /tmp/ref.png &&
+		in_chroot ffmpeg -nostdin -v error -i /tmp/ours.png -i /tmp/ref.png -filter_complex hstack \
+			-y /results/frame.png || return 1
+	ours=$(in_chroot ffmpeg -nostdin -v error -i /tmp/ours.png -f rawvideo - | md5sum | cut -d' ' -f1)
+	ref=$(in_chroot ffmpeg -nostdin -v error -i /tmp/ref.png -f rawvideo - | md5sum | cut -d' ' -f1)
+	rm -f "$TRIXIE"/tmp/snap-in "$TRIXIE"/tmp/snap.y4m "$TRIXIE"/tmp/ours.png "$TRIXIE"/tmp/ref.png
+	echo "  .. frame $n: daedalus (left) beside FFmpeg (right) in $out; same pixels: $([ "$ours" = "$ref" ] && echo yes || echo NO)"
+	[ "$ours" = "$ref" ]
+}
+if [ -x "${DECODE:-}" ]; then
+	check "a decoded frame beside FFmpeg's (frame.png), the same pixels" snapshot
+fi
+
 stop_daemon || info "daemon did not stop cleanly"
 check_dmesg
