@@ -123,3 +123,53 @@ build_setfmt() {
 	fi
 	echo "$results/bin/setfmt-preload.so"
 }
+
+# build_ccdec RESULTS: ccdec, the example decoder of cros-codecs 0.0.6
+# (Chromium's Rust codec stack, from the cargo registry), with its V4L2
+# stateless backend (--features v4l2: gbm and drm from Debian), cached in
+# $DAEDALUS_CACHE/ccdec; and the two shims it needs in this VM
+# (tools/ccdec/): vgem-gbm (libgbm.so.1) and capture-fmt.so. Prints the
+# directory holding ccdec, libgbm.so.1 and capture-fmt.so.
+#
+# One build fix is applied to the crate, and said: with the v4l2 feature,
+# src/image_processing.rs imports std::arch::aarch64 (its MM21 detiler is
+# NEON code) whatever the target, so 0.0.6 does not compile on x86_64; those
+# items are limited to aarch64. Nothing else of ccdec is changed.
+build_ccdec() {
+	local results=$1 src cache=$DAEDALUS_CACHE/ccdec out=$1/bin/ccdec-dir p
+	mkdir -p "$out" "$cache"
+	if [ ! -x "$cache/ccdec" ]; then
+		for p in libgbm-dev libdrm-dev; do
+			dpkg -s "$p" >/dev/null 2>&1 ||
+				DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$p" \
+					>>"$results/ccdec-build.log" 2>&1 || return 1
+		done
+		src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cros-codecs-0.0.6 2>/dev/null | head -1)
+		if [ -z "$src" ]; then
+			(cd "$DAEDALUS_ROOT" && cargo fetch) >>"$results/ccdec-build.log" 2>&1
+			src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cros-codecs-0.0.6 2>/dev/null | head -1)
+		fi
+		[ -n "$src" ] || { log "no cros-codecs 0.0.6 in the cargo registry"; return 1; }
+		rm -rf "$cache/src"
+		cp -a "$src" "$cache/src"
+		log "ccdec: limiting the aarch64-only items of cros-codecs 0.0.6's image_processing.rs to aarch64"
+		sed -i 's/#\[cfg(feature = "v4l2")\]/#[cfg(all(feature = "v4l2", target_arch = "aarch64"))]/' \
+			"$cache/src/src/image_processing.rs"
+		log "cargo build --release --example ccdec --features v4l2 (cros-codecs 0.0.6)"
+		(cd "$cache/src" && cargo build --release --example ccdec --features v4l2 --target-dir "$cache/target") \
+			>>"$results/ccdec-build.log" 2>&1 || {
+			tail -20 "$results/ccdec-build.log" >&2
+			return 1
+		}
+		cp "$cache/target/release/examples/ccdec" "$cache/ccdec"
+	fi
+	cp "$cache/ccdec" "$out/" &&
+		gcc -O2 -Wall -Wextra -Werror -shared -fPIC -Wl,-soname,libgbm.so.1 -o "$out/libgbm.so.1" \
+			"$COMPLIANCE_DIR/tools/ccdec/vgem-gbm.c" >>"$results/ccdec-build.log" 2>&1 &&
+		gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$out/capture-fmt.so" \
+			"$COMPLIANCE_DIR/tools/ccdec/capture-fmt.c" -ldl >>"$results/ccdec-build.log" 2>&1 || {
+		tail -20 "$results/ccdec-build.log" >&2
+		return 1
+	}
+	echo "$out"
+}
