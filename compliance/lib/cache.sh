@@ -175,3 +175,46 @@ ensure_checkpatch() {
 	with_cache_lock _extract_checkpatch || return 1
 	echo "$(checkpatch_dir)/scripts/checkpatch.pl"
 }
+
+# The trixie build root (scripts/dkms-check, --kernel newest): a copy of the
+# client root with dkms, gcc-14, and the headers and linux-source of the
+# newest Debian kernel (DKMS_NEWEST_KVER from DKMS_NEWEST_SUITE), whose
+# kbuild tools need trixie's libc.
+trixie_build_root() { echo "$DAEDALUS_CACHE/trixie-build-root"; }
+_build_trixie_build_root() {
+	local r final series
+	final=$(trixie_build_root)
+	series=$(echo "$DKMS_NEWEST_KVER" | cut -d. -f1-2)
+	if [ -d "$final/usr/src/linux-headers-$DKMS_NEWEST_KVER" ] &&
+		[ -f "$final/usr/src/linux-source-$series.tar.xz" ]; then
+		return 0
+	fi
+	if [ ! -x "$final/usr/sbin/dkms" ]; then
+		r=$(mktemp -d "$DAEDALUS_CACHE/trixie-build-root.partial.XXXXXX")
+		log "copying the trixie client root into $r"
+		cp -a --reflink=auto "$(trixie_root)/." "$r/" || return 1
+		rm -rf "$final"
+		mv "$r" "$final"
+	fi
+	echo "deb http://deb.debian.org/debian $DKMS_NEWEST_SUITE main" \
+		>"$final/etc/apt/sources.list.d/$DKMS_NEWEST_SUITE.list"
+	log "installing dkms, gcc-14, linux-headers-$DKMS_NEWEST_KVER, linux-source-$series into $final"
+	{
+		DEBIAN_FRONTEND=noninteractive chroot "$final" apt-get update &&
+			DEBIAN_FRONTEND=noninteractive chroot "$final" apt-get install -y --no-install-recommends \
+				dkms gcc-14 make kmod xz-utils &&
+			DEBIAN_FRONTEND=noninteractive chroot "$final" apt-get install -y --no-install-recommends \
+				-t "$DKMS_NEWEST_SUITE" "linux-headers-$DKMS_NEWEST_KVER" "linux-source-$series" &&
+			chroot "$final" apt-get clean
+	} >"$DAEDALUS_CACHE/trixie-build-root.log" 2>&1 || {
+		tail -10 "$DAEDALUS_CACHE/trixie-build-root.log" >&2
+		return 1
+	}
+}
+ensure_trixie_build_root() { ensure_trixie_root && with_cache_lock _build_trixie_build_root; }
+# in_trixie_build_root CMD...: CMD in the trixie build root, with /proc
+# (objtool reads it) in a private mount namespace.
+in_trixie_build_root() {
+	unshare -m sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$(trixie_build_root)" \
+		/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp "$@"
+}
