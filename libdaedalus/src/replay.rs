@@ -87,6 +87,13 @@ struct Held {
 pub struct Sticky(BTreeMap<u32, Vec<u8>>);
 
 impl Sticky {
+    /// Starts with `src`'s mode controls ([`mode_payloads`]).
+    pub fn for_source(src: &dyn PictureSource) -> Self {
+        let mut sticky = Self::default();
+        sticky.set(&mode_payloads(src));
+        sticky
+    }
+
     /// Sets every control of `list`.
     pub fn set(&mut self, list: &[Payload]) {
         for p in list {
@@ -113,6 +120,15 @@ impl Sticky {
     }
 }
 
+/// The controls a client sets once, before the first request of `src`: its
+/// decode-mode and start-code menus.
+pub fn mode_payloads(src: &dyn PictureSource) -> Vec<Payload> {
+    src.mode_controls()
+        .iter()
+        .map(|m| Payload::menu(m.id, m.value))
+        .collect()
+}
+
 /// Runs every request of `src` through `engine`; `sink` receives each output frame's
 /// planar bytes in display order.
 pub fn replay_source(
@@ -135,13 +151,7 @@ pub fn replay_source_with(
     mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
     let codec = src.codec();
-    let mut sticky = Sticky::default();
-    let modes: Vec<Payload> = src
-        .mode_controls()
-        .iter()
-        .map(|m| Payload::menu(m.id, m.value))
-        .collect();
-    sticky.set(&modes);
+    let mut sticky = Sticky::for_source(src);
     let mut held: HashMap<u64, Held> = HashMap::new();
     let mut summary = ReplaySummary::default();
     let mut frame = Vec::new();

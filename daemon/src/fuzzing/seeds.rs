@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use ctrls::source::CodedPicture;
-use ctrls::{CaptureFormat, Codec, Payload, RawControl};
-use libdaedalus::replay::Sticky;
+use ctrls::{CaptureFormat, Codec, RawControl};
+use libdaedalus::replay::{self, Sticky};
 use zerocopy::FromZeros;
 
 use super::engine::{self, Record};
@@ -71,12 +71,8 @@ pub struct Seed {
 /// The first pictures of `data`, a `codec` stream named `name`.
 pub fn seed(codec: Codec, name: &str, data: &[u8]) -> Result<Seed, String> {
     let mut src = ctrls::source::open(codec, data).map_err(|e| e.0)?;
+    let modes = replay::mode_payloads(src.as_ref());
     let mut sticky = Sticky::default();
-    let modes: Vec<Payload> = src
-        .mode_controls()
-        .iter()
-        .map(|m| Payload::menu(m.id, m.value))
-        .collect();
     sticky.set(&modes);
     let mut out = Seed {
         codec,
