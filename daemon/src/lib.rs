@@ -9,10 +9,12 @@
 //! - [`supervisor`]: one worker process per context, crashes contained; [`worker`]: that
 //!   process; [`ipc`]: what passes between them (`unsafe`: adopting received fds).
 //! - [`sandbox`]: user switch, capabilities, rlimits, seccomp (`unsafe`: capset).
+//! - [`findings`]: per context, what its controls said differently from the bitstream.
 //! - [`replay`]: a stream through the engine on the host, as a client would drive it.
 //! - [`fuzzing`]: test support, the fuzz targets' harnesses and seeds (`daemon/fuzz`).
 
 pub mod dmabuf;
+pub mod findings;
 pub mod fuzzing;
 pub mod ipc;
 pub mod proto;

@@ -14,7 +14,7 @@
 
 use anyhow::{bail, Context as _};
 use ctrls::{CaptureFormat, ControlSet};
-use libdaedalus::{Dst, DstPlane, Engine, EngineOptions, Request};
+use libdaedalus::{Dst, DstPlane, Engine, EngineError, EngineOptions, Request};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use tracing::{debug, error, info, warn};
 
 use crate::dmabuf::{MapCache, Plane, PlaneKey};
+use crate::findings::Findings;
 use crate::proto::{self, JobMsg, JobResult, Message};
 use crate::sandbox;
 use crate::supervisor::{Supervisor, WorkerCommand, WorkerOptions};
@@ -101,6 +102,8 @@ pub struct EngineDecoder {
     resumed: bool,
     /// Threads per picture ([`EngineOptions::threads`]).
     threads: u32,
+    /// Per context: what its controls said differently from the bitstream.
+    findings: HashMap<u32, Findings>,
 }
 
 impl EngineDecoder {
@@ -112,6 +115,7 @@ impl EngineDecoder {
             engines: HashMap::new(),
             resumed: false,
             threads: 1,
+            findings: HashMap::new(),
         }
     }
 
@@ -133,6 +137,20 @@ impl EngineDecoder {
     /// Contexts with decoding state.
     pub fn contexts(&self) -> usize {
         self.engines.len()
+    }
+
+    /// The findings of context `ctx` so far.
+    pub fn findings(&self, ctx: u32) -> Option<&Findings> {
+        self.findings.get(&ctx)
+    }
+
+    /// Logs and forgets the findings of every context (the worker is ending).
+    pub fn log_findings(&mut self) {
+        let mut ctxs: Vec<_> = self.findings.drain().collect();
+        ctxs.sort_by_key(|(ctx, _)| *ctx);
+        for (ctx, f) in ctxs {
+            f.log(ctx);
+        }
     }
 }
 
@@ -188,7 +206,14 @@ impl Decoder for EngineDecoder {
                 })
                 .collect(),
         };
-        let report = engine.decode(&req, &mut out).map_err(|e| e.to_string())?;
+        let result = engine.decode(&req, &mut out);
+        let findings = self.findings.entry(j.hdr.ctx_id).or_default();
+        match &result {
+            Ok(report) => findings.add(codec, &report.warnings),
+            Err(EngineError::Mismatch(m)) => findings.add(codec, m),
+            Err(_) => findings.add(codec, &[]),
+        }
+        let report = result.map_err(|e| e.to_string())?;
         for w in &report.warnings {
             debug!(job = j.job_id, "controls disagree: {w}");
         }
@@ -197,6 +222,9 @@ impl Decoder for EngineDecoder {
 
     fn context_closed(&mut self, ctx_id: u32) {
         self.engines.remove(&ctx_id);
+        if let Some(f) = self.findings.remove(&ctx_id) {
+            f.log(ctx_id);
+        }
     }
 }
 

@@ -211,6 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             ipc::Incoming::Closed => {
                 debug!("supervisor closed the context");
+                server.decoder_mut().log_findings();
                 return Ok(());
             }
         };

@@ -440,6 +440,56 @@ fn h264_frame_based_jobs_bit_exact() {
     assert_eq!(server.stats().failed, 0);
 }
 
+/// Lenient mode: controls that say something else than the bitstream, as
+/// libva-v4l2-request sends them (an SPS with level_idc 0; every order count
+/// plus 65536), still decode bit-exactly, and the context's findings count each
+/// field where it is checked (the SPS when it is new, DECODE_PARAMS on every
+/// request), with the bitstream's value and the control's.
+#[test]
+fn h264_findings_tallied_per_context() {
+    let Some(tmp) = stream_dir("h264-findings") else {
+        return;
+    };
+    let (mut pics, want) = h264_stream(&tmp, "f.264", "bframes=1:keyint=5");
+    let level = pics[0].sps.level_idc;
+    assert_ne!(level, 0, "x264 writes a level");
+    for p in &mut pics {
+        p.sps.level_idc = 0;
+        p.decode_params.top_field_order_cnt += 1 << 16;
+    }
+    let dev = FakeDevice::new("h264-findings");
+    let mut server = Server::new(&dev, EngineDecoder::new(false), false);
+    let mut ctx = Context::new(&dev, 7);
+    run_ok(
+        &mut server,
+        &mut ctx,
+        &h264_requests(&pics, DecodeMode::FrameBased),
+    );
+    assert_eq!(h264_output_md5(&ctx, &pics), want);
+    let n = pics.len() as u64;
+    let f = server
+        .decoder_mut()
+        .findings(7)
+        .expect("context 7 has findings");
+    assert_eq!(f.codec, Some(Codec::H264));
+    assert_eq!((f.requests, f.with_findings), (n, n));
+    let sps = &f.fields["H264_SPS.level_idc"];
+    assert_eq!(sps.count, 1, "{sps:?}");
+    assert_eq!(sps.got, "0");
+    assert!(sps.expected.contains(&level.to_string()), "{sps:?}");
+    let dp = &f.fields["H264_DECODE_PARAMS.top_field_order_cnt"];
+    assert_eq!(dp.count, n, "{f:?}");
+    let first = pics[0].decode_params.top_field_order_cnt;
+    assert!(dp.got.starts_with(&first.to_string()), "{dp:?}");
+    assert!(
+        dp.expected.starts_with(&(first - (1 << 16)).to_string()),
+        "{dp:?}"
+    );
+    // Closing the context logs and forgets them.
+    server.handle_message(&proto::encode_ctx_closed(7)).unwrap();
+    assert!(server.decoder_mut().findings(7).is_none());
+}
+
 #[test]
 fn h264_slice_based_jobs_with_hold_capture_bit_exact() {
     let Some(tmp) = stream_dir("h264-slice") else {

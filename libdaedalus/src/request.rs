@@ -55,6 +55,35 @@ pub struct Mismatch {
     pub got: String,
 }
 
+impl Mismatch {
+    /// The field with its array indices dropped (`H264_DECODE_PARAMS.dpb[].frame_num`):
+    /// what log rate limits and per-client summaries group by.
+    pub fn key(&self) -> String {
+        field_key(&self.field)
+    }
+}
+
+/// `field` without the indices inside its brackets.
+pub(crate) fn field_key(field: &str) -> String {
+    let mut key = String::with_capacity(field.len());
+    let mut in_index = false;
+    for ch in field.chars() {
+        match ch {
+            '[' => {
+                in_index = true;
+                key.push(ch);
+            }
+            ']' => {
+                in_index = false;
+                key.push(ch);
+            }
+            _ if in_index => {}
+            _ => key.push(ch),
+        }
+    }
+    key
+}
+
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

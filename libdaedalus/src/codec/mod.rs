@@ -89,22 +89,7 @@ pub(crate) fn should_log(field: &str) -> Option<u64> {
     use std::collections::HashMap;
     use std::sync::Mutex;
     static SEEN: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
-    let mut key = String::with_capacity(field.len());
-    let mut in_index = false;
-    for ch in field.chars() {
-        match ch {
-            '[' => {
-                in_index = true;
-                key.push(ch);
-            }
-            ']' => {
-                in_index = false;
-                key.push(ch);
-            }
-            _ if in_index => {}
-            _ => key.push(ch),
-        }
-    }
+    let key = crate::request::field_key(field);
     let mut g = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     let n = g.get_or_insert_with(HashMap::new).entry(key).or_insert(0);
     *n += 1;
