@@ -26,6 +26,7 @@ ccdec_test() {
 	local name=$1 file=$2 fmt=$3 want=$4 log got why t0 secs
 	log=$RESULTS/ccdec-$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log
 	t0=$(date +%s.%N)
+	record_begin
 	LD_LIBRARY_PATH=$CCDEC_DIR LD_PRELOAD=$CCDEC_DIR/capture-fmt.so CAPTURE_FOURCC=NM12 RUST_LOG=debug \
 		timeout -k 5 120 "$CCDEC_DIR/ccdec" "$file" --input-format "$fmt" --compute-md5 stream >"$log.md5" 2>"$log"
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -36,6 +37,7 @@ ccdec_test() {
 		why=$(grep -m1 -E 'Error|error|panicked' "$log" | sed 's/^\[[^]]*\] //' | cut -c1-160)
 		fail "$name" "MD5 ${got:-none}, want $want: ${why:-no error line} (${secs}s)"
 	fi
+	record ccdec "$fmt" "$(basename "${file%.*}")" - "$secs" "${got:--}" "$want" "$file"
 	daemon_alive_or_restart "$name"
 }
 
@@ -63,7 +65,9 @@ while read -r md5 file bits size resize; do
 	case $file in vp9-* | av1-*) ;; *) continue ;; esac
 	w=${size%x*} h=${size#*x}
 	if [ "$bits" != 8 ] || [ $((w * h)) -gt $((1920 * 1088)) ]; then
-		info "${file%.*}: not run (${bits}-bit ${size}: ccdec 0.0.6 decodes 8-bit only, and 1080p is the size this suite keeps to)"
+		LAST_RESULT=NOTRUN LAST_DETAIL="${bits}-bit ${size}: ccdec 0.0.6 decodes 8-bit only, and 1080p is the size this suite keeps to"
+		info "${file%.*}: not run ($LAST_DETAIL)"
+		record ccdec "${file%%-*}" "${file%.*}" - - - "$md5" "$IVF_STREAMS_DIR/$file" "$bits"
 		continue
 	fi
 	[ "$resize" = - ] || info "${file%.*}: size change on a non-key frame"

@@ -33,8 +33,11 @@ gst_prepare() {
 }
 
 # gst_chain CODEC [BITS]: sets GST_PARSE (parser elements + decoder) and
-# GST_RAW (the raw format hashed: I420, or I420_10LE for 10-bit streams).
+# GST_RAW (the raw format hashed: I420, or I420_10LE for 10-bit streams);
+# GST_CODEC and GST_BITS name them for the matrix records.
 gst_chain() {
+	# shellcheck disable=SC2034 # read by gst_record
+	GST_CODEC=$1 GST_BITS=${2:-8}
 	case $1 in
 	vp8) GST_PARSE="ivfparse ! v4l2slvp8dec" ;;
 	mpeg2) GST_PARSE="mpegvideoparse ! v4l2slmpeg2dec" ;;
@@ -156,12 +159,6 @@ gst_decode() {
 	GST_MD5=$(grep -o 'checksum=(string)[0-9a-f]*' "$log" | tail -1 | sed 's/.*)//')
 }
 
-# ctx_id_cursor: where the module's context ids resume (debugfs); empty
-# without debugfs.
-ctx_id_cursor() {
-	cat /sys/kernel/debug/daedalus/next_ctx_id 2>/dev/null
-}
-
 gst_first_error() {
 	grep -m1 -E '^ERROR|ERROR|WARNING' "$1" | cut -c1-160
 }
@@ -175,6 +172,25 @@ daemon_alive_or_restart() {
 		DAEMON_PID=
 		start_daemon || info "daemon restart failed"
 	fi
+}
+
+# decode_record CODEC FILE REF_MD5 [ARGS...]: the matrix record of the last
+# run_decode (daedalus-decode ARGS...): frame- or slice-based are two
+# clients, the other options (memory, start codes, emulation) the variant.
+decode_record() {
+	local codec=$1 file=$2 want=$3 base=${2##*/} client="daedalus-decode (frame)" variant=""
+	shift 3
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--decode-mode) [ "$2" = slice ] && client="daedalus-decode (slice)" ;;
+		--memory | --dmabuf-from | --start-code | --emulate) variant="$variant ${1#--} $2" ;;
+		--frames) variant="$variant first $2 frames" ;;
+		*) shift && continue ;;
+		esac
+		shift 2
+	done
+	record "$client" "$codec" "${base%.*}" "${variant# }" "$SECS" "${GOT:--}" "$want" "$file" \
+		"${DECODE_BITS:-8}"
 }
 
 # run_decode LOGNAME TIMEOUT_S ARGS...: daedalus-decode --md5 ARGS. Sets

@@ -8,6 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=compliance/guest/decode-lib.sh
 . "$(dirname "$0")/decode-lib.sh"
+# shellcheck source=compliance/guest/sheets.sh
+. "$(dirname "$0")/sheets.sh"
 # shellcheck source=/dev/null
 . "$RESULTS/streams.env"
 
@@ -43,6 +45,7 @@ judge() {
 stream_test() {
 	local name=$1 f=$2 want=$3 tmo=${4:-150}
 	GST_LOG=$RESULTS/gst-$name.log
+	record_begin
 	gst_decode "$f" "$GST_LOG" "$tmo"
 	if [ "$GST_MD5" != "$want" ] && grep -q 'took too long' "$GST_LOG"; then
 		info "$name: GStreamer's 1 s request deadline expired ($(grep -m1 -o 'Request [0-9]* took too long' "$GST_LOG")); once more"
@@ -50,7 +53,16 @@ stream_test() {
 		gst_decode "$f" "$GST_LOG" "$tmo"
 	fi
 	judge "$name" "$want"
+	gst_record "$f" "$want"
 	daemon_alive_or_restart "$name"
+}
+
+# gst_record FILE REF_MD5: the matrix record of the last GStreamer decode
+# (REC_VARIANT: what part of the stream, when not all of it).
+gst_record() {
+	local base=${1##*/}
+	record GStreamer "${GST_CODEC:-h264}" "${base%.*}" "${REC_VARIANT:--}" "$GST_SECS" \
+		"${GST_MD5:--}" "$2" "$1" "${GST_BITS:-8}"
 }
 
 # part NAME: whether DAEDALUS_GST_PARTS (host side; default all) asks for the
@@ -236,6 +248,7 @@ GST_MAX_PIXELS=$((1920 * 1088))
 decode_test() {
 	local name=$1 file=$2 codec=$3 want=$4
 	shift 4
+	record_begin
 	run_decode "$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_')" 600 "$file" --device "$DAEDALUS_MEDIA" \
 		--codec "$codec" --timeout-ms 30000 "$@"
 	if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
@@ -243,6 +256,7 @@ decode_test() {
 	else
 		fail "$name" "exit $RC, md5 ${GOT:-none}, want $want: $LAST"
 	fi
+	decode_record "$codec" "$file" "$want" "$@"
 	daemon_alive_or_restart "$name"
 }
 
@@ -250,6 +264,7 @@ decode_test() {
 fixture_test() {
 	local codec=$1 md5=$2 file=$3 bits=$4 size=$5 resize=$6 name w h n
 	name=${file%.*} w=${size%x*} h=${size#*x}
+	DECODE_BITS=$bits
 	if [ $((w * h)) -gt "$GST_MAX_PIXELS" ]; then
 		info "$name ($size): over GStreamer's 1 s request wait in this TCG VM: daedalus-decode"
 		decode_test "$name (daedalus-decode)" "$IVF_STREAMS_DIR/$file" "$codec" "$md5"
@@ -261,7 +276,8 @@ fixture_test() {
 		if [ "$codec" = vp9 ]; then
 			info "$name: size change on a non-key frame after $n shown frames; v4l2slvp9dec drops the rest"
 			gst_chain "$codec" "$bits"
-			stream_test "$name (GStreamer: the first $n frames)" "$IVF_STREAMS_DIR/$file" "${resize#*:}"
+			REC_VARIANT="first $n frames" stream_test "$name (GStreamer: the first $n frames)" \
+				"$IVF_STREAMS_DIR/$file" "${resize#*:}"
 		else
 			info "$name: size change on a non-key frame after $n shown frames; v4l2slav1dec 1.26 cannot play it (re-negotiates mid-stream), not run through GStreamer"
 		fi
@@ -302,6 +318,7 @@ if part ivf; then ivf_tests; fi
 jvt_test() {
 	local name=$1 f=$2 want=$3 ours ref wh
 	GST_LOG=$RESULTS/gst-$name.log
+	record_begin
 	gst_decode "$f" "$GST_LOG" 150
 	ours=$GST_MD5
 	if [ "$GST_SAW_DEV" = 1 ] && [ -n "$ours" ] && [ "$ours" != "$want" ]; then
@@ -317,6 +334,7 @@ jvt_test() {
 	else
 		judge "$name" "$want"
 	fi
+	gst_record "$f" "$want"
 	daemon_alive_or_restart "$name"
 }
 jvt_tests() {
@@ -366,7 +384,7 @@ hevc_tests() {
 	fi
 	gst_chain hevc
 	while read -r md5 file; do
-		name="hevc ${file%.*}"
+		name="hevc ${file%.*}" DECODE_BITS=8
 		[ -f "$HEVC_VECTORS_DIR/$file" ] || { fail "$name" "missing file"; continue; }
 		stream_test "$name" "$HEVC_VECTORS_DIR/$file" "$md5"
 		hevc_decode_tests "$name" "$HEVC_VECTORS_DIR/$file" "$md5"
@@ -382,6 +400,7 @@ hevc_tests() {
 		case $file in hevc-*) ;; *) continue ;; esac
 		w=${size%x*} h=${size#*x}
 		[ $((w * h)) -le "$GST_MAX_PIXELS" ] || continue
+		DECODE_BITS=$bits
 		hevc_decode_tests "${file%.*}" "$IVF_STREAMS_DIR/$file" "$md5"
 	done <"$IVF_STREAMS_DIR/list.txt"
 	gst_chain h264
@@ -416,12 +435,15 @@ FINDINGS=0
 # GStreamer's controls say and the difference is GStreamer's (sony-ct1,
 # sony-ct2), and it passes saying so.
 mpeg2_quirk_test() {
-	local name=$1 file=$2 want=$3
+	local name=$1 file=$2 want=$3 gst_md5 gst_secs
 	GST_LOG=$RESULTS/gst-$name.log
+	record_begin
 	gst_decode "$file" "$GST_LOG" 150
+	gst_md5=$GST_MD5 gst_secs=$GST_SECS
 	if [ -z "$GST_MD5" ] && grep -q 'reason not-negotiated' "$GST_LOG" &&
 		case $MPEG2_GST_REFUSES in *" ${file##*/} "*) true ;; *) false ;; esac; then
-		info "$name: GStreamer 1.26 cannot play it: caps not negotiated between mpegvideoparse and v4l2slmpeg2dec (profile_and_level_indication 0x9c, escape bit set, not a 13818-2 profile; a 16x16368 picture): daedalus-decode only"
+		LAST_RESULT=NOTRUN LAST_DETAIL="GStreamer 1.26 cannot play it: caps not negotiated between mpegvideoparse and v4l2slmpeg2dec (profile_and_level_indication 0x9c, escape bit set, not a 13818-2 profile; a 16x16368 picture)"
+		info "$name: $LAST_DETAIL: daedalus-decode only"
 	elif [ "$GST_SAW_DEV" = 1 ] && [ -n "$GST_MD5" ] && [ "$GST_MD5" != "$want" ]; then
 		run_decode "$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_')-gst-quant" 300 "$file" \
 			--device "$DAEDALUS_MEDIA" --codec mpeg2 --emulate gstreamer
@@ -433,6 +455,8 @@ mpeg2_quirk_test() {
 	else
 		judge "$name" "$want"
 	fi
+	GST_MD5=$gst_md5 GST_SECS=$gst_secs
+	gst_record "$file" "$want"
 	daemon_alive_or_restart "$name"
 }
 
@@ -472,6 +496,7 @@ codec_tests() {
 		while read -r md5 file; do
 			[ -f "$dir/$file" ] || { fail "$codec ${file%.*}" "missing file"; continue; }
 			case $dmabuf in *" ${file%.*} "*) d=yes ;; *) d=no ;; esac
+			DECODE_BITS=8
 			client_stream "$codec" "$codec ${file%.*}" "$dir/$file" "$md5" "$d"
 		done <"$dir/md5.txt"
 	else
@@ -488,6 +513,7 @@ codec_tests() {
 			fixture_test "$codec" "$md5" "$file" "$bits" "$size" "$resize"
 			continue
 		fi
+		DECODE_BITS=$bits
 		client_stream "$codec" "${file%.*}" "$IVF_STREAMS_DIR/$file" "$md5" yes
 	done <"$IVF_STREAMS_DIR/list.txt"
 	info "$codec: v4l2sl${codec}dec's controls differed from the bitstream $FINDINGS times in all"
@@ -497,6 +523,9 @@ if part vp8; then codec_tests vp8 "$VP8_VECTORS_DIR" "$VP8_DMABUF"; fi
 if part mpeg2; then codec_tests mpeg2 "$MPEG2_VECTORS_DIR" "$MPEG2_DMABUF"; fi
 
 gst_batch_stop
+# The matrix report's difference sheets (GStreamer outputs that are not
+# FFmpeg's, explained above: CVFC1_Sony_C's crop, sony-ct1/ct2's matrices).
+make_sheets
 stop_daemon || info "daemon did not stop cleanly"
 grep -E 'jobs=|detached|ERROR' "$RESULTS/daemon.log" | tail -3 | cut -c1-200 | sed 's/^/    /'
 check_dmesg

@@ -10,13 +10,42 @@ RESULTS=${RESULTS:?}
 # shellcheck source=/dev/null
 . "$RESULTS/env.sh"
 : >"$RESULTS/results.txt"
+: >"$RESULTS/streams.tsv"
 rm -f "$RESULTS/complete"
 # The host treats a run without this marker as one that died (guest panic,
 # VM killed): whatever PASS lines it left do not count as a finished suite.
 trap 'echo "$?" >"$RESULTS/complete"' EXIT
 
-pass() { echo "PASS: $1" | tee -a "$RESULTS/results.txt"; }
-fail() { echo "FAIL: $1${2:+ ($2)}" | tee -a "$RESULTS/results.txt"; }
+# LAST_RESULT / LAST_DETAIL: the last outcome, for record.
+pass() {
+	LAST_RESULT=PASS LAST_DETAIL=$1
+	echo "PASS: $1" | tee -a "$RESULTS/results.txt"
+}
+fail() {
+	LAST_RESULT=FAIL LAST_DETAIL="$1${2:+ ($2)}"
+	echo "FAIL: $1${2:+ ($2)}" | tee -a "$RESULTS/results.txt"
+}
+
+# ctx_id_cursor: where the module's context ids resume (debugfs); empty
+# without debugfs.
+ctx_id_cursor() {
+	cat /sys/kernel/debug/daedalus/next_ctx_id 2>/dev/null
+}
+
+# The per-stream records of compliance/run matrix ($RESULTS/streams.tsv, one
+# line per client decode of a stream; the daemon's findings of the module
+# contexts [CTX0, CTX1) are that decode's):
+#   client codec stream variant result secs ctx0 ctx1 out_md5 ref_md5 file bits detail
+# record_begin before the client runs; record CLIENT CODEC STREAM VARIANT SECS
+# OUT_MD5 REF_MD5 FILE [BITS] after its pass or fail (result and detail: the
+# last pass/fail).
+record_begin() { REC_CTX0=$(ctx_id_cursor); }
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" \
+		"${LAST_RESULT:-FAIL}" "${5:--}" "${REC_CTX0:--}" "$(ctx_id_cursor || echo -)" "${6:--}" \
+		"${7:--}" "${8:--}" "${9:-8}" "$(echo "${LAST_DETAIL:-}" | tr '\t\n' '  ' | cut -c1-300)" \
+		>>"$RESULTS/streams.tsv"
+}
 info() { echo "  .. $*"; }
 # check NAME CMD...: one test, PASS iff CMD succeeds.
 check() {

@@ -30,6 +30,8 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=compliance/guest/decode-lib.sh
 . "$(dirname "$0")/decode-lib.sh"
+# shellcheck source=compliance/guest/sheets.sh
+. "$(dirname "$0")/sheets.sh"
 # shellcheck source=/dev/null
 . "$RESULTS/request-api.env"
 # shellcheck source=/dev/null
@@ -45,12 +47,14 @@ info "job_timeout_ms=$JOB_TIMEOUT_MS; DMA heaps: $(ls /dev/dma_heap 2>/dev/null 
 md5_test() {
 	local name=$1 logname=$2 want=$3
 	shift 3
+	record_begin
 	run_decode "$logname" 300 "$@"
 	if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
 		pass "$name"
 	else
 		fail "$name" "exit $RC, md5 ${GOT:-none}, want $want: $LAST"
 	fi
+	decode_record h264 "$1" "$want" "${@:2}"
 }
 
 jvt_md5() { awk -v f="$1" '$2 == f { print $1 }' "$VECTORS_DIR/md5.txt"; }
@@ -217,12 +221,14 @@ daemon_alive_or_restart "two 1080p"
 if [ -f "$IVF_DIR/list.txt" ]; then
 	while read -r file codec bits frames want; do
 		name=${file%.*}
+		record_begin
 		run_decode "$name" 120 "$IVF_DIR/$file" --device "$DAEDALUS_MEDIA" --codec "$codec"
 		if [ "$RC" = 0 ] && [ "$GOT" = "$want" ]; then
 			pass "daedalus-decode $name ($bits-bit, $frames frames): MD5 = host FFmpeg's ($SUMMARY)"
 		else
 			fail "daedalus-decode $name ($bits-bit)" "exit $RC, md5 ${GOT:-none}, want $want; ${SUMMARY:-no summary}; $LAST"
 		fi
+		DECODE_BITS=$bits decode_record "$codec" "$IVF_DIR/$file" "$want"
 	done <"$IVF_DIR/list.txt"
 	daemon_alive_or_restart "VP8/VP9/AV1 decodes"
 else
@@ -436,6 +442,7 @@ else
 	fail "worker crash tests" "no $STREAMS_DIR/fault-clean.yuv"
 fi
 
+make_sheets
 stop_daemon || fail "daemon stopped cleanly on SIGTERM"
 
 # 6. visl: the same client against another stateless driver.
