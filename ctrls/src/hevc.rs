@@ -1,4 +1,5 @@
-//! HEVC stateless controls (`V4L2_CID_STATELESS_HEVC_*`, Linux 6.12 UAPI).
+//! HEVC stateless controls (`V4L2_CID_STATELESS_HEVC_*`, Linux 6.12 UAPI, and
+//! the SPS RPS tables `EXT_SPS_ST_RPS` / `EXT_SPS_LT_RPS` of Linux 7.0+).
 //!
 //! Range rules: the kernel's `std_validate_compound` (6.12, including its
 //! clearing of conditionally-unused fields, see [`Normalize`]) plus the
@@ -27,6 +28,15 @@ pub const CID_DECODE_MODE: u32 = CID_STATELESS_BASE + 405;
 pub const CID_START_CODE: u32 = CID_STATELESS_BASE + 406;
 /// `V4L2_CID_STATELESS_HEVC_ENTRY_POINT_OFFSETS`.
 pub const CID_ENTRY_POINT_OFFSETS: u32 = CID_STATELESS_BASE + 407;
+/// `V4L2_CID_STATELESS_HEVC_EXT_SPS_ST_RPS` (Linux 7.0+; dynamic array, one
+/// element per SPS short-term RPS, `num_short_term_ref_pic_sets` of them).
+pub const CID_EXT_SPS_ST_RPS: u32 = CID_STATELESS_BASE + 408;
+/// `V4L2_CID_STATELESS_HEVC_EXT_SPS_LT_RPS` (Linux 7.0+; dynamic array, one
+/// element per SPS long-term candidate, `num_long_term_ref_pics_sps` of them).
+pub const CID_EXT_SPS_LT_RPS: u32 = CID_STATELESS_BASE + 409;
+/// The longest ST_RPS / LT_RPS arrays (the SPS's counts: 0..=64, 0..=32).
+pub const EXT_SPS_ST_RPS_MAX: usize = 64;
+pub const EXT_SPS_LT_RPS_MAX: usize = 32;
 
 /// `V4L2_HEVC_DPB_ENTRIES_NUM_MAX`.
 pub const DPB_ENTRIES_NUM_MAX: usize = 16;
@@ -991,6 +1001,137 @@ impl Control for EntryPointOffset {
     fn violations(&self, _out: &mut Vec<Violation>) {}
 }
 
+crate::ctrl_flags! {
+    /// `V4L2_HEVC_EXT_SPS_ST_RPS_FLAG_*`.
+    pub struct ExtSpsStRpsFlags(u16) {
+        const INTER_REF_PIC_SET_PRED = 1 << 0;
+    }
+}
+
+/// `struct v4l2_ctrl_hevc_ext_sps_st_rps` (Linux 7.0+): one short-term RPS of
+/// the SPS, st_ref_pic_set(i) of H.265 7.3.7 as coded.
+#[repr(C)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Serialize,
+    Deserialize,
+)]
+pub struct ExtSpsStRps {
+    pub delta_idx_minus1: u8,
+    pub delta_rps_sign: u8,
+    pub num_negative_pics: u8,
+    pub num_positive_pics: u8,
+    /// Bit j: used_by_curr_pic_flag[j] (inter RPS prediction) or
+    /// used_by_curr_pic_s0/s1 (negative entries first).
+    pub used_by_curr_pic: u32,
+    /// Bit j: use_delta_flag[j] (inter RPS prediction).
+    pub use_delta_flag: u32,
+    pub abs_delta_rps_minus1: u16,
+    pub delta_poc_s0_minus1: [u16; 16],
+    pub delta_poc_s1_minus1: [u16; 16],
+    pub flags: ExtSpsStRpsFlags,
+}
+
+impl Control for ExtSpsStRps {
+    const ID: u32 = CID_EXT_SPS_ST_RPS;
+    const NAME: &'static str = "HEVC_EXT_SPS_ST_RPS";
+
+    fn check(&self) -> Result<(), CtrlError> {
+        self.flags.check(Self::NAME, "flags")
+    }
+
+    /// H.265 7.4.8: delta_rps_sign is a flag, abs_delta_rps_minus1 <= 2^15 - 1;
+    /// an explicit set has at most 16 entries (sps_max_dec_pic_buffering_minus1
+    /// <= 15) with deltas <= 2^15 - 1.
+    fn violations(&self, out: &mut Vec<Violation>) {
+        let mut r = Rules::new(Self::NAME, out);
+        r.max("delta_rps_sign", self.delta_rps_sign, 1);
+        r.max("abs_delta_rps_minus1", self.abs_delta_rps_minus1, 0x7fff);
+        if self
+            .flags
+            .contains(ExtSpsStRpsFlags::INTER_REF_PIC_SET_PRED)
+        {
+            return;
+        }
+        r.max("num_negative_pics", self.num_negative_pics, 16);
+        r.max("num_positive_pics", self.num_positive_pics, 16);
+        r.max(
+            "num_negative_pics + num_positive_pics",
+            self.num_negative_pics
+                .saturating_add(self.num_positive_pics),
+            16,
+        );
+        let lists = [
+            (
+                "delta_poc_s0_minus1",
+                &self.delta_poc_s0_minus1,
+                self.num_negative_pics,
+            ),
+            (
+                "delta_poc_s1_minus1",
+                &self.delta_poc_s1_minus1,
+                self.num_positive_pics,
+            ),
+        ];
+        for (name, list, n) in lists {
+            for (i, &d) in list.iter().take(n as usize).enumerate() {
+                r.max(format!("{name}[{i}]"), d, 0x7fff);
+            }
+        }
+    }
+}
+
+crate::ctrl_flags! {
+    /// `V4L2_HEVC_EXT_SPS_LT_RPS_FLAG_*`.
+    pub struct ExtSpsLtRpsFlags(u16) {
+        const USED_LT = 1 << 0;
+    }
+}
+
+/// `struct v4l2_ctrl_hevc_ext_sps_lt_rps` (Linux 7.0+): one long-term
+/// candidate of the SPS (lt_ref_pic_poc_lsb_sps[i], used_by_curr_pic_lt_sps_flag[i]).
+#[repr(C)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Serialize,
+    Deserialize,
+)]
+pub struct ExtSpsLtRps {
+    pub lt_ref_pic_poc_lsb_sps: u16,
+    pub flags: ExtSpsLtRpsFlags,
+}
+
+impl Control for ExtSpsLtRps {
+    const ID: u32 = CID_EXT_SPS_LT_RPS;
+    const NAME: &'static str = "HEVC_EXT_SPS_LT_RPS";
+
+    fn check(&self) -> Result<(), CtrlError> {
+        self.flags.check(Self::NAME, "flags")
+    }
+
+    /// lt_ref_pic_poc_lsb_sps is u(v) of log2_max_pic_order_cnt_lsb bits
+    /// (at most 16): any u16; its width is checked against the SPS by the engine.
+    fn violations(&self, _out: &mut Vec<Violation>) {}
+}
+
 /// The current values of every HEVC stateless control of a request.
 #[derive(Debug, Clone)]
 pub struct HevcControls {
@@ -1005,6 +1146,10 @@ pub struct HevcControls {
     pub entry_point_offsets: Vec<u32>,
     pub decode_mode: DecodeMode,
     pub start_code: StartCode,
+    /// EXT_SPS_ST_RPS / EXT_SPS_LT_RPS (Linux 7.0+): the SPS's RPS tables,
+    /// empty when the client did not set them (always on 6.12).
+    pub ext_sps_st_rps: Vec<ExtSpsStRps>,
+    pub ext_sps_lt_rps: Vec<ExtSpsLtRps>,
 }
 
 impl HevcControls {
@@ -1030,6 +1175,8 @@ impl HevcControls {
             entry_point_offsets: entry.into_iter().map(|e| e.0).collect(),
             decode_mode,
             start_code,
+            ext_sps_st_rps: c.array()?,
+            ext_sps_lt_rps: c.array()?,
         })
     }
 
@@ -1054,6 +1201,12 @@ impl HevcControls {
                 .map(|&o| EntryPointOffset(o))
                 .collect();
             v.push(Payload::of_array(&e));
+        }
+        if !self.ext_sps_st_rps.is_empty() {
+            v.push(Payload::of_array(&self.ext_sps_st_rps));
+        }
+        if !self.ext_sps_lt_rps.is_empty() {
+            v.push(Payload::of_array(&self.ext_sps_lt_rps));
         }
         v
     }

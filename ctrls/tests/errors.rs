@@ -597,6 +597,60 @@ mod hevc_tests {
         length::<DecodeModeCtrl>("HEVC_DECODE_MODE");
         length::<StartCodeCtrl>("HEVC_START_CODE");
         length::<EntryPointOffset>("HEVC_ENTRY_POINT_OFFSETS");
+        length::<ExtSpsStRps>("HEVC_EXT_SPS_ST_RPS");
+        length::<ExtSpsLtRps>("HEVC_EXT_SPS_LT_RPS");
+    }
+
+    #[test]
+    fn ext_sps_rps_tables() {
+        let mut st = ExtSpsStRps {
+            num_negative_pics: 2,
+            num_positive_pics: 1,
+            used_by_curr_pic: 0b101,
+            ..Default::default()
+        };
+        st.delta_poc_s0_minus1[..2].copy_from_slice(&[0, 1]);
+        valid(&st);
+        st.num_positive_pics = 15;
+        st.delta_poc_s1_minus1[3] = 0x8000;
+        invalid(
+            &st,
+            &[
+                ("num_negative_pics + num_positive_pics", "17", "<= 16"),
+                ("delta_poc_s1_minus1[3]", "32768", "<= 32767"),
+            ],
+        );
+        // Inter RPS prediction: the entry lists are not the coded syntax.
+        let inter = ExtSpsStRps {
+            flags: ExtSpsStRpsFlags::INTER_REF_PIC_SET_PRED,
+            delta_rps_sign: 1,
+            abs_delta_rps_minus1: 3,
+            num_negative_pics: 40,
+            ..Default::default()
+        };
+        valid(&inter);
+        invalid(
+            &ExtSpsStRps {
+                delta_rps_sign: 2,
+                ..inter
+            },
+            &[("delta_rps_sign", "2", "<= 1")],
+        );
+        rejects(
+            &ExtSpsStRps {
+                flags: ExtSpsStRpsFlags::from_bits_retain(0x2),
+                ..inter
+            },
+            CtrlError::ReservedBits {
+                control: "HEVC_EXT_SPS_ST_RPS",
+                field: "flags",
+                bits: 0x2,
+            },
+        );
+        valid(&ExtSpsLtRps {
+            lt_ref_pic_poc_lsb_sps: 9,
+            flags: ExtSpsLtRpsFlags::USED_LT,
+        });
     }
 
     #[test]

@@ -1131,3 +1131,36 @@ mod hevc {
         }
     }
 }
+
+/// EXT_SPS_ST_RPS / EXT_SPS_LT_RPS are Linux 7.0+, not in the 6.12 headers
+/// bindgen reads: their layout as include/uapi/linux/v4l2-controls.h of
+/// Linux 7.3 declares it (struct v4l2_ctrl_hevc_ext_sps_st_rps /
+/// _lt_rps), and the CIDs of V4L2_CID_CODEC_STATELESS_BASE + 408 / 409.
+#[test]
+fn hevc_ext_sps_rps_as_linux_7_declares() {
+    use ctrls::hevc::{ExtSpsLtRps as Lt, ExtSpsStRps as St};
+    assert_eq!((size_of::<St>(), align_of::<St>()), (80, 4));
+    let st = [
+        (offset_of!(St, delta_idx_minus1), 0),
+        (offset_of!(St, delta_rps_sign), 1),
+        (offset_of!(St, num_negative_pics), 2),
+        (offset_of!(St, num_positive_pics), 3),
+        (offset_of!(St, used_by_curr_pic), 4),
+        (offset_of!(St, use_delta_flag), 8),
+        (offset_of!(St, abs_delta_rps_minus1), 12),
+        (offset_of!(St, delta_poc_s0_minus1), 14),
+        (offset_of!(St, delta_poc_s1_minus1), 46),
+        (offset_of!(St, flags), 78),
+    ];
+    for (i, (ours, linux)) in st.iter().enumerate() {
+        assert_eq!(ours, linux, "field {i} of v4l2_ctrl_hevc_ext_sps_st_rps");
+    }
+    assert_eq!((size_of::<Lt>(), align_of::<Lt>()), (4, 2));
+    assert_eq!(offset_of!(Lt, lt_ref_pic_poc_lsb_sps), 0);
+    assert_eq!(offset_of!(Lt, flags), 2);
+    let base = b::V4L2_CID_CODEC_STATELESS_BASE;
+    assert_eq!(ctrls::hevc::CID_EXT_SPS_ST_RPS, base + 408);
+    assert_eq!(ctrls::hevc::CID_EXT_SPS_LT_RPS, base + 409);
+    assert_eq!(ctrls::hevc::ExtSpsStRps::ID, base + 408);
+    assert_eq!(ctrls::hevc::ExtSpsLtRps::ID, base + 409);
+}

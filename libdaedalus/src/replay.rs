@@ -284,6 +284,8 @@ pub fn hevc_controls(p: &HevcPicture) -> HevcControls {
         entry_point_offsets: p.entry_point_offsets.clone(),
         decode_mode: DecodeMode::FrameBased,
         start_code: StartCode::AnnexB,
+        ext_sps_st_rps: Vec::new(),
+        ext_sps_lt_rps: Vec::new(),
     }
 }
 

@@ -43,8 +43,8 @@ use std::collections::VecDeque;
 
 use ctrls::build::annexb::NalIter;
 use ctrls::hevc::{
-    DecodeFlags, DecodeParams, DpbEntry, DpbEntryFlags, Pps, PpsFlags, SliceFlags, SliceParams,
-    Sps, SpsFlags,
+    DecodeFlags, DecodeParams, DpbEntry, DpbEntryFlags, ExtSpsLtRps, ExtSpsStRps, Pps, PpsFlags,
+    SliceFlags, SliceParams, Sps, SpsFlags,
 };
 
 use super::slice::{ceil_log2, Reader, SliceError};
@@ -70,6 +70,68 @@ pub struct LtEntry {
     pub used: bool,
     /// DeltaPocMsbCycleLt when delta_poc_msb_present_flag is 1.
     pub msb_cycle: Option<u32>,
+}
+
+/// The SPS RPS tables (EXT_SPS_ST_RPS / LT_RPS, when the client set them)
+/// against the SPS control: one element per set the SPS counts, long-term
+/// POC LSBs that fit log2_max_pic_order_cnt_lsb bits, and inter RPS
+/// prediction only from an earlier set (7.4.8: delta_idx_minus1 < stRpsIdx).
+pub fn ext_sps_rps(sps: &Sps, st: &[ExtSpsStRps], lt: &[ExtSpsLtRps], out: &mut Vec<Mismatch>) {
+    let mut push = |field: String, expected: String, got: String| {
+        out.push(Mismatch {
+            field,
+            expected,
+            got,
+        })
+    };
+    if !st.is_empty() && st.len() != usize::from(sps.num_short_term_ref_pic_sets) {
+        push(
+            "HEVC_EXT_SPS_ST_RPS.elems".into(),
+            format!(
+                "{} (HEVC_SPS.num_short_term_ref_pic_sets)",
+                sps.num_short_term_ref_pic_sets
+            ),
+            st.len().to_string(),
+        );
+    }
+    for (i, s) in st.iter().enumerate() {
+        let inter = s
+            .flags
+            .contains(ctrls::hevc::ExtSpsStRpsFlags::INTER_REF_PIC_SET_PRED);
+        if inter && (i == 0 || usize::from(s.delta_idx_minus1) >= i) {
+            push(
+                format!("HEVC_EXT_SPS_ST_RPS[{i}].delta_idx_minus1"),
+                format!("< {i} (an earlier set; none before set 0)"),
+                if i == 0 {
+                    "INTER_REF_PIC_SET_PRED on set 0".into()
+                } else {
+                    s.delta_idx_minus1.to_string()
+                },
+            );
+        }
+    }
+    let n_lt = if sps.flags.contains(SpsFlags::LONG_TERM_REF_PICS_PRESENT) {
+        usize::from(sps.num_long_term_ref_pics_sps)
+    } else {
+        0
+    };
+    if !lt.is_empty() && lt.len() != n_lt {
+        push(
+            "HEVC_EXT_SPS_LT_RPS.elems".into(),
+            format!("{n_lt} (HEVC_SPS.num_long_term_ref_pics_sps)"),
+            lt.len().to_string(),
+        );
+    }
+    let max_lsb = 1u32 << (u32::from(sps.log2_max_pic_order_cnt_lsb_minus4).min(12) + 4);
+    for (i, l) in lt.iter().enumerate() {
+        if u32::from(l.lt_ref_pic_poc_lsb_sps) >= max_lsb {
+            push(
+                format!("HEVC_EXT_SPS_LT_RPS[{i}].lt_ref_pic_poc_lsb_sps"),
+                format!("< {max_lsb} (MaxPicOrderCntLsb)"),
+                l.lt_ref_pic_poc_lsb_sps.to_string(),
+            );
+        }
+    }
 }
 
 /// What the checker reads from one slice segment header.
@@ -1141,6 +1203,51 @@ impl Checker {
 mod tests {
     use super::*;
     use crate::codec::bitwriter::{push_escaped, BitWriter};
+
+    #[test]
+    fn ext_sps_rps_tables_against_the_sps() {
+        let mut sps = sps();
+        sps.num_short_term_ref_pic_sets = 2;
+        sps.num_long_term_ref_pics_sps = 1;
+        let st = [
+            ExtSpsStRps::default(),
+            ExtSpsStRps {
+                flags: ctrls::hevc::ExtSpsStRpsFlags::INTER_REF_PIC_SET_PRED,
+                ..Default::default()
+            },
+        ];
+        let lt = [ExtSpsLtRps {
+            lt_ref_pic_poc_lsb_sps: 255,
+            ..Default::default()
+        }];
+        let mut out = Vec::new();
+        ext_sps_rps(&sps, &st, &lt, &mut out);
+        assert_eq!(out, []);
+        // One set short, prediction from a later set, an LSB of 9 bits, an LT
+        // table with long-term references off in the SPS.
+        let bad = [ExtSpsStRps {
+            flags: ctrls::hevc::ExtSpsStRpsFlags::INTER_REF_PIC_SET_PRED,
+            ..Default::default()
+        }];
+        let lt9 = [ExtSpsLtRps {
+            lt_ref_pic_poc_lsb_sps: 256,
+            ..Default::default()
+        }];
+        sps.flags.remove(SpsFlags::LONG_TERM_REF_PICS_PRESENT);
+        ext_sps_rps(&sps, &bad, &lt9, &mut out);
+        let fields: Vec<_> = out.iter().map(|m| m.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "HEVC_EXT_SPS_ST_RPS.elems",
+                "HEVC_EXT_SPS_ST_RPS[0].delta_idx_minus1",
+                "HEVC_EXT_SPS_LT_RPS.elems",
+                "HEVC_EXT_SPS_LT_RPS[0].lt_ref_pic_poc_lsb_sps",
+            ]
+        );
+        assert_eq!(out[0].got, "1");
+        assert_eq!(out[2].expected, "0 (HEVC_SPS.num_long_term_ref_pics_sps)");
+    }
 
     fn sps() -> Sps {
         Sps {

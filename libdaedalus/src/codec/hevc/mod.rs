@@ -23,7 +23,10 @@ pub mod check;
 pub mod slice;
 pub mod synth;
 
-use ctrls::hevc::{DecodeMode, HevcControls, Pps, ScalingMatrix, SliceParams, Sps, StartCode};
+use ctrls::hevc::{
+    DecodeMode, ExtSpsLtRps, ExtSpsStRps, HevcControls, Pps, ScalingMatrix, SliceParams, Sps,
+    StartCode,
+};
 use ctrls::{Codec, ControlSet};
 
 use crate::codec::{check_fits, strict_or_warn, validate_control, CodecBackend};
@@ -133,6 +136,14 @@ impl HevcBackend {
         for sp in params {
             validate_control(sp, opts, &mut soft)?;
         }
+        let (st_rps, lt_rps) = ext_sps_rps(c);
+        for rps in st_rps {
+            validate_control(rps, opts, &mut soft)?;
+        }
+        for rps in lt_rps {
+            validate_control(rps, opts, &mut soft)?;
+        }
+        check::ext_sps_rps(&c.sps, st_rps, lt_rps, &mut soft);
         let data = req.bitstream;
         if data.is_empty() {
             return Err(EngineError::Bitstream("empty OUTPUT buffer".into()));
@@ -262,6 +273,21 @@ impl HevcBackend {
     }
 }
 
+/// The SPS RPS tables the client set (EXT_SPS_ST_RPS / LT_RPS, Linux 7.0+).
+/// A dynamic array the client never set holds one zeroed element: that is
+/// "not set" unless the SPS has exactly one such entry (then it is that one).
+fn ext_sps_rps(c: &HevcControls) -> (&[ExtSpsStRps], &[ExtSpsLtRps]) {
+    let st: &[ExtSpsStRps] = match c.ext_sps_st_rps.as_slice() {
+        [one] if *one == ExtSpsStRps::default() && c.sps.num_short_term_ref_pic_sets != 1 => &[],
+        v => v,
+    };
+    let lt: &[ExtSpsLtRps] = match c.ext_sps_lt_rps.as_slice() {
+        [one] if *one == ExtSpsLtRps::default() && c.sps.num_long_term_ref_pics_sps != 1 => &[],
+        v => v,
+    };
+    (st, lt)
+}
+
 impl CodecBackend for HevcBackend {
     fn decode(
         &mut self,
@@ -285,5 +311,43 @@ impl CodecBackend for HevcBackend {
         self.queued.clear();
         self.queued_ts = None;
         self.checker = check::Checker::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn controls(n_st: u8, n_lt: u8) -> HevcControls {
+        HevcControls {
+            sps: Sps {
+                num_short_term_ref_pic_sets: n_st,
+                num_long_term_ref_pics_sps: n_lt,
+                ..Default::default()
+            },
+            pps: Pps::default(),
+            scaling_matrix: ScalingMatrix::FLAT,
+            decode_params: Default::default(),
+            slice_params: Vec::new(),
+            entry_point_offsets: Vec::new(),
+            decode_mode: DecodeMode::FrameBased,
+            start_code: StartCode::AnnexB,
+            ext_sps_st_rps: vec![ExtSpsStRps::default()],
+            ext_sps_lt_rps: vec![ExtSpsLtRps::default()],
+        }
+    }
+
+    /// On Linux 7.x a client that never set the RPS tables leaves each dynamic
+    /// array's one zeroed element: not a table, unless the SPS counts one entry.
+    #[test]
+    fn one_zeroed_element_is_no_table() {
+        let c = controls(3, 0);
+        assert_eq!(ext_sps_rps(&c), (&[][..], &[][..]));
+        let c = controls(1, 1);
+        let (st, lt) = ext_sps_rps(&c);
+        assert_eq!((st.len(), lt.len()), (1, 1));
+        let mut c = controls(3, 0);
+        c.ext_sps_st_rps[0].num_negative_pics = 1;
+        assert_eq!(ext_sps_rps(&c).0.len(), 1);
     }
 }
