@@ -180,6 +180,23 @@ static const struct daedalus_ctrl_desc daedalus_hevc_ctrls[] = {
 		.cfg.max = 0xffffffff,
 		.cfg.step = 1,
 	},
+#ifdef V4L2_CID_STATELESS_HEVC_EXT_SPS_ST_RPS
+	/*
+	 * Linux 7.0+: the SPS's RPS tables, which the 6.12 SPS control only
+	 * counts (num_short_term_ref_pic_sets <= 64, num_long_term_ref_pics_sps
+	 * <= 32); dynamic arrays of that many elements.
+	 */
+	{
+		.cfg.id = V4L2_CID_STATELESS_HEVC_EXT_SPS_ST_RPS,
+		.cfg.ops = &daedalus_ctrl_ops,
+		.cfg.dims = { 64 },
+	},
+	{
+		.cfg.id = V4L2_CID_STATELESS_HEVC_EXT_SPS_LT_RPS,
+		.cfg.ops = &daedalus_ctrl_ops,
+		.cfg.dims = { 32 },
+	},
+#endif
 };
 
 static const struct daedalus_ctrl_desc daedalus_vp8_ctrls[] = {
