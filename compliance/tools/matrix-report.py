@@ -37,25 +37,32 @@ def client_label(client, codec=None):
     return client
 
 
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def unquote(v):
     if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
         return re.sub(r'\\(.)', r'\1', v[1:-1])
     return v
 
 
+def read_tsv(d, name, columns):
+    """The lines of d/name with at least `columns` tab-separated fields."""
+    path = os.path.join(d, name)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f]
+    return [r for r in rows if len(r) >= columns]
+
+
 def read_records(d):
     rows = []
-    path = os.path.join(d, "streams.tsv")
-    if not os.path.exists(path):
-        return rows
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) < len(COLUMNS):
-                continue
-            r = dict(zip(COLUMNS, parts[:len(COLUMNS)]))
-            r["dir"] = d
-            rows.append(r)
+    for parts in read_tsv(d, "streams.tsv", len(COLUMNS)):
+        r = dict(zip(COLUMNS, parts[:len(COLUMNS)]))
+        r["dir"] = d
+        rows.append(r)
     return rows
 
 
@@ -93,17 +100,8 @@ def ctx_range(r):
 
 
 def read_sheets(d):
-    out = {}
-    path = os.path.join(d, "sheets.tsv")
-    if not os.path.exists(path):
-        return out
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            if len(p) >= 6:
-                out[(p[0], p[1])] = {"variant": p[2], "frame": p[3], "png": p[4],
-                                     "note": p[5], "dir": d}
-    return out
+    return {(p[0], p[1]): {"variant": p[2], "frame": p[3], "png": p[4], "note": p[5], "dir": d}
+            for p in read_tsv(d, "sheets.tsv", 6)}
 
 
 def main():
@@ -217,7 +215,7 @@ def main():
             continue
         md.append(f"- **{label}** ({requests[label]} requests):")
         for field, (n, ns, ex) in sorted(fs.items(), key=lambda kv: (-kv[1][0], kv[0])):
-            md.append(f"  - `{field}`: {n} times in {ns} streams (first in {ex[0]}: "
+            md.append(f"  - `{field}`: {n} times in {plural(ns, 'stream')} (first in {ex[0]}: "
                       f"bitstream `{ex[1]}`, control `{ex[2]}`)")
     md += ["", "## Outputs that are not the reference", ""]
     if not sheet_rows:
@@ -270,7 +268,7 @@ def main():
             continue
         h.append(f"<li><b>{e(label)}</b> ({requests[label]} requests)<ul>")
         for field, (n, ns, ex) in sorted(fs.items(), key=lambda kv: (-kv[1][0], kv[0])):
-            h.append(f"<li><code>{e(field)}</code>: {n} times in {ns} streams (first in "
+            h.append(f"<li><code>{e(field)}</code>: {n} times in {plural(ns, 'stream')} (first in "
                      f"{e(ex[0])}: bitstream <code>{e(ex[1])}</code>, control "
                      f"<code>{e(ex[2])}</code>)</li>")
         h.append("</ul></li>")
