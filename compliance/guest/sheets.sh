@@ -19,7 +19,7 @@ y4m_size() {
 }
 
 # sheet_client_output CLIENT CODEC VARIANT BITS OUT: the client's frames of
-# the chroot's /tmp/in.sheet as YUV4MPEG2 (I420) into the chroot path OUT.
+# the chroot's $SHEET_IN as YUV4MPEG2 (I420) into the chroot path OUT.
 sheet_client_output() {
 	local client=$1 codec=$2 variant=$3 bits=$4 out=$5 args=() k v
 	case $client in
@@ -28,7 +28,7 @@ sheet_client_output() {
 		# shellcheck disable=SC2086 # the chain is a gst-launch word list
 		timeout -k 5 300 chroot "$TRIXIE" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/tmp GST_REGISTRY=/results/gst-registry.bin gst-launch-1.0 -q \
-			filesrc location=/tmp/in.sheet ! $GST_PARSE ! videoconvert dither=none ! \
+			filesrc location="$SHEET_IN" ! $GST_PARSE ! videoconvert dither=none ! \
 			"video/x-raw,format=$GST_RAW" ! y4menc ! filesink location="$out" >/dev/null 2>&1
 		;;
 	daedalus-decode*)
@@ -43,7 +43,7 @@ sheet_client_output() {
 			first) args+=(--frames "$v") && shift ;;
 			esac
 		done
-		timeout -k 5 300 "$DECODE" "$TRIXIE/tmp/in.sheet" --device "$DAEDALUS_MEDIA" \
+		timeout -k 5 300 "$DECODE" "$TRIXIE$SHEET_IN" --device "$DAEDALUS_MEDIA" \
 			--codec "$codec" --timeout-ms 30000 --output "$TRIXIE$out" "${args[@]}" \
 			>/dev/null 2>&1
 		;;
@@ -59,11 +59,13 @@ sheet_one() {
 	local rw rh cw ch w h nref nout
 	name=$(printf %s "$client-$stream${variant:+-$variant}" | tr -c 'A-Za-z0-9_.-' '_')
 	png=sheets/$name.png
-	cp "$file" "$TRIXIE/tmp/in.sheet" || return
+	# The stream keeps its extension, which FFmpeg's probing goes by too.
+	SHEET_IN=/tmp/in.sheet.${file##*.}
+	cp "$file" "$TRIXIE$SHEET_IN" || return
 	if [ "$bits" -gt 8 ]; then
 		note="no sheet for ${bits}-bit output (the sheets read 8-bit I420)"
 		png=-
-	elif ! in_chroot ffmpeg -y -nostdin -v error -threads 1 -i /tmp/in.sheet -fps_mode passthrough \
+	elif ! in_chroot ffmpeg -y -nostdin -v error -threads 1 -i "$SHEET_IN" -fps_mode passthrough \
 		-pix_fmt yuv420p -f yuv4mpegpipe /tmp/ref.y4m; then
 		note="FFmpeg could not decode the stream"
 		png=-
@@ -108,7 +110,7 @@ sheet_one() {
 	-:*) fail "matrix sheet: $client $stream" "$note" ;;
 	*) pass "matrix sheet: $client $stream: $png, $note" ;;
 	esac
-	rm -f "$TRIXIE"/tmp/in.sheet "$TRIXIE"/tmp/{ref,out}.{y4m,md5}
+	rm -f "$TRIXIE$SHEET_IN" "$TRIXIE"/tmp/{ref,out}.{y4m,md5}
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$client" "$stream" "${variant:--}" "$frame" "$png" "$note" \
 		>>"$RESULTS/sheets.tsv"
 	info "sheet $client $stream: ${png} ($note)"
