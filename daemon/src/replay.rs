@@ -96,10 +96,26 @@ const WARMUP_STREAM: &[u8] = include_bytes!("warmup.264");
 /// FFmpeg's code and tables (page-ins of the binary and libavcodec, static
 /// table set-up). Under TCG with the libraries read over 9p, that cost made
 /// the first job of the first context take 1.3 s, past GStreamer's 1 s wait
-/// for a request. Failure only logs: the real jobs will say what is wrong.
+/// for a request. Then every other codec's decoder is opened once (and
+/// dropped), which runs FFmpeg's and dav1d's one-time table set-up for it: a
+/// worker is started before anyone knows its context's codec, and that
+/// set-up should not land in a context's first job whatever the codec
+/// (v4l2-compliance waits 2 s for a buffer, GStreamer 1 s for a request).
+/// Failure only logs: the real jobs will say what is wrong.
 pub fn warm_up() {
     let started = std::time::Instant::now();
     let opts = ReplayOptions::default();
+    for codec in [
+        Codec::Hevc,
+        Codec::Vp8,
+        Codec::Vp9,
+        Codec::Av1,
+        Codec::Mpeg2,
+    ] {
+        if let Err(e) = libdaedalus::Engine::with_options(codec, EngineOptions::default()) {
+            warn!("warm-up: opening the {codec} decoder failed: {e}");
+        }
+    }
     // Each worker warms up: debug, not one info line per context.
     match replay_h264(WARMUP_STREAM, &opts, |_| Ok(())) {
         Ok(s) => debug!(
