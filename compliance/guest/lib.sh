@@ -29,7 +29,8 @@ fail() {
 # ctx_id_cursor: where the module's context ids resume (debugfs); empty
 # without debugfs.
 ctx_id_cursor() {
-	cat /sys/kernel/debug/daedalus/next_ctx_id 2>/dev/null
+	local id
+	read -r id 2>/dev/null </sys/kernel/debug/daedalus/next_ctx_id && echo "$id"
 }
 
 # The per-stream records of compliance/run matrix ($RESULTS/streams.tsv, one
@@ -39,12 +40,20 @@ ctx_id_cursor() {
 # record_begin before the client runs; record CLIENT CODEC STREAM VARIANT SECS
 # OUT_MD5 REF_MD5 FILE [BITS] after its pass or fail (result and detail: the
 # last pass/fail).
-record_begin() { REC_CTX0=$(ctx_id_cursor); }
+# (Builtins only: a fork costs tens of ms in this TCG guest, and there are
+# hundreds of records.)
+record_begin() {
+	REC_CTX0=-
+	read -r REC_CTX0 2>/dev/null </sys/kernel/debug/daedalus/next_ctx_id
+}
 record() {
+	local ctx1=- detail=${LAST_DETAIL:-}
+	read -r ctx1 2>/dev/null </sys/kernel/debug/daedalus/next_ctx_id
+	detail=${detail//$'\t'/ }
+	detail=${detail//$'\n'/ }
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" \
-		"${LAST_RESULT:-FAIL}" "${5:--}" "${REC_CTX0:--}" "$(ctx_id_cursor || echo -)" "${6:--}" \
-		"${7:--}" "${8:--}" "${9:-8}" "$(echo "${LAST_DETAIL:-}" | tr '\t\n' '  ' | cut -c1-300)" \
-		>>"$RESULTS/streams.tsv"
+		"${LAST_RESULT:-FAIL}" "${5:--}" "${REC_CTX0:--}" "$ctx1" "${6:--}" \
+		"${7:--}" "${8:--}" "${9:-8}" "${detail:0:300}" >>"$RESULTS/streams.tsv"
 }
 info() { echo "  .. $*"; }
 # check NAME CMD...: one test, PASS iff CMD succeeds.
