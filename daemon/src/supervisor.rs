@@ -6,7 +6,7 @@
 //! worker ([`crate::ipc`]) and forwards the worker's answer to the module once
 //! it has checked that the answer is for a job it gave that worker.
 //!
-//! A worker is started for a context's first job (a warmed-up spare is kept
+//! A worker is started for a context's first job (warmed-up spares are kept
 //! ready, so the first job does not wait for a process to start) and ends on
 //! CTX_CLOSED. A worker that dies (panic, signal, seccomp, its memory limit)
 //! or stalls fails only its own context's pending jobs, with the reason logged
@@ -105,6 +105,15 @@ pub struct WorkerDeath {
 /// Deaths remembered for [`Supervisor::deaths`].
 const DEATHS_KEPT: usize = 64;
 
+/// Spare workers kept ready. A spare starts when one is handed out; under TCG
+/// on a slow host v4l2-compliance's streaming tests open a context about
+/// every 2.3 s and the first job of one came up to 2.2 s after the last of
+/// the one before, past v4l2-compliance's 2 s wait for a buffer: with one
+/// spare, the one started for the previous context may still be starting
+/// (exec, FFmpeg's libraries, the warm-up). With two, each has two context
+/// lifetimes to get ready.
+pub const SPARES: usize = 2;
+
 /// Worker ids are never reused (a late event of a dead worker names no one).
 type WorkerId = u64;
 
@@ -116,7 +125,8 @@ pub struct Supervisor<V: Device> {
     stall: Duration,
     workers: HashMap<WorkerId, Worker>,
     by_ctx: HashMap<u32, WorkerId>,
-    spare: Option<WorkerId>,
+    /// Started and warmed up, no context yet; [`SPARES`] of them.
+    spares: VecDeque<WorkerId>,
     next_id: WorkerId,
     retiring: Vec<(Child, Instant)>,
     /// The last [`DEATHS_KEPT`] deaths; `death_count` counts them all.
@@ -164,7 +174,7 @@ impl<V: Device> Supervisor<V> {
             stall,
             workers: HashMap::new(),
             by_ctx: HashMap::new(),
-            spare: None,
+            spares: VecDeque::new(),
             next_id: 1,
             retiring: Vec::new(),
             deaths: VecDeque::new(),
@@ -190,7 +200,7 @@ impl<V: Device> Supervisor<V> {
         self.workers.values().map(|w| w.pending.len()).sum()
     }
 
-    /// Process ids of the workers by context (the spare has none).
+    /// Process ids of the workers by context (spares have none).
     pub fn worker_pids(&self) -> HashMap<u32, u32> {
         self.by_ctx
             .iter()
@@ -233,10 +243,13 @@ impl<V: Device> Supervisor<V> {
                 return;
             }
         }
-        if self.spare.is_none() {
+        while self.spares.len() < SPARES {
             match self.spawn() {
-                Ok(id) => self.spare = Some(id),
-                Err(e) => warn!("no spare worker: {e}"),
+                Ok(id) => self.spares.push_back(id),
+                Err(e) => {
+                    warn!("no spare worker: {e}");
+                    break;
+                }
             }
         }
     }
@@ -245,7 +258,7 @@ impl<V: Device> Supervisor<V> {
         if let Some(&id) = self.by_ctx.get(&ctx) {
             return Ok(id);
         }
-        let id = match self.spare.take() {
+        let id = match self.spares.pop_front() {
             Some(id) => id,
             None => self.spawn()?,
         };
@@ -379,8 +392,8 @@ impl<V: Device> Supervisor<V> {
         let Some(mut w) = self.workers.remove(&id) else {
             return Ok(());
         };
-        if self.spare == Some(id) {
-            self.spare = None;
+        if let Some(i) = self.spares.iter().position(|&s| s == id) {
+            self.spares.remove(i);
             let wait = self
                 .spare_backoff
                 .map_or(Duration::from_millis(250), |(_, d)| {
@@ -511,7 +524,7 @@ impl<V: Device> Supervisor<V> {
             .map(|p| (p.since + self.stall).saturating_duration_since(now))
             .min();
         let reap = (!self.retiring.is_empty()
-            || (self.spare.is_none() && self.spare_backoff.is_some()))
+            || (self.spares.len() < SPARES && self.spare_backoff.is_some()))
         .then_some(Duration::from_millis(500));
         earliest(stall, reap)
     }
@@ -584,7 +597,7 @@ impl<V: Device> Supervisor<V> {
             self.retiring.push((w.child, Instant::now()));
         }
         self.by_ctx.clear();
-        self.spare = None;
+        self.spares.clear();
         let end = Instant::now() + Duration::from_secs(2);
         while !self.retiring.is_empty() && Instant::now() < end {
             self.reap();
