@@ -134,6 +134,9 @@ make_sheets() {
 		seen="$seen$client/$stream "
 		if [ "$made" -ge "$SHEETS_MAX" ]; then
 			info "sheets: $SHEETS_MAX made, $client $stream has none"
+			printf '%s\t%s\t%s\t-\t-\t%s\n' "$client" "$stream" "$variant" \
+				"output MD5 $out, reference $ref; no sheet drawn (SHEETS_MAX=$SHEETS_MAX)" \
+				>>"$RESULTS/sheets.tsv"
 			continue
 		fi
 		[ "$variant" = - ] && variant=
