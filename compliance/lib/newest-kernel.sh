@@ -31,8 +31,9 @@ _ensure_newest_kernel() {
 		f=${pkg#*/}_${v}_amd64.deb
 		[ -f "$d/$f" ] && continue
 		log "downloading $f"
-		curl -sf -m 600 -o "$d/$f.part" "$pool/$pkg/$f" && mv "$d/$f.part" "$d/$f" || {
-			log "could not download $pool/$pkg/$f"
+		# pool/main/l/SOURCE/BINARY_VERSION_amd64.deb
+		curl -sf -m 600 -o "$d/$f.part" "$pool/${pkg%%/*}/$f" && mv "$d/$f.part" "$d/$f" || {
+			log "could not download $pool/${pkg%%/*}/$f"
 			return 1
 		}
 	done
