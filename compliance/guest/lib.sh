@@ -2,6 +2,7 @@
 # Guest-side helpers, sourced by compliance/guest/<suite>.sh inside the VM.
 # The host writes $RESULTS/env.sh with the paths used here:
 #   KVER KMODS TRIXIE DAEDALUS_ROOT DAEDALUS_KO DAEMON STRESS SETFMT_SO JOB_TIMEOUT_MS
+# and the knobs (GST_PARTS GST_DECODE SHEETS_MAX SPEED; see compliance/run).
 # Every test outcome is one line "PASS: name" or "FAIL: name (why)", printed
 # and appended to $RESULTS/results.txt; the host counts those.
 
@@ -9,6 +10,7 @@ set -u
 RESULTS=${RESULTS:?}
 # shellcheck source=/dev/null
 . "$RESULTS/env.sh"
+SPEED=${SPEED:-measure}
 : >"$RESULTS/results.txt"
 : >"$RESULTS/streams.tsv"
 rm -f "$RESULTS/complete"
