@@ -54,6 +54,8 @@ fuzz_target!(|data: &[u8]| {
     run::<hevc::DecodeModeCtrl>(data);
     run::<hevc::StartCodeCtrl>(data);
     run::<hevc::EntryPointOffset>(data);
+    run::<hevc::ExtSpsStRps>(data);
+    run::<hevc::ExtSpsLtRps>(data);
     run::<vp8::Frame>(data);
     run::<vp9::Frame>(data);
     run::<vp9::CompressedHdr>(data);
