@@ -18,7 +18,7 @@ newest_kernel_image() { echo "$(newest_dir)/vmlinuz-$DKMS_NEWEST_KVER"; }
 newest_kmods_dir() { echo "$(newest_dir)/kmods"; }
 
 _ensure_newest_kernel() {
-	local d pool=http://deb.debian.org/debian/pool/main/l v=${DKMS_NEWEST_VERSION:-} pkg f r series
+	local d pool=http://deb.debian.org/debian/pool/main/l v=${DKMS_NEWEST_VERSION:-} pkg f url r series
 	d=$(newest_dir)
 	mkdir -p "$d"
 	_build_trixie_build_root || return 1 # (under the cache lock already)
@@ -31,9 +31,9 @@ _ensure_newest_kernel() {
 		f=${pkg#*/}_${v}_amd64.deb
 		[ -f "$d/$f" ] && continue
 		log "downloading $f"
-		# pool/main/l/SOURCE/BINARY_VERSION_amd64.deb
-		curl -sf -m 600 -o "$d/$f.part" "$pool/${pkg%%/*}/$f" && mv "$d/$f.part" "$d/$f" || {
-			log "could not download $pool/${pkg%%/*}/$f"
+		url=$pool/${pkg%%/*}/$f # pool/main/l/SOURCE/BINARY_VERSION_amd64.deb
+		curl -sf -m 600 -o "$d/$f.part" "$url" && mv "$d/$f.part" "$d/$f" || {
+			log "could not download $url"
 			return 1
 		}
 	done
