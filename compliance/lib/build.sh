@@ -52,10 +52,33 @@ build_kdelay() {
 	echo "$dst/kdelay.ko"
 }
 
-# build_daemon RESULTS: cargo build --release -p daemon, unless DAEDALUS_DAEMON
-# names a binary to use.
+# release_bin RESULTS LOG NAME: the release build of both binaries the
+# suites run, daedalusd (daemon) and daedalus-decode (request-api), in one
+# cargo command whichever a suite asks for first, then the path of NAME. One
+# package selection for both: built apart, each got its own feature set of
+# the shared dependencies (bindgen, nix, log), so the second build compiled
+# those again; now the second call finds everything built.
+release_bin() {
+	local results=$1 log=$2 name=$3 bin
+	log "cargo build --release -p daemon -p request-api (daedalusd, daedalus-decode)"
+	if ! (cd "$DAEDALUS_ROOT" && cargo build --release -p daemon -p request-api \
+		--bin daedalusd --bin daedalus-decode) >"$results/$log" 2>&1; then
+		tail -30 "$results/$log" >&2
+		log "$name build failed"
+		return 1
+	fi
+	bin="${CARGO_TARGET_DIR:-$DAEDALUS_ROOT/target}/release/$name"
+	[ -x "$bin" ] || {
+		log "no $bin after the build"
+		return 1
+	}
+	echo "$bin"
+}
+
+# build_daemon RESULTS: daedalusd (release_bin), unless DAEDALUS_DAEMON names
+# a binary to use.
 build_daemon() {
-	local results=$1 bin
+	local results=$1
 	if [ -n "${DAEDALUS_DAEMON:-}" ]; then
 		[ -x "$DAEDALUS_DAEMON" ] || {
 			log "DAEDALUS_DAEMON=$DAEDALUS_DAEMON is not executable"
@@ -64,36 +87,12 @@ build_daemon() {
 		echo "$DAEDALUS_DAEMON"
 		return 0
 	fi
-	log "cargo build --release -p daemon"
-	if ! (cd "$DAEDALUS_ROOT" && cargo build --release -p daemon) >"$results/daemon-build.log" 2>&1; then
-		tail -30 "$results/daemon-build.log" >&2
-		log "daemon build failed"
-		return 1
-	fi
-	bin="${CARGO_TARGET_DIR:-$DAEDALUS_ROOT/target}/release/daedalusd"
-	[ -x "$bin" ] || {
-		log "no $bin after the build"
-		return 1
-	}
-	echo "$bin"
+	release_bin "$results" daemon-build.log daedalusd
 }
 
-# build_decode RESULTS: cargo build --release -p request-api (daedalus-decode).
+# build_decode RESULTS: daedalus-decode (release_bin).
 build_decode() {
-	local results=$1 bin
-	log "cargo build --release -p request-api"
-	if ! (cd "$DAEDALUS_ROOT" && cargo build --release -p request-api --bin daedalus-decode) \
-		>"$results/decode-build.log" 2>&1; then
-		tail -30 "$results/decode-build.log" >&2
-		log "daedalus-decode build failed"
-		return 1
-	fi
-	bin="${CARGO_TARGET_DIR:-$DAEDALUS_ROOT/target}/release/daedalus-decode"
-	[ -x "$bin" ] || {
-		log "no $bin after the build"
-		return 1
-	}
-	echo "$bin"
+	release_bin "$1" decode-build.log daedalus-decode
 }
 
 # build_stress RESULTS: the C stress client, static, warnings are errors.
