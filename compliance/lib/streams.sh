@@ -113,7 +113,7 @@ _streams_build() {
 # shared test streams the host tests check (libdaedalus/tests/common/fixtures.rs:
 # libvpx, vpxenc, libaom, aomenc, SVT-AV1, rav1e, libx265; 64x64 to
 # 4096x2304), made once by their one
-# generator (the fixtures example of libdaedalus) into $DAEDALUS_FIXTURES (default
+# generator (cargo run --example fixtures) into $DAEDALUS_FIXTURES (default
 # $DAEDALUS_CACHE/fixtures), in a folder keyed by the list and the encoder
 # versions. Its list.txt holds "MD5  FILE  BITS  WxH  RESIZE" per stream of
 # the VM set. An encoder missing stops the build: the VM never runs a list
@@ -124,15 +124,8 @@ IVF_MIN_PER_CODEC=20
 ivf_streams_dir() {
 	local root=${DAEDALUS_FIXTURES:-$DAEDALUS_CACHE/fixtures} dir codec n
 	mkdir -p "$root" || return 1
-	# Built with the whole workspace's feature set, that of cargo test
-	# --workspace, which has built it already in scripts/test-all (`cargo run
-	# -p libdaedalus` resolved fewer features for bitflags, log and
-	# tracing-core, and so compiled libdaedalus and its dependents again).
-	if ! (cd "$DAEDALUS_ROOT" && cargo build -q --workspace --example fixtures) \
-		2>"$root/fixtures.log" ||
-		! dir=$(cd "$DAEDALUS_ROOT" && DAEDALUS_FIXTURES=$root \
-			"${CARGO_TARGET_DIR:-$DAEDALUS_ROOT/target}/debug/examples/fixtures" \
-			2>>"$root/fixtures.log"); then
+	if ! dir=$(cd "$DAEDALUS_ROOT" && DAEDALUS_FIXTURES=$root \
+		cargo run -q -p libdaedalus --example fixtures 2>"$root/fixtures.log"); then
 		log "the test stream generator failed (see $root/fixtures.log):"
 		tail -5 "$root/fixtures.log" >&2
 		return 1
