@@ -187,17 +187,15 @@ setup_vivid() {
 		grep -E 'Width/Height|Size Image' | tr -s ' \n' ' '))"
 }
 
-# Mounts what the trixie client root needs. The root itself is read-only
-# (the host cache over 9p): /tmp is a tmpfs, /results the results dir.
 # cache_client_root: virtme mounts the cache, which holds the client root,
 # over 9p without a page cache, so every process started in the chroot reads
 # its libraries from the host again (measured in this TCG guest: `ffmpeg
 # -version` 13-16 s on each run, `gst-inspect-1.0 --version` 6.5 s). The cache
 # is read-only to the guest and the host leaves it alone while a VM runs, so
-# the mount is made again with cache=loose (the same commands: 4.3 s and
-# 1.1 s from their second run). When that cannot be done (a busy mount), or
-# the new mount fails and the old one has to come back, it says so and the
-# run goes on uncached.
+# the mount is made again with virtme's options plus ro,cache=loose (the same
+# commands: 4.3 s and 1.1 s from their second run). When that cannot be done
+# (a busy mount), or the new mount fails and the old one has to come back, it
+# says so and the run goes on uncached.
 cache_client_root() {
 	local src dir fstype opts
 	read -r src dir fstype opts < <(findmnt -n -o SOURCE,TARGET,FSTYPE,OPTIONS -T "$TRIXIE")
@@ -207,12 +205,13 @@ cache_client_root() {
 		info "client root: $dir stays uncached (busy)"
 		return 0
 	fi
-	mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000,access=any,ro,cache=loose" \
-		"$src" "$dir" && return 0
+	mount -t 9p -o "$opts,ro,cache=loose" "$src" "$dir" && return 0
 	info "client root: the cache=loose mount of $dir failed; mounting it as before"
 	mount -t 9p -o "$opts" "$src" "$dir"
 }
 
+# Mounts what the trixie client root needs. The root itself is read-only
+# (the host cache over 9p): /tmp is a tmpfs, /results the results dir.
 setup_chroot() {
 	local r=$TRIXIE
 	cache_client_root || return
